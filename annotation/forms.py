@@ -1,0 +1,68 @@
+"""Turn the ranking page's form into the payload the submit service validates.
+
+The page posts either ``payload`` (JSON built by annotate.js) or the plain form
+controls, so ranking still works with JavaScript off.
+"""
+
+import json
+
+from django import forms
+
+from config.errors import ApplicationError
+from projects.models import Project, RankingMode
+
+
+def judgement_payload_from_post(post, project: Project) -> dict:
+    if post.get("payload"):
+        try:
+            payload = json.loads(post["payload"])
+        except json.JSONDecodeError as exc:
+            raise ApplicationError(f"payload is not valid JSON: {exc}") from exc
+        if not isinstance(payload, dict):
+            raise ApplicationError("payload must be a JSON object")
+        return payload
+    payload: dict = {
+        "none_acceptable": post.get("none_acceptable") in {"on", "true", "1"},
+        "rationale": post.get("rationale", ""),
+    }
+    if project.ranking_mode == RankingMode.RANK:
+        ranks: dict[int, list[int]] = {}
+        for key, value in post.items():
+            if key.startswith("rank-") and value:
+                ranks.setdefault(int(value), []).append(int(key.removeprefix("rank-")))
+        payload["ranking"] = [sorted(ranks[rank]) for rank in sorted(ranks)]
+    elif project.ranking_mode == RankingMode.PAIRWISE:
+        if post.get("choice"):
+            payload["choice"] = post["choice"] if post["choice"] == "tie" else int(post["choice"])
+        if post.get("strength"):
+            payload["strength"] = int(post["strength"])
+    else:
+        payload["ratings"] = {
+            key.removeprefix("score-"): int(value)
+            for key, value in post.items()
+            if key.startswith("score-") and value
+        }
+    return payload
+
+
+class ImportForm(forms.Form):
+    file = forms.FileField(help_text="JSONL or CSV: one item per row.")
+    batch = forms.CharField(
+        max_length=200, required=False, help_text="Name the batch (defaults to the file name)."
+    )
+
+
+class BatchRestrictionForm(forms.Form):
+    restricted = forms.BooleanField(required=False)
+    usernames = forms.CharField(required=False, help_text="Comma-separated usernames.")
+    groups = forms.CharField(required=False, help_text="Comma-separated group names.")
+
+    @staticmethod
+    def _split(value: str) -> list[str]:
+        return [part.strip() for part in value.split(",") if part.strip()]
+
+    def clean_usernames(self) -> list[str]:
+        return self._split(self.cleaned_data["usernames"])
+
+    def clean_groups(self) -> list[str]:
+        return self._split(self.cleaned_data["groups"])

@@ -1,0 +1,36 @@
+"""json.loads that refuses what PostgreSQL's jsonb or a reader would get wrong."""
+
+import json
+
+
+class JsonProblem(ValueError):
+    """The text is not JSON we accept; str() says why, in words for the person who uploaded it."""
+
+
+def _reject_constant(name: str) -> None:
+    # Python accepts NaN and Infinity, but they are not JSON and jsonb rejects them.
+    raise JsonProblem(f"is not valid JSON: {name} is not a number in JSON; write a number or null")
+
+
+def _unique_keys(pairs: list[tuple[str, object]]) -> dict:
+    # json keeps the last of two equal keys silently; the first one was probably meant.
+    result: dict = {}
+    for key, value in pairs:
+        if key in result:
+            raise JsonProblem(f"has the key {key!r} twice in one object; keep one")
+        result[key] = value
+    return result
+
+
+def loads_strict(text: str) -> object:
+    """Parse one JSON value, raising JsonProblem with a readable reason on any problem."""
+    try:
+        return json.loads(text, parse_constant=_reject_constant, object_pairs_hook=_unique_keys)
+    except JsonProblem:
+        raise
+    except json.JSONDecodeError as exc:
+        raise JsonProblem(f"is not valid JSON: {exc.msg} (column {exc.colno})") from None
+    except RecursionError:
+        raise JsonProblem("is nested too deeply to read") from None
+    except ValueError as exc:  # e.g. an integer with more digits than Python converts
+        raise JsonProblem(f"is not valid JSON: {exc}") from None

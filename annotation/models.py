@@ -1,0 +1,268 @@
+"""Prompts, responses, items, the assignments that lease items to annotators, and annotations."""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from projects.models import AnnotatorGroup, Guideline, Project
+
+
+class Prompt(models.Model):
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="prompts")
+    # The id the row had in its import file; re-importing it changes nothing.
+    external_id = models.CharField(max_length=200, null=True, blank=True)
+    # Always a conversation: [{"role": "user"|"assistant"|"system", "content": str}, ...].
+    messages = models.JSONField()
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    source = models.CharField(max_length=32, default="import")
+    metadata = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["project", "external_id"], name="prompt_external_id_unique_in_project"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.text[:80]
+
+    @property
+    def text(self) -> str:
+        """The last user turn: what a single-turn prompt says."""
+        for message in reversed(self.messages):
+            if message.get("role") == "user":
+                return message.get("content", "")
+        return ""
+
+    @property
+    def is_multi_turn(self) -> bool:
+        return len(self.messages) > 1
+
+
+class Response(models.Model):
+    prompt = models.ForeignKey(Prompt, on_delete=models.CASCADE, related_name="responses")
+    text = models.TextField()
+    # Which model wrote it (empty for people); kept for provenance and exports.
+    model_name = models.CharField(max_length=200, blank=True)
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    metadata = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return self.text[:80]
+
+
+class Batch(models.Model):
+    """A set of items (one import, or a named tag) that managers can restrict to people."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="batches")
+    name = models.CharField(max_length=200)
+    restricted = models.BooleanField(default=False)
+    allowed_users = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="+")
+    allowed_groups = models.ManyToManyField(AnnotatorGroup, blank=True, related_name="batches")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["project", "name"], name="batch_name_unique_in_project")
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Item(models.Model):
+    """One prompt with the K responses annotators compare."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="items")
+    prompt = models.ForeignKey(Prompt, on_delete=models.CASCADE, related_name="items")
+    responses = models.ManyToManyField(Response, through="ItemResponse", related_name="items")
+    batch = models.ForeignKey(
+        Batch, null=True, blank=True, on_delete=models.SET_NULL, related_name="items"
+    )
+    # Copied from the batch so the claim query needs no join for the common case.
+    restricted = models.BooleanField(default=False)
+    round = models.PositiveIntegerField(default=1)
+    # Higher first; then oldest first.
+    priority = models.IntegerField(default=0)
+    # Annotators this item still needs (overlap minus submitted minus live leases).
+    # Maintained by the claiming services under a row lock; the claim index filters on it.
+    open_slots = models.PositiveSmallIntegerField()
+    submitted_count = models.PositiveSmallIntegerField(default=0)
+    metadata = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [
+            models.Index(
+                "project",
+                models.F("priority").desc(),
+                "id",
+                condition=Q(open_slots__gt=0),
+                name="item_claimable",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"item {self.pk}"
+
+
+class ItemResponse(models.Model):
+    item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="item_responses")
+    response = models.ForeignKey(Response, on_delete=models.CASCADE, related_name="+")
+    # The order the source gave; annotators see their own shuffled order.
+    position = models.PositiveSmallIntegerField()
+
+    class Meta:
+        ordering = ["position"]
+        constraints = [
+            models.UniqueConstraint(fields=["item", "response"], name="item_response_once"),
+            models.UniqueConstraint(
+                fields=["item", "position"], name="item_response_position_once"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"item {self.item_id} #{self.position}"
+
+
+class AssignmentState(models.TextChoices):
+    ACTIVE = "active", "Leased"
+    SUBMITTED = "submitted", "Submitted"
+    SKIPPED = "skipped", "Skipped"
+    EXPIRED = "expired", "Expired"
+
+
+class Assignment(models.Model):
+    """An item leased to one annotator. At most one per (item, annotator), ever."""
+
+    item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="assignments")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="assignments"
+    )
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="assignments")
+    state = models.CharField(
+        max_length=16, choices=AssignmentState.choices, default=AssignmentState.ACTIVE
+    )
+    claimed_at = models.DateTimeField()
+    lease_expires_at = models.DateTimeField()
+    finished_at = models.DateTimeField(null=True, blank=True)
+    # Response ids in the order this annotator sees them (measures position bias).
+    display_order = models.JSONField()
+    skip_reason = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["item", "user"], name="assignment_one_per_item_and_user"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["user", "project", "state"], name="assignment_user_state"),
+            models.Index(
+                fields=["project", "lease_expires_at"],
+                condition=Q(state="active"),
+                name="assignment_active_lease",
+            ),
+            models.Index(fields=["user", "finished_at"], name="assignment_user_finished"),
+        ]
+
+    def __str__(self) -> str:
+        return f"assignment {self.pk} ({self.state})"
+
+
+class Annotation(models.Model):
+    """A submitted judgement. Rankings are tiers of response ids, best first; a tier holds ties."""
+
+    assignment = models.OneToOneField(
+        Assignment, on_delete=models.CASCADE, related_name="annotation"
+    )
+    item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="annotations")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="annotations"
+    )
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="annotations")
+    mode = models.CharField(max_length=16)
+    # rank and pairwise: [[best ids], [next ids], ...]; rate: derived from ratings.
+    ranking = models.JSONField(default=list, blank=True)
+    # rate: {"<response id>": score}
+    ratings = models.JSONField(default=dict, blank=True)
+    # pairwise: 1 slightly, 2 clearly, 3 much better; null for ties or when not asked.
+    strength = models.PositiveSmallIntegerField(null=True, blank=True)
+    none_acceptable = models.BooleanField(default=False)
+    rationale = models.TextField(blank=True)
+    time_spent_ms = models.PositiveIntegerField(default=0)
+    guideline = models.ForeignKey(
+        Guideline, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    display_order = models.JSONField()
+    # A retried submit with the same token returns this annotation instead of a new one.
+    client_token = models.CharField(max_length=64, null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "client_token"],
+                condition=Q(client_token__isnull=False),
+                name="annotation_client_token_once",
+            )
+        ]
+        indexes = [
+            models.Index(fields=["project", "created_at"], name="annotation_project_created")
+        ]
+
+    def __str__(self) -> str:
+        return f"annotation {self.pk}"
+
+
+class ImportStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Running"
+    SUCCEEDED = "succeeded", "Succeeded"
+    FAILED = "failed", "Failed"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+class ImportJob(models.Model):
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="imports")
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # Path in the default storage.
+    file_path = models.CharField(max_length=500)
+    original_name = models.CharField(max_length=255)
+    file_format = models.CharField(max_length=8)
+    file_size = models.BigIntegerField(default=0)
+    batch_name = models.CharField(max_length=200, blank=True)
+    status = models.CharField(
+        max_length=16, choices=ImportStatus.choices, default=ImportStatus.QUEUED
+    )
+    total_rows = models.PositiveIntegerField(default=0)
+    created_items = models.PositiveIntegerField(default=0)
+    existing_items = models.PositiveIntegerField(default=0)
+    # [{"line": n, "field": "responses[2]", "message": "..."}], capped; error_count counts all.
+    errors = models.JSONField(default=list, blank=True)
+    error_count = models.PositiveIntegerField(default=0)
+    message = models.TextField(blank=True)
+    cancel_requested = models.BooleanField(default=False)
+    celery_task_id = models.CharField(max_length=64, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"import {self.pk} ({self.original_name})"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in {ImportStatus.SUCCEEDED, ImportStatus.FAILED, ImportStatus.CANCELLED}

@@ -1,0 +1,45 @@
+"""Progress and cancellation of long jobs, kept in the shared cache (Redis in production).
+
+A job's database row is only written at its start and end: progress written
+inside the job's own transaction would be invisible to the page, and on SQLite
+a second writer would wait on the job's lock. The cache is visible at once to
+every web node and worker.
+"""
+
+from dataclasses import asdict, dataclass
+
+from django.core.cache import cache
+
+TTL_SECONDS = 7 * 24 * 3600
+
+
+@dataclass(frozen=True)
+class Progress:
+    phase: str  # "validating", "importing", ...
+    done: int
+    total: int
+
+    @property
+    def percent(self) -> int:
+        return int(100 * self.done / self.total) if self.total else 0
+
+
+def _key(kind: str, job_id: int, what: str) -> str:
+    return f"preflab:{kind}:{job_id}:{what}"
+
+
+def progress_report(kind: str, job_id: int, progress: Progress) -> None:
+    cache.set(_key(kind, job_id, "progress"), asdict(progress), TTL_SECONDS)
+
+
+def progress_read(kind: str, job_id: int) -> Progress | None:
+    raw = cache.get(_key(kind, job_id, "progress"))
+    return Progress(**raw) if raw else None
+
+
+def cancel_request(kind: str, job_id: int) -> None:
+    cache.set(_key(kind, job_id, "cancel"), True, TTL_SECONDS)
+
+
+def cancel_requested(kind: str, job_id: int) -> bool:
+    return bool(cache.get(_key(kind, job_id, "cancel")))

@@ -1,0 +1,123 @@
+"""Reads for annotation. Annotators only ever read their own assignments here (blind annotation)."""
+
+import string
+from dataclasses import dataclass
+
+from django.db.models import F
+from django.utils import timezone
+
+from annotation.models import Annotation, Assignment, AssignmentState, ImportJob, Item, Response
+from config.errors import NotFoundError
+from projects.models import Project
+
+LETTERS = string.ascii_uppercase
+
+
+@dataclass(frozen=True)
+class ShownResponse:
+    id: int
+    letter: str
+    text: str
+
+
+@dataclass(frozen=True)
+class AssignmentView:
+    assignment: Assignment
+    messages: list[dict]
+    responses: list[ShownResponse]
+
+
+def assignment_view(assignment: Assignment) -> AssignmentView:
+    """The item as this annotator sees it: the prompt and responses in their own order.
+
+    Model names and other annotators' work are deliberately left out.
+    """
+    item = (
+        Item.objects.select_related("prompt")
+        .only("id", "prompt__messages")
+        .get(pk=assignment.item_id)
+    )
+    texts = dict(Response.objects.filter(pk__in=assignment.display_order).values_list("id", "text"))
+    shown = [
+        ShownResponse(id=rid, letter=LETTERS[index], text=texts[rid])
+        for index, rid in enumerate(assignment.display_order)
+    ]
+    return AssignmentView(assignment=assignment, messages=item.prompt.messages, responses=shown)
+
+
+def assignment_get_own(*, assignment_id: int, user) -> Assignment:
+    assignment = (
+        Assignment.objects.select_related("project").filter(pk=assignment_id, user=user).first()
+    )
+    if assignment is None:
+        raise NotFoundError(f"no assignment {assignment_id} for you")
+    return assignment
+
+
+def assignment_live_for_user(
+    *, user, project: Project, exclude_ids: tuple[int, ...] = ()
+) -> Assignment | None:
+    return (
+        Assignment.objects.filter(
+            user=user,
+            project=project,
+            state=AssignmentState.ACTIVE,
+            lease_expires_at__gt=timezone.now(),
+        )
+        .exclude(pk__in=exclude_ids)
+        .order_by("claimed_at", "id")
+        .first()
+    )
+
+
+@dataclass(frozen=True)
+class AnnotatorProgress:
+    done_today: int
+    done_total: int
+    items_left: int
+
+
+def annotator_progress(*, user, project: Project) -> AnnotatorProgress:
+    """Counts for the progress line: this annotator today and in total, and items still open."""
+    start_of_day = timezone.localtime().replace(hour=0, minute=0, second=0, microsecond=0)
+    mine = Annotation.objects.filter(user=user, project=project)
+    return AnnotatorProgress(
+        done_today=mine.filter(created_at__gte=start_of_day).count(),
+        done_total=mine.count(),
+        items_left=Item.objects.filter(
+            project=project, submitted_count__lt=project.overlap
+        ).count(),
+    )
+
+
+@dataclass(frozen=True)
+class ProjectCounts:
+    items: int
+    items_complete: int
+    annotations: int
+    live_leases: int
+
+
+def project_counts(project: Project) -> ProjectCounts:
+    items = Item.objects.filter(project=project)
+    return ProjectCounts(
+        items=items.count(),
+        items_complete=items.filter(submitted_count__gte=project.overlap).count(),
+        annotations=Annotation.objects.filter(project=project).count(),
+        live_leases=Assignment.objects.filter(
+            project=project, state=AssignmentState.ACTIVE, lease_expires_at__gt=timezone.now()
+        ).count(),
+    )
+
+
+def import_jobs_for_project(project: Project):
+    return ImportJob.objects.filter(project=project).select_related("uploaded_by")[:50]
+
+
+def annotations_of_user(*, user, project: Project):
+    """The annotator's own annotations, newest first (never anyone else's)."""
+    return (
+        Annotation.objects.filter(user=user, project=project)
+        .annotate(prompt_messages=F("item__prompt__messages"))
+        .order_by("-created_at")
+    )

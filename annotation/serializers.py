@@ -1,0 +1,84 @@
+from rest_framework import serializers
+
+from annotation.models import Annotation, ImportJob
+
+
+class ClaimedResponseSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    letter = serializers.CharField()
+    text = serializers.CharField()
+
+
+class ClaimedItemSerializer(serializers.Serializer):
+    id = serializers.IntegerField(source="assignment.item_id")
+    messages = serializers.ListField(child=serializers.DictField())
+    responses = ClaimedResponseSerializer(many=True)
+
+
+class AssignmentOutSerializer(serializers.Serializer):
+    """An assignment with its item as the annotator sees it (their own response order)."""
+
+    id = serializers.IntegerField(source="assignment.id")
+    state = serializers.CharField(source="assignment.state")
+    lease_expires_at = serializers.DateTimeField(source="assignment.lease_expires_at")
+    item = ClaimedItemSerializer(source="*")
+
+
+class SubmitInputSerializer(serializers.Serializer):
+    ranking = serializers.JSONField(required=False, help_text="tiers of response ids, best first")
+    ratings = serializers.JSONField(required=False, help_text="{response id: score} in rate mode")
+    choice = serializers.JSONField(
+        required=False, help_text='pairwise: preferred response id or "tie"'
+    )
+    strength = serializers.IntegerField(required=False, min_value=1, max_value=3)
+    none_acceptable = serializers.BooleanField(required=False, default=False)
+    rationale = serializers.CharField(required=False, allow_blank=True, trim_whitespace=False)
+    time_spent_ms = serializers.IntegerField(required=False, min_value=0)
+    client_token = serializers.CharField(required=False, max_length=64)
+
+
+class AnnotationOutSerializer(serializers.ModelSerializer):
+    guideline_version = serializers.IntegerField(source="guideline.version", default=None)
+
+    class Meta:
+        model = Annotation
+        fields = [
+            "id", "assignment_id", "item_id", "mode", "ranking", "ratings", "strength",
+            "none_acceptable", "rationale", "time_spent_ms", "guideline_version",
+            "display_order", "client_token", "created_at",
+        ]  # fmt: skip
+
+
+class SkipInputSerializer(serializers.Serializer):
+    reason = serializers.CharField(required=False, allow_blank=True, max_length=200)
+
+
+class ImportInputSerializer(serializers.Serializer):
+    file = serializers.FileField()
+    batch = serializers.CharField(required=False, allow_blank=True, max_length=200)
+
+
+class ImportJobSerializer(serializers.ModelSerializer):
+    project = serializers.CharField(source="project.slug")
+    status_url = serializers.SerializerMethodField()
+    progress = serializers.SerializerMethodField()
+
+    class Meta:
+        model = ImportJob
+        fields = [
+            "id", "project", "original_name", "file_format", "file_size", "batch_name",
+            "status", "total_rows", "created_items", "existing_items", "error_count",
+            "errors", "message", "progress", "created_at", "started_at", "finished_at",
+            "status_url",
+        ]  # fmt: skip
+
+    def get_status_url(self, job) -> str:
+        return f"/api/v1/imports/{job.pk}/"
+
+    def get_progress(self, job) -> dict | None:
+        from annotation.progress import progress_read
+
+        progress = progress_read("import", job.pk)
+        if progress is None:
+            return None
+        return {"phase": progress.phase, "done": progress.done, "total": progress.total}

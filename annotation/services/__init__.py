@@ -1,0 +1,1 @@
+"""State changes for annotation: claiming, submitting, skipping, importing."""

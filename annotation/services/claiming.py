@@ -1,0 +1,218 @@
+"""Lease items to annotators: claim, renew, skip, expire.
+
+Correctness under concurrency rests on three things:
+- PostgreSQL: the candidate item is locked with ``FOR UPDATE SKIP LOCKED``, so
+  concurrent claimers take different rows without waiting on each other, and its
+  ``open_slots`` counter is decremented under that lock (an item never exceeds
+  its overlap).
+- SQLite: settings open every transaction with ``BEGIN IMMEDIATE``, so claims are
+  serialised by SQLite's write lock and read-then-write cannot interleave.
+- Everywhere: a unique (item, user) constraint on assignments, so an item can
+  never reach one annotator twice, whatever a bug upstream might do.
+"""
+
+import logging
+import random
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.db import transaction
+from django.db.models import Exists, F, OuterRef, Q
+from django.db.models.functions import Greatest
+from django.utils import timezone
+
+from annotation.models import Assignment, AssignmentState, Batch, Item, ItemResponse
+from config.errors import ConflictError, NotFoundError
+from projects.models import Project
+from projects.selectors import guideline_needs_ack
+
+logger = logging.getLogger(__name__)
+
+REAP_BATCH = 100
+
+
+class GuidelinesNotAcknowledged(ConflictError):
+    code = "guidelines_not_acknowledged"
+
+
+def _lease_end(project: Project, now: datetime) -> datetime:
+    return now + timedelta(minutes=project.lease_minutes)
+
+
+def _allowed_batch_ids(*, user, project: Project) -> list[int]:
+    return list(
+        Batch.objects.filter(project=project, restricted=True)
+        .filter(Q(allowed_users=user) | Q(allowed_groups__members=user))
+        .values_list("id", flat=True)
+        .distinct()
+    )
+
+
+def assignments_reap_expired(*, project: Project, now: datetime | None = None) -> int:
+    """Return expired leases' items to the pool; skips rows others hold, so it never waits."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        expired = list(
+            Assignment.objects.select_for_update(skip_locked=True)
+            .filter(project=project, state=AssignmentState.ACTIVE, lease_expires_at__lte=now)
+            .values_list("id", "item_id")[:REAP_BATCH]
+        )
+        if not expired:
+            return 0
+        free_items = set(
+            Item.objects.select_for_update(skip_locked=True)
+            .filter(pk__in={item_id for _, item_id in expired})
+            .values_list("id", flat=True)
+        )
+        reaped = [(aid, item_id) for aid, item_id in expired if item_id in free_items]
+        Assignment.objects.filter(pk__in=[aid for aid, _ in reaped]).update(
+            state=AssignmentState.EXPIRED, finished_at=now
+        )
+        per_item: dict[int, int] = {}
+        for _, item_id in reaped:
+            per_item[item_id] = per_item.get(item_id, 0) + 1
+        for item_id, count in sorted(per_item.items()):
+            Item.objects.filter(pk=item_id).update(open_slots=F("open_slots") + count)
+    if reaped:
+        logger.info("returned %d expired leases to the pool in %s", len(reaped), project.slug)
+    return len(reaped)
+
+
+def _shuffled_response_ids(item_id: int) -> list[int]:
+    ids = list(
+        ItemResponse.objects.filter(item_id=item_id)
+        .order_by("position")
+        .values_list("response_id", flat=True)
+    )
+    random.SystemRandom().shuffle(ids)
+    return ids
+
+
+def _pick_candidate(*, user, project: Project) -> Item | None:
+    allowed = _allowed_batch_ids(user=user, project=project)
+    already_had = Assignment.objects.filter(item=OuterRef("pk"), user=user)
+    candidates = (
+        Item.objects.filter(project=project, open_slots__gt=0)
+        .filter(Q(restricted=False) | Q(batch_id__in=allowed) if allowed else Q(restricted=False))
+        .exclude(Exists(already_had))
+        .order_by("-priority", "id")
+    )
+    return candidates.select_for_update(skip_locked=True, of=("self",)).only("id").first()
+
+
+def assignment_claim(
+    *, user, project: Project, exclude_ids: tuple[int, ...] = ()
+) -> Assignment | None:
+    """The user's live lease (refresh-safe), else a newly leased item, else None.
+
+    ``exclude_ids`` lets the page prefetch a second item while one is open.
+    """
+    if guideline_needs_ack(project=project, user=user) is not None:
+        raise GuidelinesNotAcknowledged(
+            "acknowledge the current guidelines before claiming work",
+            extra={"guidelines_url": f"/p/{project.slug}/guidelines/"},
+        )
+    now = timezone.now()
+    assignments_reap_expired(project=project, now=now)
+    with transaction.atomic():
+        # One claim per user at a time: a double click or a second tab waits here
+        # instead of leasing a second item.
+        get_user_model().objects.select_for_update().filter(pk=user.pk).first()
+        live = (
+            Assignment.objects.filter(
+                user=user, project=project, state=AssignmentState.ACTIVE, lease_expires_at__gt=now
+            )
+            .exclude(pk__in=exclude_ids)
+            .order_by("claimed_at", "id")
+            .first()
+        )
+        if live is not None:
+            live.lease_expires_at = _lease_end(project, now)
+            live.save(update_fields=["lease_expires_at"])
+            return live
+        held = Assignment.objects.filter(
+            user=user, project=project, state=AssignmentState.ACTIVE, lease_expires_at__gt=now
+        ).count()
+        if held >= settings.PREFLAB_MAX_LEASES_PER_USER:
+            return None
+        item = _pick_candidate(user=user, project=project)
+        if item is None:
+            return None
+        Item.objects.filter(pk=item.pk).update(open_slots=F("open_slots") - 1)
+        return Assignment.objects.create(
+            item_id=item.pk,
+            user=user,
+            project=project,
+            claimed_at=now,
+            lease_expires_at=_lease_end(project, now),
+            display_order=_shuffled_response_ids(item.pk),
+        )
+
+
+def assignment_lock_own(*, assignment_id: int, user) -> Assignment:
+    assignment = (
+        Assignment.objects.select_for_update(of=("self",))
+        .select_related("project")
+        .filter(pk=assignment_id, user=user)
+        .first()
+    )
+    if assignment is None:
+        # Someone else's assignment is reported as missing, not forbidden: no leak.
+        raise NotFoundError(f"no assignment {assignment_id} for you")
+    return assignment
+
+
+def assignment_revive(assignment: Assignment, now: datetime) -> None:
+    """Take back an expired lease if its item still has room; else raise ConflictError."""
+    taken = Item.objects.filter(pk=assignment.item_id, open_slots__gt=0).update(
+        open_slots=F("open_slots") - 1
+    )
+    if not taken:
+        raise ConflictError("your lease on this item expired and it went to someone else")
+    assignment.state = AssignmentState.ACTIVE
+    assignment.finished_at = None
+    assignment.lease_expires_at = _lease_end(assignment.project, now)
+    assignment.save(update_fields=["state", "finished_at", "lease_expires_at"])
+
+
+@transaction.atomic
+def assignment_heartbeat(*, assignment_id: int, user) -> Assignment:
+    """Renew the lease while the annotator still has the item open."""
+    assignment = assignment_lock_own(assignment_id=assignment_id, user=user)
+    now = timezone.now()
+    if assignment.state == AssignmentState.EXPIRED:
+        assignment_revive(assignment, now)
+    elif assignment.state != AssignmentState.ACTIVE:
+        raise ConflictError(f"this assignment is already {assignment.state}")
+    else:
+        assignment.lease_expires_at = _lease_end(assignment.project, now)
+        assignment.save(update_fields=["lease_expires_at"])
+    return assignment
+
+
+@transaction.atomic
+def assignment_skip(*, assignment_id: int, user, reason: str = "") -> Assignment:
+    """Give the item back for someone else; it never returns to this annotator."""
+    assignment = assignment_lock_own(assignment_id=assignment_id, user=user)
+    if assignment.state == AssignmentState.SKIPPED:
+        return assignment  # a retried skip changes nothing
+    if assignment.state == AssignmentState.SUBMITTED:
+        raise ConflictError("this item was already submitted")
+    was_holding_slot = assignment.state == AssignmentState.ACTIVE
+    assignment.state = AssignmentState.SKIPPED
+    assignment.skip_reason = reason[:200]
+    assignment.finished_at = timezone.now()
+    assignment.save(update_fields=["state", "skip_reason", "finished_at"])
+    if was_holding_slot:
+        Item.objects.filter(pk=assignment.item_id).update(open_slots=F("open_slots") + 1)
+    return assignment
+
+
+def items_resize_overlap(*, project: Project, old_overlap: int) -> None:
+    """Apply a changed overlap to every item's remaining slots."""
+    delta = project.overlap - old_overlap
+    if delta > 0:
+        Item.objects.filter(project=project).update(open_slots=F("open_slots") + delta)
+    elif delta < 0:
+        Item.objects.filter(project=project).update(open_slots=Greatest(F("open_slots") + delta, 0))

@@ -1,0 +1,251 @@
+"""Import prompts and responses from JSONL or CSV: validate all, then insert all or nothing.
+
+The web tier only stores the upload and queues a job; a Celery worker parses the
+file twice as a stream (once to collect every error, once to insert), so memory
+stays flat for any file size. Rows whose id already exists in the project are
+left untouched, which makes re-imports idempotent.
+"""
+
+import logging
+import uuid
+from collections.abc import Iterator
+from itertools import islice
+
+from django.conf import settings
+from django.core.files.storage import default_storage
+from django.db import transaction
+from django.utils import timezone
+
+from annotation.importing import ImportRow, RowError, detect_format, iter_import_rows
+from annotation.models import Batch, ImportJob, ImportStatus, Item, ItemResponse, Prompt, Response
+from annotation.progress import Progress, cancel_requested, progress_report
+from config.errors import ApplicationError, ConflictError
+from projects.models import Project
+
+logger = logging.getLogger(__name__)
+
+MAX_STORED_ERRORS = 1000
+CHUNK_ROWS = 1000
+PROGRESS_KIND = "import"
+
+
+class ImportCancelled(Exception):
+    pass
+
+
+def import_job_create(*, project: Project, user, upload, batch_name: str = "") -> ImportJob:
+    """Store the uploaded file and queue its import; returns at once."""
+    name = getattr(upload, "name", "") or "upload"
+    try:
+        file_format = detect_format(name)
+    except ValueError as exc:
+        raise ApplicationError(f"file {name}: {exc}", extra={"field": "file"}) from exc
+    size = getattr(upload, "size", 0) or 0
+    if size > settings.PREFLAB_IMPORT_MAX_BYTES:
+        raise ApplicationError(
+            f"file {name} is {size:,} bytes; the limit is {settings.PREFLAB_IMPORT_MAX_BYTES:,}"
+        )
+    path = default_storage.save(f"imports/{project.slug}/{uuid.uuid4().hex}-{name}", upload)
+    with transaction.atomic():
+        job = ImportJob.objects.create(
+            project=project,
+            uploaded_by=user,
+            file_path=path,
+            original_name=name,
+            file_format=file_format,
+            file_size=size,
+            batch_name=batch_name.strip()[:200],
+        )
+        transaction.on_commit(lambda: _enqueue(job.pk))
+    return job
+
+
+def _enqueue(job_id: int) -> None:
+    from annotation.tasks import import_run
+
+    result = import_run.delay(job_id)
+    ImportJob.objects.filter(pk=job_id).update(celery_task_id=result.id or "")
+
+
+def import_job_cancel(*, job: ImportJob) -> None:
+    if job.is_finished:
+        raise ConflictError(f"import {job.pk} already {job.status}")
+    from annotation.progress import cancel_request
+
+    cancel_request(PROGRESS_KIND, job.pk)
+    # A queued job that no worker has started yet is simply marked cancelled.
+    ImportJob.objects.filter(pk=job.pk, status=ImportStatus.QUEUED).update(
+        status=ImportStatus.CANCELLED,
+        finished_at=timezone.now(),
+        message="cancelled before it started",
+    )
+
+
+def _rows(job: ImportJob, project: Project) -> Iterator[ImportRow | RowError]:
+    with default_storage.open(job.file_path, "rb") as stream:
+        yield from iter_import_rows(
+            stream,
+            file_format=job.file_format,
+            responses_per_item=project.responses_per_item,
+            filename=job.original_name,
+        )
+
+
+def _validate(job: ImportJob, project: Project) -> tuple[int, list[dict], int]:
+    """First pass: count rows and collect every error (stored up to a cap)."""
+    rows, errors, error_count = 0, [], 0
+    for entry in _rows(job, project):
+        if isinstance(entry, RowError):
+            error_count += 1
+            if len(errors) < MAX_STORED_ERRORS:
+                errors.append({"line": entry.line, "field": entry.field, "message": entry.message})
+        else:
+            rows += 1
+            if rows % 5000 == 0:
+                progress_report(PROGRESS_KIND, job.pk, Progress("validating", rows, 0))
+                if cancel_requested(PROGRESS_KIND, job.pk):
+                    raise ImportCancelled
+    return rows, errors, error_count
+
+
+def _batch_for(project: Project, name: str, cache: dict[str, Batch]) -> Batch:
+    if name not in cache:
+        cache[name], _ = Batch.objects.get_or_create(project=project, name=name)
+    return cache[name]
+
+
+def _insert_chunk(
+    project: Project, chunk: list[ImportRow], default_batch: str, batches: dict
+) -> int:
+    existing = set(
+        Prompt.objects.filter(
+            project=project, external_id__in=[r.external_id for r in chunk]
+        ).values_list("external_id", flat=True)
+    )
+    new_rows = [row for row in chunk if row.external_id not in existing]
+    if not new_rows:
+        return 0
+    prompts = Prompt.objects.bulk_create(
+        Prompt(project=project, external_id=r.external_id, messages=r.messages, metadata=r.metadata)
+        for r in new_rows
+    )
+    responses = Response.objects.bulk_create(
+        Response(prompt=prompt, text=resp.text, model_name=resp.model_name, metadata=resp.metadata)
+        for prompt, row in zip(prompts, new_rows, strict=True)
+        for resp in row.responses
+    )
+    items = []
+    for prompt, row in zip(prompts, new_rows, strict=True):
+        batch = _batch_for(project, row.batch or default_batch, batches)
+        metadata = {**row.metadata}
+        if row.preferred_index is not None:
+            metadata["source_preferred_position"] = row.preferred_index
+        items.append(
+            Item(
+                project=project,
+                prompt=prompt,
+                batch=batch,
+                restricted=batch.restricted,
+                priority=row.priority,
+                open_slots=project.overlap,
+                metadata=metadata,
+            )
+        )
+    items = Item.objects.bulk_create(items)
+    links, cursor = [], 0
+    for item, row in zip(items, new_rows, strict=True):
+        for position in range(len(row.responses)):
+            links.append(ItemResponse(item=item, response=responses[cursor], position=position))
+            cursor += 1
+    ItemResponse.objects.bulk_create(links)
+    return len(new_rows)
+
+
+def _insert(job: ImportJob, project: Project, total: int) -> tuple[int, int]:
+    """Second pass, in one transaction: every row lands, or (on any failure) none does."""
+    default_batch = job.batch_name or f"{job.original_name} ({job.created_at:%Y-%m-%d %H:%M})"
+    created = seen = 0
+    batches: dict[str, Batch] = {}
+    rows = (entry for entry in _rows(job, project) if isinstance(entry, ImportRow))
+    with transaction.atomic():
+        while chunk := list(islice(rows, CHUNK_ROWS)):
+            created += _insert_chunk(project, chunk, default_batch, batches)
+            seen += len(chunk)
+            progress_report(PROGRESS_KIND, job.pk, Progress("importing", seen, total))
+            if cancel_requested(PROGRESS_KIND, job.pk):
+                raise ImportCancelled
+    return created, seen - created
+
+
+def _finish(job: ImportJob, status: str, **fields) -> ImportJob:
+    for key, value in {"status": status, "finished_at": timezone.now(), **fields}.items():
+        setattr(job, key, value)
+    job.save()
+    return job
+
+
+def import_job_run(*, job_id: int) -> ImportJob:
+    """Run (or re-run after a worker died) an import; a finished job is returned untouched."""
+    with transaction.atomic():
+        job = ImportJob.objects.select_for_update().select_related("project").get(pk=job_id)
+        if job.is_finished:
+            return job
+        job.status, job.started_at = ImportStatus.RUNNING, timezone.now()
+        job.save(update_fields=["status", "started_at"])
+    project = job.project
+    try:
+        total, errors, error_count = _validate(job, project)
+        if error_count:
+            return _finish(
+                job,
+                ImportStatus.FAILED,
+                total_rows=total,
+                errors=errors,
+                error_count=error_count,
+                message=f"{error_count:,} error(s) in {job.original_name}; nothing was imported",
+            )
+        created, existing = _insert(job, project, total)
+    except ImportCancelled:
+        return _finish(job, ImportStatus.CANCELLED, message="cancelled; nothing was imported")
+    except Exception as exc:
+        logger.exception("import %s failed", job.pk)
+        return _finish(
+            job, ImportStatus.FAILED, message=f"import failed, nothing was imported: {exc}"
+        )
+    progress_report(PROGRESS_KIND, job.pk, Progress("done", total, total))
+    return _finish(
+        job,
+        ImportStatus.SUCCEEDED,
+        total_rows=total,
+        created_items=created,
+        existing_items=existing,
+        message=f"imported {created:,} new item(s); {existing:,} already present",
+    )
+
+
+def import_job_create_from_path(
+    *, project: Project, user, path: str, batch_name: str = ""
+) -> ImportJob:
+    """Register a local file (CLI, demo loader) as an import job without queueing it."""
+    from pathlib import Path
+
+    from django.core.files import File
+
+    source = Path(path)
+    try:
+        file_format = detect_format(source.name)
+    except ValueError as exc:
+        raise ApplicationError(f"file {source.name}: {exc}") from exc
+    with source.open("rb") as handle:
+        stored = default_storage.save(
+            f"imports/{project.slug}/{uuid.uuid4().hex}-{source.name}", File(handle)
+        )
+    return ImportJob.objects.create(
+        project=project,
+        uploaded_by=user,
+        file_path=stored,
+        original_name=source.name,
+        file_format=file_format,
+        file_size=source.stat().st_size,
+        batch_name=batch_name,
+    )

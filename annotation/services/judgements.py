@@ -1,0 +1,141 @@
+"""Validate a submitted judgement against its item and normalise it to ranking tiers.
+
+Every mode ends as tiers of response ids, best first (a tier of two is a tie), so
+agreement, consensus and exports read one shape whatever the project's mode.
+"""
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from config.errors import ApplicationError
+from projects.models import Project, RankingMode, RationaleMode
+
+MAX_RATIONALE_CHARS = 10_000
+
+
+@dataclass(frozen=True)
+class Judgement:
+    ranking: list[list[int]]
+    ratings: dict[str, int] = field(default_factory=dict)
+    strength: int | None = None
+    none_acceptable: bool = False
+    rationale: str = ""
+
+
+def _invalid(field_name: str, message: str) -> ApplicationError:
+    return ApplicationError(f"{field_name}: {message}", extra={"field": field_name})
+
+
+def _as_id(value: Any, field_name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise _invalid(field_name, f"response ids are integers, got {value!r}")
+    try:
+        return int(value)
+    except ValueError as exc:
+        raise _invalid(field_name, f"response ids are integers, got {value!r}") from exc
+
+
+def _check_tiers(raw: Any, response_ids: list[int], *, ties_allowed: bool) -> list[list[int]]:
+    if not isinstance(raw, list) or not raw:
+        raise _invalid("ranking", "must be a non-empty list of tiers, best first")
+    tiers: list[list[int]] = []
+    for index, tier in enumerate(raw):
+        members = tier if isinstance(tier, list) else [tier]
+        if not members:
+            raise _invalid(f"ranking[{index}]", "a tier must not be empty")
+        tiers.append([_as_id(value, f"ranking[{index}]") for value in members])
+    flat = [rid for tier in tiers for rid in tier]
+    duplicates = sorted({rid for rid in flat if flat.count(rid) > 1})
+    if duplicates:
+        raise _invalid("ranking", f"responses ranked more than once: {duplicates}")
+    unknown = sorted(set(flat) - set(response_ids))
+    if unknown:
+        raise _invalid("ranking", f"responses not in this item: {unknown}")
+    missing = sorted(set(response_ids) - set(flat))
+    if missing:
+        raise _invalid("ranking", f"incomplete ranking; unranked responses: {missing}")
+    if not ties_allowed and any(len(tier) > 1 for tier in tiers):
+        raise _invalid("ranking", "this project does not allow ties")
+    return tiers
+
+
+def _pairwise(payload: dict, project: Project, response_ids: list[int]) -> tuple[list, int | None]:
+    if "ranking" in payload:
+        tiers = _check_tiers(payload["ranking"], response_ids, ties_allowed=project.ties_allowed)
+    elif "choice" in payload:
+        choice = payload["choice"]
+        if choice == "tie":
+            if not project.ties_allowed:
+                raise _invalid("choice", "this project does not allow ties")
+            tiers = [sorted(response_ids)]
+        else:
+            preferred = _as_id(choice, "choice")
+            if preferred not in response_ids:
+                raise _invalid("choice", f"response {preferred} is not in this item")
+            tiers = [[preferred], [rid for rid in response_ids if rid != preferred]]
+    else:
+        raise _invalid("choice", 'give the preferred response id or "tie" (or a ranking)')
+    strength = payload.get("strength")
+    is_tie = len(tiers) == 1
+    if strength is not None:
+        if isinstance(strength, bool) or not isinstance(strength, int) or not 1 <= strength <= 3:
+            raise _invalid("strength", "must be 1 (slightly), 2 (clearly) or 3 (much better)")
+        if is_tie:
+            raise _invalid("strength", "a tie has no strength")
+    elif project.pairwise_strength and not is_tie:
+        raise _invalid("strength", "this project asks how much better: 1, 2 or 3")
+    return tiers, strength
+
+
+def _ratings(payload: dict, project: Project, response_ids: list[int]) -> tuple[list, dict]:
+    raw = payload.get("ratings")
+    if not isinstance(raw, dict) or not raw:
+        raise _invalid("ratings", "must be an object {response id: score}")
+    ratings: dict[str, int] = {}
+    for key, score in raw.items():
+        rid = _as_id(key, "ratings")
+        if rid not in response_ids:
+            raise _invalid("ratings", f"response {rid} is not in this item")
+        if (
+            isinstance(score, bool)
+            or not isinstance(score, int)
+            or not 1 <= score <= project.rating_scale
+        ):
+            raise _invalid(f"ratings.{rid}", f"must be an integer from 1 to {project.rating_scale}")
+        ratings[str(rid)] = score
+    missing = sorted(set(response_ids) - {int(k) for k in ratings})
+    if missing:
+        raise _invalid("ratings", f"every response needs a score; missing: {missing}")
+    by_score: dict[int, list[int]] = {}
+    for rid, score in ratings.items():
+        by_score.setdefault(score, []).append(int(rid))
+    tiers = [sorted(by_score[score]) for score in sorted(by_score, reverse=True)]
+    return tiers, ratings
+
+
+def judgement_validate(*, project: Project, response_ids: list[int], payload: dict) -> Judgement:
+    """Check a submission for the project's mode; raise ApplicationError naming the bad field."""
+    ratings: dict[str, int] = {}
+    strength = None
+    if project.ranking_mode == RankingMode.RANK:
+        tiers = _check_tiers(
+            payload.get("ranking"), response_ids, ties_allowed=project.ties_allowed
+        )
+    elif project.ranking_mode == RankingMode.PAIRWISE:
+        tiers, strength = _pairwise(payload, project, response_ids)
+    else:
+        tiers, ratings = _ratings(payload, project, response_ids)
+    none_acceptable = payload.get("none_acceptable", False)
+    if not isinstance(none_acceptable, bool):
+        raise _invalid("none_acceptable", "must be true or false")
+    rationale = payload.get("rationale") or ""
+    if not isinstance(rationale, str):
+        raise _invalid("rationale", "must be a string")
+    rationale = rationale.strip()
+    if project.rationale == RationaleMode.REQUIRED and not rationale:
+        raise _invalid("rationale", "this project requires a rationale")
+    if project.rationale == RationaleMode.OFF:
+        rationale = ""
+    if len(rationale) > MAX_RATIONALE_CHARS:
+        raise _invalid("rationale", f"at most {MAX_RATIONALE_CHARS:,} characters")
+    return Judgement(tiers, ratings, strength, none_acceptable, rationale)

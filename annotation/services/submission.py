@@ -1,0 +1,99 @@
+"""Store an annotator's judgement on their leased item, exactly once."""
+
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from annotation.models import Annotation, Assignment, AssignmentState, Item
+from annotation.services.claiming import assignment_lock_own, assignment_revive
+from annotation.services.judgements import judgement_validate
+from config.errors import ApplicationError, ConflictError
+from projects.models import Guideline, GuidelineAck
+
+MAX_TIME_SPENT_MS = 24 * 3600 * 1000
+
+
+def _guideline_read_by(*, user, project) -> Guideline | None:
+    """The newest guideline version the annotator acknowledged: the one they worked under."""
+    ack = (
+        GuidelineAck.objects.filter(user=user, guideline__project=project)
+        .select_related("guideline")
+        .order_by("-guideline__version")
+        .first()
+    )
+    return ack.guideline if ack else None
+
+
+def _time_spent(assignment: Assignment, claimed: object) -> int:
+    if claimed is None:
+        elapsed = timezone.now() - assignment.claimed_at
+        return min(int(elapsed.total_seconds() * 1000), MAX_TIME_SPENT_MS)
+    if isinstance(claimed, bool) or not isinstance(claimed, int) or claimed < 0:
+        raise ApplicationError(
+            "time_spent_ms: must be a non-negative integer", extra={"field": "time_spent_ms"}
+        )
+    return min(claimed, MAX_TIME_SPENT_MS)
+
+
+def _existing_for_token(*, user, client_token: str, assignment_id: int) -> Annotation | None:
+    existing = Annotation.objects.filter(user=user, client_token=client_token).first()
+    if existing is not None and existing.assignment_id != assignment_id:
+        raise ConflictError("client_token was already used for another assignment")
+    return existing
+
+
+@transaction.atomic
+def annotation_submit(
+    *, assignment_id: int, user, payload: dict, client_token: str | None = None
+) -> tuple[Annotation, bool]:
+    """Validate and store the judgement; returns (annotation, created).
+
+    A retried request with the same ``client_token`` returns the stored annotation
+    (created=False) instead of storing a second one.
+    """
+    if client_token is not None and (
+        not isinstance(client_token, str) or not 1 <= len(client_token) <= 64
+    ):
+        raise ApplicationError("client_token: 1 to 64 characters", extra={"field": "client_token"})
+    # Lock first: concurrent retries of one submit queue here, then see each other's result.
+    assignment = assignment_lock_own(assignment_id=assignment_id, user=user)
+    if client_token:
+        existing = _existing_for_token(
+            user=user, client_token=client_token, assignment_id=assignment_id
+        )
+        if existing is not None:
+            return existing, False
+    now = timezone.now()
+    if assignment.state == AssignmentState.SUBMITTED:
+        raise ConflictError(
+            "this item was already submitted", extra={"annotation_id": assignment.annotation.pk}
+        )
+    if assignment.state == AssignmentState.SKIPPED:
+        raise ConflictError("this item was skipped")
+    if assignment.state == AssignmentState.EXPIRED:
+        assignment_revive(assignment, now)
+    project = assignment.project
+    judgement = judgement_validate(
+        project=project, response_ids=list(assignment.display_order), payload=payload
+    )
+    annotation = Annotation.objects.create(
+        assignment=assignment,
+        item_id=assignment.item_id,
+        user=user,
+        project=project,
+        mode=project.ranking_mode,
+        ranking=judgement.ranking,
+        ratings=judgement.ratings,
+        strength=judgement.strength,
+        none_acceptable=judgement.none_acceptable,
+        rationale=judgement.rationale,
+        time_spent_ms=_time_spent(assignment, payload.get("time_spent_ms")),
+        guideline=_guideline_read_by(user=user, project=project),
+        display_order=assignment.display_order,
+        client_token=client_token or None,
+    )
+    assignment.state = AssignmentState.SUBMITTED
+    assignment.finished_at = now
+    assignment.save(update_fields=["state", "finished_at"])
+    Item.objects.filter(pk=assignment.item_id).update(submitted_count=F("submitted_count") + 1)
+    return annotation, True

@@ -1,0 +1,23 @@
+from django.urls import path
+
+from annotation import views
+
+urlpatterns = [
+    path("p/<slug:slug>/annotate/", views.annotate, name="annotate"),
+    path("p/<slug:slug>/annotate/next/", views.prefetch, name="annotate-prefetch"),
+    path(
+        "p/<slug:slug>/annotate/<int:assignment_id>/submit/", views.submit, name="annotate-submit"
+    ),
+    path("p/<slug:slug>/annotate/<int:assignment_id>/skip/", views.skip, name="annotate-skip"),
+    path(
+        "p/<slug:slug>/annotate/<int:assignment_id>/heartbeat/",
+        views.heartbeat,
+        name="annotate-heartbeat",
+    ),
+    path("p/<slug:slug>/imports/", views.import_list, name="import-list"),
+    path("p/<slug:slug>/imports/<int:import_id>/", views.import_detail, name="import-detail"),
+    path(
+        "p/<slug:slug>/imports/<int:import_id>/cancel/", views.import_cancel, name="import-cancel"
+    ),
+    path("p/<slug:slug>/batches/", views.batch_list, name="batch-list"),
+]

@@ -1,0 +1,192 @@
+"""The annotator's ranking page and the manager's import and batch pages."""
+
+from django.contrib import messages
+from django.http import JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from annotation.forms import BatchRestrictionForm, ImportForm, judgement_payload_from_post
+from annotation.models import Batch, ImportJob
+from annotation.progress import progress_read
+from annotation.selectors import annotator_progress, assignment_view, import_jobs_for_project
+from annotation.services.batches import batch_restrict
+from annotation.services.claiming import (
+    GuidelinesNotAcknowledged,
+    assignment_claim,
+    assignment_heartbeat,
+    assignment_skip,
+)
+from annotation.services.imports import import_job_cancel, import_job_create
+from annotation.services.submission import annotation_submit
+from config.errors import ApplicationError
+from projects.decorators import project_view
+from projects.permissions import Capability
+from projects.selectors import guideline_current
+
+ITEM_PARTIAL = "annotation/partials/item.html"
+
+
+def _wants_fragment(request) -> bool:
+    return bool(request.htmx) or request.headers.get("X-Preflab-Fetch") == "1"
+
+
+def _claim_view(request, project, exclude: tuple[int, ...] = ()):
+    assignment = assignment_claim(user=request.user, project=project, exclude_ids=exclude)
+    return assignment_view(assignment) if assignment else None
+
+
+def _item_context(project, view, request) -> dict:
+    return {
+        "project": project,
+        "view": view,
+        "progress": annotator_progress(user=request.user, project=project),
+    }
+
+
+@project_view(Capability.ANNOTATE)
+def annotate(request, project):
+    try:
+        current = _claim_view(request, project)
+        upcoming = (
+            _claim_view(request, project, exclude=(current.assignment.pk,)) if current else None
+        )
+    except GuidelinesNotAcknowledged:
+        return redirect(f"/p/{project.slug}/guidelines/?next=/p/{project.slug}/annotate/")
+    context = {
+        **_item_context(project, current, request),
+        "upcoming": upcoming,
+        "guideline": guideline_current(project),
+        "heartbeat_seconds": max(10, min(60, project.lease_minutes * 20)),
+    }
+    return render(request, "annotation/annotate.html", context)
+
+
+def _error(request, project, exc: ApplicationError):
+    if _wants_fragment(request):
+        return JsonResponse({"error": exc.code, "message": exc.message}, status=exc.status_code)
+    messages.error(request, exc.message)
+    return redirect("annotate", slug=project.slug)
+
+
+def _next_fragment(request, project):
+    """After a submit or skip: the item to prefetch next (excluding the one now on screen)."""
+    shown = request.POST.get("shown")
+    exclude = (int(shown),) if shown and shown.isdigit() else ()
+    view = _claim_view(request, project, exclude=exclude)
+    return render(
+        request, ITEM_PARTIAL, {**_item_context(project, view, request), "oob_progress": True}
+    )
+
+
+@require_POST
+@project_view(Capability.ANNOTATE)
+def submit(request, project, assignment_id: int):
+    try:
+        payload = judgement_payload_from_post(request.POST, project)
+        if request.POST.get("time_spent_ms", "").isdigit():
+            payload.setdefault("time_spent_ms", int(request.POST["time_spent_ms"]))
+        annotation_submit(
+            assignment_id=assignment_id,
+            user=request.user,
+            payload=payload,
+            client_token=request.POST.get("client_token") or None,
+        )
+        if not _wants_fragment(request):
+            return redirect("annotate", slug=project.slug)
+        return _next_fragment(request, project)
+    except ApplicationError as exc:
+        return _error(request, project, exc)
+
+
+@require_POST
+@project_view(Capability.ANNOTATE)
+def skip(request, project, assignment_id: int):
+    try:
+        assignment_skip(
+            assignment_id=assignment_id, user=request.user, reason=request.POST.get("reason", "")
+        )
+        if not _wants_fragment(request):
+            return redirect("annotate", slug=project.slug)
+        return _next_fragment(request, project)
+    except ApplicationError as exc:
+        return _error(request, project, exc)
+
+
+@require_POST
+@project_view(Capability.ANNOTATE)
+def heartbeat(request, project, assignment_id: int):
+    try:
+        assignment = assignment_heartbeat(assignment_id=assignment_id, user=request.user)
+    except ApplicationError as exc:
+        return JsonResponse({"error": exc.code, "message": exc.message}, status=exc.status_code)
+    return JsonResponse({"lease_expires_at": assignment.lease_expires_at.isoformat()})
+
+
+@project_view(Capability.ANNOTATE)
+def prefetch(request, project):
+    """The next item besides the one on screen (``?exclude=<assignment id>``)."""
+    shown = request.GET.get("exclude", "")
+    view = _claim_view(request, project, exclude=(int(shown),) if shown.isdigit() else ())
+    return render(request, ITEM_PARTIAL, _item_context(project, view, request))
+
+
+@project_view(Capability.MANAGE)
+def import_list(request, project):
+    form = ImportForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            job = import_job_create(
+                project=project,
+                user=request.user,
+                upload=form.cleaned_data["file"],
+                batch_name=form.cleaned_data["batch"],
+            )
+        except ApplicationError as exc:
+            form.add_error("file", exc.message)
+        else:
+            return redirect("import-detail", slug=project.slug, import_id=job.pk)
+    context = {"project": project, "form": form, "jobs": import_jobs_for_project(project)}
+    return render(request, "annotation/import_list.html", context)
+
+
+@project_view(Capability.MANAGE)
+def import_detail(request, project, import_id: int):
+    job = get_object_or_404(ImportJob, pk=import_id, project=project)
+    context = {"project": project, "job": job, "progress": progress_read("import", job.pk)}
+    if request.htmx:
+        return render(request, "annotation/import_detail.html#job-status", context)
+    return render(request, "annotation/import_detail.html", context)
+
+
+@require_POST
+@project_view(Capability.MANAGE)
+def import_cancel(request, project, import_id: int):
+    job = get_object_or_404(ImportJob, pk=import_id, project=project)
+    try:
+        import_job_cancel(job=job)
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+    return redirect("import-detail", slug=project.slug, import_id=job.pk)
+
+
+@project_view(Capability.MANAGE)
+def batch_list(request, project):
+    batches = project.batches.prefetch_related("allowed_users", "allowed_groups").order_by(
+        "-created_at"
+    )
+    if request.method == "POST":
+        batch = get_object_or_404(Batch, pk=request.POST.get("batch"), project=project)
+        form = BatchRestrictionForm(request.POST)
+        if form.is_valid():
+            try:
+                batch_restrict(
+                    batch=batch,
+                    restricted=form.cleaned_data["restricted"],
+                    usernames=form.cleaned_data["usernames"],
+                    group_names=form.cleaned_data["groups"],
+                )
+                messages.success(request, f"Batch “{batch.name}” updated.")
+            except ApplicationError as exc:
+                messages.error(request, exc.message)
+        return redirect("batch-list", slug=project.slug)
+    return render(request, "annotation/batch_list.html", {"project": project, "batches": batches})

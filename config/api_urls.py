@@ -1,0 +1,51 @@
+"""The REST API, version 1."""
+
+from django.urls import path
+from drf_spectacular.views import SpectacularAPIView
+from rest_framework.authtoken.views import obtain_auth_token
+
+from annotation import api as annotation_api
+from projects import api as projects_api
+
+urlpatterns = [
+    path("auth/token/", obtain_auth_token, name="api-token"),
+    path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("projects/", projects_api.ProjectListApi.as_view(), name="api-projects"),
+    path("projects/<slug:slug>/", projects_api.ProjectDetailApi.as_view(), name="api-project"),
+    path("projects/<slug:slug>/members/", projects_api.MemberApi.as_view(), name="api-members"),
+    path(
+        "projects/<slug:slug>/guidelines/",
+        projects_api.GuidelineApi.as_view(),
+        name="api-guidelines",
+    ),
+    path(
+        "projects/<slug:slug>/guidelines/ack/",
+        projects_api.GuidelineAckApi.as_view(),
+        name="api-guidelines-ack",
+    ),
+    path(
+        "projects/<slug:slug>/imports/",
+        annotation_api.ImportCreateApi.as_view(),
+        name="api-imports",
+    ),
+    path("projects/<slug:slug>/claim/", annotation_api.ClaimApi.as_view(), name="api-claim"),
+    path("imports/<int:import_id>/", annotation_api.ImportDetailApi.as_view(), name="api-import"),
+    path(
+        "imports/<int:import_id>/cancel/",
+        annotation_api.ImportCancelApi.as_view(),
+        name="api-import-cancel",
+    ),
+    path(
+        "assignments/<int:assignment_id>/submit/",
+        annotation_api.SubmitApi.as_view(),
+        name="api-submit",
+    ),
+    path(
+        "assignments/<int:assignment_id>/skip/", annotation_api.SkipApi.as_view(), name="api-skip"
+    ),
+    path(
+        "assignments/<int:assignment_id>/heartbeat/",
+        annotation_api.HeartbeatApi.as_view(),
+        name="api-heartbeat",
+    ),
+]

@@ -1,0 +1,42 @@
+from django import forms
+
+from projects.models import Project, Role
+
+
+class ProjectSettingsForm(forms.ModelForm):
+    class Meta:
+        model = Project
+        fields = [
+            "name", "description", "ranking_mode", "responses_per_item", "ties_allowed",
+            "pairwise_strength", "rating_scale", "overlap", "lease_minutes", "rationale",
+        ]  # fmt: skip
+        widgets = {"description": forms.Textarea(attrs={"rows": 3})}
+
+
+class ProjectCreateForm(ProjectSettingsForm):
+    slug = forms.SlugField(
+        max_length=80, required=False, help_text="Left empty, made from the name."
+    )
+
+    class Meta(ProjectSettingsForm.Meta):
+        fields = ["slug", *ProjectSettingsForm.Meta.fields]
+
+
+class MemberForm(forms.Form):
+    username = forms.CharField(max_length=150)
+    role = forms.ChoiceField(choices=Role.choices)
+
+
+class GroupForm(forms.Form):
+    name = forms.CharField(max_length=100)
+    usernames = forms.CharField(
+        help_text="Comma-separated usernames of project members.", widget=forms.TextInput()
+    )
+
+    def clean_usernames(self) -> list[str]:
+        return [name.strip() for name in self.cleaned_data["usernames"].split(",") if name.strip()]
+
+
+class GuidelineForm(forms.Form):
+    body = forms.CharField(widget=forms.Textarea(attrs={"rows": 18}), strip=False)
+    summary = forms.CharField(max_length=200, required=False, help_text="What changed, in a line.")

@@ -1,0 +1,93 @@
+"""Create the demo project, its guidelines, items and one user per role (idempotent)."""
+
+from pathlib import Path
+
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand
+from django.db import transaction
+
+from annotation.services.imports import import_job_create_from_path, import_job_run
+from projects.models import Project, Role
+from projects.services import guideline_publish, membership_set, project_create
+
+DEMO_ITEMS = Path(__file__).resolve().parents[2] / "demo" / "demo_items.jsonl"
+DEMO_USERS = [
+    # username, role in the demo project, is_superuser
+    ("admin", None, True),
+    ("manager", Role.MANAGER, False),
+    ("reviewer", Role.REVIEWER, False),
+    ("annotator1", Role.ANNOTATOR, False),
+    ("annotator2", Role.ANNOTATOR, False),
+    ("annotator3", Role.ANNOTATOR, False),
+    ("engineer", Role.ENGINEER, False),
+]
+GUIDELINES = """# Ranking guidelines
+
+Rank the responses from **best** to **worst** for the user who wrote the prompt.
+
+1. **Correct first.** A wrong answer ranks below a right one, however well written.
+2. **Helpful.** It does what was asked, completely, without padding.
+3. **Harmless.** It declines clearly harmful requests, and says why, kindly.
+4. **Clear.** Well organised; code runs; formatting helps.
+
+Two responses of the same quality may share a rank (a *tie*). If none of the
+responses is acceptable, rank them anyway and tick *None of these is acceptable*.
+
+Keys: `1`–`4` rank the focused response, `T` ties it with the one above, `Enter`
+submits, `S` skips, `?` lists every key.
+"""
+
+
+def password_for(username: str) -> str:
+    return f"{username}-demo"
+
+
+class Command(BaseCommand):
+    help = "Load the demo project (a few dozen prompts x 4 responses) and demo users."
+
+    def handle(self, *args, **options):
+        users = self._users()
+        project = Project.objects.filter(slug="demo").first()
+        if project is None:
+            with transaction.atomic():
+                project = project_create(
+                    creator=users["manager"],
+                    name="Demo: rank assistant replies",
+                    slug="demo",
+                    description="Rank four assistant replies per prompt, written for the demo.",
+                    responses_per_item=4,
+                    overlap=2,
+                    ties_allowed=True,
+                )
+                guideline_publish(
+                    project=project,
+                    author=users["manager"],
+                    body=GUIDELINES,
+                    summary="First version",
+                )
+        for username, role, _ in DEMO_USERS:
+            if role is not None:
+                membership_set(project=project, username=username, role=role)
+        job = import_job_create_from_path(
+            project=project, user=users["manager"], path=str(DEMO_ITEMS), batch_name="demo"
+        )
+        job = import_job_run(job_id=job.pk)
+        self.stdout.write(f"demo project '{project.slug}': {job.message}")
+        self.stdout.write("demo users (username / password):")
+        for username, role, _ in DEMO_USERS:
+            self.stdout.write(
+                f"  {username:<11} {password_for(username):<17} {role or 'superuser'}"
+            )
+
+    def _users(self) -> dict:
+        model = get_user_model()
+        users = {}
+        for username, _, superuser in DEMO_USERS:
+            user, created = model.objects.get_or_create(
+                username=username, defaults={"is_staff": superuser, "is_superuser": superuser}
+            )
+            if created:
+                user.set_password(password_for(username))
+                user.save()
+            users[username] = user
+        return users

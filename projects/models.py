@@ -1,0 +1,149 @@
+"""Projects, who belongs to them in which role, their versioned guidelines and annotator groups."""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+
+class RankingMode(models.TextChoices):
+    RANK = "rank", "Rank K responses"
+    PAIRWISE = "pairwise", "Pairwise (A / B / tie)"
+    RATE = "rate", "Rate each response (Likert)"
+
+
+class RationaleMode(models.TextChoices):
+    OFF = "off", "Off"
+    OPTIONAL = "optional", "Optional"
+    REQUIRED = "required", "Required"
+
+
+class Project(models.Model):
+    name = models.CharField(max_length=200)
+    slug = models.SlugField(max_length=80, unique=True)
+    description = models.TextField(blank=True)
+    ranking_mode = models.CharField(
+        max_length=16, choices=RankingMode.choices, default=RankingMode.RANK
+    )
+    # Responses compared per item (K). Pairwise projects always have K = 2.
+    responses_per_item = models.PositiveSmallIntegerField(default=4)
+    ties_allowed = models.BooleanField(default=True)
+    # Pairwise: ask how much better the chosen response is (1 slightly … 3 much).
+    pairwise_strength = models.BooleanField(default=True)
+    # Rate mode: scores run from 1 to rating_scale.
+    rating_scale = models.PositiveSmallIntegerField(default=5)
+    # Annotators per item.
+    overlap = models.PositiveSmallIntegerField(default=1)
+    # How long a claimed item stays reserved without a heartbeat, in minutes.
+    lease_minutes = models.PositiveSmallIntegerField(default=30)
+    rationale = models.CharField(
+        max_length=16, choices=RationaleMode.choices, default=RationaleMode.OPTIONAL
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    archived = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(responses_per_item__gte=2, responses_per_item__lte=9),
+                name="project_k_between_2_and_9",
+            ),
+            models.CheckConstraint(
+                condition=Q(overlap__gte=1, overlap__lte=10),
+                name="project_overlap_between_1_and_10",
+            ),
+            models.CheckConstraint(
+                condition=~Q(ranking_mode="pairwise") | Q(responses_per_item=2),
+                name="project_pairwise_has_k_2",
+            ),
+            models.CheckConstraint(
+                condition=Q(rating_scale__gte=2, rating_scale__lte=10),
+                name="project_rating_scale_between_2_and_10",
+            ),
+            models.CheckConstraint(
+                condition=Q(lease_minutes__gte=1, lease_minutes__lte=24 * 60),
+                name="project_lease_between_1_minute_and_1_day",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Role(models.TextChoices):
+    ANNOTATOR = "annotator", "Annotator"
+    REVIEWER = "reviewer", "Reviewer"
+    MANAGER = "manager", "Manager"
+    ENGINEER = "engineer", "Engineer"
+
+
+class Membership(models.Model):
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
+    )
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=16, choices=Role.choices)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "project"], name="membership_one_per_project")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} · {self.project} · {self.role}"
+
+
+class AnnotatorGroup(models.Model):
+    """A named set of members that batches of items can be restricted to."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="groups")
+    name = models.CharField(max_length=100)
+    members = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="+")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["project", "name"], name="group_name_unique_in_project")
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Guideline(models.Model):
+    """One published version of a project's guidelines; versions are never edited."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="guidelines")
+    version = models.PositiveIntegerField()
+    body = models.TextField()
+    summary = models.CharField(max_length=200, blank=True)
+    published_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    published_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-version"]
+        constraints = [
+            models.UniqueConstraint(fields=["project", "version"], name="guideline_version_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.project.slug} v{self.version}"
+
+
+class GuidelineAck(models.Model):
+    guideline = models.ForeignKey(Guideline, on_delete=models.CASCADE, related_name="acks")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    acknowledged_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["guideline", "user"], name="guideline_ack_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} read {self.guideline}"

@@ -1,0 +1,55 @@
+"""Who may do what in a project: the one table of role capabilities, shared by views and API."""
+
+from enum import StrEnum
+
+from projects.models import Membership, Project, Role
+
+
+class Capability(StrEnum):
+    VIEW = "view"
+    ANNOTATE = "annotate"
+    REVIEW = "review"
+    MANAGE = "manage"
+    ENGINEER = "engineer"
+
+
+ROLE_CAPABILITIES: dict[str, frozenset[Capability]] = {
+    Role.ANNOTATOR: frozenset({Capability.VIEW, Capability.ANNOTATE}),
+    Role.REVIEWER: frozenset({Capability.VIEW, Capability.ANNOTATE, Capability.REVIEW}),
+    # Managers annotate too, to try their own set-up the way annotators see it.
+    Role.MANAGER: frozenset(
+        {Capability.VIEW, Capability.ANNOTATE, Capability.REVIEW, Capability.MANAGE}
+    ),
+    Role.ENGINEER: frozenset({Capability.VIEW, Capability.ENGINEER}),
+}
+
+
+def role_of(user, project: Project) -> str | None:
+    """The user's role in the project, or None for non-members (anonymous users included)."""
+    if not user.is_authenticated:
+        return None
+    cache = getattr(user, "_preflab_roles", None)
+    if cache is None:
+        cache = user._preflab_roles = {}
+    if project.pk not in cache:
+        cache[project.pk] = (
+            Membership.objects.filter(user=user, project=project)
+            .values_list("role", flat=True)
+            .first()
+        )
+    return cache[project.pk]
+
+
+def capabilities_of(user, project: Project) -> frozenset[Capability]:
+    if user.is_authenticated and user.is_superuser:
+        return frozenset(Capability)
+    role = role_of(user, project)
+    return ROLE_CAPABILITIES.get(role, frozenset()) if role else frozenset()
+
+
+def has_capability(user, project: Project, capability: Capability) -> bool:
+    return capability in capabilities_of(user, project)
+
+
+def can_create_projects(user) -> bool:
+    return user.is_authenticated and (user.is_staff or user.has_perm("projects.add_project"))

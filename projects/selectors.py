@@ -1,0 +1,43 @@
+"""Reads for projects: visibility (members only) is enforced here."""
+
+from django.db.models import QuerySet
+
+from config.errors import NotFoundError, PermissionDeniedError
+from projects.models import Guideline, GuidelineAck, Membership, Project
+from projects.permissions import Capability, has_capability
+
+
+def project_list_for_user(user) -> QuerySet[Project]:
+    if user.is_superuser:
+        return Project.objects.all()
+    return Project.objects.filter(memberships__user=user).distinct()
+
+
+def project_get_for_user(*, slug: str, user, capability: Capability = Capability.VIEW) -> Project:
+    """The project if the user may act on it with the capability; 404 for non-members (no leak)."""
+    project = Project.objects.filter(slug=slug).first()
+    if project is None or not has_capability(user, project, Capability.VIEW):
+        raise NotFoundError(f"no project '{slug}'")
+    if not has_capability(user, project, capability):
+        raise PermissionDeniedError(
+            f"your role in '{slug}' does not allow this ({capability.value})"
+        )
+    return project
+
+
+def guideline_current(project: Project) -> Guideline | None:
+    return project.guidelines.order_by("-version").first()
+
+
+def guideline_needs_ack(*, project: Project, user) -> Guideline | None:
+    """The current guideline if the user has not acknowledged it yet, else None."""
+    current = guideline_current(project)
+    if current is None:
+        return None
+    if GuidelineAck.objects.filter(guideline=current, user=user).exists():
+        return None
+    return current
+
+
+def membership_list(project: Project) -> QuerySet[Membership]:
+    return project.memberships.select_related("user").order_by("role", "user__username")

@@ -1,0 +1,76 @@
+from rest_framework import serializers
+
+from projects.models import Guideline, Membership, Project, RankingMode, RationaleMode, Role
+
+
+class ProjectSerializer(serializers.ModelSerializer):
+    role = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Project
+        fields = [
+            "id", "name", "slug", "description", "ranking_mode", "responses_per_item",
+            "ties_allowed", "pairwise_strength", "rating_scale", "overlap", "lease_minutes",
+            "rationale", "archived", "created_at", "role",
+        ]  # fmt: skip
+        read_only_fields = ["id", "created_at", "role"]
+
+    def get_role(self, project) -> str | None:
+        from projects.permissions import role_of
+
+        request = self.context.get("request")
+        return role_of(request.user, project) if request else None
+
+
+class ProjectCreateSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=200)
+    slug = serializers.SlugField(max_length=80, required=False, allow_blank=True)
+    description = serializers.CharField(required=False, allow_blank=True)
+    ranking_mode = serializers.ChoiceField(choices=RankingMode.choices, required=False)
+    responses_per_item = serializers.IntegerField(min_value=2, max_value=9, required=False)
+    ties_allowed = serializers.BooleanField(required=False)
+    pairwise_strength = serializers.BooleanField(required=False)
+    rating_scale = serializers.IntegerField(min_value=2, max_value=10, required=False)
+    overlap = serializers.IntegerField(min_value=1, max_value=10, required=False)
+    lease_minutes = serializers.IntegerField(min_value=1, max_value=1440, required=False)
+    rationale = serializers.ChoiceField(choices=RationaleMode.choices, required=False)
+
+
+class ProjectUpdateSerializer(ProjectCreateSerializer):
+    name = serializers.CharField(max_length=200, required=False)
+    archived = serializers.BooleanField(required=False)
+
+    def validate(self, attrs):
+        if "slug" in self.initial_data:
+            raise serializers.ValidationError({"slug": "a project's slug cannot change"})
+        return attrs
+
+
+class MembershipInputSerializer(serializers.Serializer):
+    username = serializers.CharField(max_length=150)
+    role = serializers.ChoiceField(choices=Role.choices)
+
+
+class MembershipSerializer(serializers.ModelSerializer):
+    username = serializers.CharField(source="user.username")
+
+    class Meta:
+        model = Membership
+        fields = ["username", "role", "created_at"]
+
+
+class GuidelineInputSerializer(serializers.Serializer):
+    body = serializers.CharField(trim_whitespace=False)
+    summary = serializers.CharField(max_length=200, required=False, allow_blank=True)
+
+
+class GuidelineSerializer(serializers.ModelSerializer):
+    published_by = serializers.CharField(source="published_by.username", default=None)
+
+    class Meta:
+        model = Guideline
+        fields = ["version", "body", "summary", "published_by", "published_at"]
+
+
+class GuidelineAckInputSerializer(serializers.Serializer):
+    version = serializers.IntegerField(min_value=1, required=False)

@@ -1,0 +1,192 @@
+"""State changes for projects: create, configure, membership, groups, guidelines."""
+
+from django.contrib.auth import get_user_model
+from django.db import IntegrityError, transaction
+from django.utils.text import slugify
+
+from config.errors import ApplicationError, ConflictError, NotFoundError
+from projects.models import (
+    AnnotatorGroup,
+    Guideline,
+    GuidelineAck,
+    Membership,
+    Project,
+    RankingMode,
+    RationaleMode,
+    Role,
+)
+
+PROJECT_SETTINGS = (
+    "name",
+    "description",
+    "ranking_mode",
+    "responses_per_item",
+    "ties_allowed",
+    "pairwise_strength",
+    "rating_scale",
+    "overlap",
+    "lease_minutes",
+    "rationale",
+    "archived",
+)
+
+
+def _one_of(choices) -> str:
+    return f"must be one of {', '.join(choices.values)}"
+
+
+def project_validate(project: Project) -> None:
+    """Raise ApplicationError naming the first setting that is out of range."""
+    checks = [
+        (project.name.strip() != "", "name", "must not be empty"),
+        (project.ranking_mode in RankingMode.values, "ranking_mode", _one_of(RankingMode)),
+        (2 <= project.responses_per_item <= 9, "responses_per_item", "must be between 2 and 9"),
+        (
+            project.ranking_mode != RankingMode.PAIRWISE or project.responses_per_item == 2,
+            "responses_per_item",
+            "must be 2 in pairwise mode",
+        ),
+        (1 <= project.overlap <= 10, "overlap", "must be between 1 and 10"),
+        (2 <= project.rating_scale <= 10, "rating_scale", "must be between 2 and 10"),
+        (1 <= project.lease_minutes <= 24 * 60, "lease_minutes", "must be between 1 and 1440"),
+        (project.rationale in RationaleMode.values, "rationale", _one_of(RationaleMode)),
+    ]  # fmt: skip
+    for ok, field, message in checks:
+        if not ok:
+            raise ApplicationError(f"{field} {message}", extra={"field": field})
+
+
+@transaction.atomic
+def project_create(*, creator, name: str, slug: str = "", **fields) -> Project:
+    """Create a project; its creator becomes its manager."""
+    unknown = set(fields) - set(PROJECT_SETTINGS)
+    if unknown:
+        raise ApplicationError(f"unknown project settings: {', '.join(sorted(unknown))}")
+    slug = slug or slugify(name)[:80]
+    if not slug:
+        raise ApplicationError("slug must not be empty", extra={"field": "slug"})
+    project = Project(name=name, slug=slug, created_by=creator, **fields)
+    if project.ranking_mode == RankingMode.PAIRWISE and "responses_per_item" not in fields:
+        project.responses_per_item = 2
+    project_validate(project)
+    try:
+        with transaction.atomic():
+            project.save()
+    except IntegrityError as exc:
+        raise ConflictError(f"a project with slug '{slug}' already exists") from exc
+    Membership.objects.create(user=creator, project=project, role=Role.MANAGER)
+    return project
+
+
+@transaction.atomic
+def project_update(*, project: Project, **fields) -> Project:
+    """Change project settings. K cannot change once items exist: their responses are fixed."""
+    unknown = set(fields) - set(PROJECT_SETTINGS)
+    if unknown:
+        raise ApplicationError(f"unknown project settings: {', '.join(sorted(unknown))}")
+    project = Project.objects.select_for_update().get(pk=project.pk)
+    if (
+        "responses_per_item" in fields
+        and fields["responses_per_item"] != project.responses_per_item
+        and project.items.exists()
+    ):
+        raise ConflictError("responses_per_item cannot change once the project has items")
+    old_overlap = project.overlap
+    for key, value in fields.items():
+        setattr(project, key, value)
+    project_validate(project)
+    project.save()
+    if project.overlap != old_overlap:
+        from annotation.services.claiming import items_resize_overlap
+
+        items_resize_overlap(project=project, old_overlap=old_overlap)
+    return project
+
+
+def _user_by_username(username: str):
+    user = get_user_model().objects.filter(username=username).first()
+    if user is None:
+        raise NotFoundError(f"no user named '{username}'", extra={"field": "username"})
+    return user
+
+
+@transaction.atomic
+def membership_set(*, project: Project, username: str, role: str) -> Membership:
+    """Add a member or change their role."""
+    if role not in Role.values:
+        raise ApplicationError(
+            f"role must be one of {', '.join(Role.values)}", extra={"field": "role"}
+        )
+    user = _user_by_username(username)
+    membership, _ = Membership.objects.update_or_create(
+        user=user, project=project, defaults={"role": role}
+    )
+    return membership
+
+
+@transaction.atomic
+def membership_remove(*, project: Project, username: str) -> None:
+    user = _user_by_username(username)
+    membership = Membership.objects.filter(user=user, project=project).first()
+    if membership is None:
+        raise NotFoundError(f"'{username}' is not a member of this project")
+    if (
+        membership.role == Role.MANAGER
+        and project.memberships.filter(role=Role.MANAGER).count() == 1
+    ):
+        raise ConflictError("a project needs at least one manager")
+    membership.delete()
+
+
+@transaction.atomic
+def group_set_members(*, project: Project, name: str, usernames: list[str]) -> AnnotatorGroup:
+    """Create or replace a named annotator group; every member must belong to the project."""
+    name = name.strip()
+    if not name:
+        raise ApplicationError("group name must not be empty", extra={"field": "name"})
+    users = list(get_user_model().objects.filter(username__in=usernames))
+    missing = sorted(set(usernames) - {u.username for u in users})
+    if missing:
+        raise NotFoundError(f"no such users: {', '.join(missing)}", extra={"field": "usernames"})
+    outsiders = sorted(
+        u.username for u in users if not Membership.objects.filter(user=u, project=project).exists()
+    )
+    if outsiders:
+        raise ApplicationError(f"not members of this project: {', '.join(outsiders)}")
+    group, _ = AnnotatorGroup.objects.get_or_create(project=project, name=name)
+    group.members.set(users)
+    return group
+
+
+@transaction.atomic
+def guideline_publish(*, project: Project, author, body: str, summary: str = "") -> Guideline:
+    """Publish the next guideline version; everyone must acknowledge it before claiming again."""
+    if not body.strip():
+        raise ApplicationError("the guidelines must not be empty", extra={"field": "body"})
+    # Lock the project row so two managers publishing at once get distinct versions.
+    Project.objects.select_for_update().get(pk=project.pk)
+    last = project.guidelines.order_by("-version").values_list("version", flat=True).first()
+    guideline = Guideline.objects.create(
+        project=project,
+        version=(last or 0) + 1,
+        body=body,
+        summary=summary[:200],
+        published_by=author,
+    )
+    # The author has read what they wrote.
+    GuidelineAck.objects.create(guideline=guideline, user=author)
+    return guideline
+
+
+def guideline_acknowledge(*, project: Project, user, version: int | None = None) -> GuidelineAck:
+    """Record that the user read the current version (or the one named, which must be current)."""
+    current = project.guidelines.order_by("-version").first()
+    if current is None:
+        raise NotFoundError("this project has no guidelines yet")
+    if version is not None and version != current.version:
+        raise ConflictError(
+            f"version {version} is not current; the current version is {current.version}",
+            extra={"current_version": current.version},
+        )
+    ack, _ = GuidelineAck.objects.get_or_create(guideline=current, user=user)
+    return ack

@@ -1,0 +1,19 @@
+"""Template helpers: safe markdown and small counting loops."""
+
+from django import template
+
+from projects.rendering import render_markdown
+
+register = template.Library()
+
+
+@register.filter
+def markdown(text: str):
+    """Render user markdown as sanitized HTML."""
+    return render_markdown(text)
+
+
+@register.filter
+def upto(count: int) -> range:
+    """``{% for n in k|upto %}`` iterates 1..k."""
+    return range(1, int(count) + 1)

@@ -1,0 +1,210 @@
+"""HTML pages for projects, members and guidelines. Each view: parse, one service, render."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.shortcuts import redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_POST
+
+from annotation.selectors import annotator_progress, project_counts
+from config.errors import ApplicationError
+from projects import services
+from projects.decorators import project_view
+from projects.forms import (
+    GroupForm,
+    GuidelineForm,
+    MemberForm,
+    ProjectCreateForm,
+    ProjectSettingsForm,
+)
+from projects.models import Guideline
+from projects.permissions import Capability, can_create_projects, capabilities_of, role_of
+from projects.rendering import render_markdown
+from projects.selectors import (
+    guideline_current,
+    guideline_needs_ack,
+    membership_list,
+    project_list_for_user,
+)
+
+
+@login_required
+def home(request):
+    projects = [
+        {"project": p, "role": role_of(request.user, p), "caps": capabilities_of(request.user, p)}
+        for p in project_list_for_user(request.user).filter(archived=False)
+    ]
+    return render(
+        request,
+        "projects/project_list.html",
+        {"projects": projects, "can_create": can_create_projects(request.user)},
+    )
+
+
+@login_required
+def project_create(request):
+    if not can_create_projects(request.user):
+        return render(request, "403.html", {"message": "you may not create projects"}, status=403)
+    form = ProjectCreateForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            project = services.project_create(creator=request.user, **form.cleaned_data)
+        except ApplicationError as exc:
+            form.add_error(exc.extra.get("field"), exc.message)
+        else:
+            return redirect("project-detail", slug=project.slug)
+    return render(request, "projects/project_create.html", {"form": form})
+
+
+@project_view()
+def project_detail(request, project):
+    caps = capabilities_of(request.user, project)
+    context = {
+        "project": project,
+        "role": role_of(request.user, project),
+        "caps": {cap.value for cap in caps},
+        "counts": project_counts(project),
+        "guideline": guideline_current(project),
+        "needs_ack": guideline_needs_ack(project=project, user=request.user),
+    }
+    if Capability.ANNOTATE in caps:
+        context["progress"] = annotator_progress(user=request.user, project=project)
+    return render(request, "projects/project_detail.html", context)
+
+
+@project_view(Capability.MANAGE)
+def project_settings(request, project):
+    form = ProjectSettingsForm(request.POST or None, instance=project)
+    if request.method == "POST" and form.is_valid():
+        changed = {name: form.cleaned_data[name] for name in form.changed_data}
+        try:
+            services.project_update(project=project, **changed)
+        except ApplicationError as exc:
+            form.add_error(exc.extra.get("field"), exc.message)
+        else:
+            messages.success(request, "Settings saved.")
+            return redirect("project-settings", slug=project.slug)
+    return render(request, "projects/project_settings.html", {"project": project, "form": form})
+
+
+@project_view(Capability.MANAGE)
+def project_members(request, project):
+    member_form = MemberForm(request.POST if "add_member" in request.POST else None)
+    group_form = GroupForm(request.POST if "save_group" in request.POST else None)
+    if request.method == "POST":
+        try:
+            if "add_member" in request.POST and member_form.is_valid():
+                services.membership_set(project=project, **member_form.cleaned_data)
+                messages.success(
+                    request, f"{member_form.cleaned_data['username']} is now a member."
+                )
+                return redirect("project-members", slug=project.slug)
+            if "remove" in request.POST:
+                services.membership_remove(project=project, username=request.POST["remove"])
+                messages.success(request, f"{request.POST['remove']} removed.")
+                return redirect("project-members", slug=project.slug)
+            if "save_group" in request.POST and group_form.is_valid():
+                services.group_set_members(
+                    project=project,
+                    name=group_form.cleaned_data["name"],
+                    usernames=group_form.cleaned_data["usernames"],
+                )
+                messages.success(request, "Group saved.")
+                return redirect("project-members", slug=project.slug)
+        except ApplicationError as exc:
+            messages.error(request, exc.message)
+    context = {
+        "project": project,
+        "memberships": membership_list(project),
+        "groups": project.groups.prefetch_related("members"),
+        "member_form": member_form,
+        "group_form": group_form,
+    }
+    return render(request, "projects/project_members.html", context)
+
+
+def _safe_next(request, default: str) -> str:
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
+        return target
+    return default
+
+
+@project_view()
+def guideline_detail(request, project):
+    current = guideline_current(project)
+    context = {
+        "project": project,
+        "guideline": current,
+        "body_html": render_markdown(current.body) if current else "",
+        "needs_ack": guideline_needs_ack(project=project, user=request.user),
+        "can_annotate": Capability.ANNOTATE in capabilities_of(request.user, project),
+        "can_manage": Capability.MANAGE in capabilities_of(request.user, project),
+        "history": project.guidelines.select_related("published_by")[:20],
+        "next": _safe_next(request, ""),
+    }
+    if request.htmx:
+        return render(request, "projects/guideline_detail.html#guideline-body", context)
+    return render(request, "projects/guideline_detail.html", context)
+
+
+@require_POST
+@project_view(Capability.ANNOTATE)
+def guideline_acknowledge(request, project):
+    version = request.POST.get("version")
+    try:
+        services.guideline_acknowledge(
+            project=project, user=request.user, version=int(version) if version else None
+        )
+    except (ApplicationError, ValueError) as exc:
+        messages.error(request, getattr(exc, "message", str(exc)))
+        return redirect("guideline-detail", slug=project.slug)
+    return redirect(_safe_next(request, f"/p/{project.slug}/annotate/"))
+
+
+@project_view(Capability.MANAGE)
+def guideline_edit(request, project):
+    current = guideline_current(project)
+    form = GuidelineForm(request.POST or None, initial={"body": current.body if current else ""})
+    if request.method == "POST" and form.is_valid():
+        try:
+            guideline = services.guideline_publish(
+                project=project, author=request.user, **form.cleaned_data
+            )
+        except ApplicationError as exc:
+            form.add_error("body", exc.message)
+        else:
+            messages.success(
+                request,
+                f"Version {guideline.version} published; annotators will be asked to read it.",
+            )
+            return redirect("guideline-detail", slug=project.slug)
+    return render(
+        request,
+        "projects/guideline_edit.html",
+        {"project": project, "form": form, "current": current},
+    )
+
+
+@require_POST
+@project_view(Capability.MANAGE)
+def guideline_preview(request, project):
+    return render(
+        request,
+        "projects/guideline_edit.html#preview",
+        {"preview_html": render_markdown(request.POST.get("body", ""))},
+    )
+
+
+@project_view()
+def guideline_version(request, project, version: int):
+    guideline = Guideline.objects.filter(project=project, version=version).first()
+    if guideline is None:
+        from django.http import Http404
+
+        raise Http404("no such version")
+    return render(
+        request,
+        "projects/guideline_version.html",
+        {"project": project, "guideline": guideline, "body_html": render_markdown(guideline.body)},
+    )

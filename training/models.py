@@ -1,0 +1,1 @@
+"""Dataset snapshots, training runs and the model registry (later issues)."""

@@ -1,0 +1,1 @@
+"""Training tasks (queue ``gpu``) arrive with the training-run issue."""
