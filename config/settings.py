@@ -116,6 +116,9 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = BASE_DIR / "staticfiles"
+# Serve straight from static/ when collectstatic has not run (the embedded default).
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = DEBUG
 
 STORAGES = {
     # One storage layer for uploads, exports and checkpoints; swap for S3 by setting.
@@ -164,6 +167,9 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "store_processed": False,
         "control_folder": str(_broker_dir / "control"),
     }
+elif CELERY_BROKER_URL.startswith("redis"):
+    # Late-acked tasks are redelivered after this; training runs can last many hours.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 48 * 3600}
 CELERY_RESULT_BACKEND = env_str("CELERY_RESULT_BACKEND", "django-db")
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
