@@ -115,7 +115,11 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
-STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_ROOT = Path(env_str("STATIC_ROOT", str(BASE_DIR / "staticfiles")))
+try:  # whitenoise warns on every start when the folder is missing
+    STATIC_ROOT.mkdir(exist_ok=True)
+except OSError:
+    pass
 # Serve straight from static/ when collectstatic has not run (the embedded default).
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG

@@ -15,6 +15,15 @@ def is_postgres() -> bool:
     return connection.vendor == "postgresql"
 
 
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """Job progress and cancel flags live in the cache; ids repeat across tests."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+
+
 @pytest.fixture
 def manager(db):
     return UserFactory(username="manager")
@@ -43,3 +52,50 @@ def engineer(project):
 @pytest.fixture
 def outsider(db):
     return UserFactory(username="outsider")
+
+
+def _test_database_url() -> str:
+    from django.db import connection
+
+    s = connection.settings_dict
+    if connection.vendor == "postgresql":
+        auth = s["USER"] + (f":{s['PASSWORD']}" if s.get("PASSWORD") else "")
+        return f"postgresql://{auth}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}/{s['NAME']}"
+    return f"sqlite:///{s['NAME']}"
+
+
+@pytest.fixture(scope="session")
+def celery_worker_process(django_db_setup, django_db_blocker, tmp_path_factory):
+    """A real Celery worker process on the test database and the configured broker."""
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    from django.db import connection
+
+    with django_db_blocker.unblock():
+        if connection.vendor == "sqlite" and connection.is_in_memory_db():
+            pytest.skip("a worker process cannot share an in-memory SQLite database")
+        env = {**os.environ, "DATABASE_URL": _test_database_url()}
+    log = tmp_path_factory.mktemp("celery") / "worker.log"
+    root = Path(__file__).resolve().parents[1]
+    with log.open("w") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool=solo",
+             "-Q", "default", "--loglevel=INFO", "--without-gossip", "--without-mingle",
+             f"--hostname=test-{os.getpid()}@%h"],
+            cwd=root, env=env, stdout=out, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+    deadline = time.monotonic() + 60
+    while "ready." not in log.read_text():
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            pytest.fail(f"celery worker did not start:\n{log.read_text()[-3000:]}")
+        time.sleep(0.2)
+    yield process
+    process.terminate()
+    try:
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        process.kill()
