@@ -1,0 +1,1 @@
+"""Reproducible load and import benchmarks for PrefLab; see benchmarks/README.md."""

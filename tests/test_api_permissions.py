@@ -1,0 +1,127 @@
+"""Every endpoint × every role: membership and role are checked, and errors are JSON."""
+
+import json
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+from annotation.models import ImportJob
+from annotation.services.claiming import assignment_claim
+from projects.models import Role
+from tests.factories import add_member, make_items
+
+ROLES = ["anonymous", "outsider", "annotator", "reviewer", "manager", "engineer"]
+
+
+def _client(user) -> APIClient:
+    client = APIClient()
+    if user is not None:
+        token, _ = Token.objects.get_or_create(user=user)
+        client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    return client
+
+
+@pytest.fixture
+def world(project, manager, outsider):
+    """A project with one member per role, items, an import job and an annotator's lease."""
+    people = {
+        "anonymous": None,
+        "outsider": outsider,
+        "manager": manager,
+        "annotator": add_member(project, Role.ANNOTATOR, "annotator"),
+        "reviewer": add_member(project, Role.REVIEWER, "reviewer"),
+        "engineer": add_member(project, Role.ENGINEER, "engineer"),
+    }
+    make_items(project, 6)
+    lease = assignment_claim(user=people["annotator"], project=project)
+    job = ImportJob.objects.create(
+        project=project,
+        uploaded_by=manager,
+        file_path="x",
+        original_name="x.jsonl",
+        file_format="jsonl",
+    )
+    return {"project": project, "people": people, "lease": lease, "job": job}
+
+
+def _ranking(world) -> dict:
+    return {"ranking": [[rid] for rid in world["lease"].display_order]}
+
+
+def _upload():
+    row = {"prompt": "p", "responses": ["a", "b", "c", "d"]}
+    return {"file": SimpleUploadedFile("new.jsonl", (json.dumps(row) + "\n").encode())}
+
+
+# (name, method, url template, body builder, format, {role: expected status})
+ENDPOINTS = [
+    ("list projects", "get", "/api/v1/projects/", None, "json",
+     {"anonymous": 401, "outsider": 200, "annotator": 200, "reviewer": 200, "manager": 200, "engineer": 200}),
+    ("create project", "post", "/api/v1/projects/", lambda w: {"name": "New one"}, "json",
+     {"anonymous": 401, "outsider": 403, "annotator": 403, "reviewer": 403, "manager": 403, "engineer": 403}),
+    ("project detail", "get", "/api/v1/projects/{slug}/", None, "json",
+     {"anonymous": 401, "outsider": 404, "annotator": 200, "reviewer": 200, "manager": 200, "engineer": 200}),
+    ("update project", "patch", "/api/v1/projects/{slug}/", lambda w: {"overlap": 3}, "json",
+     {"anonymous": 401, "outsider": 404, "annotator": 403, "reviewer": 403, "manager": 200, "engineer": 403}),
+    ("list members", "get", "/api/v1/projects/{slug}/members/", None, "json",
+     {"anonymous": 401, "outsider": 404, "annotator": 403, "reviewer": 403, "manager": 200, "engineer": 403}),
+    ("add member", "post", "/api/v1/projects/{slug}/members/", lambda w: {"username": "outsider", "role": "annotator"}, "json",
+     {"anonymous": 401, "outsider": 404, "annotator": 403, "reviewer": 403, "manager": 201, "engineer": 403}),
+    ("read guidelines", "get", "/api/v1/projects/{slug}/guidelines/", None, "json",
+     {"anonymous": 401, "outsider": 404, "annotator": 200, "reviewer": 200, "manager": 200, "engineer": 200}),
+    ("publish guidelines", "post", "/api/v1/projects/{slug}/guidelines/", lambda w: {"body": "# v2"}, "json",
+     {"anonymous": 401, "outsider": 404, "annotator": 403, "reviewer": 403, "manager": 201, "engineer": 403}),
+    ("acknowledge guidelines", "post", "/api/v1/projects/{slug}/guidelines/ack/", lambda w: {}, "json",
+     {"anonymous": 401, "outsider": 404, "annotator": 200, "reviewer": 200, "manager": 200, "engineer": 403}),
+    ("upload import", "post", "/api/v1/projects/{slug}/imports/", lambda w: _upload(), "multipart",
+     {"anonymous": 401, "outsider": 404, "annotator": 403, "reviewer": 403, "manager": 202, "engineer": 403}),
+    ("import status", "get", "/api/v1/imports/{job}/", None, "json",
+     {"anonymous": 401, "outsider": 404, "annotator": 403, "reviewer": 403, "manager": 200, "engineer": 403}),
+    ("cancel import", "post", "/api/v1/imports/{job}/cancel/", lambda w: {}, "json",
+     {"anonymous": 401, "outsider": 404, "annotator": 403, "reviewer": 403, "manager": 202, "engineer": 403}),
+    ("claim", "post", "/api/v1/projects/{slug}/claim/", lambda w: {}, "json",
+     {"anonymous": 401, "outsider": 404, "annotator": 200, "reviewer": 200, "manager": 200, "engineer": 403}),
+    ("submit", "post", "/api/v1/assignments/{lease}/submit/", _ranking, "json",
+     {"anonymous": 401, "outsider": 404, "annotator": 201, "reviewer": 404, "manager": 404, "engineer": 404}),
+    ("skip", "post", "/api/v1/assignments/{lease}/skip/", lambda w: {}, "json",
+     {"anonymous": 401, "outsider": 404, "annotator": 200, "reviewer": 404, "manager": 404, "engineer": 404}),
+    ("heartbeat", "post", "/api/v1/assignments/{lease}/heartbeat/", lambda w: {}, "json",
+     {"anonymous": 401, "outsider": 404, "annotator": 200, "reviewer": 404, "manager": 404, "engineer": 404}),
+]  # fmt: skip
+
+CASES = [
+    pytest.param(name, method, url, body, fmt, role, expected[role], id=f"{name}-{role}")
+    for name, method, url, body, fmt, expected in ENDPOINTS
+    for role in ROLES
+]
+
+
+@pytest.mark.parametrize(("name", "method", "url", "body", "fmt", "role", "expected"), CASES)
+def test_role_against_endpoint(world, name, method, url, body, fmt, role, expected):
+    # given
+    client = _client(world["people"][role])
+    path = url.format(slug=world["project"].slug, lease=world["lease"].pk, job=world["job"].pk)
+    # when
+    response = getattr(client, method)(path, body(world) if body else None, format=fmt)
+    # then
+    assert response.status_code == expected, response.content
+    if expected >= 400:
+        payload = response.json()
+        assert payload["message"], payload
+        assert payload["error"], payload
+
+
+def test_staff_can_create_projects_and_become_their_manager(db):
+    from tests.factories import UserFactory
+
+    staff = UserFactory(username="staff", is_staff=True)
+    response = _client(staff).post(
+        "/api/v1/projects/",
+        {"name": "Pairs", "slug": "pairs", "ranking_mode": "pairwise", "overlap": 3},
+        format="json",
+    )
+    assert response.status_code == 201, response.content
+    body = response.json()
+    assert (body["responses_per_item"], body["overlap"], body["role"]) == (2, 3, "manager")
