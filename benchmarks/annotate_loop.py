@@ -86,7 +86,12 @@ def parse_args(argv: list[str] | None = None) -> LoopConfig:
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     a = p.add_argument
-    a("--annotators", type=_levels, default=d.annotators, help="concurrency levels, comma separated")
+    a(
+        "--annotators",
+        type=_levels,
+        default=d.annotators,
+        help="concurrency levels, comma separated",
+    )
     a("--items", type=int, default=d.items, help="items seeded per level (fresh project per level)")
     a("--overlap", type=int, default=d.overlap, help="annotators per item")
     a("--k", type=int, default=d.k, help="responses per item")
@@ -147,17 +152,25 @@ def run_level(config: LoopConfig, n: int, tokens: dict[str, str], texts, gunicor
     usernames = sorted(tokens)[:n]
     started = time.perf_counter()
     project = project_seed(
-        slug=f"bench-n{n}", usernames=usernames, items=config.items, k=config.k,
-        overlap=config.overlap, texts=texts,
-    )  # fmt: skip
+        slug=f"bench-n{n}",
+        usernames=usernames,
+        items=config.items,
+        k=config.k,
+        overlap=config.overlap,
+        texts=texts,
+    )
     seed_s = time.perf_counter() - started
     load = " ".join(f"{value:.2f}" for value in os.getloadavg())
     say(f"level {n}: seeded {config.items} items in {seed_s:.1f} s; load average {load}")
     before = cpu_snapshot(gunicorn.process.pid)
     run = level_run(
-        port=gunicorn.port, tokens=[tokens[u] for u in usernames], slug=project.slug,
-        duration=config.duration, warmup=config.warmup, cycles=config.calls,
-    )  # fmt: skip
+        port=gunicorn.port,
+        tokens=[tokens[u] for u in usernames],
+        slug=project.slug,
+        duration=config.duration,
+        warmup=config.warmup,
+        cycles=config.calls,
+    )
     cpu = cpu_used(before, cpu_snapshot(gunicorn.process.pid))
     summary = level_summary(run)
     checks = level_check(project_id=project.pk, successful_submits=summary.submits_total)
@@ -181,9 +194,12 @@ def run_levels(config: LoopConfig, env: dict[str, str], data_dir: str) -> list[d
         f"({config.worker_class})"
     )
     gunicorn = gunicorn_start(
-        env=env, workers=config.gunicorn_workers, threads=config.threads,
-        worker_class=config.worker_class, log_path=Path(data_dir) / "gunicorn.log",
-    )  # fmt: skip
+        env=env,
+        workers=config.gunicorn_workers,
+        threads=config.threads,
+        worker_class=config.worker_class,
+        log_path=Path(data_dir) / "gunicorn.log",
+    )
     try:
         return [run_level(config, n, tokens, texts, gunicorn) for n in config.annotators]
     finally:

@@ -58,13 +58,18 @@ def _delta(before: dict[int, int], after: dict[int, int]) -> float:
 
 def cpu_used(before: CpuSnapshot, after: CpuSnapshot) -> dict[str, float]:
     """CPU seconds each party used between two snapshots, and the machine's busy seconds."""
-    cores = os.cpu_count() or 1
-    machine_total = (after.machine_total - before.machine_total) / TICKS
-    return {
+    used = {
         "gunicorn_s": _delta(before.gunicorn, after.gunicorn),
         "postgres_s": _delta(before.postgres, after.postgres),
         "load_generator_s": after.load_generator - before.load_generator,
-        "machine_busy_s": (after.machine_busy - before.machine_busy) / TICKS,
-        "machine_capacity_s": machine_total,  # wall seconds x cores, as /proc/stat counts it
-        "cores": cores,
+    }
+    busy = (after.machine_busy - before.machine_busy) / TICKS
+    return {
+        **used,
+        # Whatever else ran meanwhile (other people's work on a shared machine).
+        "others_s": max(busy - sum(used.values()), 0.0),
+        "machine_busy_s": busy,
+        # Wall seconds x cores, as /proc/stat counts them.
+        "machine_capacity_s": (after.machine_total - before.machine_total) / TICKS,
+        "cores": os.cpu_count() or 1,
     }

@@ -13,7 +13,7 @@ def _run(*command: str) -> str:
         done = subprocess.run(command, capture_output=True, text=True, check=False, cwd=ROOT)
     except OSError as exc:
         return f"({command[0]} unavailable: {exc})"
-    return done.stdout.strip()
+    return done.stdout.strip("\n")  # keep the leading spaces that align `free`'s header
 
 
 def cpu_model() -> str:

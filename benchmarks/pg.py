@@ -54,7 +54,9 @@ class PgServer:
 def database_drop(server: PgServer, name: str) -> None:
     with server.connect() as conn:
         # FORCE ends sessions a crashed earlier run may have left behind.
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+        conn.execute(
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+        )
 
 
 def database_recreate(server: PgServer, name: str) -> None:

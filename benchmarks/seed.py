@@ -21,7 +21,9 @@ def annotators_create(count: int) -> dict[str, str]:
     """``count`` annotator accounts and the manager; returns {username: API token}."""
     User = get_user_model()
     names = [f"bench-annotator-{n:03d}" for n in range(count)]
-    existing = set(User.objects.filter(username__in=[*names, MANAGER]).values_list("username", flat=True))
+    existing = set(
+        User.objects.filter(username__in=[*names, MANAGER]).values_list("username", flat=True)
+    )
     # Token auth needs no password; an unusable one skips the (slow, by design) hashing.
     new = [User(username=name) for name in [*names, MANAGER] if name not in existing]
     for user in new:

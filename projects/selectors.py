@@ -1,6 +1,6 @@
 """Reads for projects: visibility (members only) is enforced here."""
 
-from django.db.models import QuerySet
+from django.db.models import Exists, OuterRef, QuerySet
 
 from config.errors import NotFoundError, PermissionDeniedError
 from projects.models import Guideline, GuidelineAck, Membership, Project
@@ -30,11 +30,10 @@ def guideline_current(project: Project) -> Guideline | None:
 
 
 def guideline_needs_ack(*, project: Project, user) -> Guideline | None:
-    """The current guideline if the user has not acknowledged it yet, else None."""
-    current = guideline_current(project)
-    if current is None:
-        return None
-    if GuidelineAck.objects.filter(guideline=current, user=user).exists():
+    """The current guideline if the user has not acknowledged it yet, else None (one query)."""
+    read = GuidelineAck.objects.filter(guideline=OuterRef("pk"), user=user)
+    current = project.guidelines.order_by("-version").annotate(acknowledged=Exists(read)).first()
+    if current is None or current.acknowledged:
         return None
     return current
 

@@ -119,22 +119,17 @@ def assignment_claim(
         # One claim per user at a time: a double click or a second tab waits here
         # instead of leasing a second item.
         get_user_model().objects.select_for_update().filter(pk=user.pk).first()
-        live = (
+        held = list(
             Assignment.objects.filter(
                 user=user, project=project, state=AssignmentState.ACTIVE, lease_expires_at__gt=now
-            )
-            .exclude(pk__in=exclude_ids)
-            .order_by("claimed_at", "id")
-            .first()
+            ).order_by("claimed_at", "id")
         )
+        live = next((a for a in held if a.pk not in exclude_ids), None)
         if live is not None:
             live.lease_expires_at = _lease_end(project, now)
             live.save(update_fields=["lease_expires_at"])
             return live
-        held = Assignment.objects.filter(
-            user=user, project=project, state=AssignmentState.ACTIVE, lease_expires_at__gt=now
-        ).count()
-        if held >= settings.PREFLAB_MAX_LEASES_PER_USER:
+        if len(held) >= settings.PREFLAB_MAX_LEASES_PER_USER:
             return None
         item = _pick_candidate(user=user, project=project)
         if item is None:

@@ -375,13 +375,16 @@
       return;
     }
     const key = event.key;
+    if (key === "Enter" || key === "s" || key === "S") {
+      // Not followed by render(): it would clear the error send() shows for an incomplete item.
+      event.preventDefault();
+      return send(form, key === "Enter" ? "submit" : "skip");
+    }
     const card = cards(form)[focused];
     const mode = form.dataset.mode;
     let handled = true;
     if (key === "ArrowDown" || key === "ArrowRight" || key === "j") focusCard(form, focused + 1);
     else if (key === "ArrowUp" || key === "ArrowLeft" || key === "k") focusCard(form, focused - 1);
-    else if (key === "Enter") send(form, "submit");
-    else if (key === "s" || key === "S") send(form, "skip");
     else if (key === "?") openDialog("shortcuts-dialog");
     else if (key === "g" || key === "G") openDialog("guidelines-dialog");
     else if (key === "n" || key === "N") form.querySelector("[data-none]").click();

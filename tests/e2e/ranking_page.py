@@ -4,13 +4,15 @@ from dataclasses import dataclass
 
 from playwright.sync_api import Locator, Page, expect
 
-# The page has settled after a submit or skip once the background POST's answer is in
-# place: a new item waits in #prefetch (or the queue is empty).
-SETTLED_JS = """() => {
-  if (document.querySelector('#current [data-empty], #prefetch [data-empty]')) return true;
+# The page has settled after a submit or skip of assignment `sent` once the POST's answer
+# is in place: another item (or the empty-queue card) is on screen, and unless the queue
+# ran dry, a further item waits in #prefetch.
+SETTLED_JS = """(sent) => {
   const shown = document.querySelector('#current form.item');
-  const next = document.querySelector('#prefetch form.item');
-  return !!shown && !!next && next.dataset.assignment !== shown.dataset.assignment;
+  if (!shown) return !!document.querySelector('#current [data-empty]');
+  if (shown.dataset.assignment === String(sent)) return false;
+  const next = document.querySelector('#prefetch > *');
+  return !!next && (next.matches('[data-empty]') || next.dataset.assignment !== shown.dataset.assignment);
 }"""
 
 
@@ -66,5 +68,5 @@ class RankingPage:
         ) as answer:
             self.page.keyboard.press(key)
         assert answer.value.ok, f"{kind} of assignment {sent}: HTTP {answer.value.status}"
-        self.page.wait_for_function(SETTLED_JS)
+        self.page.wait_for_function(SETTLED_JS, arg=sent)
         return sent

@@ -20,9 +20,11 @@ CODE = "print('<b>bold?</b>')"
 RESPONSES = [
     f"Look here: {IMG} and carry on.",
     f"Run this:\n\n```python\n{CODE}\n```\n",
-    "[click me](javascript:window.__pwned=3) or <a href=\"javascript:window.__pwned=4\">me</a>",
+    '[click me](javascript:window.__pwned=3) or <a href="javascript:window.__pwned=4">me</a>',
 ]
-GUIDELINE = "# Rules\n\n<script>window.__pwned=5</script>\n\nRank honestly. " + IMG.replace("2", "6")
+GUIDELINE = "# Rules\n\n<script>window.__pwned=5</script>\n\nRank honestly. " + IMG.replace(
+    "2", "6"
+)
 SUMMARY = "<script>window.__pwned=7</script>"
 
 
