@@ -98,6 +98,8 @@ def test_annotator_ranks_by_keyboard_and_drag_and_skips(page, live_server, log_i
     acknowledge_guidelines(page, live_server.url)
     screen.ready()
     check_dialogs(page, screen)
+    screen.press("Enter")
+    expect(screen.error).to_have_text("Rank every response; still unranked: A, B, C, D.")
     entered = dict(
         [
             # digits on the focused response; focus then jumps to the next unranked one

@@ -1,0 +1,179 @@
+"""Where one claim and one submit spend their time: SQL statements, and Python per request.
+
+Drives the real URL stack (middleware, DRF, services) in-process with Django's test
+client against a fresh PostgreSQL database, so no network or gunicorn is involved.
+"""
+
+import argparse
+import cProfile
+import io
+import os
+import pstats
+import shlex
+import sys
+import tempfile
+import time
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))  # run as a script: make `benchmarks` and the apps importable
+
+from benchmarks.app import app_env, django_boot, manage  # noqa: E402
+from benchmarks.pg import PgServer, database_drop, database_recreate  # noqa: E402
+from benchmarks.stats import percentile  # noqa: E402
+from benchmarks.texts import TextMaker  # noqa: E402
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(
+        description=(
+            "Count and list the SQL statements of one claim and one submit, time many "
+            "claim+submit cycles in-process (no network), and profile them with cProfile."
+        ),
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    p.add_argument("--cycles", type=int, default=300, help="timed claim+submit cycles")
+    p.add_argument("--items", type=int, default=3000, help="items in the project")
+    p.add_argument("--postgres", default="postgresql://postgres@127.0.0.1:5432")
+    p.add_argument("--database", default="preflab_bench_profile")
+    p.add_argument("--redis-url", default="redis://127.0.0.1:6379/15")
+    p.add_argument("--top", type=int, default=25, help="cProfile rows to show")
+    p.add_argument("--out", type=Path, default=ROOT / "benchmarks/results/request_profile.md")
+    return p.parse_args(argv)
+
+
+def _client(token: str):
+    from django.test import Client
+
+    return Client(HTTP_AUTHORIZATION=f"Token {token}")
+
+
+def _cycle(client, slug: str) -> tuple[float, float]:
+    """One claim and one submit; returns their seconds."""
+    started = time.perf_counter()
+    claimed = client.post(f"/api/v1/projects/{slug}/claim/")
+    middle = time.perf_counter()
+    assert claimed.status_code == 200, claimed.content
+    body = claimed.json()
+    ranking = [[r["id"]] for r in body["item"]["responses"]]
+    submitted = client.post(
+        f"/api/v1/assignments/{body['id']}/submit/",
+        {"ranking": ranking, "client_token": uuid.uuid4().hex},
+        content_type="application/json",
+    )
+    assert submitted.status_code == 201, submitted.content
+    return middle - started, time.perf_counter() - middle
+
+
+def _queries(client, slug: str) -> dict[str, list[str]]:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    found = {}
+    with CaptureQueriesContext(connection) as claim:
+        body = client.post(f"/api/v1/projects/{slug}/claim/").json()
+    found["claim"] = [q["sql"] for q in claim.captured_queries]
+    ranking = [[r["id"]] for r in body["item"]["responses"]]
+    with CaptureQueriesContext(connection) as submit:
+        client.post(
+            f"/api/v1/assignments/{body['id']}/submit/",
+            {"ranking": ranking, "client_token": uuid.uuid4().hex},
+            content_type="application/json",
+        )
+    found["submit"] = [q["sql"] for q in submit.captured_queries]
+    return found
+
+
+def _profile(client, slug: str, cycles: int, top: int) -> str:
+    profiler = cProfile.Profile()
+    profiler.enable()
+    for _ in range(cycles):
+        _cycle(client, slug)
+    profiler.disable()
+    out = io.StringIO()
+    stats = pstats.Stats(profiler, stream=out).sort_stats("tottime")
+    stats.print_stats(top)
+    return out.getvalue()
+
+
+def measure(args: argparse.Namespace) -> dict:
+    from benchmarks.seed import annotators_create, project_seed
+
+    tokens = annotators_create(2)
+    users = sorted(tokens)
+    texts = TextMaker(0)
+    project = project_seed(
+        slug="profile", usernames=users, items=args.items, k=4, overlap=3, texts=texts
+    )
+    client = _client(tokens[users[0]])
+    for _ in range(10):  # warm: imports, connection, caches
+        _cycle(client, project.slug)
+    queries = _queries(client, project.slug)
+    timings = [_cycle(client, project.slug) for _ in range(args.cycles)]
+    profile = _profile(_client(tokens[users[1]]), project.slug, min(args.cycles, 200), args.top)
+    return {"queries": queries, "timings": timings, "profile": profile}
+
+
+def report(args, command: str, result: dict) -> str:
+    claims = sorted(t[0] * 1000 for t in result["timings"])
+    submits = sorted(t[1] * 1000 for t in result["timings"])
+    lines = [
+        "# One claim and one submit, in-process",
+        "",
+        f"Date: {datetime.now(UTC):%Y-%m-%d %H:%M UTC}",
+        "",
+        "```",
+        command,
+        "```",
+        "",
+        "Django's test client drives the real URL stack (middleware, DRF, services) against "
+        "PostgreSQL on 127.0.0.1, one request at a time: no network, no gunicorn, no "
+        "concurrency. The times are therefore the floor a request costs.",
+        "",
+        "| call | SQL statements | p50 ms | p95 ms | mean ms |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for name, values in (("claim", claims), ("submit", submits)):
+        mean = sum(values) / len(values)
+        lines.append(
+            f"| {name} | {len(result['queries'][name])} | {percentile(values, 50):.1f} "
+            f"| {percentile(values, 95):.1f} | {mean:.1f} |"
+        )
+    for name in ("claim", "submit"):
+        lines += ["", f"## SQL of one {name}", "", "```sql"]
+        lines += [f"-- {n}\n{sql}" for n, sql in enumerate(result["queries"][name], 1)]
+        lines += ["```"]
+    lines += ["", f"## cProfile, by own time ({min(args.cycles, 200)} cycles)", "", "```"]
+    lines += [result["profile"].strip(), "```", ""]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    command = shlex.join([os.path.relpath(sys.executable, ROOT), *sys.argv])
+    server = PgServer.from_url(args.postgres)
+    with tempfile.TemporaryDirectory(prefix="preflab-profile-") as data_dir:
+        env = app_env(
+            database_url=server.url(args.database), data_dir=data_dir, redis_url=args.redis_url
+        )
+        database_recreate(server, args.database)
+        try:
+            manage("migrate", "--noinput", env=env)
+            django_boot(env)
+            result = measure(args)
+        finally:
+            from django.db import connections
+
+            connections.close_all()
+            database_drop(server, args.database)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(report(args, command, result))
+    print(f"wrote {args.out}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
