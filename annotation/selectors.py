@@ -84,9 +84,8 @@ def annotator_progress(*, user, project: Project) -> AnnotatorProgress:
     return AnnotatorProgress(
         done_today=mine.filter(created_at__gte=start_of_day).count(),
         done_total=mine.count(),
-        items_left=Item.objects.filter(
-            project=project, submitted_count__lt=project.overlap
-        ).count(),
+        # Items still waiting for annotators: served by the partial claim index, cheap at scale.
+        items_left=Item.objects.filter(project=project, open_slots__gt=0).count(),
     )
 
 

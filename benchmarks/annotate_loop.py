@@ -20,10 +20,10 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))  # run as a script: make `benchmarks` and the apps importable
 
-from benchmarks.annotate_report import report_json, report_markdown  # noqa: E402
+from benchmarks.annotate_report import TARGET_LEVEL, report_json, report_markdown  # noqa: E402
 from benchmarks.app import app_env, django_boot, gunicorn_start, gunicorn_stop, manage  # noqa: E402
 from benchmarks.cpu import cpu_snapshot, cpu_used  # noqa: E402
-from benchmarks.load import level_run  # noqa: E402
+from benchmarks.load import floor_run, level_run  # noqa: E402
 from benchmarks.machine import machine_facts  # noqa: E402
 from benchmarks.pg import (  # noqa: E402
     PgServer,
@@ -54,6 +54,7 @@ class LoopConfig:
     pgbench_seconds: int = 20
     pgbench_scale: int = 10
     skip_pgbench: bool = False
+    floor_seconds: float = 10.0  # GET /healthz at the target concurrency first; 0 = skip
     postgres: str = "postgresql://postgres@127.0.0.1:5432"  # server; databases are made here
     database: str = "preflab_bench"  # dropped and created for the run, dropped after
     redis_url: str = "redis://127.0.0.1:6379/15"  # a database number of its own
@@ -106,6 +107,12 @@ def parse_args(argv: list[str] | None = None) -> LoopConfig:
     a("--pgbench-seconds", type=int, default=d.pgbench_seconds, help="pgbench -T")
     a("--pgbench-scale", type=int, default=d.pgbench_scale, help="pgbench -i -s")
     a("--skip-pgbench", action="store_true", help="leave the yardstick out (trial runs)")
+    a(
+        "--floor-seconds",
+        type=float,
+        default=d.floor_seconds,
+        help="seconds of GET /healthz at 32 connections: the HTTP stack's ceiling (0 = skip)",
+    )
     a("--postgres", default=d.postgres, help="PostgreSQL server URL (no database name)")
     a("--database", default=d.database, help="benchmark database, dropped and re-created")
     a("--redis-url", default=d.redis_url, help="REDIS_URL for the app ('' for file cache)")
@@ -184,7 +191,15 @@ def run_level(config: LoopConfig, n: int, tokens: dict[str, str], texts, gunicor
     return {"summary": summary, "checks": checks, "cpu": cpu, "seed_s": seed_s, "load": load}
 
 
-def run_levels(config: LoopConfig, env: dict[str, str], data_dir: str) -> list[dict]:
+def run_floor(config: LoopConfig, gunicorn):
+    if not config.floor_seconds:
+        return None
+    floor = floor_run(port=gunicorn.port, connections=TARGET_LEVEL, seconds=config.floor_seconds)
+    say(f"floor: GET /healthz, {TARGET_LEVEL} connections: {floor.per_second:.0f} requests/s")
+    return floor
+
+
+def run_levels(config: LoopConfig, env: dict[str, str], data_dir: str) -> tuple:
     from benchmarks.seed import annotators_create
 
     tokens = annotators_create(max(config.annotators))
@@ -201,7 +216,8 @@ def run_levels(config: LoopConfig, env: dict[str, str], data_dir: str) -> list[d
         log_path=Path(data_dir) / "gunicorn.log",
     )
     try:
-        return [run_level(config, n, tokens, texts, gunicorn) for n in config.annotators]
+        floor = run_floor(config, gunicorn)
+        return floor, [run_level(config, n, tokens, texts, gunicorn) for n in config.annotators]
     finally:
         gunicorn_stop(gunicorn)
 
@@ -223,14 +239,16 @@ def main(argv: list[str] | None = None) -> int:
             say(f"migrating {config.database}")
             manage("migrate", "--noinput", env=env)
             django_boot(env)
-            levels = run_levels(config, env, data_dir)
+            floor, levels = run_levels(config, env, data_dir)
         finally:
             from django.db import connections
 
             connections.close_all()
             if not config.keep_databases:
                 database_drop(server, config.database)
-    results = dict(date=date, command=command, config=config, machine=facts, pgbench=pgbench)
+    results = dict(
+        date=date, command=command, config=config, machine=facts, pgbench=pgbench, floor=floor
+    )
     config.out.parent.mkdir(parents=True, exist_ok=True)
     config.out.write_text(report_markdown(levels=levels, **results))
     config.json.write_text(json.dumps(report_json(levels=levels, **results), indent=2) + "\n")

@@ -5,6 +5,7 @@ import math
 
 from benchmarks.jsonable import jsonable
 from benchmarks.machine import machine_markdown
+from benchmarks.stats import percentile
 
 TARGET_LEVEL = 32  # annotators at which the targets are judged
 P95_TARGET_MS = 50.0
@@ -150,7 +151,37 @@ def _setup_lines(config, levels: list[dict]) -> list[str]:
     ]
 
 
-def report_markdown(*, levels, date, command, config, machine, pgbench) -> str:
+def floor_summary(floor) -> dict | None:
+    if floor is None:
+        return None
+    return {
+        "connections": floor.connections,
+        "seconds": floor.seconds,
+        "requests": floor.requests,
+        "requests_per_s": floor.per_second,
+        "errors": floor.errors,
+        "p50_ms": percentile(floor.latencies_ms, 50),
+        "p95_ms": percentile(floor.latencies_ms, 95),
+        "p99_ms": percentile(floor.latencies_ms, 99),
+    }
+
+
+def _floor_lines(floor) -> list[str]:
+    f = floor_summary(floor)
+    if f is None:
+        return ["Skipped (--floor-seconds 0).", ""]
+    return [
+        f"GET /healthz (no authentication, one `SELECT 1`) from {f['connections']} keep-alive "
+        f"connections for {f['seconds']:.0f} s, on the same gunicorn: **{f['requests_per_s']:.0f} "
+        f"requests/s**, p50 / p95 / p99 {f['p50_ms']:.1f} / {f['p95_ms']:.1f} / "
+        f"{f['p99_ms']:.1f} ms, {f['errors']} errors. An annotation takes two requests that "
+        f"each do far more, so no configuration of this stack on this machine gets past "
+        f"{f['requests_per_s'] / 2:.0f} annotations/s.",
+        "",
+    ]
+
+
+def report_markdown(*, levels, date, command, config, machine, pgbench, floor) -> str:
     lines = [
         "# Annotation loop benchmark",
         "",
@@ -183,6 +214,7 @@ def report_markdown(*, levels, date, command, config, machine, pgbench) -> str:
         ]
     else:
         lines += ["Skipped (--skip-pgbench).", ""]
+    lines += ["## Ceiling of the HTTP stack", "", *_floor_lines(floor)]
     lines += [
         "## Where the CPU went",
         "",
@@ -205,7 +237,7 @@ def report_markdown(*, levels, date, command, config, machine, pgbench) -> str:
     return "\n".join(lines)
 
 
-def report_json(*, levels, date, command, config, machine, pgbench) -> dict:
+def report_json(*, levels, date, command, config, machine, pgbench, floor) -> dict:
     return jsonable(
         {
             "date": date,
@@ -213,6 +245,7 @@ def report_json(*, levels, date, command, config, machine, pgbench) -> dict:
             "config": config,
             "machine": machine,
             "pgbench": pgbench,
+            "floor": floor_summary(floor),
             "levels": [
                 {
                     **level,

@@ -129,3 +129,53 @@ def level_run(
         annotator.conn.close()
     window = (started, ended) if cycles else (started + warmup, plan["deadline"])
     return LevelRun(annotators=annotators, started=started, window=window, ended=ended)
+
+
+@dataclass(frozen=True)
+class FloorRun:
+    """GET /healthz (one trivial query) at the same concurrency: what the HTTP stack can do."""
+
+    connections: int
+    seconds: float
+    requests: int
+    errors: int
+    latencies_ms: list[float]
+
+    @property
+    def per_second(self) -> float:
+        return self.requests / self.seconds
+
+
+def floor_run(*, port: int, connections: int, seconds: float) -> FloorRun:
+    latencies: list[float] = []
+    errors = [0]
+    lock = threading.Lock()
+    deadline = time.perf_counter() + seconds
+
+    def work() -> None:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        mine, failed = [], 0
+        while time.perf_counter() < deadline:
+            start = time.perf_counter()
+            try:
+                conn.request("GET", "/healthz")
+                response = conn.getresponse()
+                response.read()
+                failed += response.status != 200
+            except (http.client.HTTPException, OSError):
+                conn.close()
+                failed += 1
+            mine.append((time.perf_counter() - start) * 1000)
+        conn.close()
+        with lock:
+            latencies.extend(mine)
+            errors[0] += failed
+
+    started = time.perf_counter()
+    threads = [threading.Thread(target=work, daemon=True) for _ in range(connections)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    elapsed = time.perf_counter() - started
+    return FloorRun(connections, elapsed, len(latencies), errors[0], sorted(latencies))

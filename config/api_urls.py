@@ -1,7 +1,7 @@
 """The REST API, version 1."""
 
 from django.urls import path
-from drf_spectacular.views import SpectacularAPIView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.authtoken.views import obtain_auth_token
 
 from annotation import api as annotation_api
@@ -10,6 +10,7 @@ from projects import api as projects_api
 urlpatterns = [
     path("auth/token/", obtain_auth_token, name="api-token"),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("projects/", projects_api.ProjectListApi.as_view(), name="api-projects"),
     path("projects/<slug:slug>/", projects_api.ProjectDetailApi.as_view(), name="api-project"),
     path("projects/<slug:slug>/members/", projects_api.MemberApi.as_view(), name="api-members"),

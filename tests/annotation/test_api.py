@@ -143,6 +143,12 @@ def test_openapi_schema_lists_the_endpoints(api):
         assert path in text
 
 
+def test_swagger_ui_is_served_without_a_cdn(api):
+    response = api.get("/api/v1/docs/")
+    assert response.status_code == 200
+    assert b"/static/drf_spectacular_sidecar/swagger-ui-dist/" in response.content
+
+
 def test_claim_query_count_is_bounded(project):
     """The hot path: the number of queries does not grow with project size."""
     from annotation.services.claiming import assignment_claim
