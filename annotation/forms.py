@@ -13,11 +13,18 @@ from projects.models import Project, RankingMode
 
 
 def judgement_payload_from_post(post, project: Project) -> dict:
+    try:
+        return _payload(post, project)
+    except ValueError as exc:
+        raise ApplicationError(f"the form holds a value that is not a number: {exc}") from exc
+
+
+def _payload(post, project: Project) -> dict:
     if post.get("payload"):
         try:
             payload = json.loads(post["payload"])
         except json.JSONDecodeError as exc:
-            raise ApplicationError(f"payload is not valid JSON: {exc}") from exc
+            raise ApplicationError(f"payload is not valid JSON: {exc.msg}") from exc
         if not isinstance(payload, dict):
             raise ApplicationError("payload must be a JSON object")
         return payload

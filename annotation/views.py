@@ -68,11 +68,17 @@ def _error(request, project, exc: ApplicationError):
     return redirect("annotate", slug=project.slug)
 
 
-def _next_fragment(request, project):
-    """After a submit or skip: the item to prefetch next (excluding the one now on screen)."""
-    shown = request.POST.get("shown")
-    exclude = (int(shown),) if shown and shown.isdigit() else ()
-    view = _claim_view(request, project, exclude=exclude)
+def _then_next(request, project, action):
+    """Run the action; answer with the next item's fragment (fetch) or the page (plain form)."""
+    try:
+        action()
+    except ApplicationError as exc:
+        return _error(request, project, exc)
+    if not _wants_fragment(request):
+        return redirect("annotate", slug=project.slug)
+    # The item to prefetch next, excluding the one now on screen.
+    shown = request.POST.get("shown", "")
+    view = _claim_view(request, project, exclude=(int(shown),) if shown.isdigit() else ())
     return render(
         request, ITEM_PARTIAL, {**_item_context(project, view, request), "oob_progress": True}
     )
@@ -81,7 +87,7 @@ def _next_fragment(request, project):
 @require_POST
 @project_view(Capability.ANNOTATE)
 def submit(request, project, assignment_id: int):
-    try:
+    def store():
         payload = judgement_payload_from_post(request.POST, project)
         if request.POST.get("time_spent_ms", "").isdigit():
             payload.setdefault("time_spent_ms", int(request.POST["time_spent_ms"]))
@@ -91,25 +97,19 @@ def submit(request, project, assignment_id: int):
             payload=payload,
             client_token=request.POST.get("client_token") or None,
         )
-        if not _wants_fragment(request):
-            return redirect("annotate", slug=project.slug)
-        return _next_fragment(request, project)
-    except ApplicationError as exc:
-        return _error(request, project, exc)
+
+    return _then_next(request, project, store)
 
 
 @require_POST
 @project_view(Capability.ANNOTATE)
 def skip(request, project, assignment_id: int):
-    try:
-        assignment_skip(
-            assignment_id=assignment_id, user=request.user, reason=request.POST.get("reason", "")
-        )
-        if not _wants_fragment(request):
-            return redirect("annotate", slug=project.slug)
-        return _next_fragment(request, project)
-    except ApplicationError as exc:
-        return _error(request, project, exc)
+    reason = request.POST.get("reason", "")
+    return _then_next(
+        request,
+        project,
+        lambda: assignment_skip(assignment_id=assignment_id, user=request.user, reason=reason),
+    )
 
 
 @require_POST

@@ -104,6 +104,16 @@ def test_plain_form_submit_works_without_javascript(project, browser, annotator)
     assert annotation.none_acceptable
 
 
+def test_garbage_form_values_are_a_clear_error_not_a_500(project, browser):
+    make_items(project, 1)
+    current = assignment_ids(browser.get(f"/p/{project.slug}/annotate/").content.decode())[0]
+    response = browser.post(
+        f"/p/{project.slug}/annotate/{current}/submit/", {"rank-1": "first"}, headers={"X-Preflab-Fetch": "1"}
+    )
+    assert response.status_code == 400
+    assert "not a number" in response.json()["message"]
+
+
 def test_skip_from_the_page(project, browser, annotator):
     make_items(project, 2)
     current = assignment_ids(browser.get(f"/p/{project.slug}/annotate/").content.decode())[0]
