@@ -40,6 +40,8 @@ def _item_context(project, view, request) -> dict:
         "project": project,
         "view": view,
         "progress": annotator_progress(user=request.user, project=project),
+        # Renew well before the lease ends: every third of it, at most once a minute.
+        "heartbeat_seconds": max(10, min(60, project.lease_minutes * 20)),
     }
 
 
@@ -56,7 +58,6 @@ def annotate(request, project):
         **_item_context(project, current, request),
         "upcoming": upcoming,
         "guideline": guideline_current(project),
-        "heartbeat_seconds": max(10, min(60, project.lease_minutes * 20)),
     }
     return render(request, "annotation/annotate.html", context)
 
@@ -78,10 +79,19 @@ def _then_next(request, project, action):
         return redirect("annotate", slug=project.slug)
     # The item to prefetch next, excluding the one now on screen.
     shown = request.POST.get("shown", "")
-    view = _claim_view(request, project, exclude=(int(shown),) if shown.isdigit() else ())
-    return render(
-        request, ITEM_PARTIAL, {**_item_context(project, view, request), "oob_progress": True}
-    )
+    try:
+        view = _claim_view(request, project, exclude=(int(shown),) if shown.isdigit() else ())
+    except GuidelinesNotAcknowledged:
+        # The judgement is stored; new guidelines were published meanwhile.
+        view, guidelines_changed = None, True
+    else:
+        guidelines_changed = False
+    context = {
+        **_item_context(project, view, request),
+        "oob_progress": True,
+        "guidelines_changed": guidelines_changed,
+    }
+    return render(request, ITEM_PARTIAL, context)
 
 
 @require_POST

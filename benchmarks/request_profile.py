@@ -40,7 +40,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--postgres", default="postgresql://postgres@127.0.0.1:5432")
     p.add_argument("--database", default="preflab_bench_profile")
     p.add_argument("--redis-url", default="redis://127.0.0.1:6379/15")
-    p.add_argument("--top", type=int, default=25, help="cProfile rows to show")
+    p.add_argument("--top", type=int, default=40, help="cProfile rows to show")
     p.add_argument("--out", type=Path, default=ROOT / "benchmarks/results/request_profile.md")
     return p.parse_args(argv)
 
@@ -87,16 +87,38 @@ def _queries(client, slug: str) -> dict[str, list[str]]:
     return found
 
 
-def _profile(client, slug: str, cycles: int, top: int) -> str:
+def _area(filename: str) -> str:
+    if "/psycopg/" in filename:
+        return "psycopg, waiting on PostgreSQL included"
+    if "/django/db/" in filename:
+        return "Django ORM (building SQL, making model instances)"
+    if "/rest_framework/" in filename:
+        return "Django REST framework"
+    if "/django/" in filename:
+        return "Django (request, middleware, signals, utils)"
+    if filename.startswith(str(ROOT)) and "/.venv/" not in filename:
+        return "PrefLab's own code"
+    return "Python standard library and builtins"
+
+
+def _by_area(stats: pstats.Stats) -> dict[str, float]:
+    """Own time summed by where the code lives: which layer the CPU goes to."""
+    areas: dict[str, float] = {}
+    for (filename, _, _), (_, _, own, _, _) in stats.stats.items():
+        areas[_area(filename)] = areas.get(_area(filename), 0.0) + own
+    return dict(sorted(areas.items(), key=lambda kv: -kv[1]))
+
+
+def _profile(client, slug: str, cycles: int, top: int) -> tuple[str, dict[str, float]]:
     profiler = cProfile.Profile()
     profiler.enable()
     for _ in range(cycles):
         _cycle(client, slug)
     profiler.disable()
     out = io.StringIO()
-    stats = pstats.Stats(profiler, stream=out).sort_stats("tottime")
-    stats.print_stats(top)
-    return out.getvalue()
+    stats = pstats.Stats(profiler, stream=out)
+    stats.sort_stats("cumulative").print_stats(top)
+    return out.getvalue(), _by_area(stats)
 
 
 def measure(args: argparse.Namespace) -> dict:
@@ -113,8 +135,9 @@ def measure(args: argparse.Namespace) -> dict:
         _cycle(client, project.slug)
     queries = _queries(client, project.slug)
     timings = [_cycle(client, project.slug) for _ in range(args.cycles)]
-    profile = _profile(_client(tokens[users[1]]), project.slug, min(args.cycles, 200), args.top)
-    return {"queries": queries, "timings": timings, "profile": profile}
+    profiled = min(args.cycles, 200)
+    profile, areas = _profile(_client(tokens[users[1]]), project.slug, profiled, args.top)
+    return {"queries": queries, "timings": timings, "profile": profile, "areas": areas}
 
 
 def report(args, command: str, result: dict) -> str:
@@ -146,7 +169,14 @@ def report(args, command: str, result: dict) -> str:
         lines += ["", f"## SQL of one {name}", "", "```sql"]
         lines += [f"-- {n}\n{sql}" for n, sql in enumerate(result["queries"][name], 1)]
         lines += ["```"]
-    lines += ["", f"## cProfile, by own time ({min(args.cycles, 200)} cycles)", "", "```"]
+    profiled = min(args.cycles, 200)
+    total = sum(result["areas"].values())
+    lines += ["", f"## Where the time goes: cProfile of {profiled} cycles, own time by layer", ""]
+    lines += ["| layer | seconds | share |", "|---|---:|---:|"]
+    lines += [
+        f"| {area} | {sec:.2f} | {sec / total:.0%} |" for area, sec in result["areas"].items()
+    ]
+    lines += ["", f"Top {args.top} functions by cumulative time:", "", "```"]
     lines += [result["profile"].strip(), "```", ""]
     return "\n".join(lines)
 

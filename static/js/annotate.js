@@ -256,7 +256,8 @@
     if (!form) return;
     if (!form.dataset.token) form.dataset.token = newToken();
     form.querySelector("[name=client_token]").value = form.dataset.token;
-    form.dataset.shownAt = String(performance.now());
+    // Time spent counts from the first time the item was shown, across failed submits.
+    if (!form.dataset.shownAt) form.dataset.shownAt = String(performance.now());
     wireDragAndDrop(form);
     focused = 0;
     focusCard(form, 0);
@@ -308,7 +309,7 @@
   }
 
   async function send(form, kind) {
-    if (busy) return;
+    if (busy) return showToast("Still saving the previous item; press again in a moment.");
     if (kind === "submit") {
       const message = problem(form);
       if (message) return showError(form, message);

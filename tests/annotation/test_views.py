@@ -108,7 +108,9 @@ def test_garbage_form_values_are_a_clear_error_not_a_500(project, browser):
     make_items(project, 1)
     current = assignment_ids(browser.get(f"/p/{project.slug}/annotate/").content.decode())[0]
     response = browser.post(
-        f"/p/{project.slug}/annotate/{current}/submit/", {"rank-1": "first"}, headers={"X-Preflab-Fetch": "1"}
+        f"/p/{project.slug}/annotate/{current}/submit/",
+        {"rank-1": "first"},
+        headers={"X-Preflab-Fetch": "1"},
     )
     assert response.status_code == 400
     assert "not a number" in response.json()["message"]

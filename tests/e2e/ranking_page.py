@@ -68,5 +68,9 @@ class RankingPage:
         ) as answer:
             self.page.keyboard.press(key)
         assert answer.value.ok, f"{kind} of assignment {sent}: HTTP {answer.value.status}"
-        self.page.wait_for_function(SETTLED_JS, arg=sent)
+        self.settled(sent)
         return sent
+
+    def settled(self, sent: int) -> None:
+        """Wait until the answer to sending assignment ``sent`` is in place."""
+        self.page.wait_for_function(SETTLED_JS, arg=sent)
