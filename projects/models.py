@@ -50,22 +50,27 @@ class Project(models.Model):
             models.CheckConstraint(
                 condition=Q(responses_per_item__gte=2, responses_per_item__lte=9),
                 name="project_k_between_2_and_9",
+                violation_error_message="Responses per item must be between 2 and 9.",
             ),
             models.CheckConstraint(
                 condition=Q(overlap__gte=1, overlap__lte=10),
                 name="project_overlap_between_1_and_10",
+                violation_error_message="Overlap must be between 1 and 10.",
             ),
             models.CheckConstraint(
                 condition=~Q(ranking_mode="pairwise") | Q(responses_per_item=2),
                 name="project_pairwise_has_k_2",
+                violation_error_message="Responses per item must be 2 in pairwise mode.",
             ),
             models.CheckConstraint(
                 condition=Q(rating_scale__gte=2, rating_scale__lte=10),
                 name="project_rating_scale_between_2_and_10",
+                violation_error_message="The rating scale must have 2 to 10 points.",
             ),
             models.CheckConstraint(
                 condition=Q(lease_minutes__gte=1, lease_minutes__lte=24 * 60),
                 name="project_lease_between_1_minute_and_1_day",
+                violation_error_message="The lease must last between 1 and 1440 minutes.",
             ),
         ]
 
