@@ -154,7 +154,7 @@ def run_pgbench(config: LoopConfig, server: PgServer):
 def run_level(config: LoopConfig, n: int, tokens: dict[str, str], texts, gunicorn) -> dict:
     """Seed a fresh project, drive it with ``n`` annotators, check the database after."""
     from benchmarks.checks import level_check
-    from benchmarks.seed import project_seed
+    from benchmarks.seed import project_seed, statistics_refresh
 
     usernames = sorted(tokens)[:n]
     started = time.perf_counter()
@@ -166,6 +166,7 @@ def run_level(config: LoopConfig, n: int, tokens: dict[str, str], texts, gunicor
         overlap=config.overlap,
         texts=texts,
     )
+    statistics_refresh()
     seed_s = time.perf_counter() - started
     load = " ".join(f"{value:.2f}" for value in os.getloadavg())
     say(f"level {n}: seeded {config.items} items in {seed_s:.1f} s; load average {load}")

@@ -67,8 +67,8 @@ def targets(levels: list[dict], pgbench) -> list[dict]:
 def _results_table(levels: list[dict]) -> list[str]:
     lines = [
         "| annotators | annotations/s | claim p50 / p95 / p99 ms | submit p50 / p95 / p99 ms "
-        "| errors | 204s | reconnects |",
-        "|---:|---:|---|---|---:|---:|---:|",
+        "| errors | 204s | reconnects | annotations per annotator, min - max |",
+        "|---:|---:|---|---|---:|---:|---:|---:|",
     ]
     for level in levels:
         s = level["summary"]
@@ -76,7 +76,7 @@ def _results_table(levels: list[dict]) -> list[str]:
         submit = " / ".join(_ms(v) for v in (s.submit.p50_ms, s.submit.p95_ms, s.submit.p99_ms))
         lines.append(
             f"| {s.annotators} | {s.annotations_per_s:.1f} | {claim} | {submit} | {s.errors} "
-            f"| {s.no_content} | {s.reconnects} |"
+            f"| {s.no_content} | {s.reconnects} | {s.per_annotator_min} - {s.per_annotator_max} |"
         )
     return lines
 
@@ -140,7 +140,7 @@ def _setup_lines(config, levels: list[dict]) -> list[str]:
         f"- gunicorn: {config.gunicorn_workers} workers x {config.threads} threads "
         f"({config.worker_class}), DEBUG=0, DATABASE_CONN_MAX_AGE=60, REDIS_URL={config.redis_url}",
         f"- per level: a fresh project (rank mode, K={config.k}, overlap {config.overlap}) with "
-        f"{config.items} items (seeding took {seed_s}); {length}",
+        f"{config.items} items, then ANALYZE (seeding took {seed_s}); {length}",
         "- one thread per annotator, each with its own keep-alive `http.client` connection, "
         "looping claim -> submit with no think time; the load generator runs on the same "
         "machine as gunicorn and PostgreSQL",

@@ -8,14 +8,19 @@ TICKS = os.sysconf("SC_CLK_TCK")
 
 
 def _proc_stat(pid: str) -> tuple[str, int, int] | None:
-    """(command name, parent pid, utime + stime ticks), or None if the process is gone."""
+    """(command name, parent pid, CPU ticks), or None if the process is gone.
+
+    The ticks include the reaped children's (cutime + cstime): a PostgreSQL backend
+    that exits between two snapshots moves into the postmaster's count instead of
+    vanishing from the sum.
+    """
     try:
         raw = Path(f"/proc/{pid}/stat").read_text()
     except OSError:
         return None
     name = raw[raw.index("(") + 1 : raw.rindex(")")]
     rest = raw[raw.rindex(")") + 2 :].split()
-    return name, int(rest[1]), int(rest[11]) + int(rest[12])
+    return name, int(rest[1]), sum(int(value) for value in rest[11:15])
 
 
 def _machine_ticks() -> tuple[int, int]:
@@ -34,7 +39,7 @@ class CpuSnapshot:
     machine_total: int
 
 
-def cpu_snapshot(gunicorn_pid: int) -> CpuSnapshot:
+def cpu_snapshot(gunicorn_pid: int | None = None) -> CpuSnapshot:
     gunicorn, postgres = {}, {}
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
@@ -43,7 +48,7 @@ def cpu_snapshot(gunicorn_pid: int) -> CpuSnapshot:
         if stat is None:
             continue
         name, parent, ticks = stat
-        if int(entry.name) == gunicorn_pid or parent == gunicorn_pid:
+        if gunicorn_pid is not None and gunicorn_pid in (int(entry.name), parent):
             gunicorn[int(entry.name)] = ticks
         elif name == "postgres":
             postgres[int(entry.name)] = ticks

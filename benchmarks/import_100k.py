@@ -22,6 +22,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))  # run as a script: make `benchmarks` and the apps importable
 
 from benchmarks.app import app_env, django_boot, manage  # noqa: E402
+from benchmarks.cpu import cpu_snapshot, cpu_used  # noqa: E402
 from benchmarks.import_report import report_json, report_markdown  # noqa: E402
 from benchmarks.machine import machine_facts  # noqa: E402
 from benchmarks.pg import PgServer, database_drop, database_recreate, server_version  # noqa: E402
@@ -187,12 +188,16 @@ def parse_pass(path: Path, k: int) -> float:
 
 def run_imports(config: ImportConfig, env: dict[str, str], work: Path, path: Path) -> dict:
     baseline = manage_measured("check", env=env, log_dir=work)
-    runs, counts = [], []
+    runs, counts, cpu = [], [], []
     for attempt in ("first", "again"):
         say(f"import ({attempt}) of {config.rows:,} rows")
+        before = cpu_snapshot()
         run = manage_measured(
             "import_items", SLUG, str(path), "--as-user", MANAGER, env=env, log_dir=work
         )
+        used = cpu_used(before, cpu_snapshot())
+        # The importing child is not this process: take its CPU out of "everything else".
+        cpu.append({**used, "others_s": max(used["others_s"] - run.cpu_s, 0.0)})
         if run.returncode != 0:
             raise RuntimeError(f"import_items failed:\n{run.output[-3000:]}")
         runs.append(run)
@@ -207,6 +212,7 @@ def run_imports(config: ImportConfig, env: dict[str, str], work: Path, path: Pat
         "baseline": baseline,
         "runs": runs,
         "counts": counts,
+        "cpu": cpu,
         "jobs": import_jobs(),
         "parse_pass_s": parse_pass(path, config.k),
     }

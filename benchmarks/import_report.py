@@ -6,16 +6,18 @@ from benchmarks.machine import machine_markdown
 TARGET_S = 60.0  # wall time of the first 100k-row import
 
 
-def _runs_table(runs, jobs, rows: int) -> list[str]:
+def _runs_table(runs, jobs, cpu, rows: int) -> list[str]:
     lines = [
-        "| run | wall s | rows/s | service s | peak RSS MB | CPU s | new items | already there |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|",
+        "| run | wall s | rows/s | service s | peak RSS MB | importer CPU s | PostgreSQL CPU s "
+        "| other processes CPU s | new items | already there |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
-    for name, run, job in zip(("first import", "same file again"), runs, jobs, strict=False):
+    names = ("first import", "same file again")
+    for name, run, job, used in zip(names, runs, jobs, cpu, strict=False):
         lines.append(
             f"| {name} | {run.seconds:.1f} | {rows / run.seconds:,.0f} | {job['service_s']:.1f} "
-            f"| {run.peak_rss_mb:.0f} | {run.cpu_s:.1f} | {job['created_items']:,} "
-            f"| {job['existing_items']:,} |"
+            f"| {run.peak_rss_mb:.0f} | {run.cpu_s:.1f} | {used['postgres_s']:.1f} "
+            f"| {used['others_s']:.1f} | {job['created_items']:,} | {job['existing_items']:,} |"
         )
     return lines
 
@@ -60,7 +62,7 @@ def _breakdown(parse_pass_s: float, first, job: dict, baseline) -> list[str]:
 
 
 def report_markdown(
-    *, date, command, config, machine, generated, baseline, runs, counts, jobs, parse_pass_s
+    *, date, command, config, machine, generated, baseline, runs, counts, cpu, jobs, parse_pass_s
 ) -> str:
     first = runs[0]
     lines = [
@@ -83,11 +85,12 @@ def report_markdown(
         f"Redis at {config.redis_url}): Django start-up, copying the file into storage, the "
         "validation pass, then the insert pass in one transaction",
         "- wall s: the whole child process; service s: the job's started_at -> finished_at; "
-        "peak RSS: the child's own ru_maxrss (from wait4)",
+        "peak RSS: the child's own ru_maxrss (from wait4); PostgreSQL CPU: every `postgres` "
+        "process on the machine; other processes: whatever else ran meanwhile (shared machine)",
         "",
         "## Results",
         "",
-        *_runs_table(runs, jobs, config.rows),
+        *_runs_table(runs, jobs, cpu, config.rows),
         "",
         "## Target",
         "",

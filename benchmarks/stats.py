@@ -58,6 +58,9 @@ class LevelSummary:
     submits_total: int  # every 201 of the level, warm-up included (checked against the DB)
     no_content: int  # 204 answers: an annotator found nothing left
     reconnects: int
+    # Fairness: annotations (201s, whole level) by the least and the most served annotator.
+    per_annotator_min: int
+    per_annotator_max: int
     error_samples: list[str]
 
     @property
@@ -71,6 +74,9 @@ class LevelSummary:
 def level_summary(run: LevelRun) -> LevelSummary:
     calls, (begin, end) = run.calls, run.window
     done = [c for c in calls if c.kind == "submit" and c.status == 201]
+    per_annotator = [
+        sum(1 for c in a.calls if c.kind == "submit" and c.status == 201) for a in run.annotators
+    ]
     in_window = sum(1 for c in done if begin <= c.start + c.seconds <= end)
     return LevelSummary(
         annotators=len(run.annotators),
@@ -82,5 +88,7 @@ def level_summary(run: LevelRun) -> LevelSummary:
         submits_total=len(done),
         no_content=sum(1 for c in calls if c.status == 204),
         reconnects=sum(a.reconnects for a in run.annotators),
+        per_annotator_min=min(per_annotator),
+        per_annotator_max=max(per_annotator),
         error_samples=[s for a in run.annotators for s in a.error_samples][:10],
     )

@@ -19,11 +19,19 @@ from django.utils import timezone
 from annotation.importing import ImportRow, RowError, detect_format, iter_import_rows
 from annotation.models import Batch, ImportJob, ImportStatus, Item, ItemResponse, Prompt, Response
 from annotation.progress import Progress, cancel_requested, progress_report
+from annotation.services.bulk_rows import insert_rows, reserve_ids
 from config.errors import ApplicationError, ConflictError
 from projects.models import Project
 
 logger = logging.getLogger(__name__)
 
+PROMPT_COLUMNS = ("id", "project", "external_id", "messages", "source", "metadata", "created_at")
+RESPONSE_COLUMNS = ("id", "prompt", "text", "model_name", "metadata", "created_at")
+ITEM_COLUMNS = (
+    "id", "project", "prompt", "batch", "restricted", "round", "priority",
+    "open_slots", "submitted_count", "metadata", "created_at",
+)  # fmt: skip
+LINK_COLUMNS = ("item", "response", "position")
 MAX_STORED_ERRORS = 1000
 CHUNK_ROWS = 1000
 PROGRESS_KIND = "import"
@@ -125,39 +133,33 @@ def _insert_chunk(
     new_rows = [row for row in chunk if row.external_id not in existing]
     if not new_rows:
         return 0
-    prompts = Prompt.objects.bulk_create(
-        Prompt(project=project, external_id=r.external_id, messages=r.messages, metadata=r.metadata)
-        for r in new_rows
-    )
-    responses = Response.objects.bulk_create(
-        Response(prompt=prompt, text=resp.text, model_name=resp.model_name, metadata=resp.metadata)
-        for prompt, row in zip(prompts, new_rows, strict=True)
-        for resp in row.responses
-    )
-    items = []
-    for prompt, row in zip(prompts, new_rows, strict=True):
+    now = timezone.now()
+    prompt_ids = reserve_ids(Prompt, len(new_rows))
+    item_ids = reserve_ids(Item, len(new_rows))
+    response_ids = iter(reserve_ids(Response, sum(len(r.responses) for r in new_rows)))
+    prompts, responses, items, links = [], [], [], []
+    for prompt_id, item_id, row in zip(prompt_ids, item_ids, new_rows, strict=True):
+        prompts.append(
+            (prompt_id, project.pk, row.external_id, row.messages, "import", row.metadata, now)
+        )
         batch = _batch_for(project, row.batch or default_batch, batches)
         metadata = {**row.metadata}
         if row.preferred_index is not None:
             metadata["source_preferred_position"] = row.preferred_index
         items.append(
-            Item(
-                project=project,
-                prompt=prompt,
-                batch=batch,
-                restricted=batch.restricted,
-                priority=row.priority,
-                open_slots=project.overlap,
-                metadata=metadata,
+            (item_id, project.pk, prompt_id, batch.pk, batch.restricted, 1, row.priority,
+             project.overlap, 0, metadata, now)
+        )  # fmt: skip
+        for position, response in enumerate(row.responses):
+            response_id = next(response_ids)
+            responses.append(
+                (response_id, prompt_id, response.text, response.model_name, response.metadata, now)
             )
-        )
-    items = Item.objects.bulk_create(items)
-    links, cursor = [], 0
-    for item, row in zip(items, new_rows, strict=True):
-        for position in range(len(row.responses)):
-            links.append(ItemResponse(item=item, response=responses[cursor], position=position))
-            cursor += 1
-    ItemResponse.objects.bulk_create(links)
+            links.append((item_id, response_id, position))
+    insert_rows(Prompt, PROMPT_COLUMNS, prompts)
+    insert_rows(Response, RESPONSE_COLUMNS, responses)
+    insert_rows(Item, ITEM_COLUMNS, items)
+    insert_rows(ItemResponse, LINK_COLUMNS, links)
     return len(new_rows)
 
 

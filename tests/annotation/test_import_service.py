@@ -229,3 +229,15 @@ def test_import_runs_in_a_real_celery_worker(celery_worker_process, project, man
     assert body["created_items"] == 20
     assert ImportJob.objects.get(pk=body["id"]).celery_task_id
     assert Item.objects.filter(project=project).count() == 20
+
+
+def test_imported_ids_do_not_collide_with_later_inserts(project, manager):
+    from tests.factories import make_items
+
+    run_import(project, manager, jsonl(*(row(n) for n in range(3))))
+    later = make_items(project, 2)  # ORM inserts after the import's reserved ids
+    run_import(project, manager, jsonl(*(row(n) for n in range(3, 6))))
+    ids = list(Item.objects.values_list("id", flat=True))
+    assert len(ids) == len(set(ids)) == 8
+    assert all(item.item_responses.count() == 4 for item in Item.objects.all())
+    assert {i.pk for i in later} <= set(ids)
