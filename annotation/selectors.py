@@ -32,17 +32,19 @@ def assignment_view(assignment: Assignment) -> AssignmentView:
 
     Model names and other annotators' work are deliberately left out.
     """
-    item = (
-        Item.objects.select_related("prompt")
-        .only("id", "prompt__messages")
-        .get(pk=assignment.item_id)
+    # One query: every response of an item shares its prompt.
+    rows = list(
+        Response.objects.filter(pk__in=assignment.display_order).values_list(
+            "id", "text", "prompt__messages"
+        )
     )
-    texts = dict(Response.objects.filter(pk__in=assignment.display_order).values_list("id", "text"))
+    texts = {rid: text for rid, text, _ in rows}
+    messages = rows[0][2] if rows else []
     shown = [
         ShownResponse(id=rid, letter=LETTERS[index], text=texts[rid])
         for index, rid in enumerate(assignment.display_order)
     ]
-    return AssignmentView(assignment=assignment, messages=item.prompt.messages, responses=shown)
+    return AssignmentView(assignment=assignment, messages=messages, responses=shown)
 
 
 def assignment_get_own(*, assignment_id: int, user) -> Assignment:

@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.core.cache import cache
 from django.db import transaction
 from django.db.models import Exists, F, OuterRef, Q
 from django.db.models.functions import Greatest
@@ -30,6 +31,9 @@ from projects.selectors import guideline_needs_ack
 logger = logging.getLogger(__name__)
 
 REAP_BATCH = 100
+# Reaping expired leases costs a transaction; one claimer per project does it this often,
+# and any claimer that finds the pool empty does it at once.
+REAP_EVERY_SECONDS = 5
 
 
 class GuidelinesNotAcknowledged(ConflictError):
@@ -40,13 +44,17 @@ def _lease_end(project: Project, now: datetime) -> datetime:
     return now + timedelta(minutes=project.lease_minutes)
 
 
-def _allowed_batch_ids(*, user, project: Project) -> list[int]:
-    return list(
+def _allowed_batches(*, user, project: Project):
+    """Restricted batches open to this user, as a subquery of the claim query."""
+    return (
         Batch.objects.filter(project=project, restricted=True)
         .filter(Q(allowed_users=user) | Q(allowed_groups__members=user))
-        .values_list("id", flat=True)
-        .distinct()
+        .values("id")
     )
+
+
+def _reap_due(project: Project) -> bool:
+    return cache.add(f"preflab:reap:{project.pk}", True, timeout=REAP_EVERY_SECONDS)
 
 
 def assignments_reap_expired(*, project: Project, now: datetime | None = None) -> int:
@@ -90,11 +98,10 @@ def _shuffled_response_ids(item_id: int) -> list[int]:
 
 
 def _pick_candidate(*, user, project: Project) -> Item | None:
-    allowed = _allowed_batch_ids(user=user, project=project)
     already_had = Assignment.objects.filter(item=OuterRef("pk"), user=user)
     candidates = (
         Item.objects.filter(project=project, open_slots__gt=0)
-        .filter(Q(restricted=False) | Q(batch_id__in=allowed) if allowed else Q(restricted=False))
+        .filter(Q(restricted=False) | Q(batch_id__in=_allowed_batches(user=user, project=project)))
         .exclude(Exists(already_had))
         .order_by("-priority", "id")
     )
@@ -114,7 +121,15 @@ def assignment_claim(
             extra={"guidelines_url": f"/p/{project.slug}/guidelines/"},
         )
     now = timezone.now()
-    assignments_reap_expired(project=project, now=now)
+    if _reap_due(project):
+        assignments_reap_expired(project=project, now=now)
+    assignment = _claim_locked(user=user, project=project, exclude_ids=exclude_ids, now=now)
+    if assignment is None and assignments_reap_expired(project=project, now=now):
+        assignment = _claim_locked(user=user, project=project, exclude_ids=exclude_ids, now=now)
+    return assignment
+
+
+def _claim_locked(*, user, project: Project, exclude_ids: tuple[int, ...], now: datetime):
     with transaction.atomic():
         # One claim per user at a time: a double click or a second tab waits here
         # instead of leasing a second item.

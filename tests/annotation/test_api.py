@@ -154,10 +154,14 @@ def test_claim_query_count_is_bounded(project):
     from annotation.services.claiming import assignment_claim
 
     small_user, big_user = add_member(project, Role.ANNOTATOR), add_member(project, Role.ANNOTATOR)
+    from django.core.cache import cache
+
     make_items(project, 5)
+    cache.clear()  # both claims pay for the periodic reaping of expired leases
     with CaptureQueriesContext(connection) as small:
         assignment_claim(user=small_user, project=project)
     make_items(project, 500)
+    cache.clear()
     with CaptureQueriesContext(connection) as big:
         assignment_claim(user=big_user, project=project)
 
@@ -165,4 +169,4 @@ def test_claim_query_count_is_bounded(project):
         control = ("SAVEPOINT", "RELEASE", "BEGIN", "COMMIT", "ROLLBACK")
         return [q["sql"] for q in context.captured_queries if not q["sql"].startswith(control)]
 
-    assert len(statements(big)) == len(statements(small)) <= 9, statements(big)
+    assert len(statements(big)) == len(statements(small)) <= 8, statements(big)
