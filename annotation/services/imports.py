@@ -179,6 +179,22 @@ def _insert(job: ImportJob, project: Project, total: int) -> tuple[int, int]:
     return created, seen - created
 
 
+def _refresh_planner_statistics() -> None:
+    """After a big import, PostgreSQL's planner needs fresh statistics for the claim query.
+
+    With stale ones it picks a plan whose cost grows with how many open items the
+    annotator already did (benchmarks/results/findings.md); autovacuum would get there
+    only later.
+    """
+    from django.db import connection
+
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "ANALYZE annotation_item, annotation_itemresponse, annotation_assignment"
+            )
+
+
 def _finish(job: ImportJob, status: str, **fields) -> ImportJob:
     for key, value in {"status": status, "finished_at": timezone.now(), **fields}.items():
         setattr(job, key, value)
@@ -214,6 +230,7 @@ def import_job_run(*, job_id: int) -> ImportJob:
         return _finish(
             job, ImportStatus.FAILED, message=f"import failed, nothing was imported: {exc}"
         )
+    _refresh_planner_statistics()
     progress_report(PROGRESS_KIND, job.pk, Progress("done", total, total))
     return _finish(
         job,
