@@ -18,6 +18,7 @@ class Progress:
     phase: str  # "validating", "importing", ...
     done: int
     total: int
+    unit: str = "rows"
 
     @property
     def percent(self) -> int:

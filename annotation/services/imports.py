@@ -89,8 +89,13 @@ def import_job_cancel(*, job: ImportJob) -> None:
     )
 
 
-def _rows(job: ImportJob, project: Project) -> Iterator[ImportRow | RowError]:
+def _rows(
+    job: ImportJob, project: Project, opened: list | None = None
+) -> Iterator[ImportRow | RowError]:
+    """Stream the file's rows; ``opened`` receives the open file (to read its position)."""
     with default_storage.open(job.file_path, "rb") as stream:
+        if opened is not None:
+            opened.append(stream)
         yield from iter_import_rows(
             stream,
             file_format=job.file_format,
@@ -102,7 +107,8 @@ def _rows(job: ImportJob, project: Project) -> Iterator[ImportRow | RowError]:
 def _validate(job: ImportJob, project: Project) -> tuple[int, list[dict], int]:
     """First pass: count rows and collect every error (stored up to a cap)."""
     rows, errors, error_count = 0, [], 0
-    for entry in _rows(job, project):
+    opened: list = []
+    for entry in _rows(job, project, opened):
         if isinstance(entry, RowError):
             error_count += 1
             if len(errors) < MAX_STORED_ERRORS:
@@ -110,7 +116,11 @@ def _validate(job: ImportJob, project: Project) -> tuple[int, list[dict], int]:
         else:
             rows += 1
             if rows % 5000 == 0:
-                progress_report(PROGRESS_KIND, job.pk, Progress("validating", rows, 0))
+                # Rows are unknown until the end, so this pass reports bytes read.
+                read = min(opened[0].tell(), job.file_size) if job.file_size else 0
+                progress_report(
+                    PROGRESS_KIND, job.pk, Progress("validating", read, job.file_size, "bytes")
+                )
                 if cancel_requested(PROGRESS_KIND, job.pk):
                     raise ImportCancelled
     return rows, errors, error_count

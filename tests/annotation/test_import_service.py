@@ -241,3 +241,15 @@ def test_imported_ids_do_not_collide_with_later_inserts(project, manager):
     assert len(ids) == len(set(ids)) == 8
     assert all(item.item_responses.count() == 4 for item in Item.objects.all())
     assert {i.pk for i in later} <= set(ids)
+
+
+def test_cancel_is_noticed_while_validating_a_large_file(project, manager):
+    job = import_job_create(
+        project=project, user=manager, upload=SimpleUploadedFile("big.jsonl", jsonl(*(row(n) for n in range(6000))))
+    )
+    cancel_request("import", job.pk)
+    job = import_job_run(job_id=job.pk)
+    progress = progress_read("import", job.pk)
+    assert job.status == ImportStatus.CANCELLED and Item.objects.count() == 0
+    assert (progress.phase, progress.unit, progress.total) == ("validating", "bytes", job.file_size)
+    assert 0 < progress.done <= job.file_size

@@ -12,11 +12,12 @@ from annotation.services.imports import import_job_create_from_path, import_job_
 from projects.models import Project
 
 
-def _bar(done: int, total: int, width: int = 40) -> str:
+def _bar(done: int, total: int, unit: str, width: int = 40) -> str:
     if not total:
-        return f"[{'?' * width}] {done:,} rows"
+        return f"[{'?' * width}] {done:,} {unit}"
     filled = int(width * done / total)
-    return f"[{'#' * filled}{'.' * (width - filled)}] {done:,}/{total:,} ({100 * done // total}%)"
+    bar = "#" * filled + "." * (width - filled)
+    return f"[{bar}] {done:,}/{total:,} {unit} ({100 * done // total}%)"
 
 
 class Command(BaseCommand):
@@ -51,7 +52,7 @@ class Command(BaseCommand):
         while not done.wait(0.5 if interactive else 5):
             progress = progress_read("import", job_id)
             if progress:
-                line = f"{progress.phase:>10} {_bar(progress.done, progress.total)}"
+                line = f"{progress.phase:>10} {_bar(progress.done, progress.total, progress.unit)}"
                 sys.stderr.write(("\r" + line) if interactive else line + "\n")
                 sys.stderr.flush()
         if interactive:
