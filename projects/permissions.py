@@ -40,6 +40,14 @@ def role_of(user, project: Project) -> str | None:
     return cache[project.pk]
 
 
+def remember_role(user, project: Project, role: str | None) -> None:
+    """Seed role_of's per-request cache when a query already fetched the role."""
+    if user.is_authenticated:
+        if getattr(user, "_preflab_roles", None) is None:
+            user._preflab_roles = {}
+        user._preflab_roles[project.pk] = role
+
+
 def capabilities_of(user, project: Project) -> frozenset[Capability]:
     if user.is_authenticated and user.is_superuser:
         return frozenset(Capability)

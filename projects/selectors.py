@@ -1,10 +1,10 @@
 """Reads for projects: visibility (members only) is enforced here."""
 
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models import Exists, OuterRef, QuerySet, Subquery
 
 from config.errors import NotFoundError, PermissionDeniedError
 from projects.models import Guideline, GuidelineAck, Membership, Project
-from projects.permissions import Capability, has_capability
+from projects.permissions import Capability, has_capability, remember_role
 
 
 def project_list_for_user(user) -> QuerySet[Project]:
@@ -15,7 +15,14 @@ def project_list_for_user(user) -> QuerySet[Project]:
 
 def project_get_for_user(*, slug: str, user, capability: Capability = Capability.VIEW) -> Project:
     """The project if the user may act on it with the capability; 404 for non-members (no leak)."""
-    project = Project.objects.filter(slug=slug).first()
+    projects = Project.objects.filter(slug=slug)
+    if user.is_authenticated:
+        # The role comes in the same query: every request on the hot path starts here.
+        role = Membership.objects.filter(project=OuterRef("pk"), user=user).values("role")[:1]
+        projects = projects.annotate(viewer_role=Subquery(role))
+    project = projects.first()
+    if project is not None and user.is_authenticated:
+        remember_role(user, project, project.viewer_role)
     if project is None or not has_capability(user, project, Capability.VIEW):
         raise NotFoundError(f"no project '{slug}'")
     if not has_capability(user, project, capability):

@@ -133,7 +133,7 @@ def _claim_locked(*, user, project: Project, exclude_ids: tuple[int, ...], now: 
     with transaction.atomic():
         # One claim per user at a time: a double click or a second tab waits here
         # instead of leasing a second item.
-        get_user_model().objects.select_for_update().filter(pk=user.pk).first()
+        get_user_model().objects.select_for_update().filter(pk=user.pk).values_list("pk").first()
         held = list(
             Assignment.objects.filter(
                 user=user, project=project, state=AssignmentState.ACTIVE, lease_expires_at__gt=now

@@ -245,7 +245,9 @@ def test_imported_ids_do_not_collide_with_later_inserts(project, manager):
 
 def test_cancel_is_noticed_while_validating_a_large_file(project, manager):
     job = import_job_create(
-        project=project, user=manager, upload=SimpleUploadedFile("big.jsonl", jsonl(*(row(n) for n in range(6000))))
+        project=project,
+        user=manager,
+        upload=SimpleUploadedFile("big.jsonl", jsonl(*(row(n) for n in range(6000)))),
     )
     cancel_request("import", job.pk)
     job = import_job_run(job_id=job.pk)
