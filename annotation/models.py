@@ -91,9 +91,10 @@ class Item(models.Model):
     round = models.PositiveIntegerField(default=1)
     # Higher first; then oldest first.
     priority = models.IntegerField(default=0)
-    # Annotators this item still needs (overlap minus submitted minus live leases).
-    # Maintained by the claiming services under a row lock; the claim index filters on it.
-    open_slots = models.PositiveSmallIntegerField()
+    # Annotators this item still needs: overlap minus submitted minus leased. Maintained
+    # by the claiming services under a row lock; the claim index filters on it. Signed:
+    # lowering the overlap below the live leases leaves a debt that skips pay back.
+    open_slots = models.SmallIntegerField()
     submitted_count = models.PositiveSmallIntegerField(default=0)
     metadata = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)

@@ -26,6 +26,11 @@ from projects.selectors import guideline_current
 ITEM_PARTIAL = "annotation/partials/item.html"
 
 
+def _ids(value: str) -> tuple[int, ...]:
+    """A plain decimal id as a one-tuple, else empty (``"²".isdigit()`` is true)."""
+    return (int(value),) if value.isascii() and value.isdigit() else ()
+
+
 def _wants_fragment(request) -> bool:
     return bool(request.htmx) or request.headers.get("X-Preflab-Fetch") == "1"
 
@@ -80,7 +85,7 @@ def _then_next(request, project, action):
     # The item to prefetch next, excluding the one now on screen.
     shown = request.POST.get("shown", "")
     try:
-        view = _claim_view(request, project, exclude=(int(shown),) if shown.isdigit() else ())
+        view = _claim_view(request, project, exclude=_ids(shown))
     except GuidelinesNotAcknowledged:
         # The judgement is stored; new guidelines were published meanwhile.
         view, guidelines_changed = None, True
@@ -99,9 +104,10 @@ def _then_next(request, project, action):
 def submit(request, project, assignment_id: int):
     def store():
         payload = judgement_payload_from_post(request.POST, project)
-        if request.POST.get("time_spent_ms", "").isdigit():
+        if _ids(request.POST.get("time_spent_ms", "")):
             payload.setdefault("time_spent_ms", int(request.POST["time_spent_ms"]))
         annotation_submit(
+            project_id=project.pk,
             assignment_id=assignment_id,
             user=request.user,
             payload=payload,
@@ -118,7 +124,9 @@ def skip(request, project, assignment_id: int):
     return _then_next(
         request,
         project,
-        lambda: assignment_skip(assignment_id=assignment_id, user=request.user, reason=reason),
+        lambda: assignment_skip(
+            assignment_id=assignment_id, user=request.user, reason=reason, project_id=project.pk
+        ),
     )
 
 
@@ -126,17 +134,22 @@ def skip(request, project, assignment_id: int):
 @project_view(Capability.ANNOTATE)
 def heartbeat(request, project, assignment_id: int):
     try:
-        assignment = assignment_heartbeat(assignment_id=assignment_id, user=request.user)
+        assignment = assignment_heartbeat(
+            assignment_id=assignment_id, user=request.user, project_id=project.pk
+        )
     except ApplicationError as exc:
         return JsonResponse({"error": exc.code, "message": exc.message}, status=exc.status_code)
     return JsonResponse({"lease_expires_at": assignment.lease_expires_at.isoformat()})
 
 
+@require_POST
 @project_view(Capability.ANNOTATE)
 def prefetch(request, project):
-    """The next item besides the one on screen (``?exclude=<assignment id>``)."""
-    shown = request.GET.get("exclude", "")
-    view = _claim_view(request, project, exclude=(int(shown),) if shown.isdigit() else ())
+    """Lease the next item besides the one on screen (``exclude=<assignment id>``).
+
+    A POST: it leases work, so no image or link can trigger it.
+    """
+    view = _claim_view(request, project, exclude=_ids(request.POST.get("exclude", "")))
     return render(request, ITEM_PARTIAL, _item_context(project, view, request))
 
 
@@ -185,7 +198,8 @@ def batch_list(request, project):
         "-created_at"
     )
     if request.method == "POST":
-        batch = get_object_or_404(Batch, pk=request.POST.get("batch"), project=project)
+        batch_id = _ids(request.POST.get("batch", ""))
+        batch = get_object_or_404(Batch, pk=batch_id[0] if batch_id else 0, project=project)
         form = BatchRestrictionForm(request.POST)
         if form.is_valid():
             try:

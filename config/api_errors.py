@@ -2,7 +2,7 @@
 
 import logging
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied, SuspiciousOperation, ValidationError
 from django.http import Http404
 from rest_framework import exceptions, status
 from rest_framework.response import Response
@@ -25,6 +25,11 @@ def json_exception_handler(exc, context):
     if isinstance(exc, ApplicationError):
         body = {"error": exc.code, "message": exc.message, **exc.extra}
         return Response(body, status=exc.status_code)
+    if isinstance(exc, SuspiciousOperation):  # e.g. RequestDataTooBig
+        return Response(
+            {"error": "bad_request", "message": f"request refused: {exc}"},
+            status=status.HTTP_400_BAD_REQUEST,
+        )
     if isinstance(exc, ValidationError):
         exc = exceptions.ValidationError(
             exc.message_dict if hasattr(exc, "error_dict") else exc.messages

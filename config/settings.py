@@ -25,13 +25,25 @@ if not SECRET_KEY:
     # A stable per-installation key, so sessions survive restarts of the embedded default.
     key_file = DATA_DIR / "secret_key"
     if not key_file.exists():
+        import os
         import secrets
 
-        key_file.write_text(secrets.token_urlsafe(50))
+        # Readable by this user only: anyone holding it can forge sessions.
+        descriptor = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "w") as handle:
+            handle.write(secrets.token_urlsafe(50))
     SECRET_KEY = key_file.read_text().strip()
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
+
+# Behind a TLS-terminating proxy: secure cookies, HSTS, and trust its scheme header.
+if env_bool("PREFLAB_HTTPS", False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
+    SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 3600)
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -196,6 +208,8 @@ REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
     "PAGE_SIZE": 100,
+    # Password guessing against the token endpoint (per client address).
+    "DEFAULT_THROTTLE_RATES": {"auth": env_str("PREFLAB_AUTH_RATE", "30/min")},
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "PrefLab API",

@@ -3,6 +3,8 @@
 markdown-it-py parses CommonMark with raw HTML disabled, and nh3 (ammonia) then
 sanitizes the result against an allow-list, so neither a `<script>` nor an
 `onerror=` attribute in user text can ever reach the page as live markup.
+Images are not allowed at all: a remote one would tell its server who reads the
+page, and a relative one would make every reader's browser request our own URLs.
 """
 
 from functools import lru_cache
@@ -14,11 +16,10 @@ from markdown_it import MarkdownIt
 _ALLOWED_TAGS = {
     "p", "br", "hr", "strong", "em", "del", "code", "pre", "blockquote",
     "ul", "ol", "li", "h1", "h2", "h3", "h4", "h5", "h6",
-    "table", "thead", "tbody", "tr", "th", "td", "a", "img", "span",
+    "table", "thead", "tbody", "tr", "th", "td", "a", "span",
 }  # fmt: skip
 _ALLOWED_ATTRIBUTES = {
     "a": {"href", "title"},
-    "img": {"src", "alt", "title"},
     "code": {"class"},
     "th": {"style"},
     "td": {"style"},

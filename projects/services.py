@@ -103,7 +103,14 @@ def project_update(*, project: Project, **fields) -> Project:
     return project
 
 
+def _check_not_last_manager(project: Project) -> None:
+    if project.memberships.filter(role=Role.MANAGER).count() <= 1:
+        raise ConflictError("a project needs at least one manager")
+
+
 def _user_by_username(username: str):
+    if "\x00" in username:
+        raise ApplicationError("username: must not contain NUL characters")
     user = get_user_model().objects.filter(username=username).first()
     if user is None:
         raise NotFoundError(f"no user named '{username}'", extra={"field": "username"})
@@ -118,6 +125,9 @@ def membership_set(*, project: Project, username: str, role: str) -> Membership:
             f"role must be one of {', '.join(Role.values)}", extra={"field": "role"}
         )
     user = _user_by_username(username)
+    current = Membership.objects.select_for_update().filter(user=user, project=project).first()
+    if current and current.role == Role.MANAGER and role != Role.MANAGER:
+        _check_not_last_manager(project)
     membership, _ = Membership.objects.update_or_create(
         user=user, project=project, defaults={"role": role}
     )
@@ -130,11 +140,8 @@ def membership_remove(*, project: Project, username: str) -> None:
     membership = Membership.objects.filter(user=user, project=project).first()
     if membership is None:
         raise NotFoundError(f"'{username}' is not a member of this project")
-    if (
-        membership.role == Role.MANAGER
-        and project.memberships.filter(role=Role.MANAGER).count() == 1
-    ):
-        raise ConflictError("a project needs at least one manager")
+    if membership.role == Role.MANAGER:
+        _check_not_last_manager(project)
     membership.delete()
 
 

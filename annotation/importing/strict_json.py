@@ -12,6 +12,14 @@ def _reject_constant(name: str) -> None:
     raise JsonProblem(f"is not valid JSON: {name} is not a number in JSON; write a number or null")
 
 
+def _finite_float(text: str) -> float:
+    # 1e400 parses to inf in Python, which jsonb refuses at insert time, far from its line.
+    value = float(text)
+    if value in (float("inf"), float("-inf")):
+        raise JsonProblem(f"is not valid JSON for storage: {text} is too large a number")
+    return value
+
+
 def _unique_keys(pairs: list[tuple[str, object]]) -> dict:
     # json keeps the last of two equal keys silently; the first one was probably meant.
     result: dict = {}
@@ -25,7 +33,12 @@ def _unique_keys(pairs: list[tuple[str, object]]) -> dict:
 def loads_strict(text: str) -> object:
     """Parse one JSON value, raising JsonProblem with a readable reason on any problem."""
     try:
-        return json.loads(text, parse_constant=_reject_constant, object_pairs_hook=_unique_keys)
+        return json.loads(
+            text,
+            parse_constant=_reject_constant,
+            parse_float=_finite_float,
+            object_pairs_hook=_unique_keys,
+        )
     except JsonProblem:
         raise
     except json.JSONDecodeError as exc:

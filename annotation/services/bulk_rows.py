@@ -28,8 +28,13 @@ def reserve_ids(model: type[models.Model], count: int) -> list[int]:
             )
             return [row[0] for row in cursor.fetchall()]
         # SQLite: the import holds the write lock (BEGIN IMMEDIATE), so nobody else can
-        # take these ids between this read and the insert.
-        cursor.execute(f'SELECT COALESCE(MAX("id"), 0) FROM "{table}"')  # noqa: S608
+        # take these ids between this read and the insert. sqlite_sequence remembers ids
+        # of deleted rows too, which must never come back (rankings store response ids).
+        cursor.execute(
+            f'SELECT MAX(COALESCE((SELECT MAX("id") FROM "{table}"), 0), '  # noqa: S608
+            "COALESCE((SELECT seq FROM sqlite_sequence WHERE name = %s), 0))",
+            [table],
+        )
         start = cursor.fetchone()[0] + 1
         return list(range(start, start + count))
 

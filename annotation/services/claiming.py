@@ -20,12 +20,12 @@ from django.contrib.auth import get_user_model
 from django.core.cache import cache
 from django.db import transaction
 from django.db.models import Exists, F, OuterRef, Q
-from django.db.models.functions import Greatest
 from django.utils import timezone
 
 from annotation.models import Assignment, AssignmentState, Batch, Item, ItemResponse
-from config.errors import ConflictError, NotFoundError
+from config.errors import ApplicationError, ConflictError, NotFoundError
 from projects.models import Project
+from projects.permissions import Capability, has_capability
 from projects.selectors import guideline_needs_ack
 
 logger = logging.getLogger(__name__)
@@ -54,7 +54,11 @@ def _allowed_batches(*, user, project: Project):
 
 
 def _reap_due(project: Project) -> bool:
-    return cache.add(f"preflab:reap:{project.pk}", True, timeout=REAP_EVERY_SECONDS)
+    try:
+        return cache.add(f"preflab:reap:{project.pk}", True, timeout=REAP_EVERY_SECONDS)
+    except Exception:  # the cache is down: reap every time rather than fail the claim
+        logger.warning("cache unavailable; reaping on every claim", exc_info=True)
+        return True
 
 
 def assignments_reap_expired(*, project: Project, now: datetime | None = None) -> int:
@@ -115,6 +119,8 @@ def assignment_claim(
 
     ``exclude_ids`` lets the page prefetch a second item while one is open.
     """
+    if project.archived:
+        raise ConflictError("this project is archived; it takes no more annotations")
     if guideline_needs_ack(project=project, user=user) is not None:
         raise GuidelinesNotAcknowledged(
             "acknowledge the current guidelines before claiming work",
@@ -160,15 +166,17 @@ def _claim_locked(*, user, project: Project, exclude_ids: tuple[int, ...], now: 
         )
 
 
-def assignment_lock_own(*, assignment_id: int, user) -> Assignment:
-    assignment = (
-        Assignment.objects.select_for_update(of=("self",))
-        .select_related("project")
-        .filter(pk=assignment_id, user=user)
-        .first()
-    )
-    if assignment is None:
-        # Someone else's assignment is reported as missing, not forbidden: no leak.
+def assignment_lock_own(*, assignment_id: int, user, project_id: int | None = None) -> Assignment:
+    """Lock the user's assignment; only while they may still annotate in its project.
+
+    Someone else's assignment, one in another project than ``project_id``, or one
+    whose project the user has left is reported as missing, not forbidden: no leak.
+    """
+    assignments = Assignment.objects.select_for_update(of=("self",)).select_related("project")
+    if project_id is not None:
+        assignments = assignments.filter(project_id=project_id)
+    assignment = assignments.filter(pk=assignment_id, user=user).first()
+    if assignment is None or not has_capability(user, assignment.project, Capability.ANNOTATE):
         raise NotFoundError(f"no assignment {assignment_id} for you")
     return assignment
 
@@ -187,9 +195,9 @@ def assignment_revive(assignment: Assignment, now: datetime) -> None:
 
 
 @transaction.atomic
-def assignment_heartbeat(*, assignment_id: int, user) -> Assignment:
+def assignment_heartbeat(*, assignment_id: int, user, project_id: int | None = None) -> Assignment:
     """Renew the lease while the annotator still has the item open."""
-    assignment = assignment_lock_own(assignment_id=assignment_id, user=user)
+    assignment = assignment_lock_own(assignment_id=assignment_id, user=user, project_id=project_id)
     now = timezone.now()
     if assignment.state == AssignmentState.EXPIRED:
         assignment_revive(assignment, now)
@@ -202,9 +210,13 @@ def assignment_heartbeat(*, assignment_id: int, user) -> Assignment:
 
 
 @transaction.atomic
-def assignment_skip(*, assignment_id: int, user, reason: str = "") -> Assignment:
+def assignment_skip(
+    *, assignment_id: int, user, reason: str = "", project_id: int | None = None
+) -> Assignment:
     """Give the item back for someone else; it never returns to this annotator."""
-    assignment = assignment_lock_own(assignment_id=assignment_id, user=user)
+    if "\x00" in reason:
+        raise ApplicationError("reason: must not contain NUL characters", extra={"field": "reason"})
+    assignment = assignment_lock_own(assignment_id=assignment_id, user=user, project_id=project_id)
     if assignment.state == AssignmentState.SKIPPED:
         return assignment  # a retried skip changes nothing
     if assignment.state == AssignmentState.SUBMITTED:
@@ -220,9 +232,11 @@ def assignment_skip(*, assignment_id: int, user, reason: str = "") -> Assignment
 
 
 def items_resize_overlap(*, project: Project, old_overlap: int) -> None:
-    """Apply a changed overlap to every item's remaining slots."""
+    """Shift every item's open slots by the overlap change.
+
+    Not clamped at zero: an item with more leases than its new overlap owes slots,
+    and a later skip or expiry pays them back instead of opening a slot too many.
+    """
     delta = project.overlap - old_overlap
-    if delta > 0:
+    if delta:
         Item.objects.filter(project=project).update(open_slots=F("open_slots") + delta)
-    elif delta < 0:
-        Item.objects.filter(project=project).update(open_slots=Greatest(F("open_slots") + delta, 0))

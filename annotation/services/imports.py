@@ -7,6 +7,7 @@ left untouched, which makes re-imports idempotent.
 """
 
 import logging
+import random
 import uuid
 from collections.abc import Iterator
 from itertools import islice
@@ -160,8 +161,13 @@ def _insert_chunk(
             (item_id, project.pk, prompt_id, batch.pk, batch.restricted, 1, row.priority,
              project.overlap, 0, metadata, now)
         )  # fmt: skip
-        for position, response in enumerate(row.responses):
-            response_id = next(response_ids)
+        # Ids in file order would tell annotators which response came first in the
+        # source (TRL's "chosen", a fixed model order): shuffle them within the row.
+        row_ids = [next(response_ids) for _ in row.responses]
+        random.shuffle(row_ids)
+        for position, (response, response_id) in enumerate(
+            zip(row.responses, row_ids, strict=True)
+        ):
             responses.append(
                 (response_id, prompt_id, response.text, response.model_name, response.metadata, now)
             )
@@ -180,6 +186,8 @@ def _insert(job: ImportJob, project: Project, total: int) -> tuple[int, int]:
     batches: dict[str, Batch] = {}
     rows = (entry for entry in _rows(job, project) if isinstance(entry, ImportRow))
     with transaction.atomic():
+        # Hold the project row: an overlap change waits until these items exist.
+        project = Project.objects.select_for_update().get(pk=project.pk)
         while chunk := list(islice(rows, CHUNK_ROWS)):
             created += _insert_chunk(project, chunk, default_batch, batches)
             seen += len(chunk)
@@ -206,10 +214,13 @@ def _refresh_planner_statistics() -> None:
 
 
 def _finish(job: ImportJob, status: str, **fields) -> ImportJob:
-    for key, value in {"status": status, "finished_at": timezone.now(), **fields}.items():
-        setattr(job, key, value)
-    job.save()
-    return job
+    """Record the outcome, unless another delivery of the same job already did."""
+    fields = {"status": status, "finished_at": timezone.now(), **fields}
+    if ImportJob.objects.filter(pk=job.pk, status=ImportStatus.RUNNING).update(**fields):
+        for key, value in fields.items():
+            setattr(job, key, value)
+        return job
+    return ImportJob.objects.get(pk=job.pk)
 
 
 def import_job_run(*, job_id: int) -> ImportJob:

@@ -4,6 +4,7 @@ Every mode ends as tiers of response ids, best first (a tier of two is a tie), s
 agreement, consensus and exports read one shape whatever the project's mode.
 """
 
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -45,7 +46,9 @@ def _check_tiers(raw: Any, response_ids: list[int], *, ties_allowed: bool) -> li
             raise _invalid(f"ranking[{index}]", "a tier must not be empty")
         tiers.append([_as_id(value, f"ranking[{index}]") for value in members])
     flat = [rid for tier in tiers for rid in tier]
-    duplicates = sorted({rid for rid in flat if flat.count(rid) > 1})
+    if len(flat) > 2 * len(response_ids):
+        raise _invalid("ranking", f"ranks {len(flat)} ids; this item has {len(response_ids)}")
+    duplicates = sorted(rid for rid, n in Counter(flat).items() if n > 1)
     if duplicates:
         raise _invalid("ranking", f"responses ranked more than once: {duplicates}")
     unknown = sorted(set(flat) - set(response_ids))
@@ -132,6 +135,8 @@ def judgement_validate(*, project: Project, response_ids: list[int], payload: di
     if not isinstance(rationale, str):
         raise _invalid("rationale", "must be a string")
     rationale = rationale.strip()
+    if "\x00" in rationale:
+        raise _invalid("rationale", "must not contain NUL characters")
     if project.rationale == RationaleMode.REQUIRED and not rationale:
         raise _invalid("rationale", "this project requires a rationale")
     if project.rationale == RationaleMode.OFF:

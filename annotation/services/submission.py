@@ -44,19 +44,26 @@ def _existing_for_token(*, user, client_token: str, assignment_id: int) -> Annot
 
 @transaction.atomic
 def annotation_submit(
-    *, assignment_id: int, user, payload: dict, client_token: str | None = None
+    *,
+    assignment_id: int,
+    user,
+    payload: dict,
+    client_token: str | None = None,
+    project_id: int | None = None,
 ) -> tuple[Annotation, bool]:
     """Validate and store the judgement; returns (annotation, created).
 
     A retried request with the same ``client_token`` returns the stored annotation
     (created=False) instead of storing a second one.
     """
+    if client_token and "\x00" in client_token:
+        raise ApplicationError("client_token: must not contain NUL characters")
     if client_token is not None and (
         not isinstance(client_token, str) or not 1 <= len(client_token) <= 64
     ):
         raise ApplicationError("client_token: 1 to 64 characters", extra={"field": "client_token"})
     # Lock first: concurrent retries of one submit queue here, then see each other's result.
-    assignment = assignment_lock_own(assignment_id=assignment_id, user=user)
+    assignment = assignment_lock_own(assignment_id=assignment_id, user=user, project_id=project_id)
     if client_token:
         existing = _existing_for_token(
             user=user, client_token=client_token, assignment_id=assignment_id

@@ -302,8 +302,11 @@
   }
 
   async function fillUpcoming(exclude) {
-    const response = await fetch(`${prefetchUrl}?exclude=${exclude}`, {
-      headers: { "X-Preflab-Fetch": "1" }, credentials: "same-origin",
+    const body = new FormData();
+    body.set("exclude", exclude);
+    const response = await fetch(prefetchUrl, {
+      method: "POST", body, credentials: "same-origin",
+      headers: { "X-CSRFToken": csrf(), "X-Preflab-Fetch": "1" },
     });
     if (response.ok) place(upcoming, await response.text());
   }

@@ -55,3 +55,10 @@ def test_markdown_features_survive_sanitizing():
 def test_links_get_safe_rel():
     html = str(render_markdown("[docs](https://example.org)"))
     assert 'href="https://example.org"' in html and "noopener" in html
+
+
+def test_images_are_dropped(db):
+    markup = live(
+        str(render_markdown("![pixel](https://tracker.example/p.gif) ![x](/p/demo/annotate/next/)"))
+    )
+    assert "img" not in markup.tags
