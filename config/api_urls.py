@@ -7,6 +7,7 @@ from rest_framework.throttling import ScopedRateThrottle
 
 from annotation import api as annotation_api
 from projects import api as projects_api
+from projects import api_labels
 
 
 class TokenApi(ObtainAuthToken):
@@ -39,6 +40,18 @@ urlpatterns = [
         name="api-imports",
     ),
     path("projects/<slug:slug>/claim/", annotation_api.ClaimApi.as_view(), name="api-claim"),
+    path("projects/<slug:slug>/labels/", api_labels.TagLabelListApi.as_view(), name="api-labels"),
+    path(
+        "projects/<slug:slug>/labels/<int:label_id>/",
+        api_labels.TagLabelDetailApi.as_view(),
+        name="api-label",
+    ),
+    path("projects/<slug:slug>/rubric/", api_labels.RubricListApi.as_view(), name="api-rubric"),
+    path(
+        "projects/<slug:slug>/rubric/<int:dimension_id>/",
+        api_labels.RubricDetailApi.as_view(),
+        name="api-rubric-dimension",
+    ),
     path("imports/<int:import_id>/", annotation_api.ImportDetailApi.as_view(), name="api-import"),
     path(
         "imports/<int:import_id>/cancel/",

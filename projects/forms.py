@@ -40,3 +40,20 @@ class GroupForm(forms.Form):
 class GuidelineForm(forms.Form):
     body = forms.CharField(widget=forms.Textarea(attrs={"rows": 18}), strip=False)
     summary = forms.CharField(max_length=200, required=False, help_text="What changed, in a line.")
+
+
+class TagLabelForm(forms.Form):
+    name = forms.CharField(max_length=80)
+    kind = forms.ChoiceField(choices=[("span", "Span tag"), ("response", "Response label")])
+    colour = forms.CharField(
+        max_length=7, initial="#f5c542", widget=forms.TextInput(attrs={"type": "color"})
+    )
+    hotkey = forms.CharField(max_length=1, required=False)
+    description = forms.CharField(max_length=500, required=False)
+
+
+class RatingDimensionForm(forms.Form):
+    name = forms.CharField(max_length=80)
+    scale = forms.IntegerField(min_value=2, max_value=10, initial=5)
+    hotkey = forms.CharField(max_length=1, required=False)
+    description = forms.CharField(max_length=500, required=False)

@@ -74,3 +74,20 @@ class GuidelineSerializer(serializers.ModelSerializer):
 
 class GuidelineAckInputSerializer(serializers.Serializer):
     version = serializers.IntegerField(min_value=1, required=False)
+
+
+class TagLabelSerializer(serializers.Serializer):
+    id = serializers.IntegerField(read_only=True)
+    name = serializers.CharField(max_length=80)
+    kind = serializers.ChoiceField(choices=["span", "response"], default="span")
+    colour = serializers.CharField(max_length=7, default="#f5c542")
+    hotkey = serializers.CharField(max_length=1, allow_blank=True, default="")
+    description = serializers.CharField(max_length=500, allow_blank=True, default="")
+
+
+class RatingDimensionSerializer(serializers.Serializer):
+    id = serializers.IntegerField(read_only=True)
+    name = serializers.CharField(max_length=80)
+    scale = serializers.IntegerField(min_value=2, max_value=10, default=5)
+    hotkey = serializers.CharField(max_length=1, allow_blank=True, default="")
+    description = serializers.CharField(max_length=500, allow_blank=True, default="")

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from projects import views
+from projects import views, views_labels
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -8,6 +8,7 @@ urlpatterns = [
     path("p/<slug:slug>/", views.project_detail, name="project-detail"),
     path("p/<slug:slug>/settings/", views.project_settings, name="project-settings"),
     path("p/<slug:slug>/members/", views.project_members, name="project-members"),
+    path("p/<slug:slug>/labels/", views_labels.label_list, name="label-list"),
     path("p/<slug:slug>/guidelines/", views.guideline_detail, name="guideline-detail"),
     path("p/<slug:slug>/guidelines/ack/", views.guideline_acknowledge, name="guideline-ack"),
     path("p/<slug:slug>/guidelines/edit/", views.guideline_edit, name="guideline-edit"),

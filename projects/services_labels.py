@@ -1,0 +1,105 @@
+"""The project's tag set and rubric: the labels and rating dimensions annotators use."""
+
+import re
+
+from django.db import IntegrityError, transaction
+
+from config.errors import ApplicationError, ConflictError, NotFoundError
+from projects.models import LabelKind, Project, RatingDimension, TagLabel
+
+COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
+# Keys the ranking page already uses (static/js/annotate.js); a label may not shadow them.
+RESERVED_KEYS = set("0123456789abgjknrstu?=") | {" "}
+
+
+def _check_hotkey(hotkey: str) -> str:
+    hotkey = hotkey.strip().lower()
+    if len(hotkey) > 1:
+        raise ApplicationError("hotkey: one key at most", extra={"field": "hotkey"})
+    if hotkey and hotkey in RESERVED_KEYS:
+        raise ApplicationError(
+            f"hotkey: '{hotkey}' is taken by the ranking page "
+            f"(reserved: {' '.join(sorted(RESERVED_KEYS - {' '}))})",
+            extra={"field": "hotkey"},
+        )
+    return hotkey
+
+
+def _check_name(name: str) -> str:
+    name = name.strip()
+    if not name:
+        raise ApplicationError("name: must not be empty", extra={"field": "name"})
+    return name
+
+
+def _save(instance) -> None:
+    try:
+        with transaction.atomic():
+            instance.save()
+    except IntegrityError as exc:
+        raise ConflictError(
+            f"'{instance.name}' or its hotkey is already used in this project"
+        ) from exc
+
+
+def tag_label_save(
+    *,
+    project: Project,
+    name: str,
+    kind: str = LabelKind.SPAN,
+    colour: str = "#f5c542",
+    hotkey: str = "",
+    description: str = "",
+    label: TagLabel | None = None,
+) -> TagLabel:
+    """Create a label, or change ``label``; names and hotkeys are unique per project."""
+    if kind not in LabelKind.values:
+        raise ApplicationError(
+            f"kind: one of {', '.join(LabelKind.values)}", extra={"field": "kind"}
+        )
+    if not COLOUR.match(colour):
+        raise ApplicationError("colour: a #rrggbb colour", extra={"field": "colour"})
+    label = label or TagLabel(project=project, position=project.tag_labels.count())
+    label.name, label.kind, label.colour = _check_name(name), kind, colour.lower()
+    label.hotkey, label.description = _check_hotkey(hotkey), description.strip()[:500]
+    if label.hotkey and project.rating_dimensions.filter(hotkey=label.hotkey).exists():
+        raise ConflictError(f"hotkey '{label.hotkey}' is used by a rubric dimension")
+    _save(label)
+    return label
+
+
+def rating_dimension_save(
+    *,
+    project: Project,
+    name: str,
+    scale: int = 5,
+    hotkey: str = "",
+    description: str = "",
+    dimension: RatingDimension | None = None,
+) -> RatingDimension:
+    """Create a rubric dimension, or change ``dimension``."""
+    if isinstance(scale, bool) or not isinstance(scale, int) or not 2 <= scale <= 10:
+        raise ApplicationError("scale: an integer from 2 to 10", extra={"field": "scale"})
+    dimension = dimension or RatingDimension(
+        project=project, position=project.rating_dimensions.count()
+    )
+    dimension.name, dimension.scale = _check_name(name), scale
+    dimension.hotkey, dimension.description = _check_hotkey(hotkey), description.strip()[:500]
+    if dimension.hotkey and project.tag_labels.filter(hotkey=dimension.hotkey).exists():
+        raise ConflictError(f"hotkey '{dimension.hotkey}' is used by a tag label")
+    _save(dimension)
+    return dimension
+
+
+def tag_label_get(*, project: Project, label_id: int) -> TagLabel:
+    label = project.tag_labels.filter(pk=label_id).first()
+    if label is None:
+        raise NotFoundError(f"no label {label_id} in this project")
+    return label
+
+
+def rating_dimension_get(*, project: Project, dimension_id: int) -> RatingDimension:
+    dimension = project.rating_dimensions.filter(pk=dimension_id).first()
+    if dimension is None:
+        raise NotFoundError(f"no rubric dimension {dimension_id} in this project")
+    return dimension

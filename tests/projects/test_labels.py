@@ -1,0 +1,107 @@
+"""The project's tag set and rubric: services, API and the manager's page."""
+
+import pytest
+from rest_framework.test import APIClient
+
+from config.errors import ApplicationError, ConflictError
+from projects.models import RatingDimension, TagLabel
+from projects.services_labels import rating_dimension_save, tag_label_save
+
+
+def test_labels_are_unique_by_name_and_hotkey(project):
+    tag_label_save(project=project, name="factual error", hotkey="f", colour="#FF0000")
+    with pytest.raises(ConflictError):
+        tag_label_save(project=project, name="factual error")
+    with pytest.raises(ConflictError):
+        tag_label_save(project=project, name="unsafe", hotkey="F")
+    assert TagLabel.objects.get(name="factual error").colour == "#ff0000"
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"name": " "}, "name"),
+        ({"name": "x", "colour": "red"}, "colour"),
+        ({"name": "x", "hotkey": "s"}, "taken by the ranking page"),
+        ({"name": "x", "hotkey": "1"}, "taken by the ranking page"),
+        ({"name": "x", "hotkey": "xy"}, "one key"),
+        ({"name": "x", "kind": "sentence"}, "kind"),
+    ],
+)
+def test_bad_labels_are_refused_by_field(project, fields, message):
+    with pytest.raises(ApplicationError, match=message):
+        tag_label_save(project=project, **fields)
+
+
+def test_rubric_dimensions_validate_scale_and_share_hotkeys_with_nobody(project):
+    tag_label_save(project=project, name="unsafe", hotkey="x")
+    rating_dimension_save(project=project, name="helpful", scale=7, hotkey="h")
+    with pytest.raises(ApplicationError, match="scale"):
+        rating_dimension_save(project=project, name="honest", scale=11)
+    with pytest.raises(ConflictError, match="tag label"):
+        rating_dimension_save(project=project, name="harmless", hotkey="x")
+    with pytest.raises(ConflictError, match="rubric dimension"):
+        tag_label_save(project=project, name="off-topic", hotkey="h")
+    assert list(RatingDimension.objects.values_list("name", "scale")) == [("helpful", 7)]
+
+
+def test_api_members_read_managers_write(project, manager, annotator):
+    as_manager, as_annotator = APIClient(), APIClient()
+    as_manager.force_authenticate(manager)
+    as_annotator.force_authenticate(annotator)
+    url = f"/api/v1/projects/{project.slug}/labels/"
+    created = as_manager.post(url, {"name": "hallucinated citation", "hotkey": "c"}, format="json")
+    assert created.status_code == 201, created.content
+    assert as_annotator.post(url, {"name": "nope"}, format="json").status_code == 403
+    assert [label["name"] for label in as_annotator.get(url).json()] == ["hallucinated citation"]
+    label_id = created.json()["id"]
+    patched = as_manager.patch(f"{url}{label_id}/", {"colour": "#00aa00"}, format="json")
+    assert patched.json()["colour"] == "#00aa00" and patched.json()["hotkey"] == "c"
+    assert as_manager.delete(f"{url}{label_id}/").status_code == 204
+    assert as_manager.delete(f"{url}{label_id}/").status_code == 404
+
+
+def test_api_rubric_round_trip(project, manager):
+    client = APIClient()
+    client.force_authenticate(manager)
+    url = f"/api/v1/projects/{project.slug}/rubric/"
+    assert client.post(url, {"name": "helpful", "scale": 1}, format="json").status_code == 400
+    dimension = client.post(
+        url, {"name": "helpful", "scale": 7, "hotkey": "h"}, format="json"
+    ).json()
+    assert (
+        client.patch(f"{url}{dimension['id']}/", {"scale": 5}, format="json").json()["scale"] == 5
+    )
+    assert [d["name"] for d in client.get(url).json()] == ["helpful"]
+
+
+def test_manager_page_adds_and_deletes(project, manager, client):
+    client.force_login(manager)
+    url = f"/p/{project.slug}/labels/"
+    client.post(
+        url,
+        {
+            "add_label": "1",
+            "name": "good reasoning",
+            "kind": "span",
+            "colour": "#33aa33",
+            "hotkey": "q",
+        },
+    )
+    client.post(url, {"add_dimension": "1", "name": "harmless", "scale": 5, "hotkey": ""})
+    page = client.get(url).content.decode()
+    assert "good reasoning" in page and "harmless" in page
+    label = TagLabel.objects.get(name="good reasoning")
+    client.post(url, {"delete_label": label.pk})
+    assert not TagLabel.objects.filter(pk=label.pk).exists()
+    error = client.post(
+        url,
+        {"add_label": "1", "name": "x", "kind": "span", "colour": "#000000", "hotkey": "s"},
+        follow=True,
+    )
+    assert "taken by the ranking page" in error.content.decode()
+
+
+def test_annotators_cannot_open_the_page(project, annotator, client):
+    client.force_login(annotator)
+    assert client.get(f"/p/{project.slug}/labels/").status_code == 403
