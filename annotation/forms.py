@@ -32,6 +32,13 @@ def _payload(post, project: Project) -> dict:
         "none_acceptable": post.get("none_acceptable") in {"on", "true", "1"},
         "rationale": post.get("rationale", ""),
     }
+    rubric: dict = {}
+    for key, value in post.items():
+        if key.startswith("rubric-") and value:
+            _, dimension, response = key.split("-", 2)
+            rubric.setdefault(dimension, {})[response] = int(value)
+    if rubric:
+        payload["rubric"] = rubric
     if project.ranking_mode == RankingMode.RANK:
         ranks: dict[int, list[int]] = {}
         for key, value in post.items():

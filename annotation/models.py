@@ -194,6 +194,8 @@ class Annotation(models.Model):
     ranking = models.JSONField(default=list, blank=True)
     # rate: {"<response id>": score}
     ratings = models.JSONField(default=dict, blank=True)
+    # Rubric projects: {"<dimension id>": {"<response id>": score}}, each on its own scale.
+    rubric_scores = models.JSONField(default=dict, blank=True)
     # pairwise: 1 slightly, 2 clearly, 3 much better; null for ties or when not asked.
     strength = models.PositiveSmallIntegerField(null=True, blank=True)
     none_acceptable = models.BooleanField(default=False)

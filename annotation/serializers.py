@@ -27,6 +27,10 @@ class AssignmentOutSerializer(serializers.Serializer):
 class SubmitInputSerializer(serializers.Serializer):
     ranking = serializers.JSONField(required=False, help_text="tiers of response ids, best first")
     ratings = serializers.JSONField(required=False, help_text="{response id: score} in rate mode")
+    rubric = serializers.JSONField(
+        required=False,
+        help_text="{dimension id: {response id: score}} when the project has a rubric",
+    )
     choice = serializers.JSONField(
         required=False, help_text='pairwise: preferred response id or "tie"'
     )
@@ -43,7 +47,8 @@ class AnnotationOutSerializer(serializers.ModelSerializer):
     class Meta:
         model = Annotation
         fields = [
-            "id", "assignment_id", "item_id", "mode", "ranking", "ratings", "strength",
+            "id", "assignment_id", "item_id", "mode", "ranking", "ratings", "rubric_scores",
+            "strength",
             "none_acceptable", "rationale", "time_spent_ms", "guideline_version",
             "display_order", "client_token", "created_at",
         ]  # fmt: skip

@@ -45,6 +45,7 @@ def _item_context(project, view, request) -> dict:
         "project": project,
         "view": view,
         "progress": annotator_progress(user=request.user, project=project),
+        "dimensions": list(project.rating_dimensions.all()) if view else [],
         # Renew well before the lease ends: every third of it, at most once a minute.
         "heartbeat_seconds": max(10, min(60, project.lease_minutes * 20)),
     }

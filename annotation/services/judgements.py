@@ -15,9 +15,19 @@ MAX_RATIONALE_CHARS = 10_000
 
 
 @dataclass(frozen=True)
+class Dimension:
+    """A rubric dimension as validation needs it."""
+
+    id: int
+    name: str
+    scale: int
+
+
+@dataclass(frozen=True)
 class Judgement:
     ranking: list[list[int]]
     ratings: dict[str, int] = field(default_factory=dict)
+    rubric_scores: dict[str, dict[str, int]] = field(default_factory=dict)
     strength: int | None = None
     none_acceptable: bool = False
     rationale: str = ""
@@ -116,7 +126,53 @@ def _ratings(payload: dict, project: Project, response_ids: list[int]) -> tuple[
     return tiers, ratings
 
 
-def judgement_validate(*, project: Project, response_ids: list[int], payload: dict) -> Judgement:
+def _rubric(payload: dict, dimensions: list[Dimension], response_ids: list[int]) -> dict:
+    """Every dimension scores every response, each on its own scale."""
+    if not dimensions:
+        return {}
+    raw = payload.get("rubric")
+    if not isinstance(raw, dict):
+        names = ", ".join(d.name for d in dimensions)
+        raise _invalid("rubric", f"score every response on: {names}")
+    by_id = {str(d.id): d for d in dimensions}
+    unknown = sorted(set(map(str, raw)) - set(by_id))
+    if unknown:
+        raise _invalid("rubric", f"dimensions not in this project: {unknown}")
+    scores: dict[str, dict[str, int]] = {}
+    for key, dimension in by_id.items():
+        given = raw.get(key, raw.get(dimension.id))
+        if not isinstance(given, dict):
+            raise _invalid(f"rubric.{key}", f"score every response on '{dimension.name}'")
+        row = {}
+        for rid_key, score in given.items():
+            rid = _as_id(rid_key, f"rubric.{key}")
+            if rid not in response_ids:
+                raise _invalid(f"rubric.{key}", f"response {rid} is not in this item")
+            if (
+                isinstance(score, bool)
+                or not isinstance(score, int)
+                or not 1 <= score <= dimension.scale
+            ):
+                raise _invalid(
+                    f"rubric.{key}.{rid}", f"'{dimension.name}' is scored 1 to {dimension.scale}"
+                )
+            row[str(rid)] = score
+        missing = sorted(set(response_ids) - {int(r) for r in row})
+        if missing:
+            raise _invalid(
+                f"rubric.{key}", f"'{dimension.name}' is missing for responses {missing}"
+            )
+        scores[key] = row
+    return scores
+
+
+def judgement_validate(
+    *,
+    project: Project,
+    response_ids: list[int],
+    payload: dict,
+    dimensions: list[Dimension] | None = None,
+) -> Judgement:
     """Check a submission for the project's mode; raise ApplicationError naming the bad field."""
     ratings: dict[str, int] = {}
     strength = None
@@ -143,4 +199,12 @@ def judgement_validate(*, project: Project, response_ids: list[int], payload: di
         rationale = ""
     if len(rationale) > MAX_RATIONALE_CHARS:
         raise _invalid("rationale", f"at most {MAX_RATIONALE_CHARS:,} characters")
-    return Judgement(tiers, ratings, strength, none_acceptable, rationale)
+    rubric_scores = _rubric(payload, dimensions or [], response_ids)
+    return Judgement(
+        ranking=tiers,
+        ratings=ratings,
+        rubric_scores=rubric_scores,
+        strength=strength,
+        none_acceptable=none_acceptable,
+        rationale=rationale,
+    )

@@ -6,7 +6,7 @@ from django.utils import timezone
 
 from annotation.models import Annotation, Assignment, AssignmentState, Item
 from annotation.services.claiming import assignment_lock_own, assignment_revive
-from annotation.services.judgements import judgement_validate
+from annotation.services.judgements import Dimension, judgement_validate
 from config.errors import ApplicationError, ConflictError
 from projects.models import Guideline, GuidelineAck
 
@@ -80,8 +80,15 @@ def annotation_submit(
     if assignment.state == AssignmentState.EXPIRED:
         assignment_revive(assignment, now)
     project = assignment.project
+    dimensions = [
+        Dimension(id=pk, name=name, scale=scale)
+        for pk, name, scale in project.rating_dimensions.values_list("id", "name", "scale")
+    ]
     judgement = judgement_validate(
-        project=project, response_ids=list(assignment.display_order), payload=payload
+        dimensions=dimensions,
+        project=project,
+        response_ids=list(assignment.display_order),
+        payload=payload,
     )
     annotation = Annotation.objects.create(
         assignment=assignment,
@@ -91,6 +98,7 @@ def annotation_submit(
         mode=project.ranking_mode,
         ranking=judgement.ranking,
         ratings=judgement.ratings,
+        rubric_scores=judgement.rubric_scores,
         strength=judgement.strength,
         none_acceptable=judgement.none_acceptable,
         rationale=judgement.rationale,

@@ -17,6 +17,7 @@
   const upcoming = document.getElementById("prefetch");
   const toast = document.getElementById("toast");
   let focused = 0;
+  let dimension = null; // the rubric dimension digits score, or null while ranking
   let busy = false;
 
   const activeForm = () => current.querySelector("form.item");
@@ -163,6 +164,46 @@
     if (next >= 0) focusCard(form, next);
   }
 
+  /* ---- rubric dimensions ---- */
+
+  const rubricSelect = (card, id) => card.querySelector(`[data-rubric="${id}"]`);
+
+  function dimensionForKey(form, key) {
+    const select = form.querySelector(`[data-rubric][data-key="${CSS.escape(key.toLowerCase())}"]`);
+    return select && key.length === 1 ? select.dataset.rubric : null;
+  }
+
+  function setRubricScore(form, card, score) {
+    const select = rubricSelect(card, dimension);
+    if (score < 1 || score > Number(select.dataset.scale)) return;
+    select.value = String(score);
+    const next = cards(form).findIndex((c) => !rubricSelect(c, dimension).value);
+    if (next >= 0) focusCard(form, next);
+  }
+
+  function rubricProblem(form) {
+    const gaps = new Map();
+    for (const card of cards(form)) {
+      for (const select of card.querySelectorAll("[data-rubric]")) {
+        if (select.value) continue;
+        const name = select.dataset.dimensionName;
+        gaps.set(name, [...(gaps.get(name) || []), card.dataset.letter]);
+      }
+    }
+    const parts = Array.from(gaps, ([name, letters]) => `${name} (${letters.join(", ")})`);
+    return parts.length ? `Score every response on the rubric; missing: ${parts.join("; ")}.` : "";
+  }
+
+  function rubricPayload(form) {
+    const rubric = {};
+    for (const card of cards(form)) {
+      for (const select of card.querySelectorAll("[data-rubric]")) {
+        (rubric[select.dataset.rubric] ||= {})[card.dataset.response] = Number(select.value);
+      }
+    }
+    return rubric;
+  }
+
   /* ---- validation and payload ---- */
 
   function problem(form) {
@@ -180,6 +221,8 @@
       const strength = form.querySelector("input[name=strength]:checked");
       if (form.dataset.strength === "1" && choice.value !== "tie" && !strength) return "Say how much better (1, 2 or 3).";
     }
+    const rubric = rubricProblem(form);
+    if (rubric) return rubric;
     const rationale = form.querySelector("[data-rationale]");
     if (form.dataset.rationale === "required" && rationale && !rationale.value.trim()) return "Write a rationale (R).";
     return "";
@@ -201,6 +244,7 @@
       const strength = form.querySelector("input[name=strength]:checked");
       if (strength && choice !== "tie") data.strength = Number(strength.value);
     }
+    if (form.querySelector("[data-rubric]")) data.rubric = rubricPayload(form);
     return data;
   }
 
@@ -242,6 +286,17 @@
       summary.textContent = !choice ? "No choice yet" : choice.value === "tie" ? "About the same"
         : `${letter} is better` + (strength ? ` (${["", "slightly", "clearly", "much"][strength.value]})` : "");
     }
+    const indicator = form.querySelector("[data-rubric-mode]");
+    if (indicator) {
+      const select = dimension && form.querySelector(`[data-rubric="${dimension}"]`);
+      indicator.classList.toggle("active", Boolean(select));
+      indicator.textContent = select
+        ? `Scoring ${select.dataset.dimensionName} (1–${select.dataset.scale}): digits score the focused response; Esc returns to ranking.`
+        : "Rubric: press a dimension's key, then digits score the focused response; Esc returns to ranking.";
+      form.querySelectorAll(".rubric-row").forEach((row) => {
+        row.classList.toggle("active", row.querySelector("select").dataset.rubric === dimension);
+      });
+    }
     showError(form, "");
   }
 
@@ -259,6 +314,7 @@
     // Time spent counts from the first time the item was shown, across failed submits.
     if (!form.dataset.shownAt) form.dataset.shownAt = String(performance.now());
     wireDragAndDrop(form);
+    dimension = null;
     focused = 0;
     focusCard(form, 0);
   }
@@ -387,7 +443,11 @@
     const card = cards(form)[focused];
     const mode = form.dataset.mode;
     let handled = true;
-    if (key === "ArrowDown" || key === "ArrowRight" || key === "j") focusCard(form, focused + 1);
+    const chosenDimension = dimensionForKey(form, key);
+    if (chosenDimension) dimension = chosenDimension;
+    else if (dimension && key === "Escape") dimension = null;
+    else if (dimension && /^[0-9]$/.test(key)) setRubricScore(form, card, key === "0" ? 10 : Number(key));
+    else if (key === "ArrowDown" || key === "ArrowRight" || key === "j") focusCard(form, focused + 1);
     else if (key === "ArrowUp" || key === "ArrowLeft" || key === "k") focusCard(form, focused - 1);
     else if (key === "?") openDialog("shortcuts-dialog");
     else if (key === "g" || key === "G") openDialog("guidelines-dialog");
