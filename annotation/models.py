@@ -2,7 +2,7 @@
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 
 from projects.models import AnnotatorGroup, Guideline, Project
 
@@ -269,3 +269,48 @@ class ImportJob(models.Model):
     @property
     def is_finished(self) -> bool:
         return self.status in {ImportStatus.SUCCEEDED, ImportStatus.FAILED, ImportStatus.CANCELLED}
+
+
+class SpanTag(models.Model):
+    """A label on a stretch of one response's text.
+
+    Offsets count Unicode code points into the response's source text (Python string
+    indices), never into rendered HTML and never UTF-16 units, so they survive any
+    rendering and any client language.
+    """
+
+    annotation = models.ForeignKey(Annotation, on_delete=models.CASCADE, related_name="spans")
+    response = models.ForeignKey(Response, on_delete=models.CASCADE, related_name="+")
+    label = models.ForeignKey("projects.TagLabel", on_delete=models.PROTECT, related_name="+")
+    start = models.PositiveIntegerField()
+    end = models.PositiveIntegerField()
+    note = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        ordering = ["response_id", "start", "end", "id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(start__lt=F("end")), name="span_start_before_end"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.label_id} [{self.start}:{self.end}]"
+
+
+class ResponseLabel(models.Model):
+    """A response-level label (a flag such as "refusal" or "off-topic")."""
+
+    annotation = models.ForeignKey(
+        Annotation, on_delete=models.CASCADE, related_name="response_labels"
+    )
+    response = models.ForeignKey(Response, on_delete=models.CASCADE, related_name="+")
+    label = models.ForeignKey("projects.TagLabel", on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["annotation", "response", "label"], name="response_label_once"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.label_id} on {self.response_id}"

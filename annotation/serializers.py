@@ -31,6 +31,11 @@ class SubmitInputSerializer(serializers.Serializer):
         required=False,
         help_text="{dimension id: {response id: score}} when the project has a rubric",
     )
+    spans = serializers.JSONField(
+        required=False,
+        help_text='[{"response", "start", "end", "label", "note"}]: offsets in code points',
+    )
+    labels = serializers.JSONField(required=False, help_text='[{"response", "label"}]')
     choice = serializers.JSONField(
         required=False, help_text='pairwise: preferred response id or "tie"'
     )
@@ -41,14 +46,29 @@ class SubmitInputSerializer(serializers.Serializer):
     client_token = serializers.CharField(required=False, max_length=64)
 
 
+class SpanOutSerializer(serializers.Serializer):
+    response = serializers.IntegerField(source="response_id")
+    label = serializers.IntegerField(source="label_id")
+    start = serializers.IntegerField()
+    end = serializers.IntegerField()
+    note = serializers.CharField()
+
+
+class ResponseLabelOutSerializer(serializers.Serializer):
+    response = serializers.IntegerField(source="response_id")
+    label = serializers.IntegerField(source="label_id")
+
+
 class AnnotationOutSerializer(serializers.ModelSerializer):
     guideline_version = serializers.IntegerField(source="guideline.version", default=None)
+    spans = SpanOutSerializer(many=True, read_only=True)
+    labels = ResponseLabelOutSerializer(source="response_labels", many=True, read_only=True)
 
     class Meta:
         model = Annotation
         fields = [
             "id", "assignment_id", "item_id", "mode", "ranking", "ratings", "rubric_scores",
-            "strength",
+            "strength", "spans", "labels",
             "none_acceptable", "rationale", "time_spent_ms", "guideline_version",
             "display_order", "client_token", "created_at",
         ]  # fmt: skip

@@ -7,6 +7,7 @@ from django.utils import timezone
 from annotation.models import Annotation, Assignment, AssignmentState, Item
 from annotation.services.claiming import assignment_lock_own, assignment_revive
 from annotation.services.judgements import Dimension, judgement_validate
+from annotation.services.spans import tags_store, tags_validate
 from config.errors import ApplicationError, ConflictError
 from projects.models import Guideline, GuidelineAck
 
@@ -90,6 +91,9 @@ def annotation_submit(
         response_ids=list(assignment.display_order),
         payload=payload,
     )
+    tags = tags_validate(
+        project=project, response_ids=list(assignment.display_order), payload=payload
+    )
     annotation = Annotation.objects.create(
         assignment=assignment,
         item_id=assignment.item_id,
@@ -107,6 +111,7 @@ def annotation_submit(
         display_order=assignment.display_order,
         client_token=client_token or None,
     )
+    tags_store(annotation, tags)
     assignment.state = AssignmentState.SUBMITTED
     assignment.finished_at = now
     assignment.save(update_fields=["state", "finished_at"])
