@@ -3,11 +3,9 @@
 import string
 from dataclasses import dataclass
 
-from django.db.models import F
 from django.utils import timezone
 
 from annotation.models import Annotation, Assignment, AssignmentState, ImportJob, Item, Response
-from config.errors import NotFoundError
 from projects.models import Project
 
 LETTERS = string.ascii_uppercase
@@ -45,31 +43,6 @@ def assignment_view(assignment: Assignment) -> AssignmentView:
         for index, rid in enumerate(assignment.display_order)
     ]
     return AssignmentView(assignment=assignment, messages=messages, responses=shown)
-
-
-def assignment_get_own(*, assignment_id: int, user) -> Assignment:
-    assignment = (
-        Assignment.objects.select_related("project").filter(pk=assignment_id, user=user).first()
-    )
-    if assignment is None:
-        raise NotFoundError(f"no assignment {assignment_id} for you")
-    return assignment
-
-
-def assignment_live_for_user(
-    *, user, project: Project, exclude_ids: tuple[int, ...] = ()
-) -> Assignment | None:
-    return (
-        Assignment.objects.filter(
-            user=user,
-            project=project,
-            state=AssignmentState.ACTIVE,
-            lease_expires_at__gt=timezone.now(),
-        )
-        .exclude(pk__in=exclude_ids)
-        .order_by("claimed_at", "id")
-        .first()
-    )
 
 
 @dataclass(frozen=True)
@@ -113,12 +86,3 @@ def project_counts(project: Project) -> ProjectCounts:
 
 def import_jobs_for_project(project: Project):
     return ImportJob.objects.filter(project=project).select_related("uploaded_by")[:50]
-
-
-def annotations_of_user(*, user, project: Project):
-    """The annotator's own annotations, newest first (never anyone else's)."""
-    return (
-        Annotation.objects.filter(user=user, project=project)
-        .annotate(prompt_messages=F("item__prompt__messages"))
-        .order_by("-created_at")
-    )

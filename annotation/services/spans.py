@@ -49,6 +49,16 @@ def _label(value, field: str, labels: dict[int, LabelInfo], kind: str) -> LabelI
     return label
 
 
+def _entry_response(entry, field: str, texts: dict[int, str], shape: str) -> int:
+    """The response id an entry names, checked to be one of the item's responses."""
+    if not isinstance(entry, dict):
+        raise _invalid(field, f"must be an object with {shape}")
+    response_id = _integer(entry.get("response"), f"{field}.response")
+    if response_id not in texts:
+        raise _invalid(f"{field}.response", f"response {response_id} is not in this item")
+    return response_id
+
+
 def spans_validate(raw, *, texts: dict[int, str], labels: dict[int, LabelInfo]) -> list[ValidSpan]:
     """Check ``[{"response", "start", "end", "label", "note"?}, ...]`` against the texts."""
     if raw is None:
@@ -56,13 +66,10 @@ def spans_validate(raw, *, texts: dict[int, str], labels: dict[int, LabelInfo]) 
     if not isinstance(raw, list) or len(raw) > MAX_SPANS:
         raise _invalid("spans", f"must be a list of at most {MAX_SPANS} spans")
     spans: list[ValidSpan] = []
+    seen: set[tuple[int, int, int, int]] = set()
     for index, entry in enumerate(raw):
         field = f"spans[{index}]"
-        if not isinstance(entry, dict):
-            raise _invalid(field, "must be an object with response, start, end and label")
-        response_id = _integer(entry.get("response"), f"{field}.response")
-        if response_id not in texts:
-            raise _invalid(f"{field}.response", f"response {response_id} is not in this item")
+        response_id = _entry_response(entry, field, texts, "response, start, end and label")
         start = _integer(entry.get("start"), f"{field}.start")
         end = _integer(entry.get("end"), f"{field}.end")
         length = len(texts[response_id])
@@ -74,13 +81,11 @@ def spans_validate(raw, *, texts: dict[int, str], labels: dict[int, LabelInfo]) 
         note = entry.get("note") or ""
         if not isinstance(note, str) or len(note) > MAX_NOTE_CHARS or "\x00" in note:
             raise _invalid(f"{field}.note", f"text of at most {MAX_NOTE_CHARS} characters")
-        span = ValidSpan(response_id, label.id, start, end, note.strip())
-        if any(
-            (s.response_id, s.label_id, s.start, s.end) == (response_id, label.id, start, end)
-            for s in spans
-        ):
+        key = (response_id, label.id, start, end)
+        if key in seen:
             raise _invalid(field, "the same span with the same label is already tagged")
-        spans.append(span)
+        seen.add(key)
+        spans.append(ValidSpan(response_id, label.id, start, end, note.strip()))
     return spans
 
 
@@ -90,16 +95,12 @@ def response_labels_validate(
     """Check ``[{"response", "label"}, ...]``; returns (response id, label id) pairs."""
     if raw is None:
         return []
-    if not isinstance(raw, list):
-        raise _invalid("labels", "must be a list of {response, label}")
+    if not isinstance(raw, list) or len(raw) > MAX_SPANS:
+        raise _invalid("labels", f"must be a list of at most {MAX_SPANS} {{response, label}}")
     pairs: list[tuple[int, int]] = []
     for index, entry in enumerate(raw):
         field = f"labels[{index}]"
-        if not isinstance(entry, dict):
-            raise _invalid(field, "must be an object with response and label")
-        response_id = _integer(entry.get("response"), f"{field}.response")
-        if response_id not in texts:
-            raise _invalid(f"{field}.response", f"response {response_id} is not in this item")
+        response_id = _entry_response(entry, field, texts, "response and label")
         label = _label(entry.get("label"), f"{field}.label", labels, LabelKind.RESPONSE)
         if (response_id, label.id) not in pairs:
             pairs.append((response_id, label.id))
