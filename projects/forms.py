@@ -9,8 +9,39 @@ class ProjectSettingsForm(forms.ModelForm):
         fields = [
             "name", "description", "ranking_mode", "responses_per_item", "ties_allowed",
             "pairwise_strength", "rating_scale", "overlap", "lease_minutes", "rationale",
+            "require_response_tags", "prompt_writing", "prompt_categories", "prompt_target",
+            "response_source", "generation_backend",
         ]  # fmt: skip
         widgets = {"description": forms.Textarea(attrs={"rows": 3})}
+        help_texts = {
+            "prompt_categories": "One per line.",
+            "prompt_target": "Prompts each annotator is asked to write; 0 for no target.",
+            "generation_backend": "A generation backend registered on this server.",
+        }
+
+    prompt_categories = forms.CharField(
+        required=False, widget=forms.Textarea(attrs={"rows": 3}), help_text="One per line."
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Older clients (and the create page) may leave the authoring settings out.
+        for name in ("response_source", "prompt_target"):
+            self.fields[name].required = False
+        if self.instance and isinstance(self.instance.prompt_categories, list):
+            self.initial["prompt_categories"] = "\n".join(self.instance.prompt_categories)
+
+    def clean_response_source(self) -> str:
+        return self.cleaned_data["response_source"] or self.instance.response_source
+
+    def clean_prompt_target(self) -> int:
+        value = self.cleaned_data["prompt_target"]
+        return self.instance.prompt_target if value is None else value
+
+    def clean_prompt_categories(self) -> list[str]:
+        return [
+            line for line in self.cleaned_data["prompt_categories"].splitlines() if line.strip()
+        ]
 
 
 class ProjectCreateForm(ProjectSettingsForm):

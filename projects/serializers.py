@@ -1,6 +1,14 @@
 from rest_framework import serializers
 
-from projects.models import Guideline, Membership, Project, RankingMode, RationaleMode, Role
+from projects.models import (
+    Guideline,
+    Membership,
+    Project,
+    RankingMode,
+    RationaleMode,
+    ResponseSource,
+    Role,
+)
 
 
 class ProjectSerializer(serializers.ModelSerializer):
@@ -11,7 +19,9 @@ class ProjectSerializer(serializers.ModelSerializer):
         fields = [
             "id", "name", "slug", "description", "ranking_mode", "responses_per_item",
             "ties_allowed", "pairwise_strength", "rating_scale", "overlap", "lease_minutes",
-            "rationale", "archived", "created_at", "role",
+            "rationale", "archived", "created_at", "role", "require_response_tags",
+            "prompt_writing", "prompt_categories", "prompt_target", "response_source",
+            "generation_backend",
         ]  # fmt: skip
         read_only_fields = ["id", "created_at", "role"]
 
@@ -34,6 +44,14 @@ class ProjectCreateSerializer(serializers.Serializer):
     overlap = serializers.IntegerField(min_value=1, max_value=10, required=False)
     lease_minutes = serializers.IntegerField(min_value=1, max_value=1440, required=False)
     rationale = serializers.ChoiceField(choices=RationaleMode.choices, required=False)
+    require_response_tags = serializers.BooleanField(required=False)
+    prompt_writing = serializers.BooleanField(required=False)
+    prompt_categories = serializers.ListField(
+        child=serializers.CharField(max_length=60, allow_blank=True), required=False, max_length=50
+    )
+    prompt_target = serializers.IntegerField(min_value=0, max_value=10000, required=False)
+    response_source = serializers.ChoiceField(choices=ResponseSource.choices, required=False)
+    generation_backend = serializers.CharField(max_length=100, required=False, allow_blank=True)
 
 
 class ProjectUpdateSerializer(ProjectCreateSerializer):

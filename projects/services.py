@@ -13,6 +13,7 @@ from projects.models import (
     Project,
     RankingMode,
     RationaleMode,
+    ResponseSource,
     Role,
 )
 
@@ -28,7 +29,15 @@ PROJECT_SETTINGS = (
     "lease_minutes",
     "rationale",
     "archived",
+    "prompt_writing",
+    "prompt_categories",
+    "prompt_target",
+    "response_source",
+    "generation_backend",
+    "require_response_tags",
 )
+MAX_CATEGORIES = 50
+MAX_CATEGORY_CHARS = 60
 
 
 def _one_of(choices) -> str:
@@ -50,10 +59,48 @@ def project_validate(project: Project) -> None:
         (2 <= project.rating_scale <= 10, "rating_scale", "must be between 2 and 10"),
         (1 <= project.lease_minutes <= 24 * 60, "lease_minutes", "must be between 1 and 1440"),
         (project.rationale in RationaleMode.values, "rationale", _one_of(RationaleMode)),
+        (
+            project.response_source in ResponseSource.values,
+            "response_source",
+            _one_of(ResponseSource),
+        ),
+        (
+            not project.prompt_writing or project.response_source != ResponseSource.IMPORT,
+            "response_source",
+            "must say who answers written prompts (writer, queue or model)",
+        ),
+        (0 <= project.prompt_target <= 10000, "prompt_target", "must be between 0 and 10000"),
+        (len(project.generation_backend) <= 100, "generation_backend", "must be at most 100 chars"),
     ]  # fmt: skip
     for ok, field, message in checks:
         if not ok:
             raise ApplicationError(f"{field} {message}", extra={"field": field})
+    project.prompt_categories = categories_clean(project.prompt_categories)
+
+
+def categories_clean(value) -> list[str]:
+    """The category list with blanks and repeats removed, in the manager's order."""
+    if isinstance(value, str):
+        value = value.splitlines()
+    if not isinstance(value, list) or not all(isinstance(name, str) for name in value):
+        raise ApplicationError(
+            "prompt_categories must be a list of names", extra={"field": "prompt_categories"}
+        )
+    names: list[str] = []
+    for name in (" ".join(raw.split()) for raw in value):
+        if len(name) > MAX_CATEGORY_CHARS:
+            raise ApplicationError(
+                f"prompt_categories: '{name[:20]}…' is longer than {MAX_CATEGORY_CHARS} characters",
+                extra={"field": "prompt_categories"},
+            )
+        if name and name.casefold() not in {seen.casefold() for seen in names}:
+            names.append(name)
+    if len(names) > MAX_CATEGORIES:
+        raise ApplicationError(
+            f"prompt_categories: at most {MAX_CATEGORIES} categories",
+            extra={"field": "prompt_categories"},
+        )
+    return names
 
 
 @transaction.atomic

@@ -84,7 +84,14 @@ def project_settings(request, project):
         else:
             messages.success(request, "Settings saved.")
             return redirect("project-settings", slug=project.slug)
-    return render(request, "projects/project_settings.html", {"project": project, "form": form})
+    from annotation.generation import backend_status
+
+    context = {
+        "project": project,
+        "form": form,
+        "generation_status": backend_status(project.generation_backend),
+    }
+    return render(request, "projects/project_settings.html", context)
 
 
 @project_view(Capability.MANAGE)

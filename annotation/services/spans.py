@@ -113,9 +113,27 @@ class Tags:
     response_labels: list[tuple[int, int]]
 
 
+def _require_every_response_tagged(tags: Tags, response_ids: list[int]) -> None:
+    tagged = {span.response_id for span in tags.spans} | {pair[0] for pair in tags.response_labels}
+    untagged = [position for position, pk in enumerate(response_ids) if pk not in tagged]
+    if untagged:
+        letters = ", ".join(chr(ord("A") + position) for position in untagged)
+        raise _invalid(
+            "spans",
+            f"this project needs at least one tag or label on every response; {letters}"
+            f" {'has' if len(untagged) == 1 else 'have'} none",
+        )
+
+
 def tags_validate(*, project, response_ids: list[int], payload: dict) -> Tags:
-    """Spans and response labels of a submit; reads texts and labels only when some are sent."""
+    """Spans and response labels of a submit; reads texts and labels only when some are sent.
+
+    ``response_ids`` is in the annotator's display order, so a missing tag is named by the
+    letter the annotator saw.
+    """
     if not payload.get("spans") and not payload.get("labels"):
+        if project.require_response_tags:
+            _require_every_response_tagged(Tags([], []), response_ids)
         return Tags([], [])
     from annotation.models import Response
 
@@ -124,10 +142,13 @@ def tags_validate(*, project, response_ids: list[int], payload: dict) -> Tags:
         pk: LabelInfo(pk, name, kind)
         for pk, name, kind in project.tag_labels.values_list("id", "name", "kind")
     }
-    return Tags(
+    tags = Tags(
         spans_validate(payload.get("spans"), texts=texts, labels=labels),
         response_labels_validate(payload.get("labels"), texts=texts, labels=labels),
     )
+    if project.require_response_tags:
+        _require_every_response_tagged(tags, response_ids)
+    return tags
 
 
 def tags_store(annotation, tags: Tags) -> None:

@@ -145,3 +145,33 @@ def test_spans_through_the_api(project, annotator, item, labels):
     assert response.json()["spans"] == [{**span, "note": ""}]
     stored = Annotation.objects.get(user=annotator).spans.get()
     assert Response.objects.get(pk=stored.response_id).text[stored.start : stored.end] == "👋"
+
+
+def test_a_project_can_require_a_tag_on_every_response(project, annotator, item, labels):
+    # given a project that wants every response tagged
+    project.require_response_tags = True
+    project.save()
+    lease = assignment_claim(user=annotator, project=project)
+    ranking = [[rid] for rid in lease.display_order]
+    tagged = lease.display_order[:3]
+    spans = [
+        {"response": rid, "start": 0, "end": 1, "label": labels["error"].pk} for rid in tagged[:2]
+    ]
+    flag = [{"response": tagged[2], "label": labels["refusal"].pk}]
+    # when the fourth response (D on the annotator's page) has no tag, the submit is refused
+    with pytest.raises(ApplicationError, match="every response; D has none"):
+        annotation_submit(
+            assignment_id=lease.pk,
+            user=annotator,
+            payload={"ranking": ranking, "spans": spans, "labels": flag},
+        )
+    with pytest.raises(ApplicationError, match="A, B, C, D have none"):
+        annotation_submit(assignment_id=lease.pk, user=annotator, payload={"ranking": ranking})
+    # then a label on the last one completes it
+    flag.append({"response": lease.display_order[3], "label": labels["refusal"].pk})
+    annotation, _ = annotation_submit(
+        assignment_id=lease.pk,
+        user=annotator,
+        payload={"ranking": ranking, "spans": spans, "labels": flag},
+    )
+    assert annotation.spans.count() == 2 and annotation.response_labels.count() == 2
