@@ -26,6 +26,7 @@ Pure Python, no Django: the service that saves prompts stores ``exact_key`` and
 
 import hashlib
 import random
+import sys
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -60,12 +61,22 @@ def normalize(messages: list[dict]) -> str:
     return "\n".join(lines)
 
 
+@lru_cache(maxsize=1)
+def _punctuation_table() -> dict[int, None]:
+    # str.translate with a table is ~10x faster than a per-character category test, which
+    # matters when an import of 100k prompts computes every exact_key.
+    return {
+        code: None
+        for code in range(sys.maxunicode + 1)
+        if unicodedata.category(chr(code)).startswith("P")
+    }
+
+
 def _canonical(text: str) -> str:
     # NFKC again after casefold: casefolding can leave text that is no longer NFKC
     # (the NFKC_Casefold idea from Unicode's identifier profile).
     text = unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", text).casefold())
-    text = "".join(char for char in text if not unicodedata.category(char).startswith("P"))
-    return " ".join(text.split())
+    return " ".join(text.translate(_punctuation_table()).split())
 
 
 def exact_key(messages: list[dict]) -> str:

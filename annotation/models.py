@@ -7,6 +7,12 @@ from django.db.models import F, Q
 from projects.models import AnnotatorGroup, Guideline, Project
 
 
+class PromptStatus(models.TextChoices):
+    READY = "ready", "Has its responses"
+    NEEDS_RESPONSES = "needs_responses", "Waiting for written responses"
+    NEEDS_GENERATION = "needs_generation", "Waiting for generated responses"
+
+
 class Prompt(models.Model):
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="prompts")
     # The id the row had in its import file; re-importing it changes nothing.
@@ -17,6 +23,21 @@ class Prompt(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     source = models.CharField(max_length=32, default="import")
+    category = models.CharField(max_length=60, blank=True)
+    status = models.CharField(
+        max_length=20, choices=PromptStatus.choices, default=PromptStatus.READY
+    )
+    # Why a prompt waits (e.g. "no generation backend is configured"), shown to managers.
+    status_reason = models.CharField(max_length=500, blank=True)
+    # Responses the write-a-response queue still needs: responses_per_item minus written
+    # minus leased, kept under a row lock like Item.open_slots.
+    open_write_slots = models.SmallIntegerField(default=0)
+    # sha256 of dedup.normalize(messages); indexes exact repeats within a project.
+    dedup_key = models.CharField(max_length=64, blank=True)
+    # How the text was produced, per field: {"turns[0]": {"typing_ms", "keystrokes",
+    # "paste_events", "pasted_chars", "chars"}}; see services/instrumentation.py.
+    writing = models.JSONField(default=dict, blank=True)
+    mostly_pasted = models.BooleanField(default=False)
     metadata = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -25,6 +46,16 @@ class Prompt(models.Model):
             models.UniqueConstraint(
                 fields=["project", "external_id"], name="prompt_external_id_unique_in_project"
             )
+        ]
+        indexes = [
+            models.Index(fields=["project", "dedup_key"], name="prompt_dedup_key"),
+            models.Index(fields=["project", "author", "created_at"], name="prompt_author"),
+            models.Index(
+                "project",
+                "id",
+                condition=Q(open_write_slots__gt=0),
+                name="prompt_writable",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -43,6 +74,14 @@ class Prompt(models.Model):
         return len(self.messages) > 1
 
 
+class ResponseOrigin(models.TextChoices):
+    IMPORT = "import", "Imported"
+    WRITER = "writer", "Written by the prompt's author"
+    QUEUE = "queue", "Written in the response queue"
+    MODEL = "model", "Generated"
+    REWRITE = "rewrite", "Rewritten by an annotator"
+
+
 class Response(models.Model):
     prompt = models.ForeignKey(Prompt, on_delete=models.CASCADE, related_name="responses")
     text = models.TextField()
@@ -51,6 +90,20 @@ class Response(models.Model):
     author = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    origin = models.CharField(
+        max_length=16, choices=ResponseOrigin.choices, default=ResponseOrigin.IMPORT
+    )
+    # A rewrite names the response it improves; it counts as preferred over it and is a
+    # demonstration for supervised fine-tuning.
+    rewrite_of = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.CASCADE, related_name="rewrites"
+    )
+    # The annotation a rewrite was made in (its annotator, guideline version, revision).
+    annotation = models.ForeignKey(
+        "Annotation", null=True, blank=True, on_delete=models.CASCADE, related_name="rewrites"
+    )
+    writing = models.JSONField(default=dict, blank=True)
+    mostly_pasted = models.BooleanField(default=False)
     metadata = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -178,8 +231,16 @@ class Assignment(models.Model):
         return f"assignment {self.pk} ({self.state})"
 
 
+class AnnotationKind(models.TextChoices):
+    JUDGEMENT = "judgement", "Judged on the ranking page"
+    WRITER_ORDER = "writer_order", "The order a writer put their own responses in"
+
+
 class Annotation(models.Model):
-    """A submitted judgement. Rankings are tiers of response ids, best first; a tier holds ties."""
+    """A submitted judgement. Rankings are tiers of response ids, best first; a tier holds ties.
+
+    The row always holds the latest revision; earlier ones live in AnnotationRevision.
+    """
 
     assignment = models.OneToOneField(
         Assignment, on_delete=models.CASCADE, related_name="annotation"
@@ -190,6 +251,9 @@ class Annotation(models.Model):
     )
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="annotations")
     mode = models.CharField(max_length=16)
+    kind = models.CharField(
+        max_length=16, choices=AnnotationKind.choices, default=AnnotationKind.JUDGEMENT
+    )
     # rank and pairwise: [[best ids], [next ids], ...]; rate: derived from ratings.
     ranking = models.JSONField(default=list, blank=True)
     # rate: {"<response id>": score}
@@ -207,6 +271,11 @@ class Annotation(models.Model):
     display_order = models.JSONField()
     # A retried submit with the same token returns this annotation instead of a new one.
     client_token = models.CharField(max_length=64, null=True, blank=True)
+    # 1 for the first submit; each revision by its annotator adds one.
+    revision = models.PositiveIntegerField(default=1)
+    revised_at = models.DateTimeField(null=True, blank=True)
+    # Set by review (quality control); a reviewed annotation can no longer be revised.
+    reviewed_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -218,7 +287,8 @@ class Annotation(models.Model):
             )
         ]
         indexes = [
-            models.Index(fields=["project", "created_at"], name="annotation_project_created")
+            models.Index(fields=["project", "created_at"], name="annotation_project_created"),
+            models.Index(fields=["user", "project", "created_at"], name="annotation_user_created"),
         ]
 
     def __str__(self) -> str:
@@ -314,3 +384,74 @@ class ResponseLabel(models.Model):
 
     def __str__(self) -> str:
         return f"{self.label_id} on {self.response_id}"
+
+
+class AnnotationRevision(models.Model):
+    """A superseded version of an annotation, kept whole when its annotator revises it."""
+
+    annotation = models.ForeignKey(Annotation, on_delete=models.CASCADE, related_name="revisions")
+    number = models.PositiveIntegerField()
+    # ranking, ratings, rubric_scores, strength, none_acceptable, rationale, spans, labels,
+    # time_spent_ms and guideline id as they were in that revision.
+    content = models.JSONField()
+    # When that revision was made (the annotation's created_at or its revised_at).
+    made_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["annotation_id", "number"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["annotation", "number"], name="annotation_revision_once"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"annotation {self.annotation_id} r{self.number}"
+
+
+class PromptBand(models.Model):
+    """One LSH band key of a prompt's MinHash signature: near-duplicate candidates share one."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="+")
+    prompt = models.ForeignKey(Prompt, on_delete=models.CASCADE, related_name="bands")
+    key = models.CharField(max_length=24)
+
+    class Meta:
+        indexes = [models.Index(fields=["project", "key"], name="prompt_band_lookup")]
+
+    def __str__(self) -> str:
+        return self.key
+
+
+class WriteAssignment(models.Model):
+    """A written prompt leased to an annotator who writes one response to it."""
+
+    prompt = models.ForeignKey(Prompt, on_delete=models.CASCADE, related_name="write_assignments")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="+")
+    state = models.CharField(
+        max_length=16, choices=AssignmentState.choices, default=AssignmentState.ACTIVE
+    )
+    claimed_at = models.DateTimeField()
+    lease_expires_at = models.DateTimeField()
+    finished_at = models.DateTimeField(null=True, blank=True)
+    response = models.OneToOneField(
+        Response, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    client_token = models.CharField(max_length=64, null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["prompt", "user"], name="write_assignment_once"),
+        ]
+        indexes = [
+            models.Index(fields=["user", "project", "state"], name="write_assignment_user"),
+            models.Index(
+                fields=["project", "lease_expires_at"],
+                condition=Q(state="active"),
+                name="write_assignment_active",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"write assignment {self.pk} ({self.state})"

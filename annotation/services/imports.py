@@ -17,8 +17,19 @@ from django.core.files.storage import default_storage
 from django.db import transaction
 from django.utils import timezone
 
+from annotation.dedup import exact_key
 from annotation.importing import ImportRow, RowError, detect_format, iter_import_rows
-from annotation.models import Batch, ImportJob, ImportStatus, Item, ItemResponse, Prompt, Response
+from annotation.models import (
+    Batch,
+    ImportJob,
+    ImportStatus,
+    Item,
+    ItemResponse,
+    Prompt,
+    PromptStatus,
+    Response,
+    ResponseOrigin,
+)
 from annotation.progress import Progress, cancel_requested, progress_report
 from annotation.services.bulk_rows import insert_rows, reserve_ids
 from config.errors import ApplicationError, ConflictError
@@ -26,8 +37,16 @@ from projects.models import Project
 
 logger = logging.getLogger(__name__)
 
-PROMPT_COLUMNS = ("id", "project", "external_id", "messages", "source", "metadata", "created_at")
-RESPONSE_COLUMNS = ("id", "prompt", "text", "model_name", "metadata", "created_at")
+# COPY names every column: model defaults are Python-side, so new columns must be listed.
+PROMPT_COLUMNS = (
+    "id", "project", "external_id", "messages", "source", "metadata", "created_at",
+    "category", "status", "status_reason", "open_write_slots", "dedup_key", "writing",
+    "mostly_pasted",
+)  # fmt: skip
+RESPONSE_COLUMNS = (
+    "id", "prompt", "text", "model_name", "metadata", "created_at", "origin", "writing",
+    "mostly_pasted",
+)  # fmt: skip
 ITEM_COLUMNS = (
     "id", "project", "prompt", "batch", "restricted", "round", "priority",
     "open_slots", "submitted_count", "metadata", "created_at",
@@ -151,8 +170,9 @@ def _insert_chunk(
     prompts, responses, items, links = [], [], [], []
     for prompt_id, item_id, row in zip(prompt_ids, item_ids, new_rows, strict=True):
         prompts.append(
-            (prompt_id, project.pk, row.external_id, row.messages, "import", row.metadata, now)
-        )
+            (prompt_id, project.pk, row.external_id, row.messages, "import", row.metadata, now,
+             "", PromptStatus.READY, "", 0, exact_key(row.messages), {}, False)
+        )  # fmt: skip
         batch = _batch_for(project, row.batch or default_batch, batches)
         metadata = {**row.metadata}
         if row.preferred_index is not None:
@@ -169,8 +189,9 @@ def _insert_chunk(
             zip(row.responses, row_ids, strict=True)
         ):
             responses.append(
-                (response_id, prompt_id, response.text, response.model_name, response.metadata, now)
-            )
+                (response_id, prompt_id, response.text, response.model_name, response.metadata,
+                 now, ResponseOrigin.IMPORT, {}, False)
+            )  # fmt: skip
             links.append((item_id, response_id, position))
     insert_rows(Prompt, PROMPT_COLUMNS, prompts)
     insert_rows(Response, RESPONSE_COLUMNS, responses)
