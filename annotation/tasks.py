@@ -8,3 +8,10 @@ def import_run(job_id: int) -> str:
     from annotation.services.imports import import_job_run
 
     return import_job_run(job_id=job_id).status
+
+
+@shared_task(acks_late=True, name="annotation.prompt_generate")
+def prompt_generate(prompt_id: int) -> str:
+    from annotation.services.generation_jobs import prompt_responses_generate
+
+    return prompt_responses_generate(prompt_id=prompt_id).status

@@ -33,6 +33,14 @@ class Judgement:
     rationale: str = ""
 
 
+def project_dimensions(project: Project) -> list[Dimension]:
+    """The project's rubric dimensions as validation needs them."""
+    return [
+        Dimension(id=pk, name=name, scale=scale)
+        for pk, name, scale in project.rating_dimensions.values_list("id", "name", "scale")
+    ]
+
+
 def _invalid(field_name: str, message: str) -> ApplicationError:
     return ApplicationError(f"{field_name}: {message}", extra={"field": field_name})
 
@@ -46,7 +54,7 @@ def _as_id(value: Any, field_name: str) -> int:
         raise _invalid(field_name, f"response ids are integers, got {value!r}") from exc
 
 
-def _check_tiers(raw: Any, response_ids: list[int], *, ties_allowed: bool) -> list[list[int]]:
+def tiers_check(raw: Any, response_ids: list[int], *, ties_allowed: bool) -> list[list[int]]:
     if not isinstance(raw, list) or not raw:
         raise _invalid("ranking", "must be a non-empty list of tiers, best first")
     tiers: list[list[int]] = []
@@ -74,7 +82,7 @@ def _check_tiers(raw: Any, response_ids: list[int], *, ties_allowed: bool) -> li
 
 def _pairwise(payload: dict, project: Project, response_ids: list[int]) -> tuple[list, int | None]:
     if "ranking" in payload:
-        tiers = _check_tiers(payload["ranking"], response_ids, ties_allowed=project.ties_allowed)
+        tiers = tiers_check(payload["ranking"], response_ids, ties_allowed=project.ties_allowed)
     elif "choice" in payload:
         choice = payload["choice"]
         if choice == "tie":
@@ -177,9 +185,7 @@ def judgement_validate(
     ratings: dict[str, int] = {}
     strength = None
     if project.ranking_mode == RankingMode.RANK:
-        tiers = _check_tiers(
-            payload.get("ranking"), response_ids, ties_allowed=project.ties_allowed
-        )
+        tiers = tiers_check(payload.get("ranking"), response_ids, ties_allowed=project.ties_allowed)
     elif project.ranking_mode == RankingMode.PAIRWISE:
         tiers, strength = _pairwise(payload, project, response_ids)
     else:

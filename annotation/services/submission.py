@@ -6,7 +6,8 @@ from django.utils import timezone
 
 from annotation.models import Annotation, Assignment, AssignmentState, Item
 from annotation.services.claiming import assignment_lock_own, assignment_revive
-from annotation.services.judgements import Dimension, judgement_validate
+from annotation.services.judgements import judgement_validate, project_dimensions
+from annotation.services.rewrites import rewrites_store, rewrites_validate
 from annotation.services.spans import tags_store, tags_validate
 from config.errors import ApplicationError, ConflictError
 from projects.models import Guideline, GuidelineAck
@@ -14,7 +15,7 @@ from projects.models import Guideline, GuidelineAck
 MAX_TIME_SPENT_MS = 24 * 3600 * 1000
 
 
-def _guideline_read_by(*, user, project) -> Guideline | None:
+def guideline_read_by(*, user, project) -> Guideline | None:
     """The newest guideline version the annotator acknowledged: the one they worked under."""
     ack = (
         GuidelineAck.objects.filter(user=user, guideline__project=project)
@@ -81,18 +82,17 @@ def annotation_submit(
     if assignment.state == AssignmentState.EXPIRED:
         assignment_revive(assignment, now)
     project = assignment.project
-    dimensions = [
-        Dimension(id=pk, name=name, scale=scale)
-        for pk, name, scale in project.rating_dimensions.values_list("id", "name", "scale")
-    ]
     judgement = judgement_validate(
-        dimensions=dimensions,
+        dimensions=project_dimensions(project),
         project=project,
         response_ids=list(assignment.display_order),
         payload=payload,
     )
     tags = tags_validate(
         project=project, response_ids=list(assignment.display_order), payload=payload
+    )
+    rewrites = rewrites_validate(
+        payload.get("rewrites"), response_ids=list(assignment.display_order)
     )
     annotation = Annotation.objects.create(
         assignment=assignment,
@@ -107,11 +107,12 @@ def annotation_submit(
         none_acceptable=judgement.none_acceptable,
         rationale=judgement.rationale,
         time_spent_ms=_time_spent(assignment, payload.get("time_spent_ms")),
-        guideline=_guideline_read_by(user=user, project=project),
+        guideline=guideline_read_by(user=user, project=project),
         display_order=assignment.display_order,
         client_token=client_token or None,
     )
     tags_store(annotation, tags)
+    rewrites_store(annotation, rewrites)
     assignment.state = AssignmentState.SUBMITTED
     assignment.finished_at = now
     assignment.save(update_fields=["state", "finished_at"])
