@@ -36,6 +36,10 @@ class SubmitInputSerializer(serializers.Serializer):
         help_text='[{"response", "start", "end", "label", "note"}]: offsets in code points',
     )
     labels = serializers.JSONField(required=False, help_text='[{"response", "label"}]')
+    rewrites = serializers.JSONField(
+        required=False,
+        help_text='[{"response", "text", "writing"}]: improved versions, preferred over originals',
+    )
     choice = serializers.JSONField(
         required=False, help_text='pairwise: preferred response id or "tie"'
     )

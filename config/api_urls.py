@@ -6,6 +6,7 @@ from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.throttling import ScopedRateThrottle
 
 from annotation import api as annotation_api
+from annotation import api_authoring
 from projects import api as projects_api
 from projects import api_labels
 
@@ -51,6 +52,44 @@ urlpatterns = [
         "projects/<slug:slug>/rubric/<int:dimension_id>/",
         api_labels.RubricDetailApi.as_view(),
         name="api-rubric-dimension",
+    ),
+    path(
+        "projects/<slug:slug>/prompts/", api_authoring.PromptListApi.as_view(), name="api-prompts"
+    ),
+    path(
+        "projects/<slug:slug>/prompts/duplicates/",
+        api_authoring.DuplicateCheckApi.as_view(),
+        name="api-prompt-duplicates",
+    ),
+    path(
+        "projects/<slug:slug>/write/claim/",
+        api_authoring.WriteClaimApi.as_view(),
+        name="api-write-claim",
+    ),
+    path(
+        "write-assignments/<int:assignment_id>/submit/",
+        api_authoring.WriteSubmitApi.as_view(),
+        name="api-write-submit",
+    ),
+    path(
+        "write-assignments/<int:assignment_id>/skip/",
+        api_authoring.WriteSkipApi.as_view(),
+        name="api-write-skip",
+    ),
+    path(
+        "projects/<slug:slug>/annotations/mine/",
+        api_authoring.MyAnnotationsApi.as_view(),
+        name="api-my-annotations",
+    ),
+    path(
+        "annotations/<int:annotation_id>/",
+        api_authoring.AnnotationDetailApi.as_view(),
+        name="api-annotation",
+    ),
+    path(
+        "annotations/<int:annotation_id>/revise/",
+        api_authoring.AnnotationReviseApi.as_view(),
+        name="api-annotation-revise",
     ),
     path("imports/<int:import_id>/", annotation_api.ImportDetailApi.as_view(), name="api-import"),
     path(

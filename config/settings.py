@@ -221,6 +221,11 @@ SPECTACULAR_SETTINGS = {
     # Swagger UI from the sidecar package: no CDN, works offline.
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    # Two models have a "kind" choice field; name their enums apart.
+    "ENUM_NAME_OVERRIDES": {
+        "AnnotationKindEnum": "annotation.models.AnnotationKind",
+        "LabelKindEnum": "projects.models.LabelKind",
+    },
 }
 
 LOGGING = {

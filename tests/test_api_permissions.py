@@ -9,7 +9,11 @@ from rest_framework.test import APIClient
 
 from annotation.models import ImportJob
 from annotation.services.claiming import assignment_claim
+from annotation.services.prompts import prompt_write
+from annotation.services.response_queue import write_claim
+from annotation.services.submission import annotation_submit
 from projects.models import Role
+from projects.services import project_update
 from tests.factories import add_member, make_items
 
 ROLES = ["anonymous", "outsider", "annotator", "reviewer", "manager", "engineer"]
@@ -35,7 +39,18 @@ def world(project, manager, outsider):
         "engineer": add_member(project, Role.ENGINEER, "engineer"),
     }
     make_items(project, 6)
-    lease = assignment_claim(user=people["annotator"], project=project)
+    annotator = people["annotator"]
+    done = assignment_claim(user=annotator, project=project)
+    annotation, _ = annotation_submit(
+        assignment_id=done.pk,
+        user=annotator,
+        payload={"ranking": [[rid] for rid in done.display_order]},
+    )
+    lease = assignment_claim(user=annotator, project=project)
+    project = project_update(project=project, prompt_writing=True, response_source="queue")
+    messages = [{"role": "user", "content": "A prompt the manager wrote for the queue"}]
+    prompt_write(project=project, user=manager, messages=messages)
+    write_lease = write_claim(user=annotator, project=project)
     job = ImportJob.objects.create(
         project=project,
         uploaded_by=manager,
@@ -43,7 +58,18 @@ def world(project, manager, outsider):
         original_name="x.jsonl",
         file_format="jsonl",
     )
-    return {"project": project, "people": people, "lease": lease, "job": job}
+    return {
+        "project": project, "people": people, "lease": lease, "job": job,
+        "annotation": annotation, "write_lease": write_lease,
+    }  # fmt: skip
+
+
+def _prompt(world) -> dict:
+    return {"messages": [{"role": "user", "content": "Plan a three-day trip to Lisbon."}]}
+
+
+def _revision(world) -> dict:
+    return {"ranking": [[rid] for rid in reversed(world["annotation"].display_order)]}
 
 
 def _ranking(world) -> dict:
@@ -97,6 +123,24 @@ ENDPOINTS = [
      {"anonymous": 401, "outsider": 404, "annotator": 200, "reviewer": 404, "manager": 404, "engineer": 404}),
     ("heartbeat", "post", "/api/v1/assignments/{lease}/heartbeat/", lambda w: {}, "json",
      {"anonymous": 401, "outsider": 404, "annotator": 200, "reviewer": 404, "manager": 404, "engineer": 404}),
+    ("write prompt", "post", "/api/v1/projects/{slug}/prompts/", _prompt, "json",
+     {"anonymous": 401, "outsider": 404, "annotator": 201, "reviewer": 201, "manager": 201, "engineer": 403}),
+    ("list own prompts", "get", "/api/v1/projects/{slug}/prompts/", None, "json",
+     {"anonymous": 401, "outsider": 404, "annotator": 200, "reviewer": 200, "manager": 200, "engineer": 403}),
+    ("check duplicates", "post", "/api/v1/projects/{slug}/prompts/duplicates/", _prompt, "json",
+     {"anonymous": 401, "outsider": 404, "annotator": 200, "reviewer": 200, "manager": 200, "engineer": 403}),
+    ("claim a prompt to answer", "post", "/api/v1/projects/{slug}/write/claim/", lambda w: {}, "json",
+     {"anonymous": 401, "outsider": 404, "annotator": 200, "reviewer": 200, "manager": 204, "engineer": 403}),
+    ("write a response", "post", "/api/v1/write-assignments/{write}/submit/", lambda w: {"text": "An answer."}, "json",
+     {"anonymous": 401, "outsider": 404, "annotator": 201, "reviewer": 404, "manager": 404, "engineer": 404}),
+    ("skip a prompt to answer", "post", "/api/v1/write-assignments/{write}/skip/", lambda w: {}, "json",
+     {"anonymous": 401, "outsider": 404, "annotator": 200, "reviewer": 404, "manager": 404, "engineer": 404}),
+    ("own history", "get", "/api/v1/projects/{slug}/annotations/mine/", None, "json",
+     {"anonymous": 401, "outsider": 404, "annotator": 200, "reviewer": 200, "manager": 200, "engineer": 403}),
+    ("own annotation", "get", "/api/v1/annotations/{annotation}/", None, "json",
+     {"anonymous": 401, "outsider": 404, "annotator": 200, "reviewer": 404, "manager": 404, "engineer": 404}),
+    ("revise", "post", "/api/v1/annotations/{annotation}/revise/", _revision, "json",
+     {"anonymous": 401, "outsider": 404, "annotator": 200, "reviewer": 404, "manager": 404, "engineer": 404}),
 ]  # fmt: skip
 
 CASES = [
@@ -110,7 +154,13 @@ CASES = [
 def test_role_against_endpoint(world, name, method, url, body, fmt, role, expected):
     # given
     client = _client(world["people"][role])
-    path = url.format(slug=world["project"].slug, lease=world["lease"].pk, job=world["job"].pk)
+    path = url.format(
+        slug=world["project"].slug,
+        lease=world["lease"].pk,
+        job=world["job"].pk,
+        annotation=world["annotation"].pk,
+        write=world["write_lease"].pk,
+    )
     # when
     response = getattr(client, method)(path, body(world) if body else None, format=fmt)
     # then

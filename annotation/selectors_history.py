@@ -1,0 +1,89 @@
+"""An annotator's own history: the annotations they made, searchable, newest first.
+
+Only the user's own annotations are ever read here; nobody sees another annotator's
+answers on an item through these selectors.
+"""
+
+from dataclasses import dataclass
+
+from django.db.models import Q, QuerySet, TextField
+from django.db.models.functions import Cast
+
+from annotation.models import Annotation, AnnotationRevision, Prompt, Response
+from annotation.selectors import LETTERS
+from config.errors import NotFoundError
+from projects.models import Project
+
+MAX_QUERY_CHARS = 200
+
+
+def annotations_of_user(*, user, project: Project, query: str = "") -> QuerySet[Annotation]:
+    """The user's annotations in the project, newest first, optionally filtered by text.
+
+    ``query`` matches the prompt's text (any turn) or the annotation's rationale,
+    case-insensitively.
+    """
+    annotations = (
+        Annotation.objects.filter(user=user, project=project)
+        .select_related("item__prompt", "guideline")
+        .order_by("-created_at", "-id")
+    )
+    query = " ".join(query.split())[:MAX_QUERY_CHARS]
+    if query:
+        annotations = annotations.annotate(
+            prompt_text=Cast("item__prompt__messages", TextField())
+        ).filter(Q(prompt_text__icontains=query) | Q(rationale__icontains=query))
+    return annotations
+
+
+def prompts_of_user(*, user, project: Project) -> QuerySet[Prompt]:
+    """The prompts the user wrote in the project, newest first."""
+    return Prompt.objects.filter(project=project, author=user, source="written").order_by(
+        "-created_at", "-id"
+    )
+
+
+@dataclass(frozen=True)
+class HistoryResponse:
+    id: int
+    letter: str
+    text: str
+    rewrites: list[Response]  # this annotation's rewrites of it, oldest first
+
+
+@dataclass(frozen=True)
+class AnnotationDetail:
+    annotation: Annotation
+    messages: list[dict]
+    responses: list[HistoryResponse]
+    revisions: list[AnnotationRevision]
+
+    @property
+    def letters(self) -> dict[int, str]:
+        return {response.id: response.letter for response in self.responses}
+
+
+def annotation_detail_for_user(*, user, annotation_id: int) -> AnnotationDetail:
+    """One of the user's annotations with its item as they saw it and its earlier revisions."""
+    annotation = (
+        Annotation.objects.select_related("item__prompt", "guideline", "project")
+        .prefetch_related("spans", "response_labels")
+        .filter(pk=annotation_id, user=user)
+        .first()
+    )
+    if annotation is None:
+        raise NotFoundError(f"no annotation {annotation_id} of yours")
+    texts = dict(Response.objects.filter(pk__in=annotation.display_order).values_list("id", "text"))
+    rewrites: dict[int, list[Response]] = {}
+    for rewrite in Response.objects.filter(annotation=annotation).order_by("id"):
+        rewrites.setdefault(rewrite.rewrite_of_id, []).append(rewrite)
+    responses = [
+        HistoryResponse(rid, LETTERS[index], texts.get(rid, ""), rewrites.get(rid, []))
+        for index, rid in enumerate(annotation.display_order)
+    ]
+    return AnnotationDetail(
+        annotation=annotation,
+        messages=annotation.item.prompt.messages,
+        responses=responses,
+        revisions=list(annotation.revisions.order_by("-number")),
+    )
