@@ -87,3 +87,15 @@ def annotation_detail_for_user(*, user, annotation_id: int) -> AnnotationDetail:
         responses=responses,
         revisions=list(annotation.revisions.order_by("-number")),
     )
+
+
+def written_prompts_for_review(*, project: Project, flagged_only: bool = False) -> QuerySet[Prompt]:
+    """Prompts written on the platform, newest first, with their authors (for reviewers)."""
+    prompts = (
+        Prompt.objects.filter(project=project, source="written")
+        .select_related("author")
+        .order_by("-created_at", "-id")
+    )
+    if flagged_only:
+        prompts = prompts.filter(mostly_pasted=True)
+    return prompts

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from annotation import views
+from annotation import views, views_authoring
 
 urlpatterns = [
     path("p/<slug:slug>/annotate/", views.annotate, name="annotate"),
@@ -20,4 +20,22 @@ urlpatterns = [
         "p/<slug:slug>/imports/<int:import_id>/cancel/", views.import_cancel, name="import-cancel"
     ),
     path("p/<slug:slug>/batches/", views.batch_list, name="batch-list"),
+    path("p/<slug:slug>/write/", views_authoring.prompt_write_page, name="prompt-write"),
+    path(
+        "p/<slug:slug>/write/duplicates/",
+        views_authoring.prompt_duplicates,
+        name="prompt-duplicates",
+    ),
+    path(
+        "p/<slug:slug>/write-responses/",
+        views_authoring.response_write_page,
+        name="response-write",
+    ),
+    path("p/<slug:slug>/prompts/", views_authoring.written_prompts, name="written-prompts"),
+    path("p/<slug:slug>/history/", views_authoring.history, name="history"),
+    path(
+        "p/<slug:slug>/history/<int:annotation_id>/",
+        views_authoring.history_detail,
+        name="history-detail",
+    ),
 ]

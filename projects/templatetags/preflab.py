@@ -17,3 +17,12 @@ def markdown(text: str):
 def upto(count: int) -> range:
     """``{% for n in k|upto %}`` iterates 1..k."""
     return range(1, int(count) + 1)
+
+
+@register.filter
+def lookup(mapping, key):
+    """``{{ ranks|lookup:response.id }}``: a dict value by a variable key (None if absent)."""
+    try:
+        return mapping.get(key)
+    except AttributeError:
+        return None

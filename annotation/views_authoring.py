@@ -1,0 +1,188 @@
+"""Pages for writing prompts and responses, the annotator's own history, and written prompts."""
+
+import uuid
+
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from annotation.forms_authoring import (
+    prompt_payload_from_post,
+    response_payload_from_post,
+    revision_payload_from_post,
+)
+from annotation.selectors_history import (
+    annotation_detail_for_user,
+    annotations_of_user,
+    written_prompts_for_review,
+)
+from annotation.services.claiming import GuidelinesNotAcknowledged
+from annotation.services.prompts import (
+    messages_clean,
+    prompt_duplicates_find,
+    prompt_write,
+    prompt_write_progress,
+)
+from annotation.services.response_queue import write_claim, write_skip, write_submit
+from annotation.services.revisions import annotation_revise
+from config.errors import ApplicationError, ConflictError, NotFoundError
+from projects.decorators import project_view
+from projects.models import ResponseSource
+from projects.permissions import Capability
+
+HISTORY_PAGE_SIZE = 25
+
+
+def _guidelines_first(project):
+    return redirect(f"/p/{project.slug}/guidelines/?next={_here(project)}")
+
+
+def _here(project) -> str:
+    return f"/p/{project.slug}/write/"
+
+
+def _write_context(project, request, **extra) -> dict:
+    return {
+        "project": project,
+        "writer_mode": project.response_source == ResponseSource.WRITER,
+        "k_range": range(project.responses_per_item),
+        "progress": prompt_write_progress(project=project, user=request.user),
+        "client_token": uuid.uuid4().hex,
+        "turns": [""],
+        **extra,
+    }
+
+
+@project_view(Capability.ANNOTATE)
+def prompt_write_page(request, project):
+    if not project.prompt_writing:
+        raise Http404("this project does not take written prompts")
+    if request.method != "POST":
+        return render(request, "annotation/prompt_write.html", _write_context(project, request))
+    payload = prompt_payload_from_post(request.POST)
+    try:
+        written = prompt_write(project=project, user=request.user, **payload)
+    except GuidelinesNotAcknowledged:
+        return _guidelines_first(project)
+    except ApplicationError as exc:
+        context = _write_context(
+            project, request,
+            error=exc.message, duplicates=exc.extra.get("duplicates", []),
+            turns=request.POST.getlist("turn") or [""],
+            answers=request.POST.getlist("response"), category=payload["category"],
+            order=request.POST.get("order", ""), client_token=payload["client_token"],
+        )  # fmt: skip
+        status = 409 if isinstance(exc, ConflictError) else 400
+        return render(request, "annotation/prompt_write.html", context, status=status)
+    prompt = written.prompt
+    messages.success(request, f"Prompt {prompt.pk} saved: {prompt.get_status_display().lower()}.")
+    return redirect("prompt-write", slug=project.slug)
+
+
+@require_POST
+@project_view(Capability.ANNOTATE)
+def prompt_duplicates(request, project):
+    """The live duplicate hint under the prompt editor (htmx)."""
+    turns = request.POST.getlist("turn")
+    conversation = [
+        {"role": "user" if i % 2 == 0 else "assistant", "content": t} for i, t in enumerate(turns)
+    ]
+    try:
+        matches = prompt_duplicates_find(project=project, messages=messages_clean(conversation))
+    except ApplicationError:
+        matches = []  # an unfinished conversation has nothing to compare yet
+    return render(request, "annotation/partials/duplicates.html", {"duplicates": matches})
+
+
+@project_view(Capability.ANNOTATE)
+def response_write_page(request, project):
+    if project.response_source != ResponseSource.QUEUE:
+        raise Http404("this project has no response-writing queue")
+    try:
+        if request.method == "POST":
+            _response_write_post(request)
+        lease = write_claim(user=request.user, project=project)
+    except GuidelinesNotAcknowledged:
+        return redirect(f"/p/{project.slug}/guidelines/?next=/p/{project.slug}/write-responses/")
+    except (ApplicationError, NotFoundError) as exc:
+        messages.error(request, exc.message)
+        return redirect("response-write", slug=project.slug)
+    context = {"project": project, "lease": lease, "client_token": uuid.uuid4().hex}
+    return render(request, "annotation/response_write.html", context)
+
+
+def _response_write_post(request) -> None:
+    raw_id = request.POST.get("assignment", "")
+    if not (raw_id.isascii() and raw_id.isdigit()):
+        raise ApplicationError("assignment: missing")
+    if "skip" in request.POST:
+        write_skip(assignment_id=int(raw_id), user=request.user)
+        messages.info(request, "Skipped; that prompt will not come back to you.")
+        return
+    write_submit(
+        assignment_id=int(raw_id), user=request.user, **response_payload_from_post(request.POST)
+    )
+    messages.success(request, "Response saved. Thank you!")
+
+
+@project_view(Capability.ANNOTATE)
+def history(request, project):
+    query = request.GET.get("q", "")
+    annotations = annotations_of_user(user=request.user, project=project, query=query)
+    page = Paginator(annotations, HISTORY_PAGE_SIZE).get_page(request.GET.get("page"))
+    context = {"project": project, "page": page, "query": query}
+    return render(request, "annotation/history_list.html", context)
+
+
+@project_view(Capability.ANNOTATE)
+def history_detail(request, project, annotation_id: int):
+    try:
+        detail = annotation_detail_for_user(user=request.user, annotation_id=annotation_id)
+    except NotFoundError as exc:
+        raise Http404(exc.message) from exc
+    if detail.annotation.project_id != project.pk:
+        raise Http404("no such annotation in this project")
+    error = None
+    if request.method == "POST":
+        base = request.POST.get("base_revision", "")
+        try:
+            annotation_revise(
+                annotation_id=annotation_id,
+                user=request.user,
+                payload=revision_payload_from_post(request.POST, detail.annotation),
+                base_revision=int(base) if base.isdigit() else None,
+            )
+        except ApplicationError as exc:
+            error = exc.message
+        else:
+            messages.success(request, "Revision saved; the earlier one is kept.")
+            return redirect("history-detail", slug=project.slug, annotation_id=annotation_id)
+    context = {"project": project, "detail": detail, "error": error, **_revise_form(detail)}
+    return render(request, "annotation/history_detail.html", context, status=400 if error else 200)
+
+
+def _revise_form(detail) -> dict:
+    """Current values for the revise form: each response's rank, score and the choice."""
+    annotation = detail.annotation
+    ranks = {rid: tier + 1 for tier, ids in enumerate(annotation.ranking) for rid in ids}
+    best = annotation.ranking[0] if annotation.ranking else []
+    return {
+        "ranks": ranks,
+        "scores": {int(k): v for k, v in annotation.ratings.items()},
+        "choice": best[0] if len(best) == 1 else "tie",
+        "mode": "rank" if annotation.kind == "writer_order" else annotation.mode,
+        "rank_range": range(1, len(annotation.display_order) + 1),
+    }
+
+
+@project_view(Capability.REVIEW)
+def written_prompts(request, project):
+    """Reviewers and managers see written prompts with their paste flags and status."""
+    prompts = written_prompts_for_review(
+        project=project, flagged_only=request.GET.get("flagged") == "1"
+    )
+    page = Paginator(prompts, 50).get_page(request.GET.get("page"))
+    context = {"project": project, "page": page, "flagged_only": request.GET.get("flagged") == "1"}
+    return render(request, "annotation/written_prompts.html", context)
