@@ -20,6 +20,11 @@ urlpatterns = [
         "p/<slug:slug>/imports/<int:import_id>/cancel/", views.import_cancel, name="import-cancel"
     ),
     path("p/<slug:slug>/batches/", views.batch_list, name="batch-list"),
+    path(
+        "p/<slug:slug>/annotate/<int:assignment_id>/diff/",
+        views_authoring.rewrite_diff,
+        name="annotate-rewrite-diff",
+    ),
     path("p/<slug:slug>/write/", views_authoring.prompt_write_page, name="prompt-write"),
     path(
         "p/<slug:slug>/write/duplicates/",

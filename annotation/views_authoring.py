@@ -186,3 +186,24 @@ def written_prompts(request, project):
     page = Paginator(prompts, 50).get_page(request.GET.get("page"))
     context = {"project": project, "page": page, "flagged_only": request.GET.get("flagged") == "1"}
     return render(request, "annotation/written_prompts.html", context)
+
+
+@require_POST
+@project_view(Capability.ANNOTATE)
+def rewrite_diff(request, project, assignment_id: int):
+    """The diff between a response on the user's leased item and their rewrite (htmx)."""
+    from annotation.diffing import diff_counts, word_diff
+    from annotation.models import Assignment
+    from annotation.models import Response as ResponseRow
+
+    assignment = Assignment.objects.filter(
+        pk=assignment_id, user=request.user, project=project
+    ).first()
+    raw_id = request.POST.get("response", "")
+    response_id = int(raw_id) if raw_id.isascii() and raw_id.isdigit() else None
+    if assignment is None or response_id not in assignment.display_order:
+        raise Http404("no such response on your item")
+    original = ResponseRow.objects.values_list("text", flat=True).get(pk=response_id)
+    pieces = word_diff(original, request.POST.get("text", "").strip())
+    context = {"pieces": pieces, "counts": diff_counts(pieces)}
+    return render(request, "annotation/partials/rewrite_diff.html", context)

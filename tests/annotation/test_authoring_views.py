@@ -152,3 +152,19 @@ def test_history_lists_searches_and_revises_through_the_form(db):
     other = logged_in(add_member(project))
     assert other.get(f"/p/hist/history/{annotation.pk}/").status_code == 404
     assert Annotation.objects.count() == 1
+
+
+def test_the_rewrite_diff_reads_the_original_from_the_item(db):
+    project = make_project(slug="diff")
+    annotator = add_member(project)
+    make_items(project, 1)
+    lease = assignment_claim(user=annotator, project=project)
+    original = Response.objects.get(pk=lease.display_order[0])
+    page = logged_in(annotator)
+    url = f"/p/diff/annotate/{lease.pk}/diff/"
+    shown = page.post(url, {"response": original.pk, "text": original.text + " <b>More</b>."})
+    body = shown.content.decode()
+    assert "<ins> &lt;b&gt;More&lt;/b&gt;.</ins>" in body and "0 words removed, 1 added" in body
+    # another annotator's item, or a response not on the item, is not shown
+    assert logged_in(add_member(project)).post(url, {"response": original.pk}).status_code == 404
+    assert page.post(url, {"response": 999999, "text": "x"}).status_code == 404
