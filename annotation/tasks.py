@@ -15,3 +15,10 @@ def prompt_generate(prompt_id: int) -> str:
     from annotation.services.generation_jobs import prompt_responses_generate
 
     return prompt_responses_generate(prompt_id=prompt_id).status
+
+
+@shared_task(acks_late=True, name="annotation.prompt_bands_backfill")
+def prompt_bands_backfill(project_id: int) -> int:
+    from annotation.services.prompt_index import prompt_bands_backfill as backfill
+
+    return backfill(project_id=project_id)

@@ -138,7 +138,7 @@ def project_update(*, project: Project, **fields) -> Project:
         and project.items.exists()
     ):
         raise ConflictError("responses_per_item cannot change once the project has items")
-    old_overlap = project.overlap
+    old_overlap, was_writing = project.overlap, project.prompt_writing
     for key, value in fields.items():
         setattr(project, key, value)
     project_validate(project)
@@ -147,6 +147,10 @@ def project_update(*, project: Project, **fields) -> Project:
         from annotation.services.claiming import items_resize_overlap
 
         items_resize_overlap(project=project, old_overlap=old_overlap)
+    if project.prompt_writing and not was_writing:
+        from annotation.services.prompt_index import prompt_bands_backfill_later
+
+        prompt_bands_backfill_later(project)
     return project
 
 

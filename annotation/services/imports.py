@@ -273,6 +273,10 @@ def import_job_run(*, job_id: int) -> ImportJob:
             job, ImportStatus.FAILED, message=f"import failed, nothing was imported: {exc}"
         )
     _refresh_planner_statistics()
+    if created:
+        from annotation.services.prompt_index import prompt_bands_backfill_later
+
+        prompt_bands_backfill_later(project)
     progress_report(PROGRESS_KIND, job.pk, Progress("done", total, total))
     return _finish(
         job,
