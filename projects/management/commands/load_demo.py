@@ -7,8 +7,9 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 
 from annotation.services.imports import import_job_create_from_path, import_job_run
-from projects.models import Project, Role
+from projects.models import LabelKind, Project, Role
 from projects.services import guideline_publish, membership_set, project_create
+from projects.services_labels import tag_label_save
 
 DEMO_ITEMS = Path(__file__).resolve().parents[2] / "demo" / "demo_items.jsonl"
 DEMO_USERS = [
@@ -38,6 +39,27 @@ submits, `S` skips, `?` lists every key.
 """
 
 
+WRITING_GUIDELINES = """# Writing guidelines
+
+Write a prompt a real user might send, in your own words: a question, a task, or a
+follow-up in a short conversation. Pick the category that fits.
+
+Then write **three different responses** to it, as an assistant would, and put them in
+order, best first. Make them differ in quality on purpose: one excellent, one with a
+flaw (a mistake, missing detail, a rude tone), one weak.
+
+Never paste text from a chatbot: pasting is recorded and flagged to reviewers.
+"""
+# name, kind, colour, hotkey, description
+DEMO_LABELS = [
+    ("factual error", LabelKind.SPAN, "#f97066", "f", "A claim that is wrong."),
+    ("unsafe", LabelKind.SPAN, "#fdb022", "x", "Advice that could cause harm."),
+    ("good reasoning", LabelKind.SPAN, "#32d583", "o", "A step worth keeping."),
+    ("refusal", LabelKind.RESPONSE, "#98a2b3", "", "The response declines to help."),
+    ("off-topic", LabelKind.RESPONSE, "#b692f6", "", "The response answers something else."),
+]
+
+
 def password_for(username: str) -> str:
     return f"{username}-demo"
 
@@ -65,19 +87,51 @@ class Command(BaseCommand):
                     body=GUIDELINES,
                     summary="First version",
                 )
+        writing = self._writing_project(users)
         for username, role, _ in DEMO_USERS:
             if role is not None:
                 membership_set(project=project, username=username, role=role)
+                membership_set(project=writing, username=username, role=role)
+        if not project.tag_labels.exists():
+            for name, kind, colour, hotkey, description in DEMO_LABELS:
+                tag_label_save(
+                    project=project, name=name, kind=kind, colour=colour, hotkey=hotkey,
+                    description=description,
+                )  # fmt: skip
         job = import_job_create_from_path(
             project=project, user=users["manager"], path=str(DEMO_ITEMS), batch_name="demo"
         )
         job = import_job_run(job_id=job.pk)
         self.stdout.write(f"demo project '{project.slug}': {job.message}")
+        self.stdout.write(f"demo project '{writing.slug}': annotators write prompts and responses")
         self.stdout.write("demo users (username / password):")
         for username, role, _ in DEMO_USERS:
             self.stdout.write(
                 f"  {username:<11} {password_for(username):<17} {role or 'superuser'}"
             )
+
+    def _writing_project(self, users) -> Project:
+        project = Project.objects.filter(slug="demo-writing").first()
+        if project is not None:
+            return project
+        with transaction.atomic():
+            project = project_create(
+                creator=users["manager"],
+                name="Demo: write prompts and responses",
+                slug="demo-writing",
+                description="Write a prompt and three responses, order them; others rank them.",
+                responses_per_item=3,
+                overlap=2,
+                prompt_writing=True,
+                response_source="writer",
+                prompt_categories=["coding", "advice", "creative writing", "facts"],
+                prompt_target=5,
+            )
+            guideline_publish(
+                project=project, author=users["manager"], body=WRITING_GUIDELINES,
+                summary="First version",
+            )  # fmt: skip
+        return project
 
     def _users(self) -> dict:
         model = get_user_model()

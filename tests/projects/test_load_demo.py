@@ -1,0 +1,33 @@
+"""The demo loader: two projects, tags, users; running it twice changes nothing."""
+
+from django.core.management import call_command
+
+from annotation.models import Item
+from annotation.services.prompts import prompt_write
+from projects.models import Project
+
+
+def test_load_demo_twice(db, capsys):
+    call_command("load_demo")
+    call_command("load_demo")
+    demo = Project.objects.get(slug="demo")
+    writing = Project.objects.get(slug="demo-writing")
+    assert Item.objects.filter(project=demo).count() == 36
+    assert sorted(demo.tag_labels.values_list("name", flat=True)) == [
+        "factual error", "good reasoning", "off-topic", "refusal", "unsafe",
+    ]  # fmt: skip
+    assert writing.memberships.count() == 6 and writing.response_source == "writer"
+    # an annotator can write in the writing project once they read its guidelines
+    from django.contrib.auth import get_user_model
+
+    from projects.services import guideline_acknowledge
+
+    annotator = get_user_model().objects.get(username="annotator1")
+    guideline_acknowledge(project=writing, user=annotator)
+    written = prompt_write(
+        project=writing, user=annotator, category="facts",
+        messages=[{"role": "user", "content": "Why is the sky blue?"}],
+        responses=["Rayleigh scattering.", "Because of the sea.", "It is not."],
+    )  # fmt: skip
+    assert written.prompt.items.get().submitted_count == 1
+    assert "demo-writing" in capsys.readouterr().out
