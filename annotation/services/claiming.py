@@ -40,6 +40,17 @@ class GuidelinesNotAcknowledged(ConflictError):
     code = "guidelines_not_acknowledged"
 
 
+def work_allowed_check(*, project: Project, user) -> None:
+    """Any work (claiming, writing) waits until the current guidelines are acknowledged."""
+    if project.archived:
+        raise ConflictError("this project is archived; it takes no more work")
+    if guideline_needs_ack(project=project, user=user) is not None:
+        raise GuidelinesNotAcknowledged(
+            "acknowledge the current guidelines before starting work",
+            extra={"guidelines_url": f"/p/{project.slug}/guidelines/"},
+        )
+
+
 def _lease_end(project: Project, now: datetime) -> datetime:
     return now + timedelta(minutes=project.lease_minutes)
 
@@ -119,13 +130,7 @@ def assignment_claim(
 
     ``exclude_ids`` lets the page prefetch a second item while one is open.
     """
-    if project.archived:
-        raise ConflictError("this project is archived; it takes no more annotations")
-    if guideline_needs_ack(project=project, user=user) is not None:
-        raise GuidelinesNotAcknowledged(
-            "acknowledge the current guidelines before claiming work",
-            extra={"guidelines_url": f"/p/{project.slug}/guidelines/"},
-        )
+    work_allowed_check(project=project, user=user)
     now = timezone.now()
     if _reap_due(project):
         assignments_reap_expired(project=project, now=now)

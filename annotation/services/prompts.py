@@ -26,6 +26,7 @@ from annotation.models import (
     Response,
     ResponseOrigin,
 )
+from annotation.services.claiming import work_allowed_check
 from annotation.services.instrumentation import writing_stats_clean
 from annotation.services.items_build import item_create_for_prompt
 from annotation.services.judgements import tiers_check
@@ -157,20 +158,6 @@ def _token_id(user, client_token: str | None) -> str | None:
     return f"written:{user.pk}:{digest}"
 
 
-def guidelines_required(*, project: Project, user) -> None:
-    """Authoring, like claiming, waits until the current guidelines are acknowledged."""
-    from annotation.services.claiming import GuidelinesNotAcknowledged
-    from projects.selectors import guideline_needs_ack
-
-    if project.archived:
-        raise ConflictError("this project is archived; it takes no more work")
-    if guideline_needs_ack(project=project, user=user) is not None:
-        raise GuidelinesNotAcknowledged(
-            "acknowledge the current guidelines before writing",
-            extra={"guidelines_url": f"/p/{project.slug}/guidelines/"},
-        )
-
-
 @dataclass(frozen=True)
 class WrittenPrompt:
     prompt: Prompt
@@ -205,7 +192,7 @@ def prompt_write(
     """
     if not project.prompt_writing:
         raise ConflictError("this project does not take written prompts")
-    guidelines_required(project=project, user=user)
+    work_allowed_check(project=project, user=user)
     external_id = _token_id(user, client_token)
     # Serialise writes per project: two people saving the same text at the same moment
     # must not both pass the duplicate check.

@@ -22,9 +22,10 @@ from annotation.models import (
     ResponseOrigin,
     WriteAssignment,
 )
+from annotation.services.claiming import work_allowed_check
 from annotation.services.instrumentation import writing_stats_clean
 from annotation.services.items_build import item_create_for_prompt
-from annotation.services.prompts import guidelines_required, text_clean
+from annotation.services.prompts import text_clean
 from config.errors import ApplicationError, ConflictError, NotFoundError
 from projects.models import Project, ResponseSource
 
@@ -51,7 +52,7 @@ def write_claim(*, user, project: Project) -> WriteAssignment | None:
     """The user's live write lease, else a newly leased prompt, else None."""
     if project.response_source != ResponseSource.QUEUE:
         raise ConflictError("this project has no response-writing queue")
-    guidelines_required(project=project, user=user)
+    work_allowed_check(project=project, user=user)
     now = timezone.now()
     write_leases_reap(project=project, now=now)
     with transaction.atomic():
