@@ -6,7 +6,7 @@ answers on an item through these selectors.
 
 from dataclasses import dataclass
 
-from django.db.models import Q, QuerySet, TextField
+from django.db.models import Count, Q, QuerySet, TextField
 from django.db.models.functions import Cast
 
 from annotation.models import Annotation, AnnotationRevision, Prompt, Response
@@ -90,12 +90,17 @@ def annotation_detail_for_user(*, user, annotation_id: int) -> AnnotationDetail:
 
 
 def written_prompts_for_review(*, project: Project, flagged_only: bool = False) -> QuerySet[Prompt]:
-    """Prompts written on the platform, newest first, with their authors (for reviewers)."""
+    """Prompts written on the platform, newest first, with their authors (for reviewers).
+
+    ``flagged_only`` keeps those whose text, or any of whose responses, was mostly pasted.
+    """
+    pasted_responses = Count("responses", filter=Q(responses__mostly_pasted=True))
     prompts = (
         Prompt.objects.filter(project=project, source="written")
         .select_related("author")
+        .annotate(pasted_responses=pasted_responses)
         .order_by("-created_at", "-id")
     )
     if flagged_only:
-        prompts = prompts.filter(mostly_pasted=True)
+        prompts = prompts.filter(Q(mostly_pasted=True) | Q(pasted_responses__gt=0))
     return prompts

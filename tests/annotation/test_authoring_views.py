@@ -100,6 +100,14 @@ def test_reviewers_see_the_paste_flag(project):
     reviewer = add_member(project, Role.REVIEWER)
     page = logged_in(reviewer).get("/p/pages/prompts/?flagged=1").content.decode()
     assert "mostly pasted" in page and "paster" in page
+    # a typed prompt whose response was pasted is listed among the flagged too
+    typed = prompt_write(
+        project=project, user=author, category="coding",
+        messages=[{"role": "user", "content": "Which sorting algorithm is stable?"}],
+    ).prompt  # fmt: skip
+    Response.objects.create(prompt=typed, text="Merge sort. " * 5, mostly_pasted=True)
+    page = logged_in(reviewer).get("/p/pages/prompts/?flagged=1").content.decode()
+    assert "Which sorting algorithm is stable?" in page and "data-pasted-responses" in page
 
 
 def test_the_response_queue_page(project):
