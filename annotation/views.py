@@ -20,6 +20,7 @@ from annotation.services.imports import import_job_cancel, import_job_create
 from annotation.services.submission import annotation_submit
 from config.errors import ApplicationError
 from projects.decorators import project_view
+from projects.models import LabelKind
 from projects.permissions import Capability
 from projects.selectors import guideline_current
 
@@ -41,11 +42,14 @@ def _claim_view(request, project, exclude: tuple[int, ...] = ()):
 
 
 def _item_context(project, view, request) -> dict:
+    labels = list(project.tag_labels.all()) if view else []
     return {
         "project": project,
         "view": view,
         "progress": annotator_progress(user=request.user, project=project),
         "dimensions": list(project.rating_dimensions.all()) if view else [],
+        "span_labels": [label for label in labels if label.kind == LabelKind.SPAN],
+        "response_labels": [label for label in labels if label.kind == LabelKind.RESPONSE],
         # Renew well before the lease ends: every third of it, at most once a minute.
         "heartbeat_seconds": max(10, min(60, project.lease_minutes * 20)),
     }

@@ -223,6 +223,8 @@
     }
     const rubric = rubricProblem(form);
     if (rubric) return rubric;
+    const tags = window.PrefLabSpans ? window.PrefLabSpans.problem(form) : "";
+    if (tags) return tags;
     const rationale = form.querySelector("[data-rationale]");
     if (form.dataset.rationale === "required" && rationale && !rationale.value.trim()) return "Write a rationale (R).";
     return "";
@@ -245,6 +247,7 @@
       if (strength && choice !== "tie") data.strength = Number(strength.value);
     }
     if (form.querySelector("[data-rubric]")) data.rubric = rubricPayload(form);
+    if (window.PrefLabSpans) Object.assign(data, window.PrefLabSpans.payload(form)); // static/js/spans.js
     return data;
   }
 
