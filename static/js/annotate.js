@@ -248,6 +248,8 @@
     }
     if (form.querySelector("[data-rubric]")) data.rubric = rubricPayload(form);
     if (window.PrefLabSpans) Object.assign(data, window.PrefLabSpans.payload(form)); // static/js/spans.js
+    const rewrites = window.PrefLabRewrites ? window.PrefLabRewrites.payload(form) : []; // rewrite.js
+    if (rewrites.length) data.rewrites = rewrites;
     return data;
   }
 
