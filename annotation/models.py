@@ -149,11 +149,16 @@ class Item(models.Model):
     # lowering the overlap below the live leases leaves a debt that skips pay back.
     open_slots = models.SmallIntegerField()
     submitted_count = models.PositiveSmallIntegerField(default=0)
+    # Gold items carry a known ranking (tiers of response ids); they sit outside the
+    # overlap pool (open_slots 0) and are served at the project's gold rate instead.
+    is_gold = models.BooleanField(default=False)
+    gold_ranking = models.JSONField(null=True, blank=True)
     metadata = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         indexes = [
+            models.Index("project", "id", condition=Q(is_gold=True), name="item_gold"),
             models.Index(
                 "project",
                 models.F("priority").desc(),
@@ -234,6 +239,22 @@ class Assignment(models.Model):
 class AnnotationKind(models.TextChoices):
     JUDGEMENT = "judgement", "Judged on the ranking page"
     WRITER_ORDER = "writer_order", "The order a writer put their own responses in"
+    REVIEW_CORRECTION = "review_correction", "A reviewer's corrected ranking"
+
+
+class AnnotationStatus(models.TextChoices):
+    """Whether a judgement counts in agreement, consensus and exports."""
+
+    ACTIVE = "active", "Counts"
+    REJECTED = "rejected", "Rejected in review"
+    CORRECTED = "corrected", "Corrected by a reviewer"
+    SUPERSEDED = "superseded", "Flagged for re-annotation after a guideline change"
+
+
+class ReviewState(models.TextChoices):
+    NONE = "", "Not selected for review"
+    PENDING = "pending", "Waiting for review"
+    DONE = "done", "Reviewed"
 
 
 class Annotation(models.Model):
@@ -252,7 +273,7 @@ class Annotation(models.Model):
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="annotations")
     mode = models.CharField(max_length=16)
     kind = models.CharField(
-        max_length=16, choices=AnnotationKind.choices, default=AnnotationKind.JUDGEMENT
+        max_length=24, choices=AnnotationKind.choices, default=AnnotationKind.JUDGEMENT
     )
     # rank and pairwise: [[best ids], [next ids], ...]; rate: derived from ratings.
     ranking = models.JSONField(default=list, blank=True)
@@ -276,6 +297,16 @@ class Annotation(models.Model):
     revised_at = models.DateTimeField(null=True, blank=True)
     # Set by review (quality control); a reviewed annotation can no longer be revised.
     reviewed_at = models.DateTimeField(null=True, blank=True)
+    # The annotator was not sure; such annotations always go to review.
+    unsure = models.BooleanField(default=False)
+    status = models.CharField(
+        max_length=16, choices=AnnotationStatus.choices, default=AnnotationStatus.ACTIVE
+    )
+    review_state = models.CharField(
+        max_length=16, choices=ReviewState.choices, default=ReviewState.NONE, blank=True
+    )
+    # Why it is in the review queue: "sampled", "unsure", "guideline".
+    review_reason = models.CharField(max_length=16, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -289,6 +320,11 @@ class Annotation(models.Model):
         indexes = [
             models.Index(fields=["project", "created_at"], name="annotation_project_created"),
             models.Index(fields=["user", "project", "created_at"], name="annotation_user_created"),
+            models.Index(
+                fields=["project", "item"],
+                condition=Q(review_state="pending"),
+                name="annotation_review_pending",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -455,3 +491,15 @@ class WriteAssignment(models.Model):
 
     def __str__(self) -> str:
         return f"write assignment {self.pk} ({self.state})"
+
+
+# Quality-control aggregates and reviews live in their own module; imported here so
+# Django finds them as part of this app's models.
+from annotation.models_quality import (  # noqa: E402, F401
+    AnnotatorPairStats,
+    AnnotatorStats,
+    ItemStats,
+    ProjectStatsShard,
+    QualityAlert,
+    Review,
+)

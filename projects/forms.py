@@ -10,13 +10,19 @@ class ProjectSettingsForm(forms.ModelForm):
             "name", "description", "ranking_mode", "responses_per_item", "ties_allowed",
             "pairwise_strength", "rating_scale", "overlap", "lease_minutes", "rationale",
             "require_response_tags", "prompt_writing", "prompt_categories", "prompt_target",
-            "response_source", "generation_backend",
+            "response_source", "generation_backend", "gold_rate", "gold_threshold",
+            "gold_min_answers", "gold_pause", "review_rate",
         ]  # fmt: skip
         widgets = {"description": forms.Textarea(attrs={"rows": 3})}
         help_texts = {
             "prompt_categories": "One per line.",
             "prompt_target": "Prompts each annotator is asked to write; 0 for no target.",
             "generation_backend": "A generation backend registered on this server.",
+            "gold_rate": "Share of claims that serve a gold item, 0 to 0.5 (0.05 is typical).",
+            "gold_threshold": "Gold score (0 to 1) below which managers are alerted.",
+            "gold_min_answers": "Gold items an annotator answers before their score counts.",
+            "gold_pause": "Also pause annotators below the threshold until a manager resumes them.",
+            "review_rate": "Share of annotations sampled for review; unsure ones always go.",
         }
 
     prompt_categories = forms.CharField(
@@ -26,7 +32,7 @@ class ProjectSettingsForm(forms.ModelForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         # Older clients (and the create page) may leave the authoring settings out.
-        for name in ("response_source", "prompt_target"):
+        for name in ("response_source", "prompt_target", *self.OPTIONAL_NUMBERS):
             self.fields[name].required = False
         if self.instance and isinstance(self.instance.prompt_categories, list):
             self.initial["prompt_categories"] = "\n".join(self.instance.prompt_categories)
@@ -37,6 +43,16 @@ class ProjectSettingsForm(forms.ModelForm):
     def clean_prompt_target(self) -> int:
         value = self.cleaned_data["prompt_target"]
         return self.instance.prompt_target if value is None else value
+
+    # Left out by older clients and the create page: keep what the project has.
+    OPTIONAL_NUMBERS = ("gold_rate", "gold_threshold", "gold_min_answers", "review_rate")
+
+    def clean(self):
+        cleaned = super().clean()
+        for name in self.OPTIONAL_NUMBERS:
+            if cleaned.get(name) is None:
+                cleaned[name] = getattr(self.instance, name)
+        return cleaned
 
     def clean_prompt_categories(self) -> list[str]:
         return [

@@ -58,6 +58,15 @@ class Project(models.Model):
     generation_backend = models.CharField(max_length=100, blank=True)
     # Every response must carry at least one span tag or response label.
     require_response_tags = models.BooleanField(default=False)
+    # Quality control. Share of claims that serve a gold item (0 for none).
+    gold_rate = models.FloatField(default=0.0)
+    # An annotator's gold score below this (after gold_min_answers gold items) alerts managers.
+    gold_threshold = models.FloatField(default=0.7)
+    gold_min_answers = models.PositiveSmallIntegerField(default=5)
+    # Below the threshold, also stop the annotator from claiming until a manager resumes them.
+    gold_pause = models.BooleanField(default=False)
+    # Share of annotations sampled into the review queue (unsure ones always go).
+    review_rate = models.FloatField(default=0.1)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -88,6 +97,21 @@ class Project(models.Model):
                 violation_error_message="The rating scale must have 2 to 10 points.",
             ),
             models.CheckConstraint(
+                condition=Q(gold_rate__gte=0, gold_rate__lte=0.5),
+                name="project_gold_rate_at_most_half",
+                violation_error_message="The gold rate must be between 0 and 0.5.",
+            ),
+            models.CheckConstraint(
+                condition=Q(review_rate__gte=0, review_rate__lte=1),
+                name="project_review_rate_share",
+                violation_error_message="The review rate must be between 0 and 1.",
+            ),
+            models.CheckConstraint(
+                condition=Q(gold_threshold__gte=0, gold_threshold__lte=1),
+                name="project_gold_threshold_share",
+                violation_error_message="The gold threshold must be between 0 and 1.",
+            ),
+            models.CheckConstraint(
                 condition=Q(lease_minutes__gte=1, lease_minutes__lte=24 * 60),
                 name="project_lease_between_1_minute_and_1_day",
                 violation_error_message="The lease must last between 1 and 1440 minutes.",
@@ -111,6 +135,10 @@ class Membership(models.Model):
     )
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="memberships")
     role = models.CharField(max_length=16, choices=Role.choices)
+    # Set when quality control stops this member from claiming (a low gold score);
+    # a manager clears it.
+    paused_at = models.DateTimeField(null=True, blank=True)
+    paused_reason = models.CharField(max_length=300, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -11,6 +11,8 @@ class Capability(StrEnum):
     REVIEW = "review"
     MANAGE = "manage"
     ENGINEER = "engineer"
+    # The quality dashboard: every annotator's figures (an annotator sees only their own).
+    QUALITY = "quality"
 
 
 ROLE_CAPABILITIES: dict[str, frozenset[Capability]] = {
@@ -18,9 +20,15 @@ ROLE_CAPABILITIES: dict[str, frozenset[Capability]] = {
     Role.REVIEWER: frozenset({Capability.VIEW, Capability.ANNOTATE, Capability.REVIEW}),
     # Managers annotate too, to try their own set-up the way annotators see it.
     Role.MANAGER: frozenset(
-        {Capability.VIEW, Capability.ANNOTATE, Capability.REVIEW, Capability.MANAGE}
+        {
+            Capability.VIEW,
+            Capability.ANNOTATE,
+            Capability.REVIEW,
+            Capability.MANAGE,
+            Capability.QUALITY,
+        }
     ),
-    Role.ENGINEER: frozenset({Capability.VIEW, Capability.ENGINEER}),
+    Role.ENGINEER: frozenset({Capability.VIEW, Capability.ENGINEER, Capability.QUALITY}),
 }
 
 
@@ -40,12 +48,38 @@ def role_of(user, project: Project) -> str | None:
     return cache[project.pk]
 
 
-def remember_role(user, project: Project, role: str | None) -> None:
+def _paused_cache(user) -> dict:
+    if getattr(user, "_preflab_paused", None) is None:
+        user._preflab_paused = {}
+    return user._preflab_paused
+
+
+def paused_reason(user, project: Project) -> str | None:
+    """Why quality control paused the member's work here, or None when they may work.
+
+    ``project_get_for_user`` reads it with the role at the start of each request, so the
+    claim path pays nothing extra; elsewhere it costs one query.
+    """
+    if not user.is_authenticated:
+        return None
+    paused = _paused_cache(user)
+    if project.pk in paused:
+        return paused[project.pk]
+    row = (
+        Membership.objects.filter(user=user, project=project, paused_at__isnull=False)
+        .values_list("paused_reason", flat=True)
+        .first()
+    )
+    return None if row is None else (row or "paused")
+
+
+def remember_role(user, project: Project, role: str | None, *, paused: str | None = None) -> None:
     """Seed role_of's per-request cache when a query already fetched the role."""
     if user.is_authenticated:
         if getattr(user, "_preflab_roles", None) is None:
             user._preflab_roles = {}
         user._preflab_roles[project.pk] = role
+        _paused_cache(user)[project.pk] = paused
 
 
 def capabilities_of(user, project: Project) -> frozenset[Capability]:

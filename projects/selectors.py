@@ -18,11 +18,16 @@ def project_get_for_user(*, slug: str, user, capability: Capability = Capability
     projects = Project.objects.filter(slug=slug)
     if user.is_authenticated:
         # The role comes in the same query: every request on the hot path starts here.
-        role = Membership.objects.filter(project=OuterRef("pk"), user=user).values("role")[:1]
-        projects = projects.annotate(viewer_role=Subquery(role))
+        member = Membership.objects.filter(project=OuterRef("pk"), user=user)
+        projects = projects.annotate(
+            viewer_role=Subquery(member.values("role")[:1]),
+            viewer_paused_at=Subquery(member.values("paused_at")[:1]),
+            viewer_paused_reason=Subquery(member.values("paused_reason")[:1]),
+        )
     project = projects.first()
     if project is not None and user.is_authenticated:
-        remember_role(user, project, project.viewer_role)
+        paused = (project.viewer_paused_reason or "paused") if project.viewer_paused_at else None
+        remember_role(user, project, project.viewer_role, paused=paused)
     if project is None or not has_capability(user, project, Capability.VIEW):
         raise NotFoundError(f"no project '{slug}'")
     if not has_capability(user, project, capability):

@@ -35,6 +35,11 @@ PROJECT_SETTINGS = (
     "response_source",
     "generation_backend",
     "require_response_tags",
+    "gold_rate",
+    "gold_threshold",
+    "gold_min_answers",
+    "gold_pause",
+    "review_rate",
 )
 MAX_CATEGORIES = 50
 MAX_CATEGORY_CHARS = 60

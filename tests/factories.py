@@ -44,9 +44,18 @@ def add_member(project: Project, role: str = Role.ANNOTATOR, username: str | Non
 
 
 def make_items(
-    project: Project, count: int, *, priority: int = 0, batch=None, k: int | None = None
+    project: Project,
+    count: int,
+    *,
+    priority: int = 0,
+    batch=None,
+    k: int | None = None,
+    texts=None,
 ):
-    """``count`` items of K responses each, bulk-inserted; returns the items in id order."""
+    """``count`` items of K responses each, bulk-inserted; returns the items in id order.
+
+    ``texts(n, j)`` gives response j of the n-th item its text (default: "Answer j ...").
+    """
     k = k or project.responses_per_item
     start = Prompt.objects.filter(project=project).count()
     prompts = Prompt.objects.bulk_create(
@@ -58,8 +67,12 @@ def make_items(
         for n in range(count)
     )
     responses = Response.objects.bulk_create(
-        Response(prompt=prompt, text=f"Answer {j} to prompt {prompt.pk}", model_name=f"m{j}")
-        for prompt in prompts
+        Response(
+            prompt=prompt,
+            text=texts(n, j) if texts else f"Answer {j} to prompt {prompt.pk}",
+            model_name=f"m{j}",
+        )
+        for n, prompt in enumerate(prompts)
         for j in range(k)
     )
     items = Item.objects.bulk_create(

@@ -25,6 +25,8 @@ class ImportRow:
     priority: int = 0
     batch: str = ""  # per-row batch name; empty means the import's default batch
     preferred_index: int | None = None  # TRL rows: index of `chosen` (always 0)
+    # A gold item's known ranking: tiers of indices into ``responses``, best first.
+    gold: tuple[tuple[int, ...], ...] | None = None
 
 
 @dataclass(frozen=True)

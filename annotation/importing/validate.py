@@ -13,9 +13,10 @@ from annotation.importing.fields import (
     text_error,
     type_error,
 )
+from annotation.importing.gold import gold_tiers
 from annotation.importing.rows import ImportedResponse, ImportRow, RowError
 
-NATIVE_KEYS = ("id", "prompt", "responses", "metadata", "priority", "batch")
+NATIVE_KEYS = ("id", "prompt", "responses", "metadata", "priority", "batch", "gold")
 # Keys TRL preference datasets carry beside the pair; they are kept in the metadata.
 TRL_EXTRA_KEYS = ("source", "score_chosen", "score_rejected")
 TRL_KEYS = ("id", "prompt", "chosen", "rejected", "metadata", "priority", "batch", *TRL_EXTRA_KEYS)
@@ -49,6 +50,8 @@ def validate_row(raw: dict, *, line: int, responses_per_item: int) -> ImportRow 
     priority, priority_errors = _priority(raw, line=line)
     batch, batch_errors = _batch(raw, line=line)
     errors += id_errors + part_errors + metadata_errors + priority_errors + batch_errors
+    gold, gold_errors = (None, []) if is_pair else gold_tiers(raw, line=line, k=responses_per_item)
+    errors += gold_errors
     if is_pair:
         extras, extra_errors = _pair_extras(raw, line=line)
         errors += extra_errors
@@ -64,6 +67,7 @@ def validate_row(raw: dict, *, line: int, responses_per_item: int) -> ImportRow 
         priority=priority,
         batch=batch,
         preferred_index=0 if is_pair else None,
+        gold=gold,
     )
 
 

@@ -23,9 +23,10 @@ from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 
 from annotation.models import Assignment, AssignmentState, Batch, Item, ItemResponse
+from annotation.services.gold import gold_candidate, gold_due
 from config.errors import ApplicationError, ConflictError, NotFoundError
 from projects.models import Project
-from projects.permissions import Capability, has_capability
+from projects.permissions import Capability, has_capability, paused_reason
 from projects.selectors import guideline_needs_ack
 
 logger = logging.getLogger(__name__)
@@ -40,10 +41,20 @@ class GuidelinesNotAcknowledged(ConflictError):
     code = "guidelines_not_acknowledged"
 
 
+class AnnotatorPaused(ConflictError):
+    code = "annotator_paused"
+
+
 def work_allowed_check(*, project: Project, user) -> None:
-    """Any work (claiming, writing) waits until the current guidelines are acknowledged."""
+    """Any work (claiming, writing) waits until the current guidelines are acknowledged,
+    and stops while quality control has the annotator paused."""
     if project.archived:
         raise ConflictError("this project is archived; it takes no more work")
+    paused = paused_reason(user, project)
+    if paused is not None:
+        raise AnnotatorPaused(
+            f"your work in this project is paused until a manager resumes it: {paused}"
+        )
     if guideline_needs_ack(project=project, user=user) is not None:
         raise GuidelinesNotAcknowledged(
             "acknowledge the current guidelines before starting work",
@@ -115,7 +126,7 @@ def _shuffled_response_ids(item_id: int) -> list[int]:
 def _pick_candidate(*, user, project: Project) -> Item | None:
     already_had = Assignment.objects.filter(item=OuterRef("pk"), user=user)
     candidates = (
-        Item.objects.filter(project=project, open_slots__gt=0)
+        Item.objects.filter(project=project, open_slots__gt=0, is_gold=False)
         .filter(Q(restricted=False) | Q(batch_id__in=_allowed_batches(user=user, project=project)))
         .exclude(Exists(already_had))
         .order_by("-priority", "id")
@@ -157,10 +168,15 @@ def _claim_locked(*, user, project: Project, exclude_ids: tuple[int, ...], now: 
             return live
         if len(held) >= settings.PREFLAB_MAX_LEASES_PER_USER:
             return None
-        item = _pick_candidate(user=user, project=project)
+        item = None
+        if gold_due(project):
+            allowed = _allowed_batches(user=user, project=project)
+            item = gold_candidate(user=user, project=project, allowed_batches=allowed)
         if item is None:
-            return None
-        Item.objects.filter(pk=item.pk).update(open_slots=F("open_slots") - 1)
+            item = _pick_candidate(user=user, project=project)
+            if item is None:
+                return None
+            Item.objects.filter(pk=item.pk).update(open_slots=F("open_slots") - 1)
         return Assignment.objects.create(
             item_id=item.pk,
             user=user,
@@ -188,9 +204,10 @@ def assignment_lock_own(*, assignment_id: int, user, project_id: int | None = No
 
 def assignment_revive(assignment: Assignment, now: datetime) -> None:
     """Take back an expired lease if its item still has room; else raise ConflictError."""
-    taken = Item.objects.filter(pk=assignment.item_id, open_slots__gt=0).update(
-        open_slots=F("open_slots") - 1
-    )
+    # Gold items are outside the overlap pool: any annotator may take theirs back.
+    taken = Item.objects.filter(
+        Q(open_slots__gt=0) | Q(is_gold=True), pk=assignment.item_id
+    ).update(open_slots=F("open_slots") - 1)
     if not taken:
         raise ConflictError("your lease on this item expired and it went to someone else")
     assignment.state = AssignmentState.ACTIVE

@@ -49,7 +49,7 @@ RESPONSE_COLUMNS = (
 )  # fmt: skip
 ITEM_COLUMNS = (
     "id", "project", "prompt", "batch", "restricted", "round", "priority",
-    "open_slots", "submitted_count", "metadata", "created_at",
+    "open_slots", "submitted_count", "metadata", "created_at", "is_gold", "gold_ranking",
 )  # fmt: skip
 LINK_COLUMNS = ("item", "response", "position")
 MAX_STORED_ERRORS = 1000
@@ -177,14 +177,15 @@ def _insert_chunk(
         metadata = {**row.metadata}
         if row.preferred_index is not None:
             metadata["source_preferred_position"] = row.preferred_index
-        items.append(
-            (item_id, project.pk, prompt_id, batch.pk, batch.restricted, 1, row.priority,
-             project.overlap, 0, metadata, now)
-        )  # fmt: skip
         # Ids in file order would tell annotators which response came first in the
         # source (TRL's "chosen", a fixed model order): shuffle them within the row.
         row_ids = [next(response_ids) for _ in row.responses]
         random.shuffle(row_ids)
+        gold = [[row_ids[i] for i in tier] for tier in row.gold] if row.gold else None
+        items.append(
+            (item_id, project.pk, prompt_id, batch.pk, batch.restricted, 1, row.priority,
+             project.overlap, 0, metadata, now, gold is not None, gold)
+        )  # fmt: skip
         for position, (response, response_id) in enumerate(
             zip(row.responses, row_ids, strict=True)
         ):

@@ -8,7 +8,8 @@ labels, rationale, time, guideline) into AnnotationRevision. Nothing is lost.
 from django.db import transaction
 from django.utils import timezone
 
-from annotation.models import Annotation, AnnotationKind, AnnotationRevision
+from annotation.models import Annotation, AnnotationKind, AnnotationRevision, Item
+from annotation.services.item_quality import item_quality_refresh
 from annotation.services.judgements import (
     Judgement,
     judgement_validate,
@@ -123,4 +124,6 @@ def annotation_revise(
     annotation.response_labels.all().delete()
     tags_store(annotation, tags)
     rewrites_store(annotation, rewrites)
+    Item.objects.select_for_update().filter(pk=annotation.item_id).values_list("pk").first()
+    item_quality_refresh(item_id=annotation.item_id)
     return annotation

@@ -6,7 +6,10 @@ from django.utils import timezone
 
 from annotation.models import Annotation, Assignment, AssignmentState, Item
 from annotation.services.claiming import assignment_lock_own, assignment_revive
+from annotation.services.gold import gold_score_check
+from annotation.services.item_quality import item_quality_refresh
 from annotation.services.judgements import judgement_validate, project_dimensions
+from annotation.services.review_sampling import review_selection
 from annotation.services.rewrites import rewrites_store, rewrites_validate
 from annotation.services.spans import tags_store, tags_validate
 from config.errors import ApplicationError, ConflictError
@@ -94,6 +97,9 @@ def annotation_submit(
     rewrites = rewrites_validate(
         payload.get("rewrites"), response_ids=list(assignment.display_order)
     )
+    unsure = payload.get("unsure", False)
+    if not isinstance(unsure, bool):
+        raise ApplicationError("unsure: must be true or false", extra={"field": "unsure"})
     annotation = Annotation.objects.create(
         assignment=assignment,
         item_id=assignment.item_id,
@@ -110,11 +116,17 @@ def annotation_submit(
         guideline=guideline_read_by(user=user, project=project),
         display_order=assignment.display_order,
         client_token=client_token or None,
+        unsure=unsure,
+        **review_selection(project=project, unsure=unsure),
     )
     tags_store(annotation, tags)
     rewrites_store(annotation, rewrites)
     assignment.state = AssignmentState.SUBMITTED
     assignment.finished_at = now
     assignment.save(update_fields=["state", "finished_at"])
+    # The update takes the item's row lock, which orders concurrent stats refreshes.
     Item.objects.filter(pk=assignment.item_id).update(submitted_count=F("submitted_count") + 1)
+    stats = item_quality_refresh(item_id=assignment.item_id)
+    if stats.basis.get("gold"):
+        gold_score_check(project=project, user_id=user.pk)
     return annotation, True

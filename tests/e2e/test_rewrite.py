@@ -44,6 +44,8 @@ def test_rewrite_a_response_with_a_diff_before_keeping_it(page, live_server, log
 
     # and ranks and submits
     screen.press("ArrowUp", "1", "ArrowDown", "2")
+    # (the summary proves every key landed before Enter is pressed)
+    expect(screen.form.locator("[data-summary]")).to_have_text("A > B")
     sent = screen.send()
 
     # then the rewrite is stored, linked to B, made in this annotation
