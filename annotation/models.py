@@ -499,6 +499,7 @@ from annotation.models_quality import (  # noqa: E402, F401
     AnnotatorPairStats,
     AnnotatorStats,
     ItemStats,
+    ProjectQualitySummary,
     ProjectStatsShard,
     QualityAlert,
     Review,

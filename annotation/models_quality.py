@@ -251,3 +251,20 @@ class QualityAlert(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.user_id}"
+
+
+class ProjectQualitySummary(models.Model):
+    """What the dashboard draws over time, rebuilt by the background refresh."""
+
+    project = models.OneToOneField(
+        Project, primary_key=True, on_delete=models.CASCADE, related_name="+"
+    )
+    median_time_ms = models.IntegerField(null=True, blank=True)
+    # {"days": ["2026-11-20", ...], "annotations": [...], "agreement": [...],
+    #  "agreement_bins": [[label, count], ...], "rounds": [{"round", "complete",
+    #  "in_progress", "open"}], "tags": [...], "wins": [...]}
+    series = models.JSONField(default=dict, blank=True)
+    refreshed_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"quality summary of {self.project_id}"

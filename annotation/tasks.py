@@ -22,3 +22,10 @@ def prompt_bands_backfill(project_id: int) -> int:
     from annotation.services.prompt_index import prompt_bands_backfill as backfill
 
     return backfill(project_id=project_id)
+
+
+@shared_task(acks_late=True, name="annotation.quality_refresh")
+def quality_refresh(project_id: int) -> dict:
+    from annotation.services.quality_refresh import project_quality_refresh
+
+    return project_quality_refresh(project_id=project_id)

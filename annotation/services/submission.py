@@ -5,6 +5,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from annotation.models import Annotation, Assignment, AssignmentState, Item
+from annotation.services.annotator_quality import quality_refresh_soon
 from annotation.services.claiming import assignment_lock_own, assignment_revive
 from annotation.services.gold import gold_score_check
 from annotation.services.item_quality import item_quality_refresh
@@ -129,4 +130,5 @@ def annotation_submit(
     stats = item_quality_refresh(item_id=assignment.item_id)
     if stats.basis.get("gold"):
         gold_score_check(project=project, user_id=user.pk)
+    quality_refresh_soon(project.pk)
     return annotation, True

@@ -1,0 +1,33 @@
+"""One background pass over a project's quality figures (the Celery task calls this)."""
+
+from django.db import transaction
+
+from annotation.models import Annotation, AnnotatorStats, Item
+from annotation.services.annotator_quality import annotator_stats_refresh
+from annotation.services.item_quality import item_quality_refresh
+from annotation.services.quality_summary import quality_summary_refresh
+from projects.models import Project
+
+# Consensus rankings are recomputed for an annotator's items when their weight moves
+# more than this; smaller moves wait for the next change of the item.
+WEIGHT_STEP = 0.05
+
+
+def project_quality_refresh(*, project_id: int) -> dict:
+    """Annotator figures and weights, then consensus where weights moved, then the series."""
+    project = Project.objects.get(pk=project_id)
+    before = dict(AnnotatorStats.objects.filter(project=project).values_list("user_id", "weight"))
+    annotators = annotator_stats_refresh(project=project)
+    after = dict(AnnotatorStats.objects.filter(project=project).values_list("user_id", "weight"))
+    moved = [u for u, w in after.items() if abs(w - before.get(u, 1.0)) > WEIGHT_STEP]
+    items = list(
+        Annotation.objects.filter(project=project, user_id__in=moved)
+        .values_list("item_id", flat=True)
+        .distinct()
+    )
+    for item_id in items:
+        with transaction.atomic():
+            Item.objects.select_for_update().filter(pk=item_id).values_list("pk").first()
+            item_quality_refresh(item_id=item_id)
+    quality_summary_refresh(project=project)
+    return {"annotators": annotators, "reweighted_items": len(items)}
