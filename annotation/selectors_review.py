@@ -116,6 +116,7 @@ class ReviewItem:
     stats: ItemStats | None
     consensus: list[list[str]]
     reviewer_annotated: bool
+    gold: list[list[str]]
 
 
 def _as_letters(tiers: list, letters: dict[int, str]) -> list[list[str]]:
@@ -161,6 +162,7 @@ def review_item(*, project: Project, item_id: int, reviewer) -> ReviewItem | Non
         stats=stats,
         consensus=_as_letters(stats.consensus, letters) if stats else [],
         reviewer_annotated=reviewer_annotated,
+        gold=_as_letters(item.gold_ranking or [], letters),
     )
 
 

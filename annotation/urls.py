@@ -1,6 +1,6 @@
 from django.urls import path
 
-from annotation import views, views_authoring
+from annotation import views, views_authoring, views_quality
 
 urlpatterns = [
     path("p/<slug:slug>/annotate/", views.annotate, name="annotate"),
@@ -42,5 +42,33 @@ urlpatterns = [
         "p/<slug:slug>/history/<int:annotation_id>/",
         views_authoring.history_detail,
         name="history-detail",
+    ),
+    path("p/<slug:slug>/quality/", views_quality.quality_dashboard, name="quality-dashboard"),
+    path(
+        "p/<slug:slug>/quality/annotators.csv",
+        views_quality.quality_annotators_csv,
+        name="quality-annotators-csv",
+    ),
+    path(
+        "p/<slug:slug>/quality/refresh/", views_quality.quality_refresh_now, name="quality-refresh"
+    ),
+    path(
+        "p/<slug:slug>/quality/annotators/<int:user_id>/resume/",
+        views_quality.annotator_resume,
+        name="annotator-resume",
+    ),
+    path("p/<slug:slug>/review/", views_quality.review_queue_page, name="review-queue"),
+    path(
+        "p/<slug:slug>/review/items/<int:item_id>/",
+        views_quality.review_item_page,
+        name="review-item",
+    ),
+    path(
+        "p/<slug:slug>/review/items/<int:item_id>/annotations/<int:annotation_id>/",
+        views_quality.review_act,
+        name="review-act",
+    ),
+    path(
+        "p/<slug:slug>/review/items/<int:item_id>/gold/", views_quality.item_gold, name="item-gold"
     ),
 ]

@@ -1,0 +1,221 @@
+"""Quality pages: the manager's dashboard (and its CSV), the review queue and review item."""
+
+import csv
+
+from django.contrib import messages
+from django.http import Http404, StreamingHttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+
+from annotation import charts
+from annotation.selectors_dashboard import SORT_KEYS, annotator_csv_rows, annotator_table, dashboard
+from annotation.selectors_quality import annotator_pairs, disagreement_list
+from annotation.selectors_review import next_review_item_id, review_item, review_queue
+from annotation.services import gold, review
+from annotation.services.quality_summary import day_labels
+from annotation.tasks import quality_refresh
+from config.errors import ApplicationError
+from projects.decorators import project_view
+from projects.permissions import Capability, has_capability
+
+
+def _daily(name: str, values: list) -> charts.Series:
+    return charts.Series(name, list(enumerate(values)))
+
+
+def _round_segments(r: dict) -> list:
+    return [("complete", r["complete"]), ("in progress", r["in_progress"]), ("open", r["open"])]
+
+
+def _win_row(w: dict) -> charts.IntervalRow:
+    return charts.IntervalRow(w["model"], w["rate"], w["low"], w["high"], f"{w['games']} games")
+
+
+def _charts(summary) -> dict:
+    series = summary.series if summary else {}
+    labels = day_labels(series.get("days", []))
+    return {
+        "throughput": charts.line_chart(
+            [_daily("annotations", series.get("annotations", []))],
+            title="Annotations per day", x_labels=labels, y_min=0, y_format="{:.0f}",
+        ),
+        "agreement": charts.line_chart(
+            [_daily("pairwise agreement", series.get("agreement", []))],
+            title="Item agreement by day", x_labels=labels, y_min=0, y_max=1,
+        ),
+        "distribution": charts.histogram(
+            [tuple(b) for b in series.get("agreement_bins", [])],
+            title="Items by pairwise agreement",
+        ),
+        "rounds": charts.stacked_bars(
+            [(f"Round {r['round']}", _round_segments(r)) for r in series.get("rounds", [])],
+            title="Progress per round",
+            colours={"complete": "#009E73", "in progress": "#E69F00", "open": "#cccccc"},
+        ),
+        "wins": charts.interval_bars(
+            [_win_row(w) for w in series.get("wins", [])],
+            title="Win rate per model (95% interval)",
+        ),
+    }  # fmt: skip
+
+
+COLUMNS = [
+    ("username", "Annotator"), ("judgements", "Items"), ("gold_score", "Gold"),
+    ("loo_agreement", "Agrees with peers"), ("median_time_s", "Median s"),
+    ("skip_rate", "Skips"), ("position_z", "Position bias (z)"), ("length_bias", "Length bias"),
+    ("cycle_rate", "Cycles"), ("weight", "Weight"), ("", "Items per day"),
+]  # fmt: skip
+assert {key for key, _ in COLUMNS if key} == set(SORT_KEYS)
+
+
+@project_view(Capability.QUALITY)
+def quality_dashboard(request, project):
+    sort = request.GET.get("sort", "weight")
+    descending = request.GET.get("dir", "asc") == "desc"
+    rows = annotator_table(project, sort=sort, descending=descending)
+    for row in rows:
+        row.sparkline = charts.sparkline(row.trend_counts, title=f"{row.username}: items per day")
+    board = dashboard(project)
+    return render(
+        request,
+        "annotation/quality_dashboard.html",
+        {
+            "project": project,
+            "board": board,
+            "charts": _charts(board.summary),
+            "rows": rows,
+            "sort": sort,
+            "descending": descending,
+            "columns": COLUMNS,
+            "worst": disagreement_list(project),
+            "pairs": annotator_pairs(project, limit=20),
+            "tags": (board.summary.series.get("tags", []) if board.summary else [])[:30],
+            "can_manage": has_capability(request.user, project, Capability.MANAGE),
+            "can_review": has_capability(request.user, project, Capability.REVIEW),
+        },
+    )
+
+
+class _Echo:
+    def write(self, value):
+        return value
+
+
+@project_view(Capability.QUALITY)
+def quality_annotators_csv(request, project):
+    writer = csv.writer(_Echo())
+    response = StreamingHttpResponse(
+        (writer.writerow(row) for row in annotator_csv_rows(project)), content_type="text/csv"
+    )
+    response["Content-Disposition"] = f'attachment; filename="{project.slug}-annotators.csv"'
+    return response
+
+
+@require_POST
+@project_view(Capability.QUALITY)
+def quality_refresh_now(request, project):
+    quality_refresh.delay(project.pk)
+    messages.info(request, "Refresh queued; the figures update in a few seconds.")
+    return redirect("quality-dashboard", slug=project.slug)
+
+
+@require_POST
+@project_view(Capability.MANAGE)
+def annotator_resume(request, project, user_id: int):
+    closed = gold.annotator_resume(project=project, user_id=user_id, by=request.user)
+    messages.success(request, f"Resumed; {closed} alert{'s' if closed != 1 else ''} closed.")
+    return redirect("quality-dashboard", slug=project.slug)
+
+
+@project_view(Capability.REVIEW)
+def review_queue_page(request, project):
+    queue = review_queue(project=project, reviewer=request.user)
+    return render(request, "annotation/review_queue.html", {"project": project, "queue": queue})
+
+
+@project_view(Capability.REVIEW)
+def review_item_page(request, project, item_id: int):
+    view = review_item(project=project, item_id=item_id, reviewer=request.user)
+    if view is None:
+        raise Http404(f"no item {item_id} in this project")
+    return render(
+        request,
+        "annotation/review_item.html",
+        {
+            "project": project,
+            "view": view,
+            "ranks": range(1, len(view.responses) + 1),
+            "can_manage": has_capability(request.user, project, Capability.MANAGE),
+        },
+    )
+
+
+def _ranking_from_post(post, view) -> list[list[int]]:
+    """Per-response rank selects (``rank-<response id>``) to tiers; equal ranks tie."""
+    ranks: dict[int, list[int]] = {}
+    for _, response in view.responses:
+        value = post.get(f"rank-{response.pk}", "")
+        if not value.isdigit():
+            raise ApplicationError(f"rank-{response.pk}: give every response a rank")
+        ranks.setdefault(int(value), []).append(response.pk)
+    return [ranks[rank] for rank in sorted(ranks)]
+
+
+@require_POST
+@project_view(Capability.REVIEW)
+def review_act(request, project, item_id: int, annotation_id: int):
+    verdict = request.POST.get("verdict")
+    comment = request.POST.get("comment", "")
+    view = review_item(project=project, item_id=item_id, reviewer=request.user)
+    if view is None:
+        raise Http404(f"no item {item_id} in this project")
+    try:
+        if verdict == "accept":
+            review.annotation_review_accept(
+                project=project, annotation_id=annotation_id, reviewer=request.user, comment=comment
+            )
+        elif verdict == "reject":
+            review.annotation_review_reject(
+                project=project, annotation_id=annotation_id, reviewer=request.user, comment=comment
+            )
+        elif verdict == "correct":
+            review.annotation_review_correct(
+                project=project,
+                annotation_id=annotation_id,
+                reviewer=request.user,
+                ranking=_ranking_from_post(request.POST, view),
+                comment=comment,
+            )
+        else:
+            raise ApplicationError("verdict: accept, reject or correct")
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+        return redirect("review-item", slug=project.slug, item_id=item_id)
+    messages.success(request, f"Annotation {annotation_id}: {verdict}ed.")
+    if request.POST.get("then") == "next":
+        following = next_review_item_id(project=project, reviewer=request.user, after=item_id)
+        if following:
+            return redirect("review-item", slug=project.slug, item_id=following)
+        return redirect("review-queue", slug=project.slug)
+    return redirect("review-item", slug=project.slug, item_id=item_id)
+
+
+@require_POST
+@project_view(Capability.MANAGE)
+def item_gold(request, project, item_id: int):
+    view = review_item(project=project, item_id=item_id, reviewer=request.user)
+    if view is None:
+        raise Http404(f"no item {item_id} in this project")
+    try:
+        if request.POST.get("action") == "unmark":
+            gold.item_gold_unmark(project=project, item_id=item_id)
+            messages.success(request, "The item is an ordinary item again.")
+        else:
+            gold.item_gold_mark(
+                project=project, item_id=item_id, ranking=_ranking_from_post(request.POST, view)
+            )
+            messages.success(request, "Marked as gold with that ranking.")
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+    return redirect(reverse("review-item", args=[project.slug, item_id]))

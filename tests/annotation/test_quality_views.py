@@ -1,0 +1,148 @@
+"""Quality pages: the dashboard and its CSV, the review queue and review actions, gold."""
+
+import csv
+import io
+
+import pytest
+from django.test import Client
+
+from annotation.models import Annotation, AnnotationStatus, Item, Prompt, Review
+from annotation.services.quality_refresh import project_quality_refresh
+from projects.models import Role
+from tests.annotation.quality_helpers import annotate_all, by_id, first_shown_first
+from tests.factories import add_member, make_items, make_project
+
+
+@pytest.fixture
+def annotated(db):
+    project = make_project(slug="qv", responses_per_item=3, overlap=2, review_rate=1.0)
+    make_items(project, 8)
+    Prompt.objects.filter(project=project).update(
+        messages=[{"role": "user", "content": "<script>alert(1)</script> which?"}]
+    )
+    one = add_member(project, Role.ANNOTATOR, "one")
+    two = add_member(project, Role.ANNOTATOR, "two")
+    annotate_all(project, one, by_id)
+    annotate_all(project, two, first_shown_first)
+    project_quality_refresh(project_id=project.pk)
+    reviewer = add_member(project, Role.REVIEWER, "rev")
+    engineer = add_member(project, Role.ENGINEER, "eng")
+    return project, one, two, reviewer, engineer
+
+
+def _client(user) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def test_dashboard_draws_its_charts_and_table(annotated):
+    project, *_ = annotated
+    html = _client(project.created_by).get(f"/p/{project.slug}/quality/").content.decode()
+    for kind in (
+        "chart-line",
+        "chart-histogram",
+        "chart-stacked",
+        "chart-interval",
+        "chart-sparkline",
+    ):
+        assert kind in html, kind
+    assert 'data-user="one"' in html and 'data-user="two"' in html
+    assert "<script>alert(1)</script>" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+
+
+def test_dashboard_table_sorts_by_any_figure(annotated):
+    project, *_ = annotated
+    client = _client(project.created_by)
+    ascending = client.get(f"/p/{project.slug}/quality/?sort=username&dir=asc").content.decode()
+    descending = client.get(f"/p/{project.slug}/quality/?sort=username&dir=desc").content.decode()
+    assert ascending.index('data-user="one"') < ascending.index('data-user="two"')
+    assert descending.index('data-user="two"') < descending.index('data-user="one"')
+
+
+def test_annotator_csv_has_every_annotator_and_figure(annotated):
+    project, *_ = annotated
+    response = _client(project.created_by).get(f"/p/{project.slug}/quality/annotators.csv")
+    rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
+    assert rows[0][:4] == ["username", "role", "paused", "judgements"]
+    assert [r[0] for r in rows[1:]] == ["one", "two"]
+    assert {r[3] for r in rows[1:]} == {"8"}
+
+
+@pytest.mark.parametrize(
+    ("who", "dashboard", "review"),
+    [("one", 403, 403), ("rev", 403, 200), ("eng", 200, 403), ("outsider", 404, 404)],
+)
+def test_quality_pages_check_roles(annotated, django_user_model, who, dashboard, review):
+    project, *_ = annotated
+    user = (
+        django_user_model.objects.create(username="outsider")
+        if who == "outsider"
+        else django_user_model.objects.get(username=who)
+    )
+    client = _client(user)
+    assert client.get(f"/p/{project.slug}/quality/").status_code == dashboard
+    assert client.get(f"/p/{project.slug}/quality/annotators.csv").status_code == dashboard
+    assert client.get(f"/p/{project.slug}/review/").status_code == review
+
+
+def test_review_actions_from_the_page(annotated):
+    project, one, two, reviewer, _ = annotated
+    client = _client(reviewer)
+    queue = client.get(f"/p/{project.slug}/review/").content.decode()
+    assert "&lt;script&gt;" in queue
+    item = Item.objects.filter(project=project).first()
+    page = client.get(f"/p/{project.slug}/review/items/{item.pk}/").content.decode()
+    assert "one" in page and "two" in page and "guidelines v1" in page
+    first, second = Annotation.objects.filter(item=item).order_by("user__username")
+    base = f"/p/{project.slug}/review/items/{item.pk}/annotations"
+
+    client.post(f"{base}/{first.pk}/", {"verdict": "accept"})
+    client.post(f"{base}/{second.pk}/", {"verdict": "reject", "comment": "first-shown bias"})
+
+    assert list(Review.objects.order_by("pk").values_list("verdict", flat=True)) == [
+        "accepted",
+        "rejected",
+    ]
+    second.refresh_from_db()
+    assert second.status == AnnotationStatus.REJECTED
+
+
+def test_review_correction_and_gold_from_the_page(annotated):
+    project, _, two, reviewer, _ = annotated
+    item = Item.objects.filter(project=project).last()
+    ids = list(item.item_responses.values_list("response_id", flat=True))
+    ranks = {f"rank-{rid}": str(i + 1) for i, rid in enumerate(ids)}
+    theirs = Annotation.objects.get(item=item, user=two)
+
+    _client(reviewer).post(
+        f"/p/{project.slug}/review/items/{item.pk}/annotations/{theirs.pk}/",
+        {"verdict": "correct", **ranks},
+    )
+    _client(project.created_by).post(
+        f"/p/{project.slug}/review/items/{item.pk}/gold/", {"action": "mark", **ranks}
+    )
+
+    assert Annotation.objects.get(item=item, user=reviewer).ranking == [[r] for r in ids]
+    item.refresh_from_db()
+    assert item.is_gold and item.gold_ranking == [[r] for r in ids]
+    # a reviewer is not a manager: no gold for them
+    assert (
+        _client(reviewer)
+        .post(f"/p/{project.slug}/review/items/{item.pk}/gold/", {"action": "unmark"})
+        .status_code
+        == 403
+    )
+
+
+def test_an_incomplete_correction_names_the_field(annotated):
+    project, one, _, reviewer, _ = annotated
+    item = Item.objects.filter(project=project).first()
+    theirs = Annotation.objects.get(item=item, user=one)
+    response = _client(reviewer).post(
+        f"/p/{project.slug}/review/items/{item.pk}/annotations/{theirs.pk}/",
+        {"verdict": "correct"},
+        follow=True,
+    )
+    assert "give every response a rank" in response.content.decode()
