@@ -6,7 +6,7 @@ from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.throttling import ScopedRateThrottle
 
 from annotation import api as annotation_api
-from annotation import api_authoring
+from annotation import api_authoring, api_quality
 from projects import api as projects_api
 from projects import api_labels
 
@@ -109,5 +109,51 @@ urlpatterns = [
         "assignments/<int:assignment_id>/heartbeat/",
         annotation_api.HeartbeatApi.as_view(),
         name="api-heartbeat",
+    ),
+    path("projects/<slug:slug>/quality/", api_quality.DashboardApi.as_view(), name="api-quality"),
+    path(
+        "projects/<slug:slug>/quality/annotators/",
+        api_quality.AnnotatorTableApi.as_view(),
+        name="api-quality-annotators",
+    ),
+    path(
+        "projects/<slug:slug>/quality/me/",
+        api_quality.OwnQualityApi.as_view(),
+        name="api-quality-me",
+    ),
+    path(
+        "projects/<slug:slug>/quality/pairs/",
+        api_quality.PairsApi.as_view(),
+        name="api-quality-pairs",
+    ),
+    path(
+        "projects/<slug:slug>/items/<int:item_id>/consensus/",
+        api_quality.ItemConsensusApi.as_view(),
+        name="api-item-consensus",
+    ),
+    path(
+        "projects/<slug:slug>/items/<int:item_id>/gold/",
+        api_quality.GoldApi.as_view(),
+        name="api-item-gold",
+    ),
+    path(
+        "projects/<slug:slug>/review-queue/",
+        api_quality.ReviewQueueApi.as_view(),
+        name="api-review-queue",
+    ),
+    path(
+        "projects/<slug:slug>/review/items/<int:item_id>/",
+        api_quality.ReviewItemApi.as_view(),
+        name="api-review-item",
+    ),
+    path(
+        "annotations/<int:annotation_id>/review/",
+        api_quality.ReviewActApi.as_view(),
+        name="api-review",
+    ),
+    path(
+        "projects/<slug:slug>/annotators/<str:username>/resume/",
+        api_quality.ResumeApi.as_view(),
+        name="api-annotator-resume",
     ),
 ]

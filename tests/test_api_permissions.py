@@ -72,6 +72,10 @@ def _revision(world) -> dict:
     return {"ranking": [[rid] for rid in reversed(world["annotation"].display_order)]}
 
 
+def _gold(world) -> dict:
+    return {"ranking": [[rid] for rid in sorted(world["annotation"].display_order)]}
+
+
 def _ranking(world) -> dict:
     return {"ranking": [[rid] for rid in world["lease"].display_order]}
 
@@ -141,6 +145,26 @@ ENDPOINTS = [
      {"anonymous": 401, "outsider": 404, "annotator": 200, "reviewer": 404, "manager": 404, "engineer": 404}),
     ("revise", "post", "/api/v1/annotations/{annotation}/revise/", _revision, "json",
      {"anonymous": 401, "outsider": 404, "annotator": 200, "reviewer": 404, "manager": 404, "engineer": 404}),
+    ("quality dashboard", "get", "/api/v1/projects/{slug}/quality/", None, "json",
+     {"anonymous": 401, "outsider": 404, "annotator": 403, "reviewer": 403, "manager": 200, "engineer": 200}),
+    ("annotator figures", "get", "/api/v1/projects/{slug}/quality/annotators/", None, "json",
+     {"anonymous": 401, "outsider": 404, "annotator": 403, "reviewer": 403, "manager": 200, "engineer": 200}),
+    ("own figures", "get", "/api/v1/projects/{slug}/quality/me/", None, "json",
+     {"anonymous": 401, "outsider": 404, "annotator": 200, "reviewer": 200, "manager": 200, "engineer": 403}),
+    ("annotator pairs", "get", "/api/v1/projects/{slug}/quality/pairs/", None, "json",
+     {"anonymous": 401, "outsider": 404, "annotator": 403, "reviewer": 403, "manager": 200, "engineer": 200}),
+    ("item consensus", "get", "/api/v1/projects/{slug}/items/{item}/consensus/", None, "json",
+     {"anonymous": 401, "outsider": 404, "annotator": 403, "reviewer": 200, "manager": 200, "engineer": 200}),
+    ("review queue", "get", "/api/v1/projects/{slug}/review-queue/", None, "json",
+     {"anonymous": 401, "outsider": 404, "annotator": 403, "reviewer": 200, "manager": 200, "engineer": 403}),
+    ("review item", "get", "/api/v1/projects/{slug}/review/items/{item}/", None, "json",
+     {"anonymous": 401, "outsider": 404, "annotator": 403, "reviewer": 200, "manager": 200, "engineer": 403}),
+    ("review an annotation", "post", "/api/v1/annotations/{annotation}/review/", lambda w: {"verdict": "accept"}, "json",
+     {"anonymous": 401, "outsider": 404, "annotator": 403, "reviewer": 201, "manager": 201, "engineer": 403}),
+    ("mark gold", "put", "/api/v1/projects/{slug}/items/{item}/gold/", _gold, "json",
+     {"anonymous": 401, "outsider": 404, "annotator": 403, "reviewer": 403, "manager": 200, "engineer": 403}),
+    ("resume an annotator", "post", "/api/v1/projects/{slug}/annotators/annotator/resume/", lambda w: {}, "json",
+     {"anonymous": 401, "outsider": 404, "annotator": 403, "reviewer": 403, "manager": 200, "engineer": 403}),
 ]  # fmt: skip
 
 CASES = [
@@ -160,6 +184,7 @@ def test_role_against_endpoint(world, name, method, url, body, fmt, role, expect
         job=world["job"].pk,
         annotation=world["annotation"].pk,
         write=world["write_lease"].pk,
+        item=world["annotation"].item_id,
     )
     # when
     response = getattr(client, method)(path, body(world) if body else None, format=fmt)
