@@ -26,6 +26,7 @@ from tests.factories import add_member, make_items, make_project
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 HOSTILE = "Which answer is kinder? <img src=x onerror=alert(1)>"
+COMMENT = "Ranked by id, not by what the answers say."
 CHART_MARKS = {  # chart kind -> the marks it draws for data (an empty chart has none)
     "line": "g.series circle",
     "histogram": "g.bars rect",
@@ -104,9 +105,10 @@ def test_dashboard_draws_every_chart_sorts_annotators_and_links_to_review(
         chart = page.locator(f"svg.chart.chart-{kind}").first
         assert_drawn(chart)
         expect(chart.locator(marks).first).to_be_attached()
-    expect(page.get_by_role("link", name="Annotator table (CSV)")).to_have_attribute(
-        "href", "/p/dash/quality/annotators.csv"
-    )
+    csv_link = page.get_by_role("link", name="Annotator table (CSV)")
+    expect(csv_link).to_have_attribute("href", "/p/dash/quality/annotators.csv")
+    exported = page.request.get(live_server.url + csv_link.get_attribute("href")).text()
+    assert [line.split(",")[0] for line in exported.splitlines()] == ["username", "alice", "bob"]
     # and each annotator has a row with a sparkline of their items per day
     table = page.locator("[data-annotator-table]")
     names = table.locator("tbody tr[data-user] td:first-child")
@@ -172,7 +174,7 @@ def test_a_reviewer_rejects_accepts_and_corrects_from_the_queue(
     rejected = Annotation.objects.get(item_id=first, user=alice)
     slots_before = Item.objects.get(pk=first).open_slots
     card = page.locator(f'article[data-annotation="{rejected.pk}"]')
-    card.locator("textarea[name=comment]").fill("Ranked by id, not by what the answers say.")
+    card.locator("textarea[name=comment]").fill(COMMENT)
     card.get_by_role("button", name="Reject").click()
 
     # then (then=next) the page moves on to the next item in the queue, not the one just
@@ -205,7 +207,7 @@ def test_a_reviewer_rejects_accepts_and_corrects_from_the_queue(
     )
     assert sorted(verdicts) == sorted(
         [
-            (rejected.pk, "rejected", "Ranked by id, not by what the answers say."),
+            (rejected.pk, "rejected", COMMENT),
             (accepted.pk, "accepted", ""),
             (corrected.pk, "corrected", ""),
         ]
@@ -226,11 +228,15 @@ def test_a_reviewer_rejects_accepts_and_corrects_from_the_queue(
     assert corrected.status == AnnotationStatus.CORRECTED
     assert corrected.ranking == original_ranking
 
-    # and the first item, still waiting on bob's annotation, shows the verdict and comment
+    # and every item is still in the queue, one annotation each left waiting
+    page.goto(f"{live_server.url}/p/rq/review/")
+    expect(queue).to_have_count(3)
+    expect(queue.locator("td:nth-child(3)")).to_have_text(["1", "1", "1"])
+    # and the first item shows the verdict and its comment on alice's annotation
     page.goto(item_url(live_server, "rq", first))
     card = page.locator(f'article[data-annotation="{rejected.pk}"]')
     expect(card.locator("[data-status]")).to_have_text("Rejected in review")
-    expect(card).to_contain_text("Rejected by rev: “Ranked by id, not by what the answers say.”")
+    expect(card).to_contain_text(f"Rejected by rev: “{COMMENT}”")
     expect(card.locator("form")).to_have_count(0)
     # and the hostile prompt's item shows it as text
     hostile = Item.objects.filter(project=project).order_by("pk").first()
@@ -266,7 +272,9 @@ def test_a_reviewer_never_sees_items_they_annotated(page, live_server, log_in, p
     (own,) = annotate_all(project, reviewer, first_shown_first, limit=1)
     bob = add_member(project, Role.ANNOTATOR, "bob")
     annotate_all(project, bob, first_shown_first)
-    assert Annotation.objects.filter(item_id=own.item_id, user=alice, review_state="pending")
+    assert Annotation.objects.filter(
+        item_id=own.item_id, user=alice, review_state=ReviewState.PENDING
+    ).exists()
     log_in("rev")
 
     # when the reviewer opens their queue
