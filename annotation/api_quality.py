@@ -4,6 +4,7 @@ Managers and engineers read every annotator's figures; an annotator reads only t
 (``quality/me/``). Reviewers read the review queue and act on annotations.
 """
 
+from django.db import transaction
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.response import Response
@@ -17,6 +18,7 @@ from annotation.serializers_quality import (
     AnnotatorRowSerializer,
     DashboardSerializer,
     GoldInputSerializer,
+    GuidelineFlagInputSerializer,
     ItemConsensusSerializer,
     OwnQualitySerializer,
     PairSerializer,
@@ -25,7 +27,8 @@ from annotation.serializers_quality import (
     ReviewItemSerializer,
     ReviewOutSerializer,
 )
-from annotation.services import gold, review
+from annotation.services import gold, guideline_flags, review
+from annotation.tasks import items_quality_refresh
 from config.errors import ApplicationError, NotFoundError
 from projects.models import Project
 from projects.permissions import Capability
@@ -191,3 +194,17 @@ class ResumeApi(APIView):
             raise NotFoundError(f"no member '{username}' in this project")
         closed = gold.annotator_resume(project=project, user_id=user_id, by=request.user)
         return Response({"username": username, "alerts_closed": closed})
+
+
+class GuidelineFlagApi(APIView):
+    @extend_schema(request=GuidelineFlagInputSerializer, responses={200: None})
+    def post(self, request, slug):
+        """Send annotations made under superseded guideline versions to review or re-annotation."""
+        project = project_get_for_user(slug=slug, user=request.user, capability=Capability.MANAGE)
+        data = _valid(GuidelineFlagInputSerializer, request)
+        count, items = guideline_flags.guideline_flag_superseded(
+            project=project, action=data["action"], label_names=data.get("labels") or None
+        )
+        if items:
+            transaction.on_commit(lambda: items_quality_refresh.delay(items))
+        return Response({"flagged": count, "items_reopened": len(items)})

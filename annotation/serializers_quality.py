@@ -142,3 +142,12 @@ class ReviewOutSerializer(serializers.Serializer):
 
 class GoldInputSerializer(serializers.Serializer):
     ranking = serializers.JSONField(help_text="the known ranking: tiers of response ids")
+
+
+class GuidelineFlagInputSerializer(serializers.Serializer):
+    action = serializers.ChoiceField(choices=["review", "reannotate"])
+    labels = serializers.ListField(
+        child=serializers.CharField(max_length=80),
+        required=False,
+        help_text="only items carrying any of these tag or label names",
+    )

@@ -29,3 +29,10 @@ def quality_refresh(project_id: int) -> dict:
     from annotation.services.quality_refresh import project_quality_refresh
 
     return project_quality_refresh(project_id=project_id)
+
+
+@shared_task(acks_late=True, name="annotation.items_quality_refresh")
+def items_quality_refresh(item_ids: list[int]) -> int:
+    from annotation.services.item_quality import items_quality_refresh as refresh
+
+    return refresh(item_ids=item_ids)

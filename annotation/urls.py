@@ -71,4 +71,5 @@ urlpatterns = [
     path(
         "p/<slug:slug>/review/items/<int:item_id>/gold/", views_quality.item_gold, name="item-gold"
     ),
+    path("p/<slug:slug>/guidelines/flag/", views_quality.guideline_flag, name="guideline-flag"),
 ]

@@ -3,6 +3,7 @@
 import csv
 
 from django.contrib import messages
+from django.db import transaction
 from django.http import Http404, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -12,12 +13,13 @@ from annotation import charts
 from annotation.selectors_dashboard import SORT_KEYS, annotator_csv_rows, annotator_table, dashboard
 from annotation.selectors_quality import annotator_pairs, disagreement_list
 from annotation.selectors_review import next_review_item_id, review_item, review_queue
-from annotation.services import gold, review
+from annotation.services import gold, guideline_flags, review
 from annotation.services.quality_summary import day_labels
-from annotation.tasks import quality_refresh
+from annotation.tasks import items_quality_refresh, quality_refresh
 from config.errors import ApplicationError
 from projects.decorators import project_view
 from projects.permissions import Capability, has_capability
+from projects.selectors import guideline_current
 
 
 def _daily(name: str, values: list) -> charts.Series:
@@ -219,3 +221,31 @@ def item_gold(request, project, item_id: int):
     except ApplicationError as exc:
         messages.error(request, exc.message)
     return redirect(reverse("review-item", args=[project.slug, item_id]))
+
+
+@project_view(Capability.MANAGE)
+def guideline_flag(request, project):
+    labels = list(project.tag_labels.values_list("name", flat=True))
+    if request.method == "POST":
+        chosen = [name for name in request.POST.getlist("labels") if name]
+        try:
+            count, items = guideline_flags.guideline_flag_superseded(
+                project=project, action=request.POST.get("action", ""), label_names=chosen
+            )
+        except ApplicationError as exc:
+            messages.error(request, exc.message)
+        else:
+            if items:
+                transaction.on_commit(lambda: items_quality_refresh.delay(items))
+            messages.success(request, f"{count} annotation{'s' if count != 1 else ''} flagged.")
+            return redirect("guideline-flag", slug=project.slug)
+    return render(
+        request,
+        "annotation/guideline_flag.html",
+        {
+            "project": project,
+            "labels": labels,
+            "current": guideline_current(project),
+            "superseded": guideline_flags.superseded_annotations(project=project).count(),
+        },
+    )

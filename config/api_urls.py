@@ -156,4 +156,9 @@ urlpatterns = [
         api_quality.ResumeApi.as_view(),
         name="api-annotator-resume",
     ),
+    path(
+        "projects/<slug:slug>/guidelines/flag/",
+        api_quality.GuidelineFlagApi.as_view(),
+        name="api-guidelines-flag",
+    ),
 ]

@@ -163,6 +163,8 @@ ENDPOINTS = [
      {"anonymous": 401, "outsider": 404, "annotator": 403, "reviewer": 201, "manager": 201, "engineer": 403}),
     ("mark gold", "put", "/api/v1/projects/{slug}/items/{item}/gold/", _gold, "json",
      {"anonymous": 401, "outsider": 404, "annotator": 403, "reviewer": 403, "manager": 200, "engineer": 403}),
+    ("flag superseded work", "post", "/api/v1/projects/{slug}/guidelines/flag/", lambda w: {"action": "review"}, "json",
+     {"anonymous": 401, "outsider": 404, "annotator": 403, "reviewer": 403, "manager": 200, "engineer": 403}),
     ("resume an annotator", "post", "/api/v1/projects/{slug}/annotators/annotator/resume/", lambda w: {}, "json",
      {"anonymous": 401, "outsider": 404, "annotator": 403, "reviewer": 403, "manager": 200, "engineer": 403}),
 ]  # fmt: skip

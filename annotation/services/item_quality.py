@@ -218,3 +218,14 @@ def _project_move(project_id: int, shard: int, sums: dict, coincidences: dict) -
         setattr(row, name, getattr(row, name) + value)
     row.coincidences = _merge(row.coincidences, coincidences)
     row.save()
+
+
+def items_quality_refresh(*, item_ids: list[int]) -> int:
+    """Refresh many items, each in its own short transaction with its row locked."""
+    from django.db import transaction
+
+    for item_id in item_ids:
+        with transaction.atomic():
+            Item.objects.select_for_update().filter(pk=item_id).values_list("pk").first()
+            item_quality_refresh(item_id=item_id)
+    return len(item_ids)

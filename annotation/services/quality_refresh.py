@@ -1,10 +1,8 @@
 """One background pass over a project's quality figures (the Celery task calls this)."""
 
-from django.db import transaction
-
-from annotation.models import Annotation, AnnotatorStats, Item
+from annotation.models import Annotation, AnnotatorStats
 from annotation.services.annotator_quality import annotator_stats_refresh
-from annotation.services.item_quality import item_quality_refresh
+from annotation.services.item_quality import items_quality_refresh
 from annotation.services.quality_summary import quality_summary_refresh
 from projects.models import Project
 
@@ -25,9 +23,6 @@ def project_quality_refresh(*, project_id: int) -> dict:
         .values_list("item_id", flat=True)
         .distinct()
     )
-    for item_id in items:
-        with transaction.atomic():
-            Item.objects.select_for_update().filter(pk=item_id).values_list("pk").first()
-            item_quality_refresh(item_id=item_id)
+    items_quality_refresh(item_ids=items)
     quality_summary_refresh(project=project)
     return {"annotators": annotators, "reweighted_items": len(items)}
