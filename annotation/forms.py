@@ -30,6 +30,7 @@ def _payload(post, project: Project) -> dict:
         return payload
     payload: dict = {
         "none_acceptable": post.get("none_acceptable") in {"on", "true", "1"},
+        "unsure": post.get("unsure") in {"on", "true", "1"},
         "rationale": post.get("rationale", ""),
     }
     rubric: dict = {}

@@ -170,7 +170,7 @@ def reviews_received(*, project: Project, user, limit: int = 20) -> list[Review]
     """Verdicts on the user's own annotations, newest first (rejections carry comments)."""
     return list(
         Review.objects.filter(project=project, annotation__user=user)
-        .select_related("annotation")
+        .select_related("annotation__item__prompt")
         .order_by("-created_at", "-pk")[:limit]
     )
 

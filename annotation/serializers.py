@@ -45,6 +45,9 @@ class SubmitInputSerializer(serializers.Serializer):
     )
     strength = serializers.IntegerField(required=False, min_value=1, max_value=3)
     none_acceptable = serializers.BooleanField(required=False, default=False)
+    unsure = serializers.BooleanField(
+        required=False, default=False, help_text="send this annotation to a reviewer"
+    )
     rationale = serializers.CharField(required=False, allow_blank=True, trim_whitespace=False)
     time_spent_ms = serializers.IntegerField(required=False, min_value=0)
     client_token = serializers.CharField(required=False, max_length=64)
@@ -74,7 +77,7 @@ class AnnotationOutSerializer(serializers.ModelSerializer):
             "id", "assignment_id", "item_id", "mode", "ranking", "ratings", "rubric_scores",
             "strength", "spans", "labels",
             "none_acceptable", "rationale", "time_spent_ms", "guideline_version",
-            "display_order", "client_token", "created_at",
+            "display_order", "client_token", "created_at", "unsure", "status", "review_state",
         ]  # fmt: skip
 
 

@@ -18,6 +18,7 @@ from annotation.selectors_history import (
     annotations_of_user,
     written_prompts_for_review,
 )
+from annotation.selectors_review import reviews_received
 from annotation.services.claiming import GuidelinesNotAcknowledged
 from annotation.services.prompts import (
     messages_clean,
@@ -132,7 +133,12 @@ def history(request, project):
     query = request.GET.get("q", "")
     annotations = annotations_of_user(user=request.user, project=project, query=query)
     page = Paginator(annotations, HISTORY_PAGE_SIZE).get_page(request.GET.get("page"))
-    context = {"project": project, "page": page, "query": query}
+    context = {
+        "project": project,
+        "page": page,
+        "query": query,
+        "reviews": reviews_received(project=project, user=request.user, limit=10),
+    }
     return render(request, "annotation/history_list.html", context)
 
 

@@ -233,6 +233,8 @@
   function payload(form) {
     const mode = form.dataset.mode;
     const data = { none_acceptable: form.querySelector("[data-none]").checked };
+    const unsure = form.querySelector("[data-unsure]");
+    if (unsure && unsure.checked) data.unsure = true;
     const rationale = form.querySelector("[data-rationale]");
     if (rationale) data.rationale = rationale.value;
     if (mode === "rank") {

@@ -146,3 +146,32 @@ def test_an_incomplete_correction_names_the_field(annotated):
         follow=True,
     )
     assert "give every response a rank" in response.content.decode()
+
+
+def test_annotators_see_review_comments_in_their_history(annotated):
+    project, one, _, reviewer, _ = annotated
+    theirs = Annotation.objects.filter(user=one).first()
+    _client(reviewer).post(
+        f"/p/{project.slug}/review/items/{theirs.item_id}/annotations/{theirs.pk}/",
+        {"verdict": "reject", "comment": "Read rule <3> again"},
+    )
+    html = _client(one).get(f"/p/{project.slug}/history/").content.decode()
+    assert "Read rule &lt;3&gt; again" in html
+    assert "rejected in review" in html
+
+
+def test_unsure_checkbox_sends_the_annotation_to_review(db):
+    project = make_project(slug="unsure", responses_per_item=2, review_rate=0.0)
+    make_items(project, 1)
+    person = add_member(project, Role.ANNOTATOR, "u")
+    client = _client(person)
+    page = client.get(f"/p/{project.slug}/annotate/").content.decode()
+    assert "data-unsure" in page
+    lease = person.assignments.get()
+    a, b = lease.display_order
+    client.post(
+        f"/p/{project.slug}/annotate/{lease.pk}/submit/",
+        {f"rank-{a}": "1", f"rank-{b}": "2", "unsure": "on"},
+    )
+    annotation = Annotation.objects.get(user=person)
+    assert (annotation.unsure, annotation.review_state) == (True, "pending")
