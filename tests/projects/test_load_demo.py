@@ -13,6 +13,13 @@ def test_load_demo_twice(db, capsys):
     demo = Project.objects.get(slug="demo")
     writing = Project.objects.get(slug="demo-writing")
     assert Item.objects.filter(project=demo).count() == 36
+    # three gold items, their known rankings mapped from file positions to response ids
+    gold = Item.objects.get(project=demo, prompt__external_id="demo-003", is_gold=True)
+    texts = {r.pk: r.text for r in gold.responses.all()}
+    best = texts[gold.gold_ranking[0][0]]
+    assert best.startswith("It's a classic **cross-site scripting (XSS) test payload**")
+    assert Item.objects.filter(project=demo, is_gold=True).count() == 3
+    assert (demo.gold_rate, demo.review_rate) == (0.1, 0.25)
     assert sorted(demo.tag_labels.values_list("name", flat=True)) == [
         "factual error", "good reasoning", "off-topic", "refusal", "unsafe",
     ]  # fmt: skip

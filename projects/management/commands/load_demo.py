@@ -80,6 +80,9 @@ class Command(BaseCommand):
                     responses_per_item=4,
                     overlap=2,
                     ties_allowed=True,
+                    gold_rate=0.1,
+                    gold_min_answers=3,
+                    review_rate=0.25,
                 )
                 guideline_publish(
                     project=project,
