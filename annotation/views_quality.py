@@ -195,7 +195,9 @@ def review_act(request, project, item_id: int, annotation_id: int):
         messages.error(request, exc.message)
         return redirect("review-item", slug=project.slug, item_id=item_id)
     messages.success(request, f"Annotation {annotation_id}: {verdict}ed.")
-    if request.POST.get("then") == "next":
+    after = review_item(project=project, item_id=item_id, reviewer=request.user)
+    still_waiting = after is not None and any(entry.reviewable for entry in after.annotations)
+    if request.POST.get("then") == "next" and not still_waiting:
         following = next_review_item_id(project=project, reviewer=request.user, after=item_id)
         if following:
             return redirect("review-item", slug=project.slug, item_id=following)

@@ -177,21 +177,22 @@ def test_a_reviewer_rejects_accepts_and_corrects_from_the_queue(
     card.locator("textarea[name=comment]").fill(COMMENT)
     card.get_by_role("button", name="Reject").click()
 
-    # then (then=next) the page moves on to the next item in the queue, not the one just
-    # acted on, even though bob's annotation there still waits
-    second = moved_on(page, live_server, project, reviewer, first, f"{rejected.pk}: rejected")
+    # then the page stays on the item: bob's annotation there still waits
+    stayed(page, live_server, project, first, f"{rejected.pk}: rejected")
 
     # when they accept bob's annotation of that item
-    accepted = Annotation.objects.get(item_id=second, user=bob)
+    accepted = Annotation.objects.get(item_id=first, user=bob)
     page.locator(f'article[data-annotation="{accepted.pk}"]').get_by_role(
         "button", name="Accept"
     ).click()
-    third = moved_on(page, live_server, project, reviewer, second, f"{accepted.pk}: accepted")
 
-    # and correct alice's annotation of the next one, ranking C > B > A with the selects
-    corrected = Annotation.objects.get(item_id=third, user=alice)
+    # then, nothing left to review there, the next item in the queue opens
+    second = moved_on(page, live_server, project, reviewer, first, f"{accepted.pk}: accepted")
+
+    # when they correct alice's annotation of it, ranking C > B > A with the selects
+    corrected = Annotation.objects.get(item_id=second, user=alice)
     order = list(
-        ItemResponse.objects.filter(item_id=third)
+        ItemResponse.objects.filter(item_id=second)
         .order_by("position")
         .values_list("response_id", flat=True)
     )
@@ -199,7 +200,7 @@ def test_a_reviewer_rejects_accepts_and_corrects_from_the_queue(
     for rank, response_id in zip((3, 2, 1), order, strict=True):
         card.locator(f'select[name="rank-{response_id}"]').select_option(str(rank))
     card.get_by_role("button", name="Correct").click()
-    moved_on(page, live_server, project, reviewer, third, f"{corrected.pk}: corrected")
+    stayed(page, live_server, project, second, f"{corrected.pk}: corrected")
 
     # then the verdicts are stored, each by the reviewer
     verdicts = Review.objects.filter(reviewer=reviewer).values_list(
@@ -219,7 +220,7 @@ def test_a_reviewer_rejects_accepts_and_corrects_from_the_queue(
     accepted.refresh_from_db()
     assert (accepted.status, accepted.review_state) == (AnnotationStatus.ACTIVE, "done")
     # and the correction is the reviewer's own annotation, with the original kept whole
-    correction = Annotation.objects.get(item_id=third, kind=AnnotationKind.REVIEW_CORRECTION)
+    correction = Annotation.objects.get(item_id=second, kind=AnnotationKind.REVIEW_CORRECTION)
     assert correction.user == reviewer
     assert correction.ranking == [[rid] for rid in reversed(order)]
     assert Review.objects.get(annotation=corrected).correction == correction
@@ -228,10 +229,17 @@ def test_a_reviewer_rejects_accepts_and_corrects_from_the_queue(
     assert corrected.status == AnnotationStatus.CORRECTED
     assert corrected.ranking == original_ranking
 
-    # and every item is still in the queue, one annotation each left waiting
+    # and the first item left the queue; the second waits on bob, the third on both
     page.goto(f"{live_server.url}/p/rq/review/")
-    expect(queue).to_have_count(3)
-    expect(queue.locator("td:nth-child(3)")).to_have_text(["1", "1", "1"])
+    expect(queue).to_have_count(2)
+    waiting = dict(
+        zip(
+            [int(i) for i in queue.evaluate_all("rows => rows.map(r => r.dataset.item)")],
+            queue.locator("td:nth-child(3)").all_inner_texts(),
+            strict=True,
+        )
+    )
+    assert waiting[second] == "1" and len(waiting) == 2 and first not in waiting
     # and the first item shows the verdict and its comment on alice's annotation
     page.goto(item_url(live_server, "rq", first))
     card = page.locator(f'article[data-annotation="{rejected.pk}"]')
@@ -244,6 +252,12 @@ def test_a_reviewer_rejects_accepts_and_corrects_from_the_queue(
     assert_hostile_text_inert(page, page.locator("main section.card").first)
     assert dialogs == []
     assert page_errors == []
+
+
+def stayed(page: Page, live_server, project, acted_on: int, verdict: str) -> None:
+    """Wait until the review POST has answered and the same item is shown again."""
+    expect(page.locator(".messages")).to_contain_text(f"Annotation {verdict}.")
+    expect(page).to_have_url(item_url(live_server, project.slug, acted_on))
 
 
 def moved_on(page: Page, live_server, project, reviewer, acted_on: int, verdict: str) -> int:
