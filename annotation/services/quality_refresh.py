@@ -13,7 +13,9 @@ WEIGHT_STEP = 0.05
 
 def project_quality_refresh(*, project_id: int) -> dict:
     """Annotator figures and weights, then consensus where weights moved, then the series."""
-    project = Project.objects.get(pk=project_id)
+    project = Project.objects.filter(pk=project_id).first()
+    if project is None:  # deleted while the refresh waited in the queue
+        return {"annotators": 0, "reweighted_items": 0}
     before = dict(AnnotatorStats.objects.filter(project=project).values_list("user_id", "weight"))
     annotators = annotator_stats_refresh(project=project)
     after = dict(AnnotatorStats.objects.filter(project=project).values_list("user_id", "weight"))
