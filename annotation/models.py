@@ -502,5 +502,6 @@ from annotation.models_quality import (  # noqa: E402, F401
     ProjectQualitySummary,
     ProjectStatsShard,
     QualityAlert,
+    QualityDelta,
     Review,
 )

@@ -2,8 +2,9 @@
 project) that submits keep up to date, reviews of annotations, and alerts for managers.
 
 The aggregates are derived data: ``services/item_quality.py`` recomputes an item's row
-from its annotations whenever they change and adds the difference to the other rows,
-so dashboards read a handful of rows instead of rescanning the project.
+from its annotations whenever they change and logs the difference for the other rows
+(QualityDelta), which ``services/quality_fold.py`` adds in; dashboards read a handful
+of rows instead of rescanning the project.
 """
 
 from django.conf import settings
@@ -11,10 +12,6 @@ from django.db import models
 from django.db.models import Q
 
 from projects.models import Project
-
-# Project-wide sums are split over this many rows (by item id) so concurrent submits on
-# different items rarely wait for the same row lock; readers add the shards up.
-PROJECT_STATS_SHARDS = 16
 
 
 class ItemStats(models.Model):
@@ -56,7 +53,8 @@ class ItemStats(models.Model):
 
 
 class ProjectStatsShard(models.Model):
-    """One shard of a project's running sums; the project figure is the sum of shards."""
+    """A project's running sums. Readers add up every shard row of the project; the fold
+    (the only writer) uses one, and more can be added if folding is ever spread out."""
 
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="+")
     shard = models.PositiveSmallIntegerField()
@@ -268,3 +266,27 @@ class ProjectQualitySummary(models.Model):
 
     def __str__(self) -> str:
         return f"quality summary of {self.project_id}"
+
+
+class QualityDelta(models.Model):
+    """What one change of an item adds to the shared sums, waiting to be folded in.
+
+    Submits only append these (one INSERT, no lock on any shared row); the fold
+    (``services/quality_fold.py``) adds them to the annotator, pair and project rows in
+    batches and deletes them. Readers fold first, so figures are always complete.
+    """
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="+")
+    # {"<user id>": {sum: delta}}, {"<a>,<b>": {sum: delta}}, {"<a>,<b>": {cell: delta}},
+    # {sum: delta}, {cell: delta}
+    annotators = models.JSONField(default=dict, blank=True)
+    pairs = models.JSONField(default=dict, blank=True)
+    pair_coincidences = models.JSONField(default=dict, blank=True)
+    project_sums = models.JSONField(default=dict, blank=True)
+    project_coincidences = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["project", "id"], name="quality_delta_project")]
+
+    def __str__(self) -> str:
+        return f"delta {self.pk} of {self.project_id}"

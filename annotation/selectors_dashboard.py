@@ -13,6 +13,7 @@ from annotation.models import (
     QualityAlert,
 )
 from annotation.selectors_quality import ProjectAgreement, project_agreement
+from annotation.services.quality_fold import quality_deltas_fold
 from projects.models import Membership, Project
 
 
@@ -84,6 +85,7 @@ def annotator_table(
     project: Project, *, sort: str = "weight", descending: bool = False, user=None
 ) -> list[AnnotatorRow]:
     """One row per annotator with any work; just the user's own row when ``user`` is given."""
+    quality_deltas_fold(project_id=project.pk)
     stats = AnnotatorStats.objects.filter(project=project)
     if user is not None:
         stats = stats.filter(user=user)

@@ -1,7 +1,8 @@
 """Reads of the stored quality aggregates: project figures, annotator pairs, items.
 
 Nothing here rescans annotations: project figures add up ProjectStatsShard rows, pair
-figures read AnnotatorPairStats, item figures read ItemStats.
+figures read AnnotatorPairStats, item figures read ItemStats. Readers of the shared sums
+fold the waiting deltas first (``quality_fold``), so what they show is complete.
 """
 
 from collections import Counter
@@ -11,6 +12,7 @@ from django.contrib.auth import get_user_model
 
 from annotation.metrics.krippendorff import alpha_from_coincidences
 from annotation.models import AnnotatorPairStats, ItemStats, ProjectStatsShard
+from annotation.services.quality_fold import quality_deltas_fold
 from projects.models import Project
 
 
@@ -32,7 +34,8 @@ class ProjectAgreement:
 
 
 def project_agreement(project: Project) -> ProjectAgreement:
-    """The project's agreement, from its shards (16 small rows)."""
+    """The project's agreement, from its shard rows (after folding waiting deltas)."""
+    quality_deltas_fold(project_id=project.pk)
     sums: Counter = Counter()
     coincidences: Counter = Counter()
     for shard in ProjectStatsShard.objects.filter(project=project):
@@ -62,6 +65,7 @@ class PairAgreement:
 
 def annotator_pairs(project: Project, *, user=None, limit: int = 500) -> list[PairAgreement]:
     """Agreement between annotator pairs, most shared items first; one user's pairs if given."""
+    quality_deltas_fold(project_id=project.pk)
     rows = AnnotatorPairStats.objects.filter(project=project, items__gt=0)
     if user is not None:
         rows = rows.filter(user_a=user) | rows.filter(user_b=user)

@@ -16,7 +16,6 @@ from django.utils import timezone
 from annotation.models import (
     Annotation,
     AnnotationStatus,
-    AnnotatorStats,
     Assignment,
     AssignmentState,
     Item,
@@ -26,6 +25,7 @@ from annotation.models import (
 from annotation.models_quality import AlertKind
 from annotation.services.item_quality import item_quality_refresh
 from annotation.services.judgements import tiers_check
+from annotation.services.quality_fold import annotator_sums_now
 from config.errors import NotFoundError
 from projects.models import Membership, Project
 
@@ -93,13 +93,14 @@ def item_gold_unmark(*, project: Project, item_id: int) -> Item:
 
 def gold_score_check(*, project: Project, user_id: int) -> QualityAlert | None:
     """Alert (and pause, if the project says so) an annotator whose gold score is too low."""
-    stats = AnnotatorStats.objects.filter(project=project, user_id=user_id).first()
-    if stats is None or stats.gold_items < project.gold_min_answers or stats.gold_score is None:
+    sums = annotator_sums_now(project_id=project.pk, user_id=user_id)
+    if sums["gold_items"] < project.gold_min_answers or not sums["gold_total"]:
         return None
-    if stats.gold_score >= project.gold_threshold:
+    score = sums["gold_same"] / sums["gold_total"]
+    if score >= project.gold_threshold:
         return None
     message = (
-        f"gold score {stats.gold_score:.0%} over {stats.gold_items} gold items, "
+        f"gold score {score:.0%} over {sums['gold_items']} gold items, "
         f"below the project's {project.gold_threshold:.0%}"
     )
     alert, _ = QualityAlert.objects.get_or_create(

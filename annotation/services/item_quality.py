@@ -2,17 +2,16 @@
 
 Called inside the transaction that changed them (submit, revise, review). The item's
 row is recomputed from its counted judgements (a handful: K ≤ 9 responses, a few
-annotators), and the project, annotator and annotator-pair sums move by the difference
-between the item's new and stored contributions, so nothing rescans the project.
+annotators), and the difference between the item's new and stored contributions to the
+project, annotator and annotator-pair sums is appended to a log that ``quality_fold``
+adds to those rows, so nothing rescans the project and submits share no row locks.
 
-Lock order, to stay free of deadlocks between concurrent submits: the item (taken by
-the caller), its stats row, annotator rows by user id, pair rows by user ids, and last
-the project shard.
+The caller holds the item's row lock, which also guards the item's stats row.
 """
 
 from collections import Counter
 
-from django.db.models import F
+from django.db.models import OuterRef, Subquery
 from django.db.models.functions import Length
 
 from annotation.metrics.contributions import (
@@ -26,52 +25,33 @@ from annotation.models import (
     Annotation,
     AnnotationKind,
     AnnotationStatus,
-    AnnotatorPairStats,
     AnnotatorStats,
     Item,
     ItemResponse,
     ItemStats,
-    ProjectStatsShard,
+    QualityDelta,
 )
-from annotation.models_quality import PROJECT_STATS_SHARDS
-
-ANNOTATOR_SUMS = (
-    "judgements",
-    "loo_same",
-    "loo_total",
-    "gold_same",
-    "gold_total",
-    "gold_items",
-    "first_top",
-    "first_expected",
-    "first_variance",
-    "length_tau_sum",
-    "length_tau_n",
-)
-PAIR_SUMS = ("items", "pairs_same", "pairs_total", "tau_sum", "tau_n")
-PROJECT_SUMS = ("items_multi", "pairs_same", "pairs_total", "w_sum", "w_n", "tau_sum", "tau_n")
 
 
 def _judged(item: Item) -> list[Judged]:
-    rows = list(
-        Annotation.objects.filter(item_id=item.pk, status=AnnotationStatus.ACTIVE).values_list(
-            "user_id", "ranking", "display_order", "kind"
-        )
-    )
-    weights = dict(
-        AnnotatorStats.objects.filter(
-            project_id=item.project_id, user_id__in=[row[0] for row in rows]
-        ).values_list("user_id", "weight")
+    """The item's counted judgements with their annotators' weights (one query)."""
+    weight = AnnotatorStats.objects.filter(
+        project_id=item.project_id, user_id=OuterRef("user_id")
+    ).values("weight")[:1]
+    rows = (
+        Annotation.objects.filter(item_id=item.pk, status=AnnotationStatus.ACTIVE)
+        .annotate(weight=Subquery(weight))
+        .values_list("user_id", "ranking", "display_order", "kind", "weight")
     )
     return [
         Judged(
             user=user,
             ranking=ranking,
             display=list(display),
-            weight=weights.get(user, 1.0),
+            weight=1.0 if weight is None else weight,
             shown_shuffled=kind == AnnotationKind.JUDGEMENT,
         )
-        for user, ranking, display, kind in rows
+        for user, ranking, display, kind, weight in rows
         if ranking
     ]
 
@@ -118,6 +98,25 @@ def _deserialize(data: dict) -> Contribution:
     )
 
 
+def _delta_append(project_id: int, new: Contribution, old: Contribution) -> None:
+    """Log what the change adds to the shared sums; ``quality_fold`` applies it later."""
+    annotators = keyed_delta(new.annotators, old.annotators)
+    pairs = keyed_delta(new.pairs, old.pairs)
+    pair_cells = keyed_delta(new.pair_coincidences, old.pair_coincidences)
+    project_sums = counter_delta(new.project, old.project)
+    project_cells = counter_delta(new.project_coincidences, old.project_coincidences)
+    if not (annotators or pairs or pair_cells or project_sums or project_cells):
+        return
+    QualityDelta.objects.create(
+        project_id=project_id,
+        annotators={str(u): sums for u, sums in annotators.items()},
+        pairs={_pair_key(p): sums for p, sums in pairs.items()},
+        pair_coincidences={_pair_key(p): cells for p, cells in pair_cells.items()},
+        project_sums=project_sums,
+        project_coincidences=project_cells,
+    )
+
+
 def item_quality_refresh(*, item_id: int) -> ItemStats:
     """Recompute one item's stats and move every aggregate it feeds by the difference.
 
@@ -125,11 +124,13 @@ def item_quality_refresh(*, item_id: int) -> ItemStats:
     already locked by the caller (submit and review lock it), so two changes to one
     item never interleave.
     """
-    item = Item.objects.only("id", "project_id", "is_gold", "gold_ranking").get(pk=item_id)
-    ItemStats.objects.bulk_create(
-        [ItemStats(item_id=item.pk, project_id=item.project_id)], ignore_conflicts=True
-    )
-    stats = ItemStats.objects.select_for_update().get(pk=item.pk)
+    # The caller's lock on the item row also guards its stats row: every writer of
+    # ItemStats comes through here with the item locked.
+    item = Item.objects.select_related("stats").get(pk=item_id)
+    try:
+        stats, created = item.stats, False
+    except ItemStats.DoesNotExist:
+        stats, created = ItemStats(item=item, project_id=item.project_id), True
     basis = stats.basis or {}
     lengths = _lengths(item, basis)
     gold = item.gold_ranking if item.is_gold else None
@@ -150,74 +151,9 @@ def item_quality_refresh(*, item_id: int) -> ItemStats:
         "lengths": {str(k): v for k, v in lengths.items()},
         "contribution": _serialize(new),
     }
-    stats.save()
-    _annotators_move(item.project_id, keyed_delta(new.annotators, old.annotators))
-    _pairs_move(
-        item.project_id,
-        keyed_delta(new.pairs, old.pairs),
-        keyed_delta(new.pair_coincidences, old.pair_coincidences),
-    )
-    _project_move(
-        item.project_id,
-        item.pk % PROJECT_STATS_SHARDS,
-        counter_delta(new.project, old.project),
-        counter_delta(new.project_coincidences, old.project_coincidences),
-    )
+    stats.save(force_insert=created)
+    _delta_append(item.project_id, new, old)
     return stats
-
-
-def _annotators_move(project_id: int, deltas: dict[int, dict]) -> None:
-    if not deltas:
-        return
-    AnnotatorStats.objects.bulk_create(
-        [AnnotatorStats(project_id=project_id, user_id=user) for user in sorted(deltas)],
-        ignore_conflicts=True,
-    )
-    for user in sorted(deltas):
-        moves = {name: F(name) + value for name, value in deltas[user].items()}
-        AnnotatorStats.objects.filter(project_id=project_id, user_id=user).update(**moves)
-
-
-def _merge(counts: dict, delta: dict) -> dict:
-    merged = dict(counts)
-    for key, value in delta.items():
-        total = merged.get(key, 0) + value
-        if abs(total) < 1e-9:
-            merged.pop(key, None)
-        else:
-            merged[key] = total
-    return merged
-
-
-def _pairs_move(project_id: int, sums: dict, coincidences: dict) -> None:
-    pairs = sorted(set(sums) | set(coincidences))
-    if not pairs:
-        return
-    AnnotatorPairStats.objects.bulk_create(
-        [AnnotatorPairStats(project_id=project_id, user_a_id=a, user_b_id=b) for a, b in pairs],
-        ignore_conflicts=True,
-    )
-    for a, b in pairs:
-        row = AnnotatorPairStats.objects.select_for_update().get(
-            project_id=project_id, user_a_id=a, user_b_id=b
-        )
-        for name, value in sums.get((a, b), {}).items():
-            setattr(row, name, getattr(row, name) + value)
-        row.coincidences = _merge(row.coincidences, coincidences.get((a, b), {}))
-        row.save()
-
-
-def _project_move(project_id: int, shard: int, sums: dict, coincidences: dict) -> None:
-    if not sums and not coincidences:
-        return
-    ProjectStatsShard.objects.bulk_create(
-        [ProjectStatsShard(project_id=project_id, shard=shard)], ignore_conflicts=True
-    )
-    row = ProjectStatsShard.objects.select_for_update().get(project_id=project_id, shard=shard)
-    for name, value in sums.items():
-        setattr(row, name, getattr(row, name) + value)
-    row.coincidences = _merge(row.coincidences, coincidences)
-    row.save()
 
 
 def items_quality_refresh(*, item_ids: list[int]) -> int:

@@ -3,6 +3,7 @@
 from annotation.models import Annotation, AnnotatorStats
 from annotation.services.annotator_quality import annotator_stats_refresh
 from annotation.services.item_quality import items_quality_refresh
+from annotation.services.quality_fold import quality_deltas_fold
 from annotation.services.quality_summary import quality_summary_refresh
 from projects.models import Project
 
@@ -16,6 +17,7 @@ def project_quality_refresh(*, project_id: int) -> dict:
     project = Project.objects.filter(pk=project_id).first()
     if project is None:  # deleted while the refresh waited in the queue
         return {"annotators": 0, "reweighted_items": 0}
+    quality_deltas_fold(project_id=project.pk)
     before = dict(AnnotatorStats.objects.filter(project=project).values_list("user_id", "weight"))
     annotators = annotator_stats_refresh(project=project)
     after = dict(AnnotatorStats.objects.filter(project=project).values_list("user_id", "weight"))
@@ -26,5 +28,6 @@ def project_quality_refresh(*, project_id: int) -> dict:
         .distinct()
     )
     items_quality_refresh(item_ids=items)
+    quality_deltas_fold(project_id=project.pk)  # what the re-weighting moved
     quality_summary_refresh(project=project)
     return {"annotators": annotators, "reweighted_items": len(items)}

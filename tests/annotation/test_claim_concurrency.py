@@ -87,6 +87,20 @@ def test_concurrent_annotators_never_break_overlap():
     assert not Item.objects.filter(project=project).exclude(open_slots=0).exists()
     assert not Item.objects.filter(project=project).exclude(submitted_count=overlap).exists()
     assert not Assignment.objects.filter(project=project, state=AssignmentState.ACTIVE).exists()
+    # and the quality sums that every submit moves were moved exactly once each, with no
+    # deadlock between submits sharing annotators (errors above would hold it)
+    from annotation.models import AnnotatorPairStats, AnnotatorStats, ItemStats
+    from annotation.selectors_quality import project_agreement
+    from annotation.services.quality_fold import quality_deltas_fold
+
+    quality_deltas_fold(project_id=project.pk)
+    assert set(ItemStats.objects.filter(project=project).values_list("judgements", flat=True)) == {
+        overlap
+    }
+    assert sum(AnnotatorStats.objects.values_list("judgements", flat=True)) == items * overlap
+    pair_items = sum(AnnotatorPairStats.objects.values_list("items", flat=True))
+    assert pair_items == items * overlap * (overlap - 1) // 2
+    assert project_agreement(project).items_multi == items
 
 
 @pytest.mark.django_db(transaction=True)

@@ -9,6 +9,7 @@ from rest_framework.test import APIClient
 from annotation.models import AnnotatorStats, Item, QualityAlert
 from annotation.services.claiming import AnnotatorPaused, assignment_claim
 from annotation.services.gold import annotator_resume, item_gold_mark, item_gold_unmark
+from annotation.services.quality_fold import quality_deltas_fold
 from annotation.services.submission import annotation_submit
 from config.errors import ApplicationError
 from projects.models import Membership, Role
@@ -126,6 +127,7 @@ def test_low_gold_score_alerts_and_pauses_until_a_manager_resumes(db):
         annotate_all(project, careless, lambda d: [[r] for r in sorted(d, reverse=True)])
 
     # then there is one open alert, the annotator is paused, and the score is stored
+    quality_deltas_fold(project_id=project.pk)
     stats = AnnotatorStats.objects.get(project=project, user=careless)
     assert stats.gold_items >= 3 and stats.gold_score == 0.0
     alert = QualityAlert.objects.get(project=project, user=careless, resolved_at=None)

@@ -17,8 +17,10 @@ from annotation.models import (
     AnnotatorStats,
     Item,
     ItemStats,
+    QualityDelta,
 )
 from annotation.selectors_quality import annotator_pairs, project_agreement
+from annotation.services.quality_fold import quality_deltas_fold
 from annotation.services.review import annotation_review_correct, annotation_review_reject
 from annotation.services.revisions import annotation_revise
 from projects.models import Role
@@ -88,6 +90,7 @@ def busy_project(db):
         reviewer=reviewer,
         ranking=[[rid] for rid in sorted(corrected.display_order)],
     )
+    quality_deltas_fold(project_id=project.pk)
     return project
 
 
@@ -184,6 +187,7 @@ def test_position_bias_finds_an_annotator_who_always_ranks_the_first_shown_first
     annotate_all(project, careful, noisy_by_id(1, flips=0.0))
 
     # then the careless one is far above chance and the careful one is not
+    quality_deltas_fold(project_id=project.pk)
     bad = AnnotatorStats.objects.get(project=project, user=careless)
     good = AnnotatorStats.objects.get(project=project, user=careful)
     assert bad.judgements == good.judgements == 60
@@ -206,6 +210,29 @@ def test_length_bias_finds_an_annotator_who_prefers_longer_responses(db):
         project, verbose, lambda display: [[r] for r in sorted(display, key=lambda r: -lengths[r])]
     )
 
+    quality_deltas_fold(project_id=project.pk)
     assert AnnotatorStats.objects.get(project=project, user=verbose).length_bias == pytest.approx(
         1.0
     )
+
+
+def test_submits_only_log_deltas_and_a_fold_applies_each_once(db):
+    # given two annotators on the same two items
+    project = make_project(slug="fold", responses_per_item=3, overlap=2, review_rate=0.0)
+    make_items(project, 2)
+    for name in ("f1", "f2"):
+        annotate_all(project, add_member(project, Role.ANNOTATOR, name), first_shown_first)
+
+    # then the submits wrote no shared row, only the log
+    assert QualityDelta.objects.filter(project=project).count() == 4
+    assert not AnnotatorStats.objects.filter(project=project).exists()
+
+    # when two folds run, one after the other
+    assert quality_deltas_fold(project_id=project.pk) == 4
+    assert quality_deltas_fold(project_id=project.pk) == 0
+
+    # then the sums hold every judgement once and the log is empty
+    stats = AnnotatorStats.objects.filter(project=project)
+    assert sorted(stats.values_list("judgements", flat=True)) == [2, 2]
+    assert not QualityDelta.objects.exists()
+    assert project_agreement(project).items_multi == 2
