@@ -73,9 +73,15 @@ class AnnotatorTableApi(APIView):
 class OwnQualityApi(APIView):
     @extend_schema(responses=OwnQualitySerializer)
     def get(self, request, slug):
-        """Your own figures in the project and the reviews of your annotations."""
+        """Your own figures in the project and the reviews of your annotations.
+
+        Gold figures are left out: watching them move would reveal which items are gold.
+        """
         project = project_get_for_user(slug=slug, user=request.user, capability=Capability.ANNOTATE)
         rows = annotator_table(project, user=request.user)
+        for row in rows:
+            # A gold count that moves right after a submit would tell which item was gold.
+            row.gold_score, row.gold_items = None, 0
         data = {
             "figures": rows[0] if rows else None,
             "reviews": reviews_received(project=project, user=request.user),

@@ -166,3 +166,31 @@ def test_unmarking_gold_returns_the_item_with_its_slots_recounted(db):
     item_gold_unmark(project=project, item_id=item.pk)
     item.refresh_from_db()
     assert (item.is_gold, item.gold_ranking, item.open_slots) == (False, None, 2)
+
+
+def test_an_annotators_own_figures_never_reveal_gold(db):
+    # given an annotator who has just answered a gold item
+    project = make_project(slug="nogold", responses_per_item=2, gold_rate=0.5, review_rate=0.0)
+    (item,) = make_items(project, 1)
+    _mark_gold(project, [item])
+    person = add_member(project, Role.ANNOTATOR, "watcher")
+    lease = next(
+        lease
+        for _ in range(100)
+        if (lease := assignment_claim(user=person, project=project)) is not None
+    )
+    annotation_submit(
+        assignment_id=lease.pk, user=person, payload={"ranking": by_id(lease.display_order)}
+    )
+    client = APIClient()
+    client.force_authenticate(person)
+
+    # when they read their own figures
+    figures = client.get(f"/api/v1/projects/{project.slug}/quality/me/").json()["figures"]
+
+    # then the gold figures are not there, though managers see them
+    assert (figures["gold_score"], figures["gold_items"]) == (None, 0)
+    manager = APIClient()
+    manager.force_authenticate(project.created_by)
+    (row,) = manager.get(f"/api/v1/projects/{project.slug}/quality/annotators/").json()
+    assert (row["gold_score"], row["gold_items"]) == (1.0, 1)
