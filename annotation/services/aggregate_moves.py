@@ -14,6 +14,10 @@ from django.db.models import Q
 
 from annotation.models import AnnotatorPairStats, AnnotatorStats, ProjectStatsShard
 
+# bulk_update writes one CASE per column over its rows, which costs rows² in the
+# database: a large fold goes in slices of this many rows.
+UPDATE_BATCH = 100
+
 
 def merge_counts(counts: dict, delta: dict) -> dict:
     """Add a {cell: count} delta to a {cell: count} map, dropping cells that reach zero."""
@@ -63,7 +67,7 @@ def annotators_move(project_id: int, deltas: dict[int, dict]) -> None:
     fields: set[str] = set()
     for user in users:
         _add(rows[user], deltas[user], fields)
-    model.bulk_update([rows[user] for user in users], sorted(fields))
+    model.bulk_update([rows[user] for user in users], sorted(fields), batch_size=UPDATE_BATCH)
 
 
 def pairs_move(project_id: int, sums: dict, coincidences: dict) -> None:
@@ -90,7 +94,7 @@ def pairs_move(project_id: int, sums: dict, coincidences: dict) -> None:
     for pair in pairs:
         _add(rows[pair], sums.get(pair, {}), fields)
         rows[pair].coincidences = merge_counts(rows[pair].coincidences, coincidences.get(pair, {}))
-    model.bulk_update([rows[pair] for pair in pairs], sorted(fields))
+    model.bulk_update([rows[pair] for pair in pairs], sorted(fields), batch_size=UPDATE_BATCH)
 
 
 def project_move(project_id: int, shard: int, sums: dict, coincidences: dict) -> None:
