@@ -17,6 +17,8 @@ from annotation.models import AnnotatorPairStats, AnnotatorStats, ProjectStatsSh
 # bulk_update writes one CASE per column over its rows, which costs rows² in the
 # database: a large fold goes in slices of this many rows.
 UPDATE_BATCH = 100
+# Keys per locking SELECT, so a large fold never builds one enormous WHERE clause.
+LOCK_CHUNK = 500
 
 
 def merge_counts(counts: dict, delta: dict) -> dict:
@@ -37,13 +39,18 @@ def _add(row, sums: dict, fields: set) -> None:
         fields.add(name)
 
 
+def _chunks(keys: list) -> list[list]:
+    return [keys[i : i + LOCK_CHUNK] for i in range(0, len(keys), LOCK_CHUNK)]
+
+
 def _locked(queryset, keys: list, key_of, create) -> dict:
-    """Rows for ``keys``, locked in key order; missing ones are created, then locked."""
-    rows = {key_of(row): row for row in queryset(keys)}
+    """Rows for ``keys`` (sorted), locked in key order; missing ones are created, then locked."""
+    rows = {key_of(row): row for chunk in _chunks(keys) for row in queryset(chunk)}
     missing = [key for key in keys if key not in rows]
     if missing:
-        create(missing)
-        rows.update({key_of(row): row for row in queryset(missing)})
+        for chunk in _chunks(missing):
+            create(chunk)
+            rows.update({key_of(row): row for row in queryset(chunk)})
     return rows
 
 
