@@ -75,7 +75,7 @@ class QualityConfig:
     seed: int = _opt(0, "random seed of texts, annotators and judgements")
     postgres: str = _opt("postgresql://postgres@127.0.0.1:5432", "PostgreSQL server URL")
     database: str = _opt("preflab_bench_quality", "benchmark database, dropped and re-created")
-    redis_url: str = _opt("redis://127.0.0.1:6379/15", "REDIS_URL: cache and Celery broker")
+    redis_url: str = _opt("redis://127.0.0.1:6379/15", "REDIS_URL: the cache, not Celery")
     out: Path = _opt(ROOT / "benchmarks/results/quality_dashboard.md", "Markdown results file")
     json: Path | None = _opt(None, "raw numbers as JSON (default: --out with .json)")
     keep_database: bool = _opt(False, "leave the database for inspection")
@@ -1100,6 +1100,9 @@ def main(argv: list[str] | None = None) -> int:
         env = app_env(
             database_url=server.url(config.database), data_dir=data_dir, redis_url=config.redis_url
         )
+        # Submits queue a background refresh (at most one per 30 s); an in-process broker
+        # drops it at exit instead of leaving it in Redis for some worker to find.
+        env["CELERY_BROKER_URL"] = "memory://localhost/"
         database_recreate(server, config.database)
         try:
             manage("migrate", "--noinput", env=env)
