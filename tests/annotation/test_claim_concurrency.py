@@ -24,7 +24,7 @@ from tests.factories import add_member, make_items, make_project
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _is_shareable_database() -> bool:
+def shareable_database() -> bool:
     if connection.vendor == "postgresql":
         return True
     return connection.vendor == "sqlite" and not connection.is_in_memory_db()
@@ -55,7 +55,7 @@ def _annotate_until_empty(user, project, results: list, errors: list, barrier) -
 
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_annotators_never_break_overlap():
-    if not _is_shareable_database():
+    if not shareable_database():
         pytest.skip("needs PostgreSQL or a file SQLite database (see the subprocess test)")
     big = connection.vendor == "postgresql"
     threads, items, overlap = (32, 2000, 3) if big else (8, 150, 3)
@@ -105,7 +105,7 @@ def test_concurrent_annotators_never_break_overlap():
 
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_retries_of_one_submit_store_one_annotation(project, annotator):
-    if not _is_shareable_database():
+    if not shareable_database():
         pytest.skip("needs PostgreSQL or a file SQLite database")
     make_items(project, 1)
     assignment = assignment_claim(user=annotator, project=project)
@@ -135,7 +135,7 @@ def test_concurrent_retries_of_one_submit_store_one_annotation(project, annotato
 
 
 def test_sqlite_file_database_under_concurrency(tmp_path):
-    """The embedded default (SQLite) must be just as correct: run the test above on a file DB."""
+    """The embedded default (SQLite) must be just as correct: rerun the threaded tests on a file."""
     if connection.vendor == "sqlite" and not connection.is_in_memory_db():
         pytest.skip("already running on a file SQLite database")
     env = {
@@ -148,8 +148,9 @@ def test_sqlite_file_database_under_concurrency(tmp_path):
     completed = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-x",
          f"{Path(__file__).relative_to(ROOT)}::test_concurrent_annotators_never_break_overlap",
-         f"{Path(__file__).relative_to(ROOT)}::test_concurrent_retries_of_one_submit_store_one_annotation"],
+         f"{Path(__file__).relative_to(ROOT)}::test_concurrent_retries_of_one_submit_store_one_annotation",
+         "tests/annotation/test_write_queue_concurrency.py"],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=900,
     )  # fmt: skip
     assert completed.returncode == 0, completed.stdout[-4000:] + completed.stderr[-4000:]
-    assert "2 passed" in completed.stdout
+    assert "3 passed" in completed.stdout

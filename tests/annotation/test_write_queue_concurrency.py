@@ -9,6 +9,7 @@ from django.db import connection
 from annotation.models import Item, Prompt, PromptStatus, Response
 from annotation.services.prompts import prompt_write
 from annotation.services.response_queue import write_claim, write_submit
+from tests.annotation.test_claim_concurrency import shareable_database
 from tests.factories import add_member, make_project
 
 
@@ -27,8 +28,11 @@ def _write_until_empty(user, project, errors: list, barrier) -> None:
 
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_writers_fill_each_prompt_exactly():
-    if connection.vendor != "postgresql":
-        pytest.skip("threads need a shared database: PostgreSQL")
+    if not shareable_database():
+        pytest.skip(
+            "threads cannot share the in-memory SQLite database; "
+            "test_sqlite_file_database_under_concurrency reruns this on a SQLite file"
+        )
     # given 40 written prompts needing 3 responses each, and 12 writers
     project = make_project(
         slug="wrace", prompt_writing=True, response_source="queue", responses_per_item=3
