@@ -48,10 +48,11 @@ def gold_candidate(*, user, project: Project, allowed_batches) -> Item | None:
         .filter(Q(restricted=False) | Q(batch_id__in=allowed_batches))
         .exclude(Exists(already_had))
     )
-    ids = list(candidates.values_list("id", flat=True)[:200])
-    if not ids:
+    # Random order in the database: every unseen gold item is equally likely, however many.
+    chosen = candidates.order_by("?").values_list("id", flat=True).first()
+    if chosen is None:
         return None
-    return Item.objects.select_for_update(of=("self",)).only("id").get(pk=_random.choice(ids))
+    return Item.objects.select_for_update(of=("self",)).only("id").get(pk=chosen)
 
 
 def _item_in_project(item_id: int, project: Project) -> Item:
