@@ -9,6 +9,7 @@ annotations and cheap for a task every REFRESH_SECONDS. The page reads the store
 from collections import defaultdict
 from datetime import date
 from itertools import combinations
+from statistics import median
 
 from django.db.models import Avg, Count, Exists, OuterRef, Q
 from django.db.models.functions import TruncDate
@@ -152,8 +153,6 @@ def _wins(project: Project) -> list[dict]:
 
 def quality_summary_refresh(*, project: Project) -> ProjectQualitySummary:
     """Rebuild and store the dashboard's series for the project."""
-    from statistics import median
-
     times = Annotation.objects.filter(project=project, kind=AnnotationKind.JUDGEMENT).values_list(
         "time_spent_ms", flat=True
     )
