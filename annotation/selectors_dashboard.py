@@ -82,10 +82,16 @@ def _row(stats: AnnotatorStats, username: str, role: str, paused: bool) -> Annot
 
 
 def annotator_table(
-    project: Project, *, sort: str = "weight", descending: bool = False, user=None
+    project: Project,
+    *,
+    sort: str = "weight",
+    descending: bool = False,
+    user=None,
+    fold: bool = True,
 ) -> list[AnnotatorRow]:
     """One row per annotator with any work; just the user's own row when ``user`` is given."""
-    quality_deltas_fold(project_id=project.pk)
+    if fold:
+        quality_deltas_fold(project_id=project.pk)
     stats = AnnotatorStats.objects.filter(project=project)
     if user is not None:
         stats = stats.filter(user=user)
@@ -132,8 +138,11 @@ class Dashboard:
 
 
 def dashboard(project: Project) -> Dashboard:
+    """The page's project-wide parts; folds waiting deltas, so the page's other reads
+    of the sums can pass ``fold=False``."""
+    quality_deltas_fold(project_id=project.pk)
     return Dashboard(
-        agreement=project_agreement(project),
+        agreement=project_agreement(project, fold=False),
         summary=ProjectQualitySummary.objects.filter(project=project).first(),
         alerts=list(
             QualityAlert.objects.filter(project=project, resolved_at=None)

@@ -33,9 +33,10 @@ class ProjectAgreement:
     alpha: float | None  # Krippendorff's ordinal alpha over (item, response) units
 
 
-def project_agreement(project: Project) -> ProjectAgreement:
+def project_agreement(project: Project, *, fold: bool = True) -> ProjectAgreement:
     """The project's agreement, from its shard rows (after folding waiting deltas)."""
-    quality_deltas_fold(project_id=project.pk)
+    if fold:
+        quality_deltas_fold(project_id=project.pk)
     sums: Counter = Counter()
     coincidences: Counter = Counter()
     for shard in ProjectStatsShard.objects.filter(project=project):
@@ -63,9 +64,12 @@ class PairAgreement:
     alpha: float | None
 
 
-def annotator_pairs(project: Project, *, user=None, limit: int = 500) -> list[PairAgreement]:
+def annotator_pairs(
+    project: Project, *, user=None, limit: int = 500, fold: bool = True
+) -> list[PairAgreement]:
     """Agreement between annotator pairs, most shared items first; one user's pairs if given."""
-    quality_deltas_fold(project_id=project.pk)
+    if fold:
+        quality_deltas_fold(project_id=project.pk)
     rows = AnnotatorPairStats.objects.filter(project=project, items__gt=0)
     if user is not None:
         rows = rows.filter(user_a=user) | rows.filter(user_b=user)

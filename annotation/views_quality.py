@@ -75,10 +75,10 @@ assert {key for key, _ in COLUMNS if key} == set(SORT_KEYS)
 def quality_dashboard(request, project):
     sort = request.GET.get("sort", "weight")
     descending = request.GET.get("dir", "asc") == "desc"
-    rows = annotator_table(project, sort=sort, descending=descending)
+    board = dashboard(project)  # folds waiting deltas once for the whole page
+    rows = annotator_table(project, sort=sort, descending=descending, fold=False)
     for row in rows:
         row.sparkline = charts.sparkline(row.trend_counts, title=f"{row.username}: items per day")
-    board = dashboard(project)
     return render(
         request,
         "annotation/quality_dashboard.html",
@@ -91,7 +91,7 @@ def quality_dashboard(request, project):
             "descending": descending,
             "columns": COLUMNS,
             "worst": disagreement_list(project),
-            "pairs": annotator_pairs(project, limit=20),
+            "pairs": annotator_pairs(project, limit=20, fold=False),
             "tags": (board.summary.series.get("tags", []) if board.summary else [])[:30],
             "can_manage": has_capability(request.user, project, Capability.MANAGE),
             "can_review": has_capability(request.user, project, Capability.REVIEW),
