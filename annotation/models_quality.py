@@ -41,8 +41,9 @@ class ItemStats(models.Model):
 
     class Meta:
         indexes = [
+            # The disagreement list reads it in order: worst agreement first, item id next.
             models.Index(
-                fields=["project", "agreement"],
+                fields=["project", "agreement", "item"],
                 condition=Q(agreement__isnull=False),
                 name="item_stats_agreement",
             )

@@ -98,5 +98,6 @@ def disagreement_list(project: Project, *, limit: int = 20) -> list[ItemStats]:
     return list(
         ItemStats.objects.filter(project=project, agreement__isnull=False)
         .select_related("item__prompt")
+        .defer("basis")  # what the row was computed from: large, and not shown
         .order_by("agreement", "item_id")[:limit]
     )

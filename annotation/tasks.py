@@ -26,9 +26,15 @@ def prompt_bands_backfill(project_id: int) -> int:
 
 @shared_task(acks_late=True, name="annotation.quality_refresh")
 def quality_refresh(project_id: int) -> dict:
+    from annotation.services.annotator_quality import REFRESH_SECONDS
     from annotation.services.quality_refresh import project_quality_refresh
 
-    return project_quality_refresh(project_id=project_id)
+    outcome = project_quality_refresh(project_id=project_id)
+    if outcome.get("skipped"):
+        # Another pass is running and may have started before the changes that asked
+        # for this one: look again once it has had time to finish.
+        quality_refresh.apply_async((project_id,), countdown=REFRESH_SECONDS)
+    return outcome
 
 
 @shared_task(acks_late=True, name="annotation.items_quality_refresh")

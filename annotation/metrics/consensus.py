@@ -68,24 +68,26 @@ def _strongly_connected(ids: list[int], wins: dict) -> bool:
 
 
 def _bradley_terry(ids: list[int], wins: dict) -> dict[int, float]:
-    strength = {i: 1 / len(ids) for i in ids}
-    total_wins = {i: sum(wins.get((i, j), 0) for j in ids if j != i) for i in ids}
+    # Lists indexed by position and each response's compared opponents worked out once:
+    # the fit runs inside every submit, up to hundreds of iterations.
+    total_wins = [sum(wins.get((i, j), 0) for j in ids if j != i) for i in ids]
+    opponents = []
+    for i in ids:
+        counts = [(n, wins.get((i, j), 0) + wins.get((j, i), 0)) for n, j in enumerate(ids)]
+        opponents.append([(n, count) for n, count in counts if ids[n] != i and count > 0])
+    strength = [1 / len(ids)] * len(ids)
     for _ in range(MAX_ITERATIONS):
-        updated = {}
-        for i in ids:
-            denominator = sum(
-                (wins.get((i, j), 0) + wins.get((j, i), 0)) / (strength[i] + strength[j])
-                for j in ids
-                if j != i
-            )
-            updated[i] = total_wins[i] / denominator
-        norm = sum(updated.values())
-        updated = {i: value / norm for i, value in updated.items()}
-        change = max(abs(updated[i] - strength[i]) for i in ids)
+        updated = [
+            won / sum(count / (own + strength[n]) for n, count in against)
+            for won, own, against in zip(total_wins, strength, opponents, strict=True)
+        ]
+        norm = sum(updated)
+        updated = [value / norm for value in updated]
+        change = max(abs(new - old) for new, old in zip(updated, strength, strict=True))
         strength = updated
         if change < TOLERANCE:
             break
-    return strength
+    return dict(zip(ids, strength, strict=True))
 
 
 def _tiers_by_score(scores: dict[int, float]) -> list[list[int]]:

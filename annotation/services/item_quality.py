@@ -11,7 +11,6 @@ The caller holds the item's row lock, which also guards the item's stats row.
 
 from collections import Counter
 
-from django.db.models import OuterRef, Subquery
 from django.db.models.functions import Length
 
 from annotation.metrics.contributions import (
@@ -21,28 +20,12 @@ from annotation.metrics.contributions import (
     item_contribution,
     keyed_delta,
 )
-from annotation.models import (
-    Annotation,
-    AnnotationKind,
-    AnnotationStatus,
-    AnnotatorStats,
-    Item,
-    ItemResponse,
-    ItemStats,
-    QualityDelta,
-)
+from annotation.models import AnnotationKind, Item, ItemResponse, ItemStats
+from annotation.services.item_stats_sql import delta_insert, item_row, judged_rows, stats_save
 
 
-def _judged(item: Item) -> list[Judged]:
+def _judged(project_id: int, item_id: int) -> list[Judged]:
     """The item's counted judgements with their annotators' weights (one query)."""
-    weight = AnnotatorStats.objects.filter(
-        project_id=item.project_id, user_id=OuterRef("user_id")
-    ).values("weight")[:1]
-    rows = (
-        Annotation.objects.filter(item_id=item.pk, status=AnnotationStatus.ACTIVE)
-        .annotate(weight=Subquery(weight))
-        .values_list("user_id", "ranking", "display_order", "kind", "weight")
-    )
     return [
         Judged(
             user=user,
@@ -51,16 +34,16 @@ def _judged(item: Item) -> list[Judged]:
             weight=1.0 if weight is None else weight,
             shown_shuffled=kind == AnnotationKind.JUDGEMENT,
         )
-        for user, ranking, display, kind, weight in rows
+        for user, ranking, display, kind, weight in judged_rows(project_id, item_id)
         if ranking
     ]
 
 
-def _lengths(item: Item, basis: dict) -> dict[int, int]:
+def _lengths(item_id: int, basis: dict) -> dict[int, int]:
     if basis.get("lengths"):
         return {int(rid): n for rid, n in basis["lengths"].items()}
     return dict(
-        ItemResponse.objects.filter(item_id=item.pk)
+        ItemResponse.objects.filter(item_id=item_id)
         .annotate(length=Length("response__text"))
         .values_list("response_id", "length")
     )
@@ -107,13 +90,15 @@ def _delta_append(project_id: int, new: Contribution, old: Contribution) -> None
     project_cells = counter_delta(new.project_coincidences, old.project_coincidences)
     if not (annotators or pairs or pair_cells or project_sums or project_cells):
         return
-    QualityDelta.objects.create(
-        project_id=project_id,
-        annotators={str(u): sums for u, sums in annotators.items()},
-        pairs={_pair_key(p): sums for p, sums in pairs.items()},
-        pair_coincidences={_pair_key(p): cells for p, cells in pair_cells.items()},
-        project_sums=project_sums,
-        project_coincidences=project_cells,
+    delta_insert(
+        project_id,
+        {
+            "annotators": {str(u): sums for u, sums in annotators.items()},
+            "pairs": {_pair_key(p): sums for p, sums in pairs.items()},
+            "pair_coincidences": {_pair_key(p): cells for p, cells in pair_cells.items()},
+            "project_sums": project_sums,
+            "project_coincidences": project_cells,
+        },
     )
 
 
@@ -126,32 +111,37 @@ def item_quality_refresh(*, item_id: int) -> ItemStats:
     """
     # The caller's lock on the item row also guards its stats row: every writer of
     # ItemStats comes through here with the item locked.
-    item = Item.objects.select_related("stats").get(pk=item_id)
-    try:
-        stats, created = item.stats, False
-    except ItemStats.DoesNotExist:
-        stats, created = ItemStats(item=item, project_id=item.project_id), True
-    basis = stats.basis or {}
-    lengths = _lengths(item, basis)
+    item = item_row(item_id)
+    lengths = _lengths(item_id, item.basis)
     gold = item.gold_ranking if item.is_gold else None
-    figures, new = item_contribution(_judged(item), lengths=lengths, gold=gold)
-    old = _deserialize(basis.get("contribution", {}))
-    stats.judgements = figures.judgements
-    stats.pairs_same, stats.pairs_total = figures.pairs_same, figures.pairs_total
-    stats.agreement = figures.pairs_same / figures.pairs_total if figures.pairs_total else None
-    stats.kendall_w, stats.tau_b_mean = figures.kendall_w, figures.tau_b_mean
-    stats.consensus = figures.consensus.ranking
-    stats.consensus_method = figures.consensus.method
-    stats.consensus_scores = {str(k): v for k, v in figures.consensus.scores.items()}
-    stats.pair_confidence = {
-        _pair_key(pair): p for pair, p in figures.consensus.pair_confidence.items()
-    }
-    stats.basis = {
-        "gold": bool(gold),
-        "lengths": {str(k): v for k, v in lengths.items()},
-        "contribution": _serialize(new),
-    }
-    stats.save(force_insert=created)
+    figures, new = item_contribution(_judged(item.project_id, item_id), lengths=lengths, gold=gold)
+    old = _deserialize(item.basis.get("contribution", {}))
+    consensus = figures.consensus
+    stats = stats_save(
+        item_id,
+        {
+            "project": item.project_id,
+            "judgements": figures.judgements,
+            "pairs_same": figures.pairs_same,
+            "pairs_total": figures.pairs_total,
+            "agreement": (
+                figures.pairs_same / figures.pairs_total if figures.pairs_total else None
+            ),
+            "kendall_w": figures.kendall_w,
+            "tau_b_mean": figures.tau_b_mean,
+            "consensus": consensus.ranking,
+            "consensus_method": consensus.method,
+            "consensus_scores": {str(k): v for k, v in consensus.scores.items()},
+            "pair_confidence": {
+                _pair_key(pair): p for pair, p in consensus.pair_confidence.items()
+            },
+            "basis": {
+                "gold": bool(gold),
+                "lengths": {str(k): v for k, v in lengths.items()},
+                "contribution": _serialize(new),
+            },
+        },
+    )
     _delta_append(item.project_id, new, old)
     return stats
 

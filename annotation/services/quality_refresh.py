@@ -3,6 +3,7 @@
 from annotation.models import Annotation, AnnotatorStats
 from annotation.services.annotator_quality import annotator_stats_refresh
 from annotation.services.item_quality import items_quality_refresh
+from annotation.services.pass_lock import pass_lock
 from annotation.services.quality_fold import quality_deltas_fold
 from annotation.services.quality_summary import quality_summary_refresh
 from projects.models import Project
@@ -13,7 +14,18 @@ WEIGHT_STEP = 0.05
 
 
 def project_quality_refresh(*, project_id: int) -> dict:
-    """Annotator figures and weights, then consensus where weights moved, then the series."""
+    """Annotator figures and weights, then consensus where weights moved, then the series.
+
+    Returns ``{"skipped": True}`` without doing anything while another pass over the
+    same project runs (the caller decides whether to try again later).
+    """
+    with pass_lock(f"quality-refresh:{project_id}") as held:
+        if not held:
+            return {"skipped": True, "annotators": 0, "reweighted_items": 0}
+        return _refresh(project_id)
+
+
+def _refresh(project_id: int) -> dict:
     project = Project.objects.filter(pk=project_id).first()
     if project is None:  # deleted while the refresh waited in the queue
         return {"annotators": 0, "reweighted_items": 0}

@@ -1,6 +1,9 @@
 """The background quality pass: speed, skips, cycles, weights, and the dashboard series."""
 
+import threading
+
 import pytest
+from django.db import connection
 
 from annotation.models import (
     Annotation,
@@ -13,6 +16,7 @@ from annotation.models import (
     Response,
 )
 from annotation.services.claiming import assignment_claim, assignment_skip
+from annotation.services.pass_lock import pass_lock
 from annotation.services.quality_refresh import project_quality_refresh
 from annotation.services.submission import annotation_submit
 from projects.models import Role
@@ -105,3 +109,45 @@ def test_summary_has_progress_throughput_agreement_and_win_rates(db):
     assert 0.8 < best["low"] < 1.0 and best["high"] == 1.0
     assert (worst["model"], worst["rate"]) == ("m1", 0.0)
     assert Annotation.objects.count() == 20
+
+
+def _hold_in_another_thread(name: str, entered, release) -> threading.Thread:
+    """Hold ``pass_lock(name)`` from another thread (another database connection, as a
+    second worker would) until ``release`` is set."""
+
+    def hold() -> None:
+        try:
+            with pass_lock(name) as held:
+                assert held
+                entered.set()
+                release.wait(10)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=hold)
+    thread.start()
+    assert entered.wait(10)
+    return thread
+
+
+def test_a_second_pass_over_a_project_skips_while_one_runs(db):
+    # given a project with judgements, whose pass lock another worker holds
+    project = make_project(slug="locked", responses_per_item=2, overlap=2, review_rate=0.0)
+    make_items(project, 3)
+    annotate_all(project, add_member(project, Role.ANNOTATOR, "ann"), by_id)
+    entered, release = threading.Event(), threading.Event()
+    thread = _hold_in_another_thread(f"quality-refresh:{project.pk}", entered, release)
+    try:
+        # when a pass starts, it does nothing and says so
+        assert project_quality_refresh(project_id=project.pk)["skipped"] is True
+        assert not ProjectQualitySummary.objects.filter(project=project).exists()
+        # and another project's pass is not held up
+        other = make_project(slug="free", responses_per_item=2, overlap=2)
+        assert "skipped" not in project_quality_refresh(project_id=other.pk)
+    finally:
+        release.set()
+        thread.join()
+    # then once the holder is done, the next pass runs
+    outcome = project_quality_refresh(project_id=project.pk)
+    assert "skipped" not in outcome and outcome["annotators"] == 1
+    assert ProjectQualitySummary.objects.filter(project=project).exists()
