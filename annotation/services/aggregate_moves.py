@@ -1,22 +1,20 @@
-"""Add an item's contribution delta to the stored sums in as few statements as possible.
+"""Add folded contribution deltas to the stored sums in as few statements as possible.
 
-Each kind of row (annotator, annotator pair, project shard) is moved with one locking
-SELECT of every row the delta touches, in key order (so concurrent submits on different
-items take shared rows in the same order and cannot deadlock), and one bulk UPDATE.
-Rows seen for the first time are created first (rare: a new annotator or a new pair).
-The submit path pays for these statements on every annotation, hence the care.
+Each kind of row (annotator, annotator pair, project shard) is moved with locking
+SELECTs of every row the deltas touch, in key order (so concurrent folds take shared
+rows in the same order and cannot deadlock), then one UPDATE per row sent as a single
+``executemany`` (pipelined by psycopg). Rows seen for the first time are created first
+(a new annotator or a new pair).
+
+Why not ``bulk_update``: it builds one CASE expression per column over the batch, and
+building those expressions in Python took most of a fold (about 3 ms per delta,
+`benchmarks/quality_dashboard.py`); plain per-row UPDATEs cost the database less too.
 """
 
-from functools import reduce
-from operator import or_
-
-from django.db.models import Q
+from django.db import connection
 
 from annotation.models import AnnotatorPairStats, AnnotatorStats, ProjectStatsShard
 
-# bulk_update writes one CASE per column over its rows, which costs rows² in the
-# database: a large fold goes in slices of this many rows.
-UPDATE_BATCH = 100
 # Keys per locking SELECT, so a large fold never builds one enormous WHERE clause.
 LOCK_CHUNK = 500
 
@@ -37,6 +35,40 @@ def _add(row, sums: dict, fields: set) -> None:
     for name, value in sums.items():
         setattr(row, name, getattr(row, name) + value)
         fields.add(name)
+
+
+def _rows_write(model, rows: list, fields: list[str]) -> None:
+    """UPDATE ``fields`` of each (locked) row by primary key, in one executemany."""
+    if not rows or not fields:
+        return
+    meta, quote = model._meta, connection.ops.quote_name
+    columns = [meta.get_field(name) for name in fields]
+    sql = (
+        f"UPDATE {quote(meta.db_table)} SET "
+        + ", ".join(f"{quote(c.column)} = %s" for c in columns)
+        + f" WHERE {quote(meta.pk.column)} = %s"
+    )
+    params = [
+        [c.get_db_prep_save(getattr(row, c.attname), connection) for c in columns] + [row.pk]
+        for row in rows
+    ]
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, params)
+
+
+def _pairs_locked(project_id: int, keys: list[tuple[int, int]]) -> list:
+    """The project's pair rows for ``keys``, locked in key order. Raw SQL because the
+    ORM can only say "(a, b) in keys" as an OR of ANDs, slow to build for many keys."""
+    meta, quote = AnnotatorPairStats._meta, connection.ops.quote_name
+    a, b = (quote(meta.get_field(n).column) for n in ("user_a", "user_b"))
+    project = quote(meta.get_field("project").column)
+    values = ", ".join(["(%s, %s)"] * len(keys))
+    lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
+    sql = (
+        f"SELECT * FROM {quote(meta.db_table)} WHERE {project} = %s "
+        f"AND ({a}, {b}) IN (VALUES {values}) ORDER BY {a}, {b}{lock}"
+    )
+    return list(AnnotatorPairStats.objects.raw(sql, [project_id, *(x for k in keys for x in k)]))
 
 
 def _chunks(keys: list) -> list[list]:
@@ -74,7 +106,7 @@ def annotators_move(project_id: int, deltas: dict[int, dict]) -> None:
     fields: set[str] = set()
     for user in users:
         _add(rows[user], deltas[user], fields)
-    model.bulk_update([rows[user] for user in users], sorted(fields), batch_size=UPDATE_BATCH)
+    _rows_write(AnnotatorStats, [rows[user] for user in users], sorted(fields))
 
 
 def pairs_move(project_id: int, sums: dict, coincidences: dict) -> None:
@@ -83,13 +115,7 @@ def pairs_move(project_id: int, sums: dict, coincidences: dict) -> None:
         return
     model = AnnotatorPairStats.objects
     rows = _locked(
-        lambda keys: (
-            model.select_for_update()
-            .filter(
-                reduce(or_, (Q(user_a_id=a, user_b_id=b) for a, b in keys)), project_id=project_id
-            )
-            .order_by("user_a_id", "user_b_id")
-        ),
+        lambda keys: _pairs_locked(project_id, keys),
         pairs,
         lambda row: (row.user_a_id, row.user_b_id),
         lambda keys: model.bulk_create(
@@ -101,7 +127,7 @@ def pairs_move(project_id: int, sums: dict, coincidences: dict) -> None:
     for pair in pairs:
         _add(rows[pair], sums.get(pair, {}), fields)
         rows[pair].coincidences = merge_counts(rows[pair].coincidences, coincidences.get(pair, {}))
-    model.bulk_update([rows[pair] for pair in pairs], sorted(fields), batch_size=UPDATE_BATCH)
+    _rows_write(AnnotatorPairStats, [rows[pair] for pair in pairs], sorted(fields))
 
 
 def project_move(project_id: int, shard: int, sums: dict, coincidences: dict) -> None:

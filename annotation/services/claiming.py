@@ -19,11 +19,12 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
 from django.db import transaction
-from django.db.models import Exists, F, OuterRef, Q
+from django.db.models import F, OuterRef, Q
 from django.utils import timezone
 
 from annotation.models import Assignment, AssignmentState, Batch, Item, ItemResponse
 from annotation.services.gold import gold_candidate, gold_due
+from annotation.services.index_probe import ProbeExists
 from config.errors import ApplicationError, ConflictError, NotFoundError
 from projects.models import Project
 from projects.permissions import Capability, has_capability, paused_reason
@@ -128,7 +129,7 @@ def _pick_candidate(*, user, project: Project) -> Item | None:
     candidates = (
         Item.objects.filter(project=project, open_slots__gt=0, is_gold=False)
         .filter(Q(restricted=False) | Q(batch_id__in=_allowed_batches(user=user, project=project)))
-        .exclude(Exists(already_had))
+        .exclude(ProbeExists(already_had))
         .order_by("-priority", "id")
     )
     return candidates.select_for_update(skip_locked=True, of=("self",)).only("id").first()

@@ -10,7 +10,7 @@ the project says so, pauses the annotator from claiming until a manager resumes 
 import random
 
 from django.db import transaction
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import OuterRef, Q
 from django.utils import timezone
 
 from annotation.models import (
@@ -23,6 +23,7 @@ from annotation.models import (
     QualityAlert,
 )
 from annotation.models_quality import AlertKind
+from annotation.services.index_probe import ProbeExists
 from annotation.services.item_quality import item_quality_refresh
 from annotation.services.judgements import tiers_check
 from annotation.services.quality_fold import annotator_sums_now
@@ -46,7 +47,7 @@ def gold_candidate(*, user, project: Project, allowed_batches) -> Item | None:
     candidates = (
         Item.objects.filter(project=project, is_gold=True)
         .filter(Q(restricted=False) | Q(batch_id__in=allowed_batches))
-        .exclude(Exists(already_had))
+        .exclude(ProbeExists(already_had))
     )
     # Random order in the database: every unseen gold item is equally likely, however many.
     chosen = candidates.order_by("?").values_list("id", flat=True).first()

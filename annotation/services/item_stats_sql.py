@@ -7,8 +7,9 @@ tries UPDATE then INSERT) cost more than the statements themselves did in Postgr
 (``INSERT … ON CONFLICT … DO UPDATE`` exists in both); table and column names come
 from the models, so a renamed field breaks loudly at the first call, not silently.
 
-JSON columns travel as text both ways: Django leaves jsonb undecoded on PostgreSQL
-(its JSONField decodes in Python) and SQLite stores JSON as text.
+JSON columns are read as text (Django leaves jsonb undecoded on PostgreSQL, its
+JSONField decodes in Python; SQLite stores text) and written through the backend's
+``adapt_json_value``, as JSONField writes them.
 """
 
 import json
@@ -142,7 +143,8 @@ def stats_save(item_id: int, values: dict) -> ItemStats:
     updated_at); returns it as a model instance, as the ORM would have."""
     values = {**values, "updated_at": timezone.now()}
     params = [item_id] + [
-        json.dumps(values[f]) if f in JSON_FIELDS else values[f] for f in STATS_FIELDS
+        connection.ops.adapt_json_value(values[f], None) if f in JSON_FIELDS else values[f]
+        for f in STATS_FIELDS
     ]
     params[-1] = connection.ops.adapt_datetimefield_value(values["updated_at"])
     with connection.cursor() as cursor:
@@ -154,6 +156,8 @@ def stats_save(item_id: int, values: dict) -> ItemStats:
 
 
 def delta_insert(project_id: int, delta: dict) -> None:
-    params = [project_id] + [json.dumps(delta.get(f, {})) for f in DELTA_FIELDS]
+    params = [project_id] + [
+        connection.ops.adapt_json_value(delta.get(f, {}), None) for f in DELTA_FIELDS
+    ]
     with connection.cursor() as cursor:
         cursor.execute(_delta_insert_sql(), params)

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
-from django.db.models import Exists, F, OuterRef
+from django.db.models import F, OuterRef
 from django.utils import timezone
 
 from annotation.models import (
@@ -23,6 +23,7 @@ from annotation.models import (
     WriteAssignment,
 )
 from annotation.services.claiming import work_allowed_check
+from annotation.services.index_probe import ProbeExists
 from annotation.services.instrumentation import writing_stats_clean
 from annotation.services.items_build import item_create_for_prompt
 from annotation.services.prompts import text_clean
@@ -72,7 +73,7 @@ def write_claim(*, user, project: Project) -> WriteAssignment | None:
         prompt = (
             Prompt.objects.filter(project=project, open_write_slots__gt=0)
             .exclude(author=user)
-            .exclude(Exists(had))
+            .exclude(ProbeExists(had))
             .order_by("id")
             .select_for_update(skip_locked=True)
             .only("id")

@@ -1,6 +1,6 @@
 """Many annotators claiming and submitting at once: overlap holds, nobody gets an item twice.
 
-On PostgreSQL this runs 32 threads over 2,000 items (overlap 3). On SQLite it needs a
+On PostgreSQL this runs 32 threads over 800 items (overlap 3). On SQLite it needs a
 file database (threads share it through real connections), so the PostgreSQL run
 also starts a smaller SQLite run in a subprocess.
 """
@@ -58,7 +58,7 @@ def test_concurrent_annotators_never_break_overlap():
     if not shareable_database():
         pytest.skip("needs PostgreSQL or a file SQLite database (see the subprocess test)")
     big = connection.vendor == "postgresql"
-    threads, items, overlap = (32, 2000, 3) if big else (8, 150, 3)
+    threads, items, overlap = (32, 800, 3) if big else (8, 150, 3)
     # given
     project = make_project(slug="race", responses_per_item=4, overlap=overlap)
     people = [add_member(project, username=f"racer{n}") for n in range(threads)]
