@@ -13,6 +13,8 @@ class Capability(StrEnum):
     ENGINEER = "engineer"
     # The quality dashboard: every annotator's figures (an annotator sees only their own).
     QUALITY = "quality"
+    # Dataset snapshots: create, list, download (managers and engineers).
+    EXPORT = "export"
 
 
 ROLE_CAPABILITIES: dict[str, frozenset[Capability]] = {
@@ -26,9 +28,12 @@ ROLE_CAPABILITIES: dict[str, frozenset[Capability]] = {
             Capability.REVIEW,
             Capability.MANAGE,
             Capability.QUALITY,
+            Capability.EXPORT,
         }
     ),
-    Role.ENGINEER: frozenset({Capability.VIEW, Capability.ENGINEER, Capability.QUALITY}),
+    Role.ENGINEER: frozenset(
+        {Capability.VIEW, Capability.ENGINEER, Capability.QUALITY, Capability.EXPORT}
+    ),
 }
 
 

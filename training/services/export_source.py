@@ -1,0 +1,273 @@
+"""Stream a project's exportable items out of the database, chunk by chunk.
+
+Item ids come through a server-side cursor (Django's ``iterator`` on PostgreSQL) in id
+order; each chunk's prompts, responses, annotations, reviews and tags are then read
+with one query each, so memory holds one chunk whatever the project's size and the
+rows come out in the same order every time.
+"""
+
+import hashlib
+import hmac
+from collections import defaultdict
+from collections.abc import Iterator
+
+from django.conf import settings
+from django.db.models import Exists, OuterRef, Q
+
+from annotation import dedup
+from annotation.metrics.consensus import consensus
+from annotation.models import (
+    Annotation,
+    AnnotationKind,
+    AnnotationStatus,
+    AnnotatorStats,
+    Item,
+    ItemResponse,
+    ItemStats,
+    ResponseLabel,
+    SpanTag,
+)
+from annotation.models_quality import Review, ReviewVerdict
+from projects.models import Project, RankingMode
+from training.export.options import ExportOptions, Filters
+from training.export.source import SourceItem, SourceJudgement, SourceResponse
+
+CHUNK = 500
+
+
+def annotator_hasher(project: Project):
+    """Annotator ids as stable pseudonyms: an HMAC keyed by the deployment's secret and
+    the project, so nobody can reverse them by hashing every small integer."""
+    key = hmac.new(settings.SECRET_KEY.encode(), f"project:{project.pk}".encode(), "sha256")
+    secret = key.digest()
+    cache: dict[int, str] = {}
+
+    def hasher(user_id: int) -> str:
+        if user_id not in cache:
+            cache[user_id] = hmac.new(secret, str(user_id).encode(), hashlib.sha256).hexdigest()[
+                :16
+            ]
+        return cache[user_id]
+
+    return hasher
+
+
+def _annotation_filter(project: Project, filters: Filters) -> Q:
+    q = Q(project=project, status=AnnotationStatus.ACTIVE) & ~Q(ranking=[])
+    if filters.created_from:
+        q &= Q(created_at__date__gte=filters.created_from)
+    if filters.created_to:
+        q &= Q(created_at__date__lte=filters.created_to)
+    if filters.min_annotator_weight is not None:
+        light = AnnotatorStats.objects.filter(
+            project=project, weight__lt=filters.min_annotator_weight
+        ).values("user_id")
+        q &= ~Q(user_id__in=light)
+    if filters.review != "any":
+        verdicts = [ReviewVerdict.ACCEPTED, ReviewVerdict.CORRECTED]
+        if filters.review == "reviewed":
+            verdicts.append(ReviewVerdict.REJECTED)  # never active, listed for clarity
+        reviewed = Review.objects.filter(annotation=OuterRef("pk"), verdict__in=verdicts)
+        q &= Q(Exists(reviewed)) | Q(kind=AnnotationKind.REVIEW_CORRECTION)
+    return q
+
+
+def _has_tag(names) -> Q:
+    spans = SpanTag.objects.filter(
+        annotation__item=OuterRef("pk"),
+        annotation__status=AnnotationStatus.ACTIVE,
+        label__name__in=names,
+    )
+    labels = ResponseLabel.objects.filter(
+        annotation__item=OuterRef("pk"),
+        annotation__status=AnnotationStatus.ACTIVE,
+        label__name__in=names,
+    )
+    return Q(Exists(spans)) | Q(Exists(labels))
+
+
+def items_queryset(project: Project, options: ExportOptions):
+    """The project's items the filters keep, in id order (annotation-level filters are
+    applied per chunk; an item left with no judgement writes nothing)."""
+    f = options.filters
+    items = Item.objects.filter(project=project)
+    if f.rounds:
+        items = items.filter(round__in=f.rounds)
+    if f.min_agreement is not None:
+        items = items.filter(stats__agreement__gte=f.min_agreement)
+    for name in f.tags_present:
+        items = items.filter(_has_tag([name]))
+    if f.tags_absent:
+        items = items.exclude(_has_tag(f.tags_absent))
+    judged = Annotation.objects.filter(_annotation_filter(project, f), item=OuterRef("pk"))
+    return items.filter(Exists(judged)).order_by("id")
+
+
+def _responses(item_ids: list[int]) -> dict[int, list[SourceResponse]]:
+    rows = (
+        ItemResponse.objects.filter(item_id__in=item_ids)
+        .order_by("item_id", "position")
+        .values_list(
+            "item_id",
+            "response_id",
+            "response__text",
+            "response__model_name",
+            "response__origin",
+            "response__metadata",
+            "response__mostly_pasted",
+        )
+    )
+    out: dict[int, list[SourceResponse]] = defaultdict(list)
+    for item_id, rid, text, model, origin, metadata, pasted in rows:
+        generation = (metadata or {}).get("generation") or {}
+        out[item_id].append(SourceResponse(rid, text, model, origin, generation, pasted))
+    return out
+
+
+def _reviews(annotation_ids: list[int]) -> dict[int, str]:
+    latest: dict[int, str] = {}
+    rows = (
+        Review.objects.filter(annotation_id__in=annotation_ids)
+        .order_by("created_at", "id")
+        .values_list("annotation_id", "verdict")
+    )
+    for annotation_id, verdict in rows:
+        latest[annotation_id] = verdict
+    return latest
+
+
+def _tags(annotation_ids: list[int]) -> tuple[dict, dict]:
+    spans: dict[int, list[dict]] = defaultdict(list)
+    for aid, rid, start, end, label, note in (
+        SpanTag.objects.filter(annotation_id__in=annotation_ids)
+        .order_by("id")
+        .values_list("annotation_id", "response_id", "start", "end", "label__name", "note")
+    ):
+        spans[aid].append(
+            {"response": rid, "start": start, "end": end, "label": label, "note": note}
+        )
+    labels: dict[int, list[dict]] = defaultdict(list)
+    for aid, rid, label in (
+        ResponseLabel.objects.filter(annotation_id__in=annotation_ids)
+        .order_by("id")
+        .values_list("annotation_id", "response_id", "label__name")
+    ):
+        labels[aid].append({"response": rid, "label": label})
+    return spans, labels
+
+
+def _judgements(project, options, item_ids, weights, with_tags) -> dict[int, list]:
+    rows = list(
+        Annotation.objects.filter(_annotation_filter(project, options.filters))
+        .filter(item_id__in=item_ids)
+        .order_by("item_id", "id")
+        .values_list(
+            "id",
+            "item_id",
+            "user_id",
+            "kind",
+            "ranking",
+            "ratings",
+            "rubric_scores",
+            "strength",
+            "none_acceptable",
+            "time_spent_ms",
+            "guideline__version",
+            "display_order",
+            "created_at",
+        )
+    )
+    ids = [row[0] for row in rows]
+    reviews = _reviews(ids)
+    spans, labels = _tags(ids) if with_tags else ({}, {})
+    out: dict[int, list[SourceJudgement]] = defaultdict(list)
+    for row in rows:
+        aid, item_id, user, kind, ranking, ratings, rubric, strength, none, ms, gv, shown, at = row
+        out[item_id].append(
+            SourceJudgement(
+                annotation_id=aid,
+                user_id=user,
+                kind=kind,
+                ranking=ranking,
+                ratings=ratings or {},
+                rubric=rubric or {},
+                strength=strength,
+                none_acceptable=none,
+                time_spent_ms=ms,
+                guideline_version=gv,
+                shown_order=list(shown or []),
+                assisted=False,  # assisted ranking arrives with the model-in-the-loop issue
+                review=reviews.get(aid, ""),
+                created_at=at.isoformat(),
+                weight=weights.get(user, 1.0),
+                spans=spans.get(aid, []),
+                labels=labels.get(aid, []),
+            )
+        )
+    return out
+
+
+def _consensus(stats: dict | None, judgements: list[SourceJudgement]) -> tuple[list, dict]:
+    """The stored consensus when it was computed from exactly these judgements, else a
+    fresh one over them (annotation filters left some out)."""
+    if stats and stats["judgements"] == len(judgements):
+        return stats["consensus"] or [], stats["pair_confidence"] or {}
+    fresh = consensus([(j.ranking, j.weight) for j in judgements])
+    confidence = {f"{a},{b}": p for (a, b), p in fresh.pair_confidence.items()}
+    return fresh.ranking, confidence
+
+
+def _chunk_items(project, options, item_ids, weights, with_tags) -> list[SourceItem]:
+    items = Item.objects.filter(pk__in=item_ids).order_by("id")
+    heads = items.values_list(
+        "id", "round", "prompt__messages", "prompt__dedup_key", "prompt__mostly_pasted"
+    )
+    stats = {
+        row["item_id"]: row
+        for row in ItemStats.objects.filter(item_id__in=item_ids).values(
+            "item_id", "judgements", "consensus", "pair_confidence", "agreement"
+        )
+    }
+    responses = _responses(item_ids)
+    judgements = _judgements(project, options, item_ids, weights, with_tags)
+    scale = project.rating_scale if project.ranking_mode == RankingMode.RATE else 0
+    out = []
+    for item_id, round_number, messages, dedup_key, pasted in heads:
+        judged = judgements.get(item_id)
+        if not judged:
+            continue
+        ranking, confidence = _consensus(stats.get(item_id), judged)
+        out.append(
+            SourceItem(
+                item_id=item_id,
+                round=round_number,
+                messages=messages,
+                group_key=dedup_key or dedup.exact_key(messages),
+                prompt_pasted=pasted,
+                responses=responses.get(item_id, []),
+                judgements=judged,
+                consensus=ranking,
+                pair_confidence=confidence,
+                agreement=(stats.get(item_id) or {}).get("agreement"),
+                scale=scale,
+            )
+        )
+    return out
+
+
+def source_items(
+    project: Project, options: ExportOptions, *, chunk: int = CHUNK
+) -> Iterator[list[SourceItem]]:
+    """Chunks of items ready for the row builders, in item id order."""
+    weights = dict(AnnotatorStats.objects.filter(project=project).values_list("user_id", "weight"))
+    with_tags = "spans" in options.formats or bool(options.filters.tags_present)
+    ids: list[int] = []
+    for item_id in (
+        items_queryset(project, options).values_list("id", flat=True).iterator(chunk_size=chunk * 4)
+    ):
+        ids.append(item_id)
+        if len(ids) == chunk:
+            yield _chunk_items(project, options, ids, weights, with_tags)
+            ids = []
+    if ids:
+        yield _chunk_items(project, options, ids, weights, with_tags)
