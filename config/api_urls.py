@@ -9,6 +9,7 @@ from annotation import api as annotation_api
 from annotation import api_authoring, api_quality
 from projects import api as projects_api
 from projects import api_labels
+from training import api as training_api
 
 
 class TokenApi(ObtainAuthToken):
@@ -20,6 +21,26 @@ class TokenApi(ObtainAuthToken):
 
 urlpatterns = [
     path("auth/token/", TokenApi.as_view(), name="api-token"),
+    path(
+        "projects/<slug:slug>/snapshots/",
+        training_api.SnapshotListApi.as_view(),
+        name="api-snapshots",
+    ),
+    path(
+        "snapshots/<int:snapshot_id>/",
+        training_api.SnapshotDetailApi.as_view(),
+        name="api-snapshot",
+    ),
+    path(
+        "snapshots/<int:snapshot_id>/cancel/",
+        training_api.SnapshotCancelApi.as_view(),
+        name="api-snapshot-cancel",
+    ),
+    path(
+        "snapshots/<int:snapshot_id>/files/<path:name>",
+        training_api.SnapshotFileApi.as_view(),
+        name="api-snapshot-file",
+    ),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("projects/", projects_api.ProjectListApi.as_view(), name="api-projects"),

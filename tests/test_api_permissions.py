@@ -15,6 +15,7 @@ from annotation.services.submission import annotation_submit
 from projects.models import Role
 from projects.services import project_update
 from tests.factories import add_member, make_items
+from training.models import DatasetSnapshot
 
 ROLES = ["anonymous", "outsider", "annotator", "reviewer", "manager", "engineer"]
 
@@ -58,9 +59,10 @@ def world(project, manager, outsider):
         original_name="x.jsonl",
         file_format="jsonl",
     )
+    snapshot = DatasetSnapshot.objects.create(project=project, number=1, options={})
     return {
         "project": project, "people": people, "lease": lease, "job": job,
-        "annotation": annotation, "write_lease": write_lease,
+        "annotation": annotation, "write_lease": write_lease, "snapshot": snapshot,
     }  # fmt: skip
 
 
@@ -167,6 +169,14 @@ ENDPOINTS = [
      {"anonymous": 401, "outsider": 404, "annotator": 403, "reviewer": 403, "manager": 200, "engineer": 403}),
     ("resume an annotator", "post", "/api/v1/projects/{slug}/annotators/annotator/resume/", lambda w: {}, "json",
      {"anonymous": 401, "outsider": 404, "annotator": 403, "reviewer": 403, "manager": 200, "engineer": 403}),
+    ("list snapshots", "get", "/api/v1/projects/{slug}/snapshots/", None, "json",
+     {"anonymous": 401, "outsider": 404, "annotator": 403, "reviewer": 403, "manager": 200, "engineer": 200}),
+    ("create a snapshot", "post", "/api/v1/projects/{slug}/snapshots/", lambda w: {"formats": ["pairwise"]}, "json",
+     {"anonymous": 401, "outsider": 404, "annotator": 403, "reviewer": 403, "manager": 202, "engineer": 202}),
+    ("snapshot detail", "get", "/api/v1/snapshots/{snapshot}/", None, "json",
+     {"anonymous": 401, "outsider": 404, "annotator": 403, "reviewer": 403, "manager": 200, "engineer": 200}),
+    ("cancel a snapshot", "post", "/api/v1/snapshots/{snapshot}/cancel/", lambda w: {}, "json",
+     {"anonymous": 401, "outsider": 404, "annotator": 403, "reviewer": 403, "manager": 200, "engineer": 200}),
 ]  # fmt: skip
 
 CASES = [
@@ -187,6 +197,7 @@ def test_role_against_endpoint(world, name, method, url, body, fmt, role, expect
         annotation=world["annotation"].pk,
         write=world["write_lease"].pk,
         item=world["annotation"].item_id,
+        snapshot=world["snapshot"].pk,
     )
     # when
     response = getattr(client, method)(path, body(world) if body else None, format=fmt)
