@@ -19,7 +19,14 @@ from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from annotation.progress import Progress, cancel_request, cancel_requested, progress_report
+from annotation.progress import (
+    Progress,
+    cancel_request,
+    cancel_requested,
+    progress_read,
+    progress_report,
+)
+from annotation.services.pass_lock import pass_lock
 from config.errors import ApplicationError, ConflictError
 from projects.models import Project
 from training.export.card import card_text
@@ -38,10 +45,17 @@ class ExportCancelled(Exception):
 
 
 def snapshot_create(
-    *, project: Project, user, options: dict, name: str = "", client_token: str | None = None
+    *,
+    project: Project,
+    user,
+    options: dict,
+    name: str = "",
+    client_token: str | None = None,
+    enqueue: bool = True,
 ) -> tuple[DatasetSnapshot, bool]:
     """A queued snapshot (validated options), and whether it is new: the same client
-    token returns the snapshot it made before instead of exporting twice."""
+    token returns the snapshot it made before instead of exporting twice. ``enqueue``
+    sends it to a worker once committed (the CLI runs it itself instead)."""
     try:
         checked = options_check(options)
     except ValueError as exc:
@@ -78,7 +92,8 @@ def snapshot_create(
                     return earlier, False
     else:
         raise ConflictError("could not number the snapshot; try again")
-    transaction.on_commit(lambda: _enqueue(snapshot.pk))
+    if enqueue:
+        transaction.on_commit(lambda: _enqueue(snapshot.pk))
     return snapshot, True
 
 
@@ -101,8 +116,6 @@ def snapshot_cancel(*, snapshot: DatasetSnapshot) -> DatasetSnapshot:
 
 
 def snapshot_progress(snapshot: DatasetSnapshot):
-    from annotation.progress import progress_read
-
     return progress_read(PROGRESS_KIND, snapshot.pk)
 
 
@@ -166,7 +179,9 @@ class _Files:
         return files
 
 
-def _export(snapshot: DatasetSnapshot, folder: Path, options: ExportOptions, total: int) -> dict:
+def _export(
+    snapshot: DatasetSnapshot, folder: Path, options: ExportOptions, total: int, on_progress
+) -> dict:
     project = snapshot.project
     hasher = annotator_hasher(project)
     files = _Files(folder, options)
@@ -193,6 +208,8 @@ def _export(snapshot: DatasetSnapshot, folder: Path, options: ExportOptions, tot
         seen["items"] += len(chunk)
         progress = Progress("exporting", seen["items"], total, "items")
         progress_report(PROGRESS_KIND, snapshot.pk, progress)
+        if on_progress:
+            on_progress(progress)
         if cancel_requested(PROGRESS_KIND, snapshot.pk):
             files.close()
             raise ExportCancelled
@@ -250,12 +267,18 @@ def _finish(snapshot: DatasetSnapshot, status: str, **fields) -> DatasetSnapshot
     return snapshot
 
 
-def snapshot_export(*, snapshot_id: int) -> DatasetSnapshot:
+def snapshot_export(*, snapshot_id: int, on_progress=None) -> DatasetSnapshot:
     """Run the export of a queued (or interrupted) snapshot; finished ones are left as
-    they are, so a redelivered task does nothing twice."""
-    snapshot = DatasetSnapshot.objects.select_related("project").get(pk=snapshot_id)
-    if snapshot.finished:
-        return snapshot
+    they are, so a redelivered task does nothing twice. ``on_progress(Progress)`` is
+    called after each chunk (the CLI draws its bar with it)."""
+    with pass_lock(f"snapshot:{snapshot_id}") as held:
+        snapshot = DatasetSnapshot.objects.select_related("project").get(pk=snapshot_id)
+        if not held or snapshot.finished:  # another worker is on it, or it is done
+            return snapshot
+        return _run(snapshot, on_progress)
+
+
+def _run(snapshot: DatasetSnapshot, on_progress) -> DatasetSnapshot:
     if cancel_requested(PROGRESS_KIND, snapshot.pk):
         return _finish(snapshot, SnapshotStatus.CANCELLED, error="cancelled")
     options = options_check(snapshot.options)
@@ -267,7 +290,7 @@ def snapshot_export(*, snapshot_id: int) -> DatasetSnapshot:
     scratch = _scratch_root(snapshot) / f"{snapshot.pk}-{uuid.uuid4().hex}"
     scratch.mkdir(parents=True)
     try:
-        result = _export(snapshot, scratch, options, total)
+        result = _export(snapshot, scratch, options, total, on_progress)
         manifest = _manifest(snapshot, options, result)
         (scratch / "README.md").write_text(card_text(manifest), encoding="utf-8")
         manifest["files"].append(_describe(scratch / "README.md", "README.md", "md"))
