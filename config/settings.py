@@ -197,6 +197,8 @@ CELERY_TASK_ROUTES = {
     "training.tasks.*": {"queue": "gpu"},
 }
 CELERY_TASK_TRACK_STARTED = True
+# Items an export reads per chunk: memory held against queries per item.
+PREFLAB_EXPORT_CHUNK_ITEMS = int(env_str("PREFLAB_EXPORT_CHUNK_ITEMS", "500"))
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 
 # --- REST API ---------------------------------------------------------------------------

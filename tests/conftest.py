@@ -72,27 +72,21 @@ def _test_database_url() -> str:
     return f"sqlite:///{s['NAME']}"
 
 
-@pytest.fixture(scope="session")
-def celery_worker_process(django_db_setup, django_db_blocker, tmp_path_factory):
-    """A real Celery worker process on the test database and the configured broker."""
+def start_celery_worker(log, env_extra=None):
+    """Start a real Celery worker process on the test database and the configured broker;
+    returns it once it says it is ready (callers stop or kill it)."""
     import subprocess
     import sys
     import time
     from pathlib import Path
 
-    from django.db import connection
-
-    with django_db_blocker.unblock():
-        if connection.vendor == "sqlite" and connection.is_in_memory_db():
-            pytest.skip("a worker process cannot share an in-memory SQLite database")
-        env = {**os.environ, "DATABASE_URL": _test_database_url()}
-    log = tmp_path_factory.mktemp("celery") / "worker.log"
+    env = {**os.environ, "DATABASE_URL": _test_database_url(), **(env_extra or {})}
     root = Path(__file__).resolve().parents[1]
     with log.open("w") as out:
         process = subprocess.Popen(
             [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool=solo",
              "-Q", "default", "--loglevel=INFO", "--without-gossip", "--without-mingle",
-             f"--hostname=test-{os.getpid()}@%h"],
+             f"--hostname=test-{os.getpid()}-{time.monotonic_ns()}@%h"],
             cwd=root, env=env, stdout=out, stderr=subprocess.STDOUT,
         )  # fmt: skip
     deadline = time.monotonic() + 60
@@ -101,6 +95,24 @@ def celery_worker_process(django_db_setup, django_db_blocker, tmp_path_factory):
             process.kill()
             pytest.fail(f"celery worker did not start:\n{log.read_text()[-3000:]}")
         time.sleep(0.2)
+    return process
+
+
+def worker_can_share_database() -> bool:
+    from django.db import connection
+
+    return not (connection.vendor == "sqlite" and connection.is_in_memory_db())
+
+
+@pytest.fixture(scope="session")
+def celery_worker_process(django_db_setup, django_db_blocker, tmp_path_factory):
+    """A real Celery worker process on the test database and the configured broker."""
+    import subprocess
+
+    with django_db_blocker.unblock():
+        if not worker_can_share_database():
+            pytest.skip("a worker process cannot share an in-memory SQLite database")
+        process = start_celery_worker(tmp_path_factory.mktemp("celery") / "worker.log")
     yield process
     process.terminate()
     try:

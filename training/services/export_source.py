@@ -32,7 +32,10 @@ from projects.models import Project, RankingMode
 from training.export.options import ExportOptions, Filters
 from training.export.source import SourceItem, SourceJudgement, SourceResponse
 
-CHUNK = 500
+
+def _chunk_default() -> int:
+    # Items per chunk: memory and progress granularity against queries per item.
+    return int(getattr(settings, "PREFLAB_EXPORT_CHUNK_ITEMS", 500))
 
 
 def annotator_hasher(project: Project):
@@ -256,9 +259,10 @@ def _chunk_items(project, options, item_ids, weights, with_tags) -> list[SourceI
 
 
 def source_items(
-    project: Project, options: ExportOptions, *, chunk: int = CHUNK
+    project: Project, options: ExportOptions, *, chunk: int | None = None
 ) -> Iterator[list[SourceItem]]:
     """Chunks of items ready for the row builders, in item id order."""
+    chunk = chunk or _chunk_default()
     weights = dict(AnnotatorStats.objects.filter(project=project).values_list("user_id", "weight"))
     with_tags = "spans" in options.formats or bool(options.filters.tags_present)
     ids: list[int] = []
