@@ -12,6 +12,7 @@ urlpatterns = [
     path("api/v1/", include("config.api_urls")),
     path("", include("projects.urls")),
     path("", include("annotation.urls")),
+    path("", include("training.urls")),
 ]
 
 handler404 = "config.health.not_found"
