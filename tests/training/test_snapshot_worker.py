@@ -2,16 +2,23 @@
 killed half-way publishes nothing, and the retry writes the same bytes as a clean run."""
 
 import time
+import uuid
 
 import pytest
 from django.core.files.storage import default_storage
 
 from annotation.models import Annotation, Assignment, AssignmentState
+from annotation.progress import Progress
 from projects.models import Role
 from tests.conftest import start_celery_worker, worker_can_share_database
 from tests.factories import add_member, make_items, make_project
 from training.models import DatasetSnapshot, SnapshotStatus
-from training.services.snapshots import snapshot_create, snapshot_export, snapshot_folder
+from training.services.snapshots import (
+    snapshot_create,
+    snapshot_export,
+    snapshot_folder,
+    snapshot_progress,
+)
 from training.tasks import snapshot_export as snapshot_task
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -24,7 +31,9 @@ def snapshot_storage():
 
 
 def _judged_project(items: int):
-    project = make_project(slug="worker-export", responses_per_item=3, overlap=1)
+    # a fresh slug: the storage folder outlives the test database between local runs
+    slug = f"worker-export-{uuid.uuid4().hex[:8]}"
+    project = make_project(slug=slug, responses_per_item=3, overlap=1)
     made = make_items(project, items)
     annotator = add_member(project, Role.ANNOTATOR, "ann")
     engineer = add_member(project, Role.ENGINEER, "eng")
@@ -47,7 +56,7 @@ def _wait(snapshot_id, until, seconds=60):
         snapshot = DatasetSnapshot.objects.get(pk=snapshot_id)
         if until(snapshot):
             return snapshot
-        time.sleep(0.05)
+        time.sleep(0.01)
     pytest.fail(f"snapshot never got there: {snapshot.status} {snapshot.error}")
 
 
@@ -63,22 +72,22 @@ def worker_log(tmp_path):
 
 
 def test_a_killed_export_publishes_nothing_and_the_retry_matches_a_clean_run(worker_log):
-    project, engineer = _judged_project(300)
+    project, engineer = _judged_project(600)
     options = {"formats": ["pairwise", "listwise"], "splits": {"train": 0.8, "test": 0.2}}
     # a clean run in this process, for the bytes to compare with
     clean, _ = snapshot_create(project=project, user=engineer, options=options, enqueue=False)
     clean = snapshot_export(snapshot_id=clean.pk)
     assert clean.status == SnapshotStatus.SUCCEEDED
     # given a worker exporting in small chunks (so it is caught half-way)
-    slow = {"PREFLAB_EXPORT_CHUNK_ITEMS": "2"}
+    slow = {"PREFLAB_EXPORT_CHUNK_ITEMS": "1"}
     worker = start_celery_worker(worker_log / "first.log", slow)
     try:
         snapshot, _ = snapshot_create(
             project=project, user=engineer, options=options, enqueue=False
         )
         snapshot_task.delay(snapshot.pk)
-        _wait(snapshot.pk, lambda s: s.status == SnapshotStatus.RUNNING, seconds=30)
-        time.sleep(0.5)  # well into the chunks
+        # kill as soon as the first chunks are written (progress is in the shared cache)
+        _wait(snapshot.pk, lambda s: (snapshot_progress(s) or Progress("", 0, 0)).done > 0, 30)
         # when the worker dies mid-run
         worker.kill()
         worker.wait(timeout=10)
