@@ -1,22 +1,19 @@
-"""One background pass per project at a time, across workers and machines.
+"""One background pass per project (or export per snapshot) at a time, across workers.
 
 Two passes over the same project would re-weight the same items twice and race on the
-summary row. On PostgreSQL the lock is a session advisory lock: it dies with the
-connection, so a worker killed mid-pass never leaves the project locked. Elsewhere (the
-embedded SQLite default, one worker) a cache key with a timeout stands in for it.
+summary row. Either lock dies with its holder, so a worker killed mid-pass never leaves
+the work locked: on PostgreSQL a session advisory lock (released with the connection);
+on the embedded SQLite default, where every worker shares one machine and one data
+folder, an exclusive ``flock`` on a file there (released by the kernel with the process).
 """
 
+import fcntl
 import hashlib
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from django.core.cache import cache
+from django.conf import settings
 from django.db import connection
-
-# Longer than any pass is expected to take; only matters when a holder died without
-# releasing the cache key (advisory locks need no timeout).
-CACHE_LOCK_SECONDS = 30 * 60
 
 
 def _advisory_key(name: str) -> int:
@@ -26,26 +23,40 @@ def _advisory_key(name: str) -> int:
 
 
 @contextmanager
-def pass_lock(name: str) -> Iterator[bool]:
-    """Yields True while holding the lock named ``name``, False if someone else holds it
-    (the caller skips its work rather than waiting)."""
-    if connection.vendor == "postgresql":
-        key = _advisory_key(name)
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_try_advisory_lock(%s)", [key])
-            held = cursor.fetchone()[0]
-        try:
-            yield held
-        finally:
-            if held:
-                with connection.cursor() as cursor:
-                    cursor.execute("SELECT pg_advisory_unlock(%s)", [key])
-        return
-    token = uuid.uuid4().hex
-    cache_key = f"preflab:lock:{name}"
-    held = cache.add(cache_key, token, CACHE_LOCK_SECONDS)
+def _advisory(name: str) -> Iterator[bool]:
+    key = _advisory_key(name)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(%s)", [key])
+        held = cursor.fetchone()[0]
     try:
         yield held
     finally:
-        if held and cache.get(cache_key) == token:
-            cache.delete(cache_key)
+        if held:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_unlock(%s)", [key])
+
+
+@contextmanager
+def _file_lock(name: str) -> Iterator[bool]:
+    folder = settings.DATA_DIR / "locks"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / (hashlib.sha256(name.encode()).hexdigest()[:32] + ".lock")
+    with open(path, "a") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+@contextmanager
+def pass_lock(name: str) -> Iterator[bool]:
+    """Yields True while holding the lock named ``name``, False if someone else holds it
+    (the caller skips its work rather than waiting)."""
+    lock = _advisory if connection.vendor == "postgresql" else _file_lock
+    with lock(name) as held:
+        yield held

@@ -1,5 +1,6 @@
 """The background quality pass: speed, skips, cycles, weights, and the dashboard series."""
 
+import os
 import threading
 
 import pytest
@@ -151,3 +152,38 @@ def test_a_second_pass_over_a_project_skips_while_one_runs(db):
     outcome = project_quality_refresh(project_id=project.pk)
     assert "skipped" not in outcome and outcome["annotators"] == 1
     assert ProjectQualitySummary.objects.filter(project=project).exists()
+
+
+def test_a_killed_holder_releases_the_pass_lock(db):
+    """Whatever the database, a worker killed while holding the lock does not keep it."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from tests.conftest import _test_database_url
+
+    script = (
+        "import django, sys, time; django.setup()\n"
+        "from annotation.services.pass_lock import pass_lock\n"
+        "with pass_lock('quality-refresh:killed') as held:\n"
+        "    print('held' if held else 'busy', flush=True); time.sleep(60)\n"
+    )
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings"}
+    if connection.vendor == "postgresql":
+        env["DATABASE_URL"] = _test_database_url()
+    holder = subprocess.Popen(
+        [sys.executable, "-c", script],
+        cwd=Path(__file__).resolve().parents[2],
+        env=env,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        with pass_lock("quality-refresh:killed") as held:
+            assert not held  # the other process has it
+    finally:
+        holder.kill()
+        holder.wait(timeout=10)
+    with pass_lock("quality-refresh:killed") as held:
+        assert held  # released with the killed process
