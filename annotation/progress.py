@@ -25,6 +25,16 @@ class Progress:
         return int(100 * self.done / self.total) if self.total else 0
 
 
+def progress_bar(progress: "Progress", width: int = 40) -> str:
+    """A text bar for command-line progress: [####....] 1,234/5,000 rows (24%)."""
+    done, total, unit = progress.done, progress.total, progress.unit
+    if not total:
+        return f"[{'?' * width}] {done:,} {unit}"
+    filled = int(width * done / total)
+    bar = "#" * filled + "." * (width - filled)
+    return f"[{bar}] {done:,}/{total:,} {unit} ({100 * done // total}%)"
+
+
 def _key(kind: str, job_id: int, what: str) -> str:
     return f"preflab:{kind}:{job_id}:{what}"
 

@@ -31,7 +31,7 @@ class DatasetSnapshot(models.Model):
     status = models.CharField(
         max_length=16, choices=SnapshotStatus.choices, default=SnapshotStatus.QUEUED
     )
-    rows_done = models.BigIntegerField(default=0)  # items read so far (progress)
+    rows_done = models.BigIntegerField(default=0)  # items read, written at start and end
     rows_total = models.BigIntegerField(default=0)  # items to read
     manifest = models.JSONField(default=dict, blank=True)
     path = models.CharField(max_length=500, blank=True)  # folder in the default storage
@@ -62,12 +62,6 @@ class DatasetSnapshot(models.Model):
             SnapshotStatus.FAILED,
             SnapshotStatus.CANCELLED,
         )
-
-    @property
-    def progress(self) -> float:
-        if self.status == SnapshotStatus.SUCCEEDED:
-            return 1.0
-        return min(self.rows_done / self.rows_total, 1.0) if self.rows_total else 0.0
 
 
 class SnapshotFile(models.Model):

@@ -5,6 +5,7 @@ from django.urls import reverse
 from rest_framework import serializers
 
 from training.models import DatasetSnapshot, SnapshotFile
+from training.services.snapshots import snapshot_progress
 
 
 class SnapshotCreateSerializer(serializers.Serializer):
@@ -62,12 +63,9 @@ class SnapshotSerializer(serializers.ModelSerializer):
         ]
 
     def get_progress(self, obj) -> dict:
-        from training.services.snapshots import snapshot_progress
-
-        live = snapshot_progress(obj) if not obj.finished else None
-        done, total = (live.done, live.total) if live else (obj.rows_done, obj.rows_total)
-        fraction = 1.0 if obj.status == "succeeded" else (done / total if total else 0.0)
-        return {"items_done": done, "items_total": total, "fraction": round(fraction, 4)}
+        progress = snapshot_progress(obj)
+        fraction = progress.done / progress.total if progress.total else 0.0
+        return {"items_done": progress.done, "items_total": progress.total, "fraction": fraction}
 
     def get_files(self, obj) -> list[dict]:
         if obj.status != "succeeded":

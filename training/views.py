@@ -50,7 +50,7 @@ def snapshot_detail(request, project, number: int):
     context = {
         "project": project,
         "snapshot": snapshot,
-        "progress": None if snapshot.finished else snapshot_progress(snapshot),
+        "progress": snapshot_progress(snapshot),
         "files": snapshot.files.all() if snapshot.status == "succeeded" else [],
     }
     if request.htmx:

@@ -67,11 +67,10 @@ def _annotation_filter(project: Project, filters: Filters) -> Q:
         ).values("user_id")
         q &= ~Q(user_id__in=light)
     if filters.review != "any":
-        verdicts = [ReviewVerdict.ACCEPTED, ReviewVerdict.CORRECTED]
-        if filters.review == "reviewed":
-            verdicts.append(ReviewVerdict.REJECTED)  # never active, listed for clarity
-        reviewed = Review.objects.filter(annotation=OuterRef("pk"), verdict__in=verdicts)
-        q &= Q(Exists(reviewed)) | Q(kind=AnnotationKind.REVIEW_CORRECTION)
+        # Rejected and corrected originals never count, so among counted annotations
+        # "reviewed" and "accepted" both mean: accepted, or a reviewer's correction.
+        accepted = Review.objects.filter(annotation=OuterRef("pk"), verdict=ReviewVerdict.ACCEPTED)
+        q &= Q(Exists(accepted)) | Q(kind=AnnotationKind.REVIEW_CORRECTION)
     return q
 
 

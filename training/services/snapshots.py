@@ -27,7 +27,7 @@ from annotation.progress import (
     progress_report,
 )
 from annotation.services.pass_lock import pass_lock
-from config.errors import ApplicationError, ConflictError
+from config.errors import ApplicationError, ConflictError, NotFoundError
 from projects.models import Project
 from training.export.card import card_text
 from training.export.options import ExportOptions, options_check
@@ -115,8 +115,15 @@ def snapshot_cancel(*, snapshot: DatasetSnapshot) -> DatasetSnapshot:
     return snapshot
 
 
-def snapshot_progress(snapshot: DatasetSnapshot):
-    return progress_read(PROGRESS_KIND, snapshot.pk)
+def snapshot_progress(snapshot: DatasetSnapshot) -> Progress:
+    """Items done of the total: live from the shared cache while the export runs (the row
+    is written only at start and end), from the row once it has finished."""
+    live = None if snapshot.finished else progress_read(PROGRESS_KIND, snapshot.pk)
+    if live:
+        return live
+    if snapshot.status == SnapshotStatus.SUCCEEDED:
+        return Progress("done", snapshot.rows_total, snapshot.rows_total, "items")
+    return Progress(snapshot.status, snapshot.rows_done, snapshot.rows_total, "items")
 
 
 # --- the run -------------------------------------------------------------------------
@@ -126,7 +133,7 @@ def snapshot_folder(snapshot: DatasetSnapshot) -> str:
     return f"snapshots/{snapshot.project.slug}/{snapshot.number}"
 
 
-def _scratch_root(snapshot: DatasetSnapshot) -> Path:
+def _scratch_root() -> Path:
     """Where a run writes: beside the published folder when storage is a local folder
     (so publishing is one rename), else a local temporary folder."""
     try:
@@ -141,7 +148,7 @@ def _scratch_root(snapshot: DatasetSnapshot) -> Path:
 
 def _scratch_clear(snapshot: DatasetSnapshot) -> None:
     """Remove what an earlier, killed run of this snapshot left behind."""
-    root = _scratch_root(snapshot)
+    root = _scratch_root()
     for leftover in root.glob(f"{snapshot.pk}-*"):
         shutil.rmtree(leftover, ignore_errors=True)
 
@@ -287,7 +294,7 @@ def _run(snapshot: DatasetSnapshot, on_progress) -> DatasetSnapshot:
         status=SnapshotStatus.RUNNING, started_at=timezone.now(), rows_total=total, rows_done=0
     )
     _scratch_clear(snapshot)
-    scratch = _scratch_root(snapshot) / f"{snapshot.pk}-{uuid.uuid4().hex}"
+    scratch = _scratch_root() / f"{snapshot.pk}-{uuid.uuid4().hex}"
     scratch.mkdir(parents=True)
     try:
         result = _export(snapshot, scratch, options, total, on_progress)
@@ -335,7 +342,5 @@ def _describe(path: Path, name: str, file_type: str) -> dict:
 def snapshot_file_open(snapshot: DatasetSnapshot, name: str):
     """An open binary file of a published snapshot (names come from its file list)."""
     if snapshot.status != SnapshotStatus.SUCCEEDED or not snapshot.files.filter(name=name).exists():
-        from config.errors import NotFoundError
-
         raise NotFoundError(f"snapshot {snapshot.number} has no file {name!r}")
     return default_storage.open(f"{snapshot.path}/{name}", "rb")

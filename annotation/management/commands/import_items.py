@@ -7,17 +7,9 @@ import time
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
-from annotation.progress import progress_read
+from annotation.progress import progress_bar, progress_read
 from annotation.services.imports import import_job_create_from_path, import_job_run
 from projects.models import Project
-
-
-def _bar(done: int, total: int, unit: str, width: int = 40) -> str:
-    if not total:
-        return f"[{'?' * width}] {done:,} {unit}"
-    filled = int(width * done / total)
-    bar = "#" * filled + "." * (width - filled)
-    return f"[{bar}] {done:,}/{total:,} {unit} ({100 * done // total}%)"
 
 
 class Command(BaseCommand):
@@ -52,7 +44,7 @@ class Command(BaseCommand):
         while not done.wait(0.5 if interactive else 5):
             progress = progress_read("import", job_id)
             if progress:
-                line = f"{progress.phase:>10} {_bar(progress.done, progress.total, progress.unit)}"
+                line = f"{progress.phase:>10} {progress_bar(progress)}"
                 sys.stderr.write(("\r" + line) if interactive else line + "\n")
                 sys.stderr.flush()
         if interactive:

@@ -9,7 +9,7 @@ import sys
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
-from annotation.management.commands.import_items import _bar
+from annotation.progress import progress_bar
 from config.errors import ApplicationError
 from projects.models import Project
 from training.export.binarize import Binarization
@@ -95,7 +95,7 @@ class Command(BaseCommand):
             raise CommandError(exc.message) from exc
 
         def draw(progress) -> None:
-            sys.stderr.write(f"\r  exporting {_bar(progress.done, progress.total, 'items')}")
+            sys.stderr.write(f"\r  exporting {progress_bar(progress)}")
             sys.stderr.flush()
 
         snapshot = snapshot_export(snapshot_id=snapshot.pk, on_progress=draw)
