@@ -98,6 +98,12 @@ def start_celery_worker(log, env_extra=None):
     return process
 
 
+WORKER_SKIP_REASON = (
+    "another process cannot see the in-memory SQLite test database; this runs wherever "
+    "DATABASE_URL names a shared database (CI runs it on PostgreSQL with Redis)"
+)
+
+
 def worker_can_share_database() -> bool:
     from django.db import connection
 
@@ -111,7 +117,7 @@ def celery_worker_process(django_db_setup, django_db_blocker, tmp_path_factory):
 
     with django_db_blocker.unblock():
         if not worker_can_share_database():
-            pytest.skip("a worker process cannot share an in-memory SQLite database")
+            pytest.skip(WORKER_SKIP_REASON)
         process = start_celery_worker(tmp_path_factory.mktemp("celery") / "worker.log")
     yield process
     process.terminate()

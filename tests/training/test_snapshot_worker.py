@@ -10,7 +10,7 @@ from django.core.files.storage import default_storage
 from annotation.models import Annotation, Assignment, AssignmentState
 from annotation.progress import Progress
 from projects.models import Role
-from tests.conftest import start_celery_worker, worker_can_share_database
+from tests.conftest import WORKER_SKIP_REASON, start_celery_worker, worker_can_share_database
 from tests.factories import add_member, make_items, make_project
 from training.models import DatasetSnapshot, SnapshotStatus
 from training.services.snapshots import (
@@ -67,7 +67,7 @@ def _digests(snapshot):
 @pytest.fixture
 def worker_log(tmp_path):
     if not worker_can_share_database():
-        pytest.skip("a worker process cannot share an in-memory SQLite database")
+        pytest.skip(WORKER_SKIP_REASON)
     return tmp_path
 
 
