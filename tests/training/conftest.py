@@ -62,5 +62,5 @@ def ranked(db):
 
 
 def export(project, user, **options):
-    snapshot, _ = snapshot_create(project=project, user=user, options=options)
+    snapshot, _ = snapshot_create(project=project, user=user, options=options, enqueue=False)
     return snapshot_export(snapshot_id=snapshot.pk)

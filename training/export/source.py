@@ -9,7 +9,7 @@ class SourceResponse:
     text: str
     model: str  # the generating model's name, "" for people
     origin: str  # import / writer / queue / model / rewrite
-    generation: dict  # generation settings when a model wrote it
+    generation: str  # generation settings when a model wrote it, as sorted-key JSON text
     pasted: bool  # the writer pasted most of it
 
 

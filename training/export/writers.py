@@ -7,13 +7,13 @@ bytes. Memory stays at one chunk of rows per open file.
 """
 
 import hashlib
-import json
 from pathlib import Path
 
+import orjson
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-ROW_GROUP = 20_000
+ROW_GROUP = 20000
 
 MESSAGE = pa.struct([("role", pa.string()), ("content", pa.string())])
 TURNS = pa.list_(MESSAGE)
@@ -112,13 +112,13 @@ class JsonlWriter:
         if not rows:
             return
         columns = self.columns
-        text = "".join(
-            json.dumps({c: row[c] for c in columns}, ensure_ascii=False, separators=(",", ":"))
-            + "\n"
-            for row in rows
-        ).encode()
-        self._hash.update(text)
-        self._file.write(text)
+        if list(rows[0]) != columns:  # the builders emit schema order; anything else is sorted
+            rows = [{c: row[c] for c in columns} for row in rows]
+        # orjson: UTF-8 as is (like ensure_ascii=False), compact, several times json's speed.
+        dumps, newline = orjson.dumps, orjson.OPT_APPEND_NEWLINE
+        data = b"".join(dumps(row, option=newline) for row in rows)
+        self._hash.update(data)
+        self._file.write(data)
         self.rows += len(rows)
 
     def close(self) -> str:

@@ -89,7 +89,7 @@ class Command(BaseCommand):
         }
         try:
             snapshot, _ = snapshot_create(
-                project=project, user=user, options=options, name=o["name"]
+                project=project, user=user, options=options, name=o["name"], enqueue=False
             )
         except ApplicationError as exc:
             raise CommandError(exc.message) from exc
