@@ -3,9 +3,10 @@ PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+ML_STAMP := $(VENV)/.ml-installed
 PORT ?= 8000
 
-.PHONY: run test lint format browser demo worker clean
+.PHONY: run test lint format browser demo worker clean ml
 
 # A fresh venv whenever pyproject.toml changes. torch (the `ml` extra) is not
 # needed by the web tier; `make ml` installs the CPU build pinned there.
@@ -15,9 +16,13 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
 	touch $(STAMP)
 
-ml: $(STAMP)
+# The trainers' stack, CPU torch first (a bare `torch` would pull CUDA wheels).
+$(ML_STAMP): $(STAMP)
 	$(BIN)/python -m pip install --quiet torch==2.13.0
 	$(BIN)/python -m pip install --quiet -e ".[dev,ml]"
+	touch $(ML_STAMP)
+
+ml: $(ML_STAMP)
 
 # Browser tests drive Debian's Chromium (never a downloaded browser).
 browser:
@@ -30,7 +35,7 @@ run: $(STAMP)
 	$(BIN)/python manage.py load_demo
 	$(BIN)/python manage.py serve_embedded --port $(PORT)
 
-test: $(STAMP) browser lint
+test: $(ML_STAMP) browser lint
 	$(BIN)/python manage.py makemigrations --check --dry-run
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 

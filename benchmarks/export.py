@@ -10,7 +10,9 @@ with a tie) by COPY, then for each size:
 2. the export as the Celery task runs it (``snapshot_export``), through
    ``manage.py export_snapshot`` in a child process so its peak RSS is its own: pairwise
    JSONL alone, then pairwise Parquet alone;
-3. the floor again (the two floor runs bracket the exports; the ratio uses their mean).
+3. a floor run before, between and after the exports: each export's ratio uses the mean of
+   the two floor runs around it (the exports' files are deleted once checked, so their
+   write-back does not slow what is timed next).
 
 Checks: each export wrote exactly as many pairs as the floor returned; every file's
 sha256 in the manifest matches the file. Run ``--help`` for the options.
@@ -363,7 +365,21 @@ def snapshot_check(slug: str) -> dict:
     return {"rows": rows, "bytes": size, "files": files, "sha256_mismatched": mismatched}
 
 
+def _outputs_drop(slug: str) -> None:
+    """Delete the measured snapshot's files: gigabytes of dirty pages would otherwise be
+    written back while the next run is timed, and push the database out of the OS cache."""
+    from django.core.files.storage import default_storage
+
+    from training.models import DatasetSnapshot
+
+    snapshot = DatasetSnapshot.objects.filter(project__slug=slug).order_by("-number").first()
+    subprocess.run(["rm", "-rf", default_storage.path(snapshot.path)], check=True)
+    subprocess.run(["sync"], check=False)
+
+
 def size_measure(server, config, env, size: int) -> dict:
+    """floor, JSONL, floor, Parquet, floor: each export is compared with the mean of the
+    two floor runs around it, measured in the same state of the machine's caches."""
     from projects.models import Project
 
     project = Project.objects.get(slug=slug_of(size))
@@ -372,17 +388,17 @@ def size_measure(server, config, env, size: int) -> dict:
     for file_type in ("jsonl", "parquet"):
         run = export_measure(env, slug_of(size), file_type)
         run.update(snapshot_check(slug_of(size)))
+        _outputs_drop(slug_of(size))
         out[file_type] = run
         say(
             f"{size:,}: {file_type} {run['seconds']:.1f} s, {run['rows']:,} rows, "
             f"peak RSS {run['peak_rss_mb']:.0f} MB"
         )
-    out["floor"].append(floor_measure(server, config.database, project.pk))
-    say(f"{size:,}: floor again {out['floor'][1]['seconds']:.1f} s")
-    floor = sum(f["seconds"] for f in out["floor"]) / len(out["floor"])
-    out["floor_s"] = floor
-    for file_type in ("jsonl", "parquet"):
-        out[file_type]["ratio"] = out[file_type]["seconds"] / floor
+        out["floor"].append(floor_measure(server, config.database, project.pk))
+        say(f"{size:,}: floor {out['floor'][-1]['seconds']:.1f} s")
+        around = out["floor"][-2:]
+        run["floor_s"] = sum(f["seconds"] for f in around) / 2
+        run["ratio"] = run["seconds"] / run["floor_s"]
     return out
 
 
@@ -436,14 +452,16 @@ def report_markdown(r: dict) -> str:
     for s in r["sizes"]:
         j, p = s["jsonl"], s["parquet"]
         lines.append(
-            f"| {s['size']:,} | {s['floor'][0]['rows']:,} | {s['floor_s']:.1f} s "
-            f"({_mb(s['floor'][0]['bytes'])}) | {j['seconds']:.1f} s ({_mb(j['bytes'])}) | "
+            f"| {s['size']:,} | {s['floor'][0]['rows']:,} | {j['floor_s']:.1f} / "
+            f"{p['floor_s']:.1f} s ({_mb(s['floor'][0]['bytes'])}) | {j['seconds']:.1f} s "
+            f"({_mb(j['bytes'])}) | "
             f"**{j['ratio']:.2f}** | {j['peak_rss_mb']:.0f} MB | {p['seconds']:.1f} s "
             f"({_mb(p['bytes'])}) | **{p['ratio']:.2f}** | {p['peak_rss_mb']:.0f} MB |"
         )
     lines += [
         "",
-        "The floor is the mean of two runs bracketing the exports "
+        "The floor column is the mean of the floor runs around the JSONL / the Parquet "
+        "export; the floor runs in order "
         + ", ".join(
             f"{s['size']:,}: " + " / ".join(f"{f['seconds']:.1f} s" for f in s["floor"])
             for s in r["sizes"]

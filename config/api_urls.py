@@ -10,6 +10,7 @@ from annotation import api_authoring, api_quality
 from projects import api as projects_api
 from projects import api_labels
 from training import api as training_api
+from training import api_runs
 
 
 class TokenApi(ObtainAuthToken):
@@ -41,6 +42,25 @@ urlpatterns = [
         training_api.SnapshotFileApi.as_view(),
         name="api-snapshot-file",
     ),
+    path("training-runs/", api_runs.RunListApi.as_view(), name="api-runs"),
+    path("training-runs/<int:run_id>/", api_runs.RunDetailApi.as_view(), name="api-run"),
+    path(
+        "training-runs/<int:run_id>/cancel/",
+        api_runs.RunCancelApi.as_view(),
+        name="api-run-cancel",
+    ),
+    path(
+        "training-runs/<int:run_id>/relaunch/",
+        api_runs.RunRelaunchApi.as_view(),
+        name="api-run-relaunch",
+    ),
+    path(
+        "training-runs/<int:run_id>/metrics/",
+        api_runs.RunMetricsApi.as_view(),
+        name="api-run-metrics",
+    ),
+    path("models/", api_runs.ModelListApi.as_view(), name="api-models"),
+    path("models/<int:model_id>/score/", api_runs.ModelScoreApi.as_view(), name="api-model-score"),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("projects/", projects_api.ProjectListApi.as_view(), name="api-projects"),

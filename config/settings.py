@@ -194,6 +194,8 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TASK_ROUTES = {
     "training.export_snapshot": {"queue": "default"},
+    "training.run_execute": {"queue": "gpu"},
+    "training.score_responses": {"queue": "gpu"},
     "training.tasks.*": {"queue": "gpu"},
 }
 CELERY_TASK_TRACK_STARTED = True

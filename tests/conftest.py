@@ -72,7 +72,7 @@ def _test_database_url() -> str:
     return f"sqlite:///{s['NAME']}"
 
 
-def start_celery_worker(log, env_extra=None):
+def start_celery_worker(log, env_extra=None, queues="default"):
     """Start a real Celery worker process on the test database and the configured broker;
     returns it once it says it is ready (callers stop or kill it)."""
     import subprocess
@@ -85,7 +85,7 @@ def start_celery_worker(log, env_extra=None):
     with log.open("w") as out:
         process = subprocess.Popen(
             [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool=solo",
-             "-Q", "default", "--loglevel=INFO", "--without-gossip", "--without-mingle",
+             "-Q", queues, "--loglevel=INFO", "--without-gossip", "--without-mingle",
              f"--hostname=test-{os.getpid()}-{time.monotonic_ns()}@%h"],
             cwd=root, env=env, stdout=out, stderr=subprocess.STDOUT,
         )  # fmt: skip

@@ -15,7 +15,7 @@ from annotation.services.submission import annotation_submit
 from projects.models import Role
 from projects.services import project_update
 from tests.factories import add_member, make_items
-from training.models import DatasetSnapshot
+from training.models import DatasetSnapshot, ModelArtifact, TrainingRun
 
 ROLES = ["anonymous", "outsider", "annotator", "reviewer", "manager", "engineer"]
 
@@ -60,9 +60,14 @@ def world(project, manager, outsider):
         file_format="jsonl",
     )
     snapshot = DatasetSnapshot.objects.create(project=project, number=1, options={})
+    run = TrainingRun.objects.create(project=project, kind="reward", snapshot=snapshot)
+    model = ModelArtifact.objects.create(
+        project=project, kind="reward", name="rm", path="/nonexistent/rm"
+    )
     return {
         "project": project, "people": people, "lease": lease, "job": job,
         "annotation": annotation, "write_lease": write_lease, "snapshot": snapshot,
+        "run": run, "model": model,
     }  # fmt: skip
 
 
@@ -177,6 +182,24 @@ ENDPOINTS = [
      {"anonymous": 401, "outsider": 404, "annotator": 403, "reviewer": 403, "manager": 200, "engineer": 200}),
     ("cancel a snapshot", "post", "/api/v1/snapshots/{snapshot}/cancel/", lambda w: {}, "json",
      {"anonymous": 401, "outsider": 404, "annotator": 403, "reviewer": 403, "manager": 200, "engineer": 200}),
+    ("list runs", "get", "/api/v1/training-runs/?project={slug}", None, "json",
+     {"anonymous": 401, "outsider": 404, "annotator": 403, "reviewer": 403, "manager": 200, "engineer": 200}),
+    # the engineer passes the role check and meets validation: the snapshot never finished
+    ("launch a run", "post", "/api/v1/training-runs/", lambda w: {"project": w["project"].slug, "kind": "reward", "snapshot": w["snapshot"].pk}, "json",
+     {"anonymous": 401, "outsider": 404, "annotator": 403, "reviewer": 403, "manager": 403, "engineer": 400}),
+    ("run detail", "get", "/api/v1/training-runs/{run}/", None, "json",
+     {"anonymous": 401, "outsider": 404, "annotator": 403, "reviewer": 403, "manager": 200, "engineer": 200}),
+    ("run metrics", "get", "/api/v1/training-runs/{run}/metrics/", None, "json",
+     {"anonymous": 401, "outsider": 404, "annotator": 403, "reviewer": 403, "manager": 200, "engineer": 200}),
+    ("relaunch a queued run", "post", "/api/v1/training-runs/{run}/relaunch/", lambda w: {}, "json",
+     {"anonymous": 401, "outsider": 404, "annotator": 403, "reviewer": 403, "manager": 403, "engineer": 409}),
+    ("cancel a run", "post", "/api/v1/training-runs/{run}/cancel/", lambda w: {}, "json",
+     {"anonymous": 401, "outsider": 404, "annotator": 403, "reviewer": 403, "manager": 403, "engineer": 200}),
+    ("list models", "get", "/api/v1/models/?project={slug}", None, "json",
+     {"anonymous": 401, "outsider": 404, "annotator": 403, "reviewer": 403, "manager": 200, "engineer": 200}),
+    # past the role check the model's files are missing on this machine: 503, said plainly
+    ("score with a model", "post", "/api/v1/models/{model}/score/", lambda w: {"prompt": "Hi", "responses": ["a", "b"]}, "json",
+     {"anonymous": 401, "outsider": 404, "annotator": 403, "reviewer": 403, "manager": 503, "engineer": 503}),
 ]  # fmt: skip
 
 CASES = [
@@ -198,6 +221,8 @@ def test_role_against_endpoint(world, name, method, url, body, fmt, role, expect
         write=world["write_lease"].pk,
         item=world["annotation"].item_id,
         snapshot=world["snapshot"].pk,
+        run=world["run"].pk,
+        model=world["model"].pk,
     )
     # when
     response = getattr(client, method)(path, body(world) if body else None, format=fmt)

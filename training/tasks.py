@@ -1,7 +1,6 @@
 """Celery entry points of the training app: thin, they load ids and call services.
 
-Exports run on the ``default`` queue (CPU and database work); training tasks, when they
-arrive, run on ``gpu``.
+Exports run on the ``default`` queue (CPU and database work); training runs on ``gpu``.
 """
 
 from celery import shared_task
@@ -12,3 +11,20 @@ def snapshot_export(snapshot_id: int) -> str:
     from training.services.snapshots import snapshot_export as run
 
     return run(snapshot_id=snapshot_id).status
+
+
+@shared_task(bind=True, acks_late=True, reject_on_worker_lost=True, name="training.run_execute")
+def training_run_execute(self, run_id: int) -> str:
+    """Launch the run's trainer and watch it to the end (see ``run_launcher``)."""
+    from training.services.run_launcher import run_execute
+
+    run = run_execute(run_id, worker=self.request.hostname or "")
+    return run.state if run else "skipped"
+
+
+@shared_task(name="training.score_responses")
+def score_responses(path: str, prompt, responses: list) -> list[float]:
+    """Rewards of responses with the reward model at ``path`` (for a torch-free web)."""
+    from training.services.scoring import score_here
+
+    return score_here(path, prompt, responses)

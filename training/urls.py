@@ -1,6 +1,6 @@
 from django.urls import path
 
-from training import views
+from training import views, views_runs
 
 urlpatterns = [
     path("p/<slug:slug>/snapshots/", views.snapshot_list, name="snapshot-list"),
@@ -14,5 +14,14 @@ urlpatterns = [
         "p/<slug:slug>/snapshots/<int:number>/files/<path:name>",
         views.snapshot_file,
         name="snapshot-file",
+    ),
+    path("p/<slug:slug>/runs/", views_runs.run_list, name="run-list"),
+    path("p/<slug:slug>/runs/compare/", views_runs.run_compare, name="run-compare"),
+    path("p/<slug:slug>/runs/<int:run_id>/", views_runs.run_detail, name="run-detail"),
+    path("p/<slug:slug>/runs/<int:run_id>/cancel/", views_runs.run_cancel_view, name="run-cancel"),
+    path(
+        "p/<slug:slug>/runs/<int:run_id>/relaunch/",
+        views_runs.run_relaunch_view,
+        name="run-relaunch",
     ),
 ]

@@ -193,7 +193,9 @@ def _export(
     hasher = annotator_hasher(project)
     files = _Files(folder, options)
     counts = {fmt: dict.fromkeys(options.splits, 0) for fmt in options.formats}
-    seen = {"items": 0, "annotations": set(), "annotators": set(), "guidelines": set()}
+    # Counts and bounds, not sets of ids: an annotation belongs to one item and each item
+    # is read once, so counting is exact and memory stays flat however large the project.
+    seen = {"items": 0, "annotations": 0, "annotators": set(), "guidelines": set()}
     ids = {"min": None, "max": None}
     for chunk in source_items(project, options):
         per_split: dict[tuple[str, str], list[dict]] = {}
@@ -205,7 +207,11 @@ def _export(
                 if rows:
                     per_split.setdefault((fmt, split), []).extend(rows)
             for j in item.judgements:
-                seen["annotations"].add(j.annotation_id)
+                seen["annotations"] += 1
+                if ids["min"] is None or j.annotation_id < ids["min"]:
+                    ids["min"] = j.annotation_id
+                if ids["max"] is None or j.annotation_id > ids["max"]:
+                    ids["max"] = j.annotation_id
                 seen["annotators"].add(j.user_id)
                 if j.guideline_version is not None:
                     seen["guidelines"].add(j.guideline_version)
@@ -221,14 +227,11 @@ def _export(
             files.close()
             raise ExportCancelled
     written = files.close()
-    annotation_ids = seen["annotations"]
-    if annotation_ids:
-        ids = {"min": min(annotation_ids), "max": max(annotation_ids)}
     return {
         "files": written,
         "counts": counts,
         "items": seen["items"],
-        "annotations": len(annotation_ids),
+        "annotations": seen["annotations"],
         "annotators": len(seen["annotators"]),
         "guideline_versions": sorted(seen["guidelines"]),
         "annotation_ids": ids,

@@ -1,0 +1,115 @@
+"""Training runs and the model registry through the API (no worker: launching is
+checked up to the queue; the worker tests run them)."""
+
+import uuid
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from django.core.files.storage import default_storage
+from django.utils import timezone
+from rest_framework.test import APIClient
+
+from tests.training.run_helpers import project_with_listwise_snapshot
+from training.ml import reward as trainer
+from training.ml.reward_score import RewardScorer
+from training.models import ModelArtifact, RunState, TrainingRun
+
+
+@pytest.fixture
+def setup(db):
+    project, snapshot, engineer = project_with_listwise_snapshot(12)
+    client = APIClient()
+    client.force_authenticate(engineer)
+    return project, snapshot, client
+
+
+def _post(client, project, snapshot, **extra):
+    body = {"project": project.slug, "kind": "reward", "snapshot": snapshot.pk, **extra}
+    return client.post("/api/v1/training-runs/", body, format="json")
+
+
+@pytest.mark.parametrize(
+    ("hyperparameters", "field"),
+    [
+        ({"epochz": 1}, "hyperparameters.epochz"),
+        ({"lr": -1}, "hyperparameters.lr"),
+        ({"strategy": "magic"}, "hyperparameters.strategy"),
+        ({"batch_size": 2.5}, "hyperparameters.batch_size"),
+        ({"epochs": 0}, "hyperparameters.epochs"),
+    ],
+)
+def test_bad_hyperparameters_are_refused_naming_the_field(setup, hyperparameters, field):
+    project, snapshot, client = setup
+    response = _post(client, project, snapshot, hyperparameters=hyperparameters)
+    assert response.status_code == 400
+    assert response.json()["field"] == field and field in response.json()["message"]
+    assert not TrainingRun.objects.exists()
+
+
+def test_a_launch_is_queued_once_per_client_token_with_the_defaults_filled_in(setup):
+    project, snapshot, client = setup
+    token = uuid.uuid4().hex
+    first = _post(client, project, snapshot, hyperparameters={"epochs": 3}, client_token=token)
+    again = _post(client, project, snapshot, hyperparameters={"epochs": 3}, client_token=token)
+    assert (first.status_code, again.status_code) == (202, 200)
+    assert first.json()["id"] == again.json()["id"] and TrainingRun.objects.count() == 1
+    body = first.json()
+    assert body["state"] == "queued" and body["hyperparameters"]["epochs"] == 3
+    assert body["hyperparameters"]["strategy"] == "full"  # the trainer's default
+    listed = client.get(f"/api/v1/training-runs/?project={project.slug}").json()
+    assert [r["id"] for r in listed] == [body["id"]]
+
+
+def test_cancel_a_queued_run_then_launch_it_again(setup):
+    project, snapshot, client = setup
+    run_id = _post(client, project, snapshot).json()["id"]
+    cancelled = client.post(f"/api/v1/training-runs/{run_id}/cancel/")
+    assert cancelled.json()["state"] == "cancelled"
+    assert client.post(f"/api/v1/training-runs/{run_id}/cancel/").status_code == 409
+    relaunched = client.post(f"/api/v1/training-runs/{run_id}/relaunch/")
+    assert relaunched.status_code == 202 and relaunched.json()["state"] == "queued"
+
+
+def test_a_run_whose_worker_stopped_beating_reads_as_failed(setup):
+    project, snapshot, client = setup
+    run_id = _post(client, project, snapshot).json()["id"]
+    TrainingRun.objects.filter(pk=run_id).update(
+        state=RunState.RUNNING, heartbeat_at=timezone.now() - timedelta(minutes=10)
+    )
+    body = client.get(f"/api/v1/training-runs/{run_id}/").json()
+    assert body["state"] == "failed" and "no heartbeat" in body["error"]
+
+
+def test_a_snapshot_without_rankings_is_refused(setup):
+    project, snapshot, client = setup
+    snapshot.files.filter(format="listwise").update(format="sft")
+    response = _post(client, project, snapshot)
+    assert response.status_code == 400 and response.json()["field"] == "snapshot"
+
+
+def test_score_returns_the_models_rewards_in_order(setup, tmp_path):
+    project, snapshot, client = setup
+    train_file = snapshot.files.get(format="listwise", split="train")
+    data = default_storage.path(f"{snapshot.path}/{train_file.name}")
+    assert trainer.main(["train", "--data", data, "--out", str(tmp_path), "--strategy",
+                         "feature", "--max-steps", "2", "--max-length", "48"]) == 0  # fmt: skip
+    artifact = ModelArtifact.objects.create(
+        project=project, kind="reward", name="rm", path=str(tmp_path / "model")
+    )
+    responses = ["A careful, complete answer.", "no", "An answer with some detail."]
+    response = client.post(
+        f"/api/v1/models/{artifact.pk}/score/",
+        {"prompt": [{"role": "user", "content": "Explain tides."}], "responses": responses},
+        format="json",
+    )
+    assert response.status_code == 200, response.json()
+    rewards = response.json()["rewards"]
+    expected = RewardScorer(Path(artifact.path)).score("\n\nHuman: Explain tides.", responses)
+    assert rewards == pytest.approx(expected, abs=1e-5) and len(set(rewards)) == 3
+    empty = client.post(
+        f"/api/v1/models/{artifact.pk}/score/", {"prompt": "x", "responses": []}, format="json"
+    )
+    assert empty.status_code == 400
+    listed = client.get(f"/api/v1/models/?project={project.slug}").json()
+    assert [m["id"] for m in listed] == [artifact.pk]

@@ -1,0 +1,85 @@
+"""Run pages: who sees the form, launching from it, the live partial, comparing."""
+
+import pytest
+from django.test import Client
+
+from projects.models import Role
+from tests.factories import add_member
+from tests.training.run_helpers import project_with_listwise_snapshot
+from training.models import RunMetric, RunState, TrainingRun
+
+
+@pytest.fixture
+def setup(db):
+    project, snapshot, engineer = project_with_listwise_snapshot(12)
+    return project, snapshot, engineer
+
+
+def _client(user) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def test_engineers_launch_from_the_form_managers_only_look_annotators_are_refused(setup):
+    project, snapshot, engineer = setup
+    manager = add_member(project, Role.MANAGER, "boss")
+    annotator = add_member(project, Role.ANNOTATOR, "worker")
+    url = f"/p/{project.slug}/runs/"
+    assert 'id="run-form"' in _client(engineer).get(url).content.decode()
+    assert 'id="run-form"' not in _client(manager).get(url).content.decode()
+    assert _client(manager).post(url, {"snapshot": snapshot.pk}).status_code == 403
+    assert _client(annotator).get(url).status_code == 403
+    form = {
+        "snapshot": snapshot.pk, "name": "<script>x</script>", "strategy": "lora",
+        "pooling": "mean", "loss": "kwise", "epochs": "2", "batch_size": "8", "lr": "0.0001",
+        "max_length": "128", "seed": "3",
+    }  # fmt: skip
+    response = _client(engineer).post(url, form)
+    run = TrainingRun.objects.get()
+    assert response.status_code == 302 and response["Location"].endswith(f"/runs/{run.pk}/")
+    assert run.hyperparameters["strategy"] == "lora" and run.hyperparameters["epochs"] == 2
+    page = _client(engineer).get(response["Location"]).content.decode()
+    assert "&lt;script&gt;x&lt;/script&gt;" in page and "<script>x</script>" not in page
+    assert "Waiting for a worker" in page
+
+
+def test_the_live_partial_draws_the_curves_and_stops_polling_when_done(setup):
+    project, snapshot, engineer = setup
+    run = TrainingRun.objects.create(
+        project=project, kind="reward", snapshot=snapshot, state=RunState.RUNNING,
+        step=2, total_steps=4, eta_seconds=12,
+    )  # fmt: skip
+    for step, loss in [(1, 0.69), (2, 0.5)]:
+        RunMetric.objects.create(
+            run=run, step=step, values={"step": step, "loss": loss, "lr": 1e-5}
+        )
+    client = _client(engineer)
+    url = f"/p/{project.slug}/runs/{run.pk}/"
+    live = client.get(url, headers={"HX-Request": "true"}).content.decode()
+    assert live.lstrip().startswith('<section id="run-live"') and 'hx-trigger="every 3s"' in live
+    assert "Step 2 of 4" in live and "12 s left" in live
+    assert live.count("<circle") >= 4  # loss and learning-rate points
+    run.state = RunState.SUCCEEDED
+    run.save()
+    done = client.get(url, headers={"HX-Request": "true"}).content.decode()
+    assert "hx-trigger" not in done
+
+
+def test_compare_shows_the_runs_and_the_options_that_differ(setup):
+    project, snapshot, engineer = setup
+    a = TrainingRun.objects.create(project=project, kind="reward", snapshot=snapshot,
+                                   hyperparameters={"lr": 1e-5, "epochs": 2}, name="slow")  # fmt: skip
+    b = TrainingRun.objects.create(project=project, kind="reward", snapshot=snapshot,
+                                   hyperparameters={"lr": 1e-4, "epochs": 2}, name="fast")  # fmt: skip
+    for run, loss in ((a, 0.6), (b, 0.4)):
+        RunMetric.objects.create(run=run, step=1, values={"loss": loss, "accuracy": 0.5})
+    page = _client(engineer).get(f"/p/{project.slug}/runs/compare/?run={a.pk}&run={b.pk}")
+    html = page.content.decode()
+    assert (
+        "slow" in html
+        and "fast" in html
+        and "<th>lr</th>" in html
+        and "<th>epochs</th>" not in html
+    )
+    assert html.count('class="series"') >= 4  # two runs on each of two charts

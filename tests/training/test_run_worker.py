@@ -1,0 +1,150 @@
+"""A real Celery worker on the ``gpu`` queue runs reward-model training launched through
+the API: queued -> running -> succeeded with metrics and a registered model; a
+cancelled run's process group is gone; a run whose worker is killed is marked failed
+and, launched again, resumes from its checkpoint."""
+
+import os
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+from rest_framework.test import APIClient
+
+from tests.conftest import WORKER_SKIP_REASON, start_celery_worker, worker_can_share_database
+from tests.training.run_helpers import project_with_listwise_snapshot
+from training.models import ModelArtifact, RunMetric, RunState, TrainingRun
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+SMALL = {"epochs": 1, "batch_size": 6, "max_length": 48, "log_every": 1, "save_every": 2}
+
+
+@pytest.fixture(autouse=True)
+def snapshot_storage():
+    """The worker reads the snapshot from the storage its environment names."""
+    return None
+
+
+@pytest.fixture
+def worker_log(tmp_path):
+    if not worker_can_share_database():
+        pytest.skip(WORKER_SKIP_REASON)
+    return tmp_path
+
+
+@pytest.fixture
+def trained_project():
+    project, snapshot, engineer = project_with_listwise_snapshot()
+    client = APIClient()
+    client.force_authenticate(engineer)
+    return project, snapshot, client
+
+
+def _launch(client, project, snapshot, **hyper):
+    response = client.post(
+        "/api/v1/training-runs/",
+        {"project": project.slug, "kind": "reward", "snapshot": snapshot.pk,
+         "hyperparameters": {**SMALL, **hyper}, "client_token": uuid.uuid4().hex},
+        format="json",
+    )  # fmt: skip
+    assert response.status_code == 202, response.json()
+    return response.json()["id"]
+
+
+def _wait(run_id, until, seconds=180):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        run = TrainingRun.objects.get(pk=run_id)
+        if until(run):
+            return run
+        time.sleep(0.2)
+    pytest.fail(f"run never got there: {run.state} {run.error}\n{run.log_tail[-2000:]}")
+
+
+def _group_gone(pid: int) -> bool:
+    try:
+        os.killpg(pid, 0)
+    except ProcessLookupError:
+        return True
+    return False
+
+
+def test_a_run_launched_from_the_api_trains_and_registers_its_model(trained_project, worker_log):
+    project, snapshot, client = trained_project
+    worker = start_celery_worker(worker_log / "worker.log", queues="gpu")
+    try:
+        run_id = _launch(client, project, snapshot)
+        assert TrainingRun.objects.get(pk=run_id).state in (RunState.QUEUED, RunState.RUNNING)
+        running = _wait(run_id, lambda r: r.state != RunState.QUEUED)
+        assert running.state in (RunState.RUNNING, RunState.SUCCEEDED)
+        done = _wait(run_id, lambda r: r.finished)
+    finally:
+        worker.terminate()
+        worker.wait(timeout=15)
+    assert done.state == RunState.SUCCEEDED, f"{done.error}\n{done.log_tail[-3000:]}"
+    losses = [m.values["loss"] for m in RunMetric.objects.filter(run=done) if "loss" in m.values]
+    assert losses and done.step == done.total_steps > 0
+    artifact = ModelArtifact.objects.get(run=done)
+    assert Path(artifact.path, "model.safetensors").exists()
+    assert artifact.metrics["n_pairs"] > 0  # evaluated on the snapshot's test split
+    body = client.get(f"/api/v1/training-runs/{run_id}/").json()
+    assert body["state"] == "succeeded" and body["progress"]["share"] == 1.0
+    assert body["artifact"]["id"] == artifact.pk and "loss" in body["latest_metrics"]
+    assert body["worker"] and body["attempt"] == 1
+
+
+def test_cancel_stops_the_trainer_process_group(trained_project, worker_log):
+    project, snapshot, client = trained_project
+    worker = start_celery_worker(worker_log / "worker.log", queues="gpu")
+    try:
+        run_id = _launch(client, project, snapshot, epochs=500)
+        running = _wait(run_id, lambda r: r.state == RunState.RUNNING and r.step >= 1)
+        assert not _group_gone(running.pid)
+        response = client.post(f"/api/v1/training-runs/{run_id}/cancel/")
+        assert response.status_code == 200
+        done = _wait(run_id, lambda r: r.finished, 60)
+    finally:
+        worker.terminate()
+        worker.wait(timeout=15)
+    assert done.state == RunState.CANCELLED
+    assert _group_gone(running.pid)
+
+
+def test_a_killed_worker_fails_the_run_and_a_relaunch_resumes(
+    trained_project, worker_log, settings
+):
+    project, snapshot, client = trained_project
+    settings.PREFLAB_RUN_HEARTBEAT_TIMEOUT = 3
+    worker = start_celery_worker(worker_log / "first.log", queues="gpu")
+    try:
+        run_id = _launch(client, project, snapshot, epochs=500, max_steps=8)
+        running = _wait(
+            run_id, lambda r: r.out_dir and list(Path(r.out_dir).glob("checkpoints/step-*"))
+        )
+        worker.kill()
+        worker.wait(timeout=10)
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+    deadline = time.monotonic() + 10
+    while not _group_gone(running.pid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert _group_gone(running.pid)  # the trainer died with its worker
+    time.sleep(3.5)
+    body = client.get(f"/api/v1/training-runs/{run_id}/").json()
+    assert body["state"] == "failed" and "stopped" in body["error"]
+
+    worker = start_celery_worker(worker_log / "second.log", queues="gpu")
+    try:
+        assert client.post(f"/api/v1/training-runs/{run_id}/relaunch/").status_code == 202
+        done = _wait(run_id, lambda r: r.finished)
+    finally:
+        worker.terminate()
+        worker.wait(timeout=15)
+    assert done.state == RunState.SUCCEEDED, f"{done.error}\n{done.log_tail[-3000:]}"
+    assert done.attempt == 2 and done.step == 8
+    resumed = [m for m in RunMetric.objects.filter(run=done) if m.values.get("event") == "resumed"]
+    assert resumed and resumed[0].step >= 2
+    steps = [m.step for m in RunMetric.objects.filter(run=done) if "loss" in m.values]
+    assert len(steps) == len(set(steps)) == 8  # steps redone after the checkpoint count once

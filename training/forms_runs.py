@@ -1,0 +1,44 @@
+"""The launch form of a reward-model run: what the page sends to ``run_create`` (which
+validates); initial values are the trainer's own defaults."""
+
+from django import forms
+
+from training.models import DatasetSnapshot, SnapshotStatus
+from training.services.run_options import CHOICES, run_defaults
+
+TUNED_ON_THE_FORM = (
+    "strategy", "pooling", "loss", "epochs", "batch_size", "lr", "max_length", "seed",
+)  # fmt: skip
+
+
+class RunForm(forms.Form):
+    snapshot = forms.ModelChoiceField(queryset=DatasetSnapshot.objects.none())
+    name = forms.CharField(required=False, max_length=200)
+    base_model = forms.CharField(
+        required=False, max_length=500, help_text="a local path or hub name; empty: MiniLM"
+    )
+    strategy = forms.ChoiceField(choices=[(c, c) for c in CHOICES["strategy"]])
+    pooling = forms.ChoiceField(choices=[(c, c) for c in CHOICES["pooling"]])
+    loss = forms.ChoiceField(choices=[(c, c.replace("_", "–")) for c in CHOICES["loss"]])
+    epochs = forms.FloatField(min_value=0.01)
+    batch_size = forms.IntegerField(min_value=1, help_text="sequences (responses) per batch")
+    lr = forms.FloatField(min_value=0, label="Learning rate")
+    max_length = forms.IntegerField(min_value=16, max_value=8192)
+    seed = forms.IntegerField(min_value=0)
+
+    def __init__(self, *args, project, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["snapshot"].queryset = DatasetSnapshot.objects.filter(
+            project=project, status=SnapshotStatus.SUCCEEDED
+        ).order_by("-number")
+        self.fields["snapshot"].label_from_instance = lambda s: f"#{s.number} {s.name}".strip()
+        defaults = run_defaults("reward")
+        for name in TUNED_ON_THE_FORM:
+            self.fields[name].initial = defaults[name]
+        self.fields["snapshot"].initial = self.fields["snapshot"].queryset.first()
+
+    def hyperparameters(self) -> dict:
+        values = {name: self.cleaned_data[name] for name in TUNED_ON_THE_FORM}
+        if float(values["epochs"]).is_integer():
+            values["epochs"] = int(values["epochs"])
+        return values

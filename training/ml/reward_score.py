@@ -1,0 +1,27 @@
+"""Score responses to a prompt with a trained reward model (no Django)."""
+
+from pathlib import Path
+
+from training.ml.encoding import encode
+from training.ml.preference_data import Ranked, _text
+from training.ml.reward_eval import scores_of
+from training.ml.reward_model import reward_model_load
+
+
+class RewardScorer:
+    """A loaded reward model; ``score`` returns one float per response."""
+
+    def __init__(self, folder: str | Path, device: str | None = None):
+        import torch
+
+        self.device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+        self.reward, self.tokenizer, self.max_length = reward_model_load(folder, self.device)
+
+    def score(self, prompt, responses: list, batch_size: int = 32) -> list[float]:
+        texts = [_text(r, f"responses[{n}]", completion=True) for n, r in enumerate(responses)]
+        example = Ranked(_text(prompt, "prompt"), texts, [[n] for n in range(len(texts))])
+        (encoded,) = encode([example], self.tokenizer, self.max_length)
+        (scores,) = scores_of(
+            self.reward, [encoded], self.tokenizer.pad_token_id, batch_size, self.device
+        )
+        return scores

@@ -1,0 +1,75 @@
+"""REST shapes of training runs and registered models. Hyper-parameters are checked by
+``training.services.run_options`` (one place for the rules, naming the field)."""
+
+from rest_framework import serializers
+
+from training.models import ModelArtifact, RunMetric, TrainingRun
+from training.services.runs import run_progress
+
+
+class RunCreateSerializer(serializers.Serializer):
+    project = serializers.SlugField(help_text="the project's slug")
+    kind = serializers.CharField(help_text="reward")
+    snapshot = serializers.IntegerField(help_text="id of a finished snapshot of the project")
+    hyperparameters = serializers.JSONField(required=False, help_text="overrides of defaults")
+    base_model = serializers.CharField(required=False, allow_blank=True, max_length=500)
+    name = serializers.CharField(required=False, allow_blank=True, max_length=200)
+    client_token = serializers.CharField(required=False, max_length=64)
+
+
+class ArtifactSerializer(serializers.ModelSerializer):
+    project = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+
+    class Meta:
+        model = ModelArtifact
+        fields = [
+            "id", "project", "kind", "name", "path", "base_model", "snapshot", "run",
+            "metrics", "created_at",
+        ]  # fmt: skip
+
+
+class RunSerializer(serializers.ModelSerializer):
+    project = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    progress = serializers.SerializerMethodField()
+    artifact = serializers.SerializerMethodField()
+    latest_metrics = serializers.SerializerMethodField()
+
+    class Meta:
+        model = TrainingRun
+        fields = [
+            "id", "project", "kind", "name", "base_model", "snapshot", "hyperparameters",
+            "state", "progress", "created_at", "started_at", "finished_at", "heartbeat_at",
+            "worker", "attempt", "error", "log_tail", "latest_metrics", "summary", "artifact",
+        ]  # fmt: skip
+
+    def get_progress(self, obj) -> dict:
+        return run_progress(obj)
+
+    def get_artifact(self, obj) -> dict | None:
+        artifact = ModelArtifact.objects.filter(run=obj).first()
+        return ArtifactSerializer(artifact).data if artifact else None
+
+    def get_latest_metrics(self, obj) -> dict:
+        """The newest value of every metric name seen so far."""
+        latest: dict = {}
+        for values in obj.metrics.order_by("step", "id").values_list("values", flat=True):
+            latest.update({k: v for k, v in values.items() if k not in ("time",)})
+        return latest
+
+
+class RunMetricSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = RunMetric
+        fields = ["id", "step", "values"]
+
+
+class ScoreSerializer(serializers.Serializer):
+    prompt = serializers.JSONField(help_text='text, or [{"role": ..., "content": ...}]')
+    responses = serializers.ListField(
+        child=serializers.JSONField(), min_length=1, max_length=64, help_text="texts"
+    )
+
+
+class ScoreResultSerializer(serializers.Serializer):
+    model = serializers.IntegerField()
+    rewards = serializers.ListField(child=serializers.FloatField())

@@ -1,0 +1,217 @@
+"""Launch a run's trainer as a subprocess and mirror it into the database.
+
+The Celery task stays thin: it writes the run's config file, starts
+``python -m training.ml.<trainer> train --config ... --out ...`` in a process group of
+its own (the kernel kills it with SIGKILL if the launcher dies, so no orphan keeps a
+GPU), then every ``POLL_S`` copies new lines of the trainer's ``metrics.jsonl`` into
+``RunMetric`` rows (with the byte offset, in one transaction: nothing twice, nothing
+lost), keeps the log tail, beats the heartbeat, and stops the group when the run is
+cancelled. A launch of a run with checkpoints passes ``--resume``.
+"""
+
+import ctypes
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from training.ml.checkpoints import checkpoint_latest
+from training.ml.metrics_log import metrics_read
+from training.models import (
+    ArtifactKind,
+    ModelArtifact,
+    RunMetric,
+    RunState,
+    TrainingRun,
+)
+from training.services.run_options import TRAINER_MODULE, reward_data
+
+POLL_S = 1.0
+TERM_GRACE_S = 10.0
+LOG_TAIL_BYTES = 8000
+_PR_SET_PDEATHSIG = 1
+
+
+def run_folder(run: TrainingRun) -> Path:
+    return Path(settings.DATA_DIR) / "runs" / str(run.pk)
+
+
+def _claim(run_id: int, worker: str) -> TrainingRun | None:
+    """Take the run if it is queued (or running under a launcher that stopped beating)."""
+    from training.services.runs import _heartbeat_limit
+
+    with transaction.atomic():
+        run = TrainingRun.objects.select_for_update().filter(pk=run_id).first()
+        if run is None or run.finished:
+            return None
+        if run.state == RunState.RUNNING and run.heartbeat_at:
+            if timezone.now() - run.heartbeat_at < _heartbeat_limit():
+                return None  # a live launcher has it (a redelivered task)
+        if run.cancel_requested:
+            run.state, run.finished_at, run.error = RunState.CANCELLED, timezone.now(), "cancelled"
+            run.save(update_fields=["state", "finished_at", "error"])
+            return None
+        now = timezone.now()
+        run.state, run.attempt, run.worker = RunState.RUNNING, run.attempt + 1, worker[:200]
+        run.started_at = run.started_at or now
+        run.heartbeat_at = now
+        run.out_dir = str(run_folder(run))
+        run.save(
+            update_fields=["state", "attempt", "worker", "started_at", "heartbeat_at", "out_dir"]
+        )
+        return run
+
+
+def _config(run: TrainingRun) -> dict:
+    config = {**run.hyperparameters, **reward_data(run.snapshot)}
+    if run.base_model:
+        config["base_model"] = run.base_model
+    return config
+
+
+def trainer_command(run: TrainingRun, out: Path, config_path: Path) -> list[str]:
+    """One device: plain ``python -m``. (Several GPUs need the trainer to run under
+    ``accelerate launch``; the reward trainer is single-device for now.)"""
+    command = [sys.executable, "-m", TRAINER_MODULE[run.kind], "train"]
+    command += ["--config", str(config_path), "--out", str(out)]
+    if checkpoint_latest(out):
+        command.append("--resume")
+    return command
+
+
+def _die_with_launcher() -> None:
+    """In the child, before exec: its own process group, and SIGKILL when the launcher
+    (its parent) dies, so a killed worker leaves no trainer running."""
+    os.setsid()
+    libc = ctypes.CDLL("libc.so.6", use_errno=True)
+    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+
+
+def _mirror(run: TrainingRun, out: Path) -> None:
+    """Copy the metrics lines written since the last call; a ``resumed`` line drops the
+    rows of steps its checkpoint does not include (they are trained again)."""
+    rows, offset = metrics_read(out / "metrics.jsonl", after_bytes=run.metrics_offset)
+    if not rows:
+        return
+    fields = {"metrics_offset": offset}
+    for row in rows:
+        if row.get("total_steps"):
+            fields["total_steps"] = int(row["total_steps"])
+        if "progress" in row or row.get("event") == "resumed":
+            fields["step"] = int(row["step"])
+        if "eta_s" in row:
+            fields["eta_seconds"] = row["eta_s"]
+    with transaction.atomic():
+        for row in rows:
+            if row.get("event") == "resumed":
+                RunMetric.objects.filter(run=run, step__gt=row["step"]).delete()
+            RunMetric.objects.create(run=run, step=int(row.get("step", 0)), values=row)
+        TrainingRun.objects.filter(pk=run.pk).update(**fields)
+    for name, value in fields.items():
+        setattr(run, name, value)
+
+
+def _tail(path: Path) -> str:
+    if not path.exists():
+        return ""
+    with open(path, "rb") as f:
+        f.seek(max(path.stat().st_size - LOG_TAIL_BYTES, 0))
+        return f.read().decode("utf-8", errors="replace")
+
+
+def _stop(process: subprocess.Popen) -> None:
+    """SIGTERM to the whole group, SIGKILL after a grace period."""
+    try:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(TERM_GRACE_S)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+    except ProcessLookupError:
+        process.wait()
+
+
+def _register(run: TrainingRun, out: Path) -> None:
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    evaluation = summary.get("eval") or {}
+    ModelArtifact.objects.update_or_create(
+        run=run,
+        defaults={
+            "project": run.project,
+            "kind": ArtifactKind.REWARD,
+            "name": run.name or f"reward model (run {run.pk})",
+            "path": str(out / "model"),
+            "base_model": summary.get("base_model", run.base_model),
+            "snapshot": run.snapshot,
+            "metrics": {
+                k: evaluation.get(k)
+                for k in ("pairwise_accuracy", "n_pairs", "loss", "ece", "reward_mean")
+            },
+        },
+    )
+    TrainingRun.objects.filter(pk=run.pk).update(summary=summary)
+
+
+def _finish(run: TrainingRun, state: str, error: str = "") -> TrainingRun:
+    TrainingRun.objects.filter(pk=run.pk).update(
+        state=state, finished_at=timezone.now(), error=error, eta_seconds=None
+    )
+    run.refresh_from_db()
+    return run
+
+
+def run_execute(run_id: int, *, worker: str = "") -> TrainingRun | None:
+    """Run the trainer of a queued run to its end (or cancel); returns the run, or None
+    when there was nothing to do (finished, or another launcher has it)."""
+    run = _claim(run_id, worker)
+    if run is None:
+        return None
+    out = run_folder(run)
+    out.mkdir(parents=True, exist_ok=True)
+    try:
+        config_path = out / "run.json"  # JSON is YAML: the trainer's --config reads it
+        config_path.write_text(json.dumps(_config(run), indent=2), encoding="utf-8")
+        command = trainer_command(run, out, config_path)
+    except ValueError as exc:
+        return _finish(run, RunState.FAILED, str(exc))
+    with open(out / "log.txt", "ab") as log:
+        log.write(f"$ {' '.join(command)}\n".encode())
+        log.flush()
+        process = subprocess.Popen(  # noqa: PLW1509 - preexec_fn: see _die_with_launcher
+            command,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            cwd=settings.BASE_DIR,
+            preexec_fn=_die_with_launcher,
+        )
+    TrainingRun.objects.filter(pk=run.pk).update(pid=process.pid)
+    cancelled = False
+    while True:
+        code = process.poll()
+        _mirror(run, out)
+        cancelled = TrainingRun.objects.filter(pk=run.pk, cancel_requested=True).exists()
+        TrainingRun.objects.filter(pk=run.pk).update(
+            heartbeat_at=timezone.now(), log_tail=_tail(out / "log.txt")
+        )
+        if cancelled and code is None:
+            _stop(process)
+            code = process.returncode
+        if code is not None:
+            break
+        time.sleep(POLL_S)
+    _mirror(run, out)
+    TrainingRun.objects.filter(pk=run.pk).update(log_tail=_tail(out / "log.txt"))
+    if cancelled:
+        return _finish(run, RunState.CANCELLED, "cancelled; its process group was stopped")
+    if code != 0:
+        last = _tail(out / "log.txt").strip().splitlines()[-3:]
+        return _finish(run, RunState.FAILED, f"trainer exited with {code}: " + " | ".join(last))
+    _register(run, out)
+    return _finish(run, RunState.SUCCEEDED)

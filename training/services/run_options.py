@@ -1,0 +1,102 @@
+"""What a run of each kind takes: its hyper-parameters (defaults from the trainer itself,
+types checked field by field) and the trainer's data files from a snapshot.
+
+The defaults are read from the trainer module (``training.ml.reward.DEFAULTS``), which
+imports no torch at module level, so the web tier can show and check them without the
+training stack installed.
+"""
+
+from django.core.files.storage import default_storage
+
+from training.ml.reward import DEFAULTS as REWARD_DEFAULTS
+from training.models import DatasetSnapshot, RunKind, SnapshotStatus
+
+# Options the form and API may set, per kind (the rest of the trainer's options are the
+# launcher's business: data, output folder, logging).
+TUNABLE = {
+    RunKind.REWARD: (
+        "strategy",
+        "pooling",
+        "top_layers",
+        "lora_r",
+        "lora_alpha",
+        "epochs",
+        "batch_size",
+        "lr",
+        "head_lr",
+        "weight_decay",
+        "warmup",
+        "max_length",
+        "seed",
+        "loss",
+        "log_every",
+        "save_every",
+        "max_steps",
+        "precision",
+    ),
+}
+CHOICES = {
+    "strategy": ("full", "layerwise", "feature", "lora"),
+    "pooling": ("mean", "model"),
+    "loss": ("kwise", "plackett_luce"),
+    "precision": ("auto", "fp32", "bf16"),
+}
+TRAINER_MODULE = {RunKind.REWARD: "training.ml.reward"}
+
+
+def run_defaults(kind: str) -> dict:
+    if kind != RunKind.REWARD:
+        raise ValueError(f"kind: {kind!r} runs are not available yet")
+    return {k: REWARD_DEFAULTS[k] for k in TUNABLE[RunKind.REWARD]}
+
+
+def hyperparameters_check(kind: str, given: dict) -> dict:
+    """The defaults overlaid with ``given``; a ValueError names the first bad field."""
+    defaults = run_defaults(kind)
+    if not isinstance(given, dict):
+        raise ValueError("hyperparameters: expected an object")
+    out = dict(defaults)
+    for key, value in given.items():
+        if key not in defaults:
+            raise ValueError(f"hyperparameters.{key}: not an option of {kind} runs")
+        default = defaults[key]
+        if value is None:
+            if default is not None:
+                raise ValueError(f"hyperparameters.{key}: may not be empty")
+            out[key] = None
+            continue
+        if key in CHOICES:
+            if value not in CHOICES[key]:
+                raise ValueError(f"hyperparameters.{key}: one of {', '.join(CHOICES[key])}")
+        elif isinstance(default, bool) or isinstance(value, bool):
+            raise ValueError(f"hyperparameters.{key}: expected a number")
+        elif isinstance(default, int) and key not in ("epochs",):
+            if not isinstance(value, int) or value < 0:
+                raise ValueError(f"hyperparameters.{key}: expected a whole number >= 0")
+        elif not isinstance(value, int | float) or value < 0:
+            raise ValueError(f"hyperparameters.{key}: expected a number >= 0")
+        out[key] = value
+    for key in ("epochs", "batch_size", "lr", "max_length", "log_every"):
+        if not out[key]:
+            raise ValueError(f"hyperparameters.{key}: must be above 0")
+    return out
+
+
+def _file(snapshot: DatasetSnapshot, fmt: str, split: str) -> str | None:
+    found = snapshot.files.filter(format=fmt, split=split, file_type="jsonl").first()
+    return default_storage.path(f"{snapshot.path}/{found.name}") if found else None
+
+
+def reward_data(snapshot: DatasetSnapshot) -> dict:
+    """The snapshot's listwise JSONL (pairwise when it has no listwise) by role: train
+    data, and the validation split (or test) to evaluate on."""
+    if snapshot.status != SnapshotStatus.SUCCEEDED:
+        raise ValueError(f"snapshot: snapshot {snapshot.number} has not finished")
+    for fmt in ("listwise", "pairwise"):
+        train = _file(snapshot, fmt, "train")
+        if train:
+            evaluate = _file(snapshot, fmt, "validation") or _file(snapshot, fmt, "test")
+            return {"data": [train], "eval_data": [evaluate] if evaluate else []}
+    raise ValueError(
+        f"snapshot: snapshot {snapshot.number} has no listwise or pairwise JSONL train split"
+    )

@@ -1,0 +1,153 @@
+"""Create, cancel, re-launch and reap training runs; read their metrics.
+
+The work itself happens in ``run_launcher`` inside a Celery task on the ``gpu`` queue;
+everything here is quick and safe to call from a request.
+"""
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from config.errors import ApplicationError, ConflictError
+from projects.models import Project
+from training.models import DatasetSnapshot, RunKind, RunState, TrainingRun
+from training.services.run_options import hyperparameters_check, reward_data
+
+
+def _heartbeat_limit() -> timedelta:
+    # The launcher beats every couple of seconds; a run silent this long has lost its worker.
+    return timedelta(seconds=int(getattr(settings, "PREFLAB_RUN_HEARTBEAT_TIMEOUT", 120)))
+
+
+def _invalid(exc: ValueError) -> ApplicationError:
+    field = str(exc).split(":", 1)[0]
+    return ApplicationError(str(exc), extra={"field": field})
+
+
+def run_create(
+    *,
+    project: Project,
+    user,
+    kind: str,
+    snapshot: DatasetSnapshot | None,
+    hyperparameters: dict | None = None,
+    base_model: str = "",
+    name: str = "",
+    client_token: str | None = None,
+    enqueue: bool = True,
+) -> tuple[TrainingRun, bool]:
+    """A queued run (checked options) and whether it is new; the same client token
+    returns the earlier run instead of training twice."""
+    if client_token:
+        earlier = TrainingRun.objects.filter(
+            project=project, created_by=user, client_token=client_token
+        ).first()
+        if earlier:
+            return earlier, False
+    if kind not in RunKind.values:
+        raise ApplicationError(f"kind: one of {', '.join(RunKind.values)}", extra={"field": "kind"})
+    try:
+        checked = hyperparameters_check(kind, hyperparameters or {})
+        if snapshot is None:
+            raise ValueError("snapshot: a reward-model run trains on a snapshot")
+        if snapshot.project_id != project.pk:
+            raise ValueError("snapshot: not a snapshot of this project")
+        reward_data(snapshot)
+    except ValueError as exc:
+        raise _invalid(exc) from exc
+    try:
+        with transaction.atomic():
+            run = TrainingRun.objects.create(
+                project=project,
+                kind=kind,
+                name=name[:200],
+                base_model=base_model.strip()[:500],
+                snapshot=snapshot,
+                hyperparameters=checked,
+                created_by=user,
+                client_token=client_token or None,
+            )
+    except IntegrityError:  # the same token raced in from a retried request
+        return TrainingRun.objects.get(
+            project=project, created_by=user, client_token=client_token
+        ), False
+    if enqueue:
+        transaction.on_commit(lambda: run_enqueue(run.pk))
+    return run, True
+
+
+def run_enqueue(run_id: int) -> None:
+    from training.tasks import training_run_execute
+
+    result = training_run_execute.apply_async((run_id,), queue="gpu")
+    TrainingRun.objects.filter(pk=run_id).update(celery_task_id=result.id or "")
+
+
+def run_cancel(*, run: TrainingRun) -> TrainingRun:
+    """Ask the launcher to stop the trainer (it kills the process group); a queued run
+    that no worker has taken yet is cancelled at once."""
+    if run.finished:
+        raise ConflictError(f"the run has already {run.get_state_display().lower()}")
+    TrainingRun.objects.filter(pk=run.pk).update(cancel_requested=True)
+    TrainingRun.objects.filter(pk=run.pk, state=RunState.QUEUED).update(
+        state=RunState.CANCELLED, finished_at=timezone.now(), error="cancelled before it started"
+    )
+    run.refresh_from_db()
+    return run
+
+
+def run_relaunch(*, run: TrainingRun) -> TrainingRun:
+    """Queue a failed or cancelled run again; the trainer resumes from its latest
+    checkpoint."""
+    if run.state not in (RunState.FAILED, RunState.CANCELLED):
+        raise ConflictError("only a failed or cancelled run can be launched again")
+    TrainingRun.objects.filter(pk=run.pk).update(
+        state=RunState.QUEUED, cancel_requested=False, error="", finished_at=None
+    )
+    transaction.on_commit(lambda: run_enqueue(run.pk))
+    run.refresh_from_db()
+    return run
+
+
+def runs_reap(*, project: Project | None = None) -> int:
+    """Mark running runs whose launcher stopped beating as failed (their worker died);
+    returns how many. Called by the run pages and API before they read runs."""
+    cutoff = timezone.now() - _heartbeat_limit()
+    stale = TrainingRun.objects.filter(state=RunState.RUNNING, heartbeat_at__lt=cutoff)
+    if project is not None:
+        stale = stale.filter(project=project)
+    return stale.update(
+        state=RunState.FAILED,
+        finished_at=timezone.now(),
+        error=(
+            "the worker running it stopped (no heartbeat for "
+            f"{int(_heartbeat_limit().total_seconds())} s); launch it again to resume "
+            "from its last checkpoint"
+        ),
+    )
+
+
+def run_progress(run: TrainingRun) -> dict:
+    share = 1.0 if run.state == RunState.SUCCEEDED else 0.0
+    if run.total_steps and run.state != RunState.SUCCEEDED:
+        share = min(run.step / run.total_steps, 1.0)
+    return {
+        "state": run.state,
+        "step": run.step,
+        "total_steps": run.total_steps,
+        "share": share,
+        "eta_seconds": run.eta_seconds if run.state == RunState.RUNNING else None,
+    }
+
+
+def run_series(run: TrainingRun, names: tuple[str, ...]) -> dict[str, list[tuple[int, float]]]:
+    """(step, value) per metric name, in step order, for the curves."""
+    series: dict[str, list] = {name: [] for name in names}
+    for step, values in run.metrics.values_list("step", "values"):
+        for name in names:
+            value = values.get(name)
+            if isinstance(value, int | float) and not isinstance(value, bool):
+                series[name].append((step, float(value)))
+    return series
