@@ -201,6 +201,10 @@ CELERY_TASK_ROUTES = {
 CELERY_TASK_TRACK_STARTED = True
 # Items an export reads per chunk: memory held against queries per item.
 PREFLAB_EXPORT_CHUNK_ITEMS = int(env_str("PREFLAB_EXPORT_CHUNK_ITEMS", "500"))
+# Seconds without a launcher heartbeat after which a running training run counts as lost.
+PREFLAB_RUN_HEARTBEAT_TIMEOUT = env_int("PREFLAB_RUN_HEARTBEAT_TIMEOUT", 120)
+# Score with reward models on the gpu queue even when this process could load them.
+PREFLAB_SCORE_ON_WORKER = env_bool("PREFLAB_SCORE_ON_WORKER", False)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 
 # --- REST API ---------------------------------------------------------------------------

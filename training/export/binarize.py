@@ -6,8 +6,8 @@ pair. The margin is the tier distance (rank mode), the strength (pairwise mode, 
 the project does not ask for one) or the rating difference (rate mode).
 """
 
-from dataclasses import dataclass
 from enum import StrEnum
+from typing import NamedTuple
 
 
 class Binarization(StrEnum):
@@ -18,21 +18,10 @@ class Binarization(StrEnum):
     MARGIN = "margin"  # every pair whose margin reaches ``min_margin``
 
 
-@dataclass(frozen=True)
-class Pair:
+class Pair(NamedTuple):  # a tuple: an export makes millions of them
     chosen: int  # response id
     rejected: int
     margin: float
-
-
-def _margin(
-    upper: int, lower: int, *, tier: dict[int, int], ratings: dict | None, strength: int | None
-) -> float:
-    if ratings:
-        return float(ratings[str(upper)] - ratings[str(lower)])
-    if strength is not None and len(tier) == 2:
-        return float(strength)
-    return float(tier[lower] - tier[upper])
 
 
 def pairs_of(
@@ -45,9 +34,10 @@ def pairs_of(
 ) -> list[Pair]:
     """The pairs ``mode`` keeps from one ranking, best tiers first, ids ascending in a tier."""
     tiers = [sorted(t) for t in ranking if t]
-    tier = {rid: n for n, t in enumerate(tiers) for rid in t}
     if len(tiers) < 2:
         return []
+    # Pairwise mode: the strength, when asked for, is the margin of its single pair.
+    fixed = float(strength) if strength is not None and sum(map(len, tiers)) == 2 else None
     if mode == Binarization.BEST_VS_REST:
         combos = [(0, lower) for lower in range(1, len(tiers))]
     elif mode == Binarization.BEST_VS_WORST:
@@ -56,12 +46,15 @@ def pairs_of(
         combos = [(n, n + 1) for n in range(len(tiers) - 1)]
     else:
         combos = [(a, b) for a in range(len(tiers)) for b in range(a + 1, len(tiers))]
-    pairs = [
-        Pair(up, low, _margin(up, low, tier=tier, ratings=ratings, strength=strength))
-        for a, b in combos
-        for up in tiers[a]
-        for low in tiers[b]
-    ]
+    pairs = []
+    for a, b in combos:
+        for up in tiers[a]:
+            for low in tiers[b]:
+                if ratings:
+                    margin = float(ratings[str(up)] - ratings[str(low)])
+                else:
+                    margin = fixed if fixed is not None else float(b - a)  # tier distance
+                pairs.append(Pair(up, low, margin))
     if mode == Binarization.MARGIN:
         pairs = [p for p in pairs if p.margin >= min_margin]
     return pairs

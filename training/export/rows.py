@@ -78,6 +78,7 @@ class RowContext:
         self.item, self.options, self.hasher = item, options, hasher
         self.prompt = prompt_value(item.messages, options.style)
         self.responses: dict[int, SourceResponse] = {r.id: r for r in item.responses}
+        self.completions = {r.id: completion_value(r.text, options.style) for r in item.responses}
         self.kept = _kept(item, options)
         self.consensus_weight = (
             sum(j.weight for j in item.judgements) / len(item.judgements)
@@ -133,13 +134,14 @@ def pairwise_rows(ctx: RowContext) -> list[dict]:
         if not pairs:
             continue
         base = ctx.base(judgements, annotator, weight)
+        completions, prompt = ctx.completions, ctx.prompt
         for pair in pairs:
             chosen, rejected = ctx.responses[pair.chosen], ctx.responses[pair.rejected]
             rows.append(
                 {
-                    "prompt": ctx.prompt,
-                    "chosen": completion_value(chosen.text, o.style),
-                    "rejected": completion_value(rejected.text, o.style),
+                    "prompt": prompt,
+                    "chosen": completions[chosen.id],
+                    "rejected": completions[rejected.id],
                     "margin": pair.margin,
                     "soft_label": ctx.soft_label(pair) if o.soft_labels else None,
                     "none_acceptable": flag,

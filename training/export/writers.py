@@ -7,6 +7,7 @@ bytes. Memory stays at one chunk of rows per open file.
 """
 
 import hashlib
+import os
 from pathlib import Path
 
 import orjson
@@ -102,11 +103,18 @@ def schema_of(fmt: str, style: str) -> pa.Schema:
     return pa.schema(fields + BASE)
 
 
+# Every this many bytes a JSONL writer tells the kernel it will not read its file back:
+# pages already written to disk leave the page cache, so a 10 GB export does not push the
+# database (on the same host) out of memory. Pages still dirty are kept until written.
+DROP_CACHE_BYTES = 64 << 20
+
+
 class JsonlWriter:
     def __init__(self, path: Path, schema: pa.Schema):
         self.path, self.columns, self.rows = path, schema.names, 0
         self._file = open(path, "wb")  # noqa: SIM115 - closed in close()
         self._hash = hashlib.sha256()
+        self._unadvised = 0
 
     def write(self, rows: list[dict]) -> None:
         if not rows:
@@ -120,6 +128,11 @@ class JsonlWriter:
         self._hash.update(data)
         self._file.write(data)
         self.rows += len(rows)
+        self._unadvised += len(data)
+        if self._unadvised >= DROP_CACHE_BYTES and hasattr(os, "posix_fadvise"):
+            self._file.flush()
+            os.posix_fadvise(self._file.fileno(), 0, 0, os.POSIX_FADV_DONTNEED)
+            self._unadvised = 0
 
     def close(self) -> str:
         self._file.close()

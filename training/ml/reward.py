@@ -34,6 +34,7 @@ DEFAULTS = {
     "top_layers": 2,
     "lora_r": 16,
     "lora_alpha": 32,
+    "dropout": False,
     "epochs": 2,
     "batch_size": 16,
     "lr": 5e-5,
@@ -70,6 +71,9 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--top-layers", type=int, help="layerwise: top layers that train")
     t.add_argument("--lora-r", type=int, help="LoRA rank")
     t.add_argument("--lora-alpha", type=int, help="LoRA alpha")
+    t.add_argument(
+        "--dropout", action="store_true", default=None, help="keep the backbone's dropout"
+    )
     t.add_argument("--epochs", type=float, help="passes over the training data")
     t.add_argument("--batch-size", type=int, help="sequences (responses) per batch")
     t.add_argument("--lr", type=float, help="peak learning rate")
@@ -323,6 +327,7 @@ def train(o: argparse.Namespace) -> dict:
         top_layers=o.top_layers,
         lora_r=o.lora_r,
         lora_alpha=o.lora_alpha,
+        dropout=bool(o.dropout),
     )
     spec.check()
     tokenizer = tokenizer_load(base)

@@ -30,6 +30,7 @@ class RewardSpec:
     lora_r: int = 16
     lora_alpha: int = 32
     lora_dropout: float = 0.05
+    dropout: bool = False  # keep the backbone's dropout (off by default, as TRL does)
 
     def check(self) -> None:
         if self.strategy not in STRATEGIES:
@@ -127,6 +128,10 @@ def reward_model_build(spec: RewardSpec, tokenizer) -> RewardModel:
     spec.check()
     model = AutoModelForSequenceClassification.from_pretrained(spec.base_model, num_labels=1)
     model.config.pad_token_id = tokenizer.pad_token_id
+    if not spec.dropout:  # dropout makes the two sides of a pair noisy in different ways
+        for module in model.modules():
+            if isinstance(module, nn.Dropout):
+                module.p = 0.0
     if spec.strategy == "lora":
         from peft import LoraConfig, TaskType, get_peft_model
 

@@ -20,6 +20,7 @@ TUNABLE = {
         "top_layers",
         "lora_r",
         "lora_alpha",
+        "dropout",
         "epochs",
         "batch_size",
         "lr",
@@ -68,7 +69,10 @@ def hyperparameters_check(kind: str, given: dict) -> dict:
         if key in CHOICES:
             if value not in CHOICES[key]:
                 raise ValueError(f"hyperparameters.{key}: one of {', '.join(CHOICES[key])}")
-        elif isinstance(default, bool) or isinstance(value, bool):
+        elif isinstance(default, bool):
+            if not isinstance(value, bool):
+                raise ValueError(f"hyperparameters.{key}: expected true or false")
+        elif isinstance(value, bool):
             raise ValueError(f"hyperparameters.{key}: expected a number")
         elif isinstance(default, int) and key not in ("epochs",):
             if not isinstance(value, int) or value < 0:
