@@ -21,6 +21,7 @@ Run ``.venv/bin/python benchmarks/reward_model.py --help`` for the options.
 
 import argparse
 import json
+import math
 import os
 import platform
 import random
@@ -159,7 +160,8 @@ def trl_train(args, name, train, work: Path, tokenizer) -> dict:
     model.config.pad_token_id = tokenizer.pad_token_id
     config = RewardConfig(
         output_dir=str(work / f"trl-{name}"), per_device_train_batch_size=args.pairs_per_batch,
-        num_train_epochs=args.epochs, learning_rate=args.lr, warmup_ratio=0.1,
+        num_train_epochs=args.epochs, learning_rate=args.lr,
+        warmup_steps=int(0.1 * math.ceil(len(rows) / args.pairs_per_batch) * args.epochs),
         lr_scheduler_type="linear", weight_decay=0.01, max_grad_norm=1.0,
         max_length=args.max_length, bf16=False, gradient_checkpointing=False,
         report_to="none", save_strategy="no", logging_steps=10, seed=args.seed,
