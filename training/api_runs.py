@@ -18,6 +18,7 @@ from training.serializers_runs import (
     RunCreateSerializer,
     RunMetricSerializer,
     RunSerializer,
+    RunSummarySerializer,
     ScoreResultSerializer,
     ScoreSerializer,
 )
@@ -37,15 +38,17 @@ def run_for_user(*, run_id: int, user, capability=Capability.EXPORT) -> Training
 class RunListApi(APIView):
     @extend_schema(
         parameters=[OpenApiParameter("project", str, required=True)],
-        responses=RunSerializer(many=True),
+        responses=RunSummarySerializer(many=True),
     )
     def get(self, request):
-        """A project's runs, newest first."""
+        """A project's runs, newest first (``GET training-runs/{id}/`` has metrics and log)."""
         slug = request.query_params.get("project", "")
         project = project_get_for_user(slug=slug, user=request.user, capability=Capability.EXPORT)
         runs_reap(project=project)
-        runs = TrainingRun.objects.filter(project=project).select_related("project")
-        return Response(RunSerializer(runs, many=True).data)
+        runs = TrainingRun.objects.filter(project=project).select_related(
+            "project", "artifact__project"
+        )
+        return Response(RunSummarySerializer(runs, many=True).data)
 
     @extend_schema(request=RunCreateSerializer, responses={202: RunSerializer})
     def post(self, request):

@@ -28,26 +28,39 @@ class ArtifactSerializer(serializers.ModelSerializer):
         ]  # fmt: skip
 
 
-class RunSerializer(serializers.ModelSerializer):
+class RunSummarySerializer(serializers.ModelSerializer):
+    """A run in a list: no metrics or log, and the artifact from the same query
+    (``select_related("artifact")``)."""
+
     project = serializers.SlugRelatedField(slug_field="slug", read_only=True)
     progress = serializers.SerializerMethodField()
     artifact = serializers.SerializerMethodField()
-    latest_metrics = serializers.SerializerMethodField()
 
     class Meta:
         model = TrainingRun
         fields = [
             "id", "project", "kind", "name", "base_model", "snapshot", "hyperparameters",
             "state", "progress", "created_at", "started_at", "finished_at", "heartbeat_at",
-            "worker", "attempt", "error", "log_tail", "latest_metrics", "summary", "artifact",
+            "worker", "attempt", "error", "artifact",
         ]  # fmt: skip
 
     def get_progress(self, obj) -> dict:
         return run_progress(obj)
 
     def get_artifact(self, obj) -> dict | None:
-        artifact = ModelArtifact.objects.filter(run=obj).first()
-        return ArtifactSerializer(artifact).data if artifact else None
+        try:
+            return ArtifactSerializer(obj.artifact).data
+        except ModelArtifact.DoesNotExist:
+            return None
+
+
+class RunSerializer(RunSummarySerializer):
+    """One run whole: also its log tail, summary and the newest value of each metric."""
+
+    latest_metrics = serializers.SerializerMethodField()
+
+    class Meta(RunSummarySerializer.Meta):
+        fields = [*RunSummarySerializer.Meta.fields, "log_tail", "latest_metrics", "summary"]
 
     def get_latest_metrics(self, obj) -> dict:
         """The newest value of every metric name seen so far."""

@@ -26,18 +26,17 @@ CURVES = (
     ("accuracy", "Training pair accuracy", "{:.2f}"),
     ("lr", "Learning rate", "{:.1e}"),
 )
-EVAL_CURVES = ("eval_loss", "eval_pairwise_accuracy")
+EVAL_OF = {"loss": "eval_loss", "accuracy": "eval_pairwise_accuracy"}  # drawn on the same chart
 
 
 def _curves(run: TrainingRun) -> list:
-    series = run_series(run, tuple(n for n, _, _ in CURVES) + EVAL_CURVES)
+    series = run_series(run, tuple(n for n, _, _ in CURVES) + tuple(EVAL_OF.values()))
     out = []
     for name, title, fmt in CURVES:
         lines = [charts.Series(name, series[name])]
-        if f"eval_{name}" in series or name == "accuracy":
-            key = "eval_pairwise_accuracy" if name == "accuracy" else f"eval_{name}"
-            if series.get(key):
-                lines.append(charts.Series(key.replace("_", " "), series[key]))
+        held_out = EVAL_OF.get(name)
+        if held_out and series[held_out]:
+            lines.append(charts.Series(held_out.replace("_", " "), series[held_out]))
         out.append(charts.line_chart(lines, title=title, y_format=fmt))
     return out
 

@@ -113,3 +113,27 @@ def test_score_returns_the_models_rewards_in_order(setup, tmp_path):
     assert empty.status_code == 400
     listed = client.get(f"/api/v1/models/?project={project.slug}").json()
     assert [m["id"] for m in listed] == [artifact.pk]
+
+
+def test_the_run_list_costs_the_same_queries_for_one_run_or_many(setup):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    project, snapshot, client = setup
+    url = f"/api/v1/training-runs/?project={project.slug}"
+
+    def add_run(n):
+        run = TrainingRun.objects.create(project=project, kind="reward", snapshot=snapshot)
+        ModelArtifact.objects.create(
+            project=project, kind="reward", name=f"rm{n}", path="/x", run=run
+        )
+
+    add_run(0)
+    with CaptureQueriesContext(connection) as one:
+        assert len(client.get(url).json()) == 1
+    for n in range(1, 6):
+        add_run(n)
+    with CaptureQueriesContext(connection) as six:
+        body = client.get(url).json()
+    assert len(body) == 6 and all(r["artifact"]["name"].startswith("rm") for r in body)
+    assert len(six) == len(one)
