@@ -203,6 +203,10 @@ CELERY_TASK_TRACK_STARTED = True
 PREFLAB_EXPORT_CHUNK_ITEMS = int(env_str("PREFLAB_EXPORT_CHUNK_ITEMS", "500"))
 # Seconds without a launcher heartbeat after which a running training run counts as lost.
 PREFLAB_RUN_HEARTBEAT_TIMEOUT = env_int("PREFLAB_RUN_HEARTBEAT_TIMEOUT", 120)
+# The `accelerate launch` config of runs with gpus > 1 (multi-node: point at your own).
+PREFLAB_ACCELERATE_CONFIG = env_str(
+    "PREFLAB_ACCELERATE_CONFIG", str(BASE_DIR / "training" / "accelerate" / "multi_gpu.yaml")
+)
 # Score with reward models on the gpu queue even when this process could load them.
 PREFLAB_SCORE_ON_WORKER = env_bool("PREFLAB_SCORE_ON_WORKER", False)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True

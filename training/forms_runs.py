@@ -7,7 +7,7 @@ from training.models import DatasetSnapshot, SnapshotStatus
 from training.services.run_options import CHOICES, run_defaults
 
 TUNED_ON_THE_FORM = (
-    "strategy", "pooling", "loss", "epochs", "batch_size", "lr", "max_length", "seed",
+    "strategy", "pooling", "loss", "epochs", "batch_size", "lr", "max_length", "seed", "gpus",
 )  # fmt: skip
 
 
@@ -25,6 +25,10 @@ class RunForm(forms.Form):
     lr = forms.FloatField(min_value=0, label="Learning rate")
     max_length = forms.IntegerField(min_value=16, max_value=8192)
     seed = forms.IntegerField(min_value=0)
+    gpus = forms.IntegerField(
+        required=False, min_value=1, max_value=64, label="GPUs",
+        help_text="more than one: accelerate launch",
+    )  # fmt: skip
 
     def __init__(self, *args, project, **kwargs):
         super().__init__(*args, **kwargs)
@@ -39,6 +43,7 @@ class RunForm(forms.Form):
 
     def hyperparameters(self) -> dict:
         values = {name: self.cleaned_data[name] for name in TUNED_ON_THE_FORM}
+        values["gpus"] = values["gpus"] or 1
         if float(values["epochs"]).is_integer():
             values["epochs"] = int(values["epochs"])
         return values

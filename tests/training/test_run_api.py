@@ -37,6 +37,7 @@ def _post(client, project, snapshot, **extra):
         ({"strategy": "magic"}, "hyperparameters.strategy"),
         ({"batch_size": 2.5}, "hyperparameters.batch_size"),
         ({"epochs": 0}, "hyperparameters.epochs"),
+        ({"gpus": 0}, "hyperparameters.gpus"),
     ],
 )
 def test_bad_hyperparameters_are_refused_naming_the_field(setup, hyperparameters, field):
@@ -137,3 +138,31 @@ def test_the_run_list_costs_the_same_queries_for_one_run_or_many(setup):
         body = client.get(url).json()
     assert len(body) == 6 and all(r["artifact"]["name"].startswith("rm") for r in body)
     assert len(six) == len(one)
+
+
+def test_the_launch_command_is_python_m_on_one_gpu_and_accelerate_launch_on_several(
+    setup, tmp_path, settings
+):
+    """What the README's "Training runs" section says the worker runs."""
+    import sys
+
+    from training.services.run_launcher import _config, trainer_command
+
+    project, snapshot, client = setup
+    settings.PREFLAB_ACCELERATE_CONFIG = "/etc/preflab/accelerate.yaml"
+    one = _post(client, project, snapshot, client_token="a").json()
+    four = _post(client, project, snapshot, client_token="b", hyperparameters={"gpus": 4}).json()
+    config = tmp_path / "run.json"
+    single = trainer_command(TrainingRun.objects.get(pk=one["id"]), tmp_path, config)
+    assert single == [sys.executable, "-m", "training.ml.reward", "train",
+                      "--config", str(config), "--out", str(tmp_path)]  # fmt: skip
+    run = TrainingRun.objects.get(pk=four["id"])
+    several = trainer_command(run, tmp_path, config)
+    assert several == [
+        sys.executable, "-m", "accelerate.commands.launch",
+        "--config_file", "/etc/preflab/accelerate.yaml", "--num_processes", "4",
+        "-m", "training.ml.reward", "train", "--config", str(config), "--out", str(tmp_path),
+    ]  # fmt: skip
+    assert "gpus" not in _config(run)  # a launch option, not the trainer's
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    assert "accelerate launch --config_file" in readme and "--num_processes" in readme

@@ -33,12 +33,13 @@ def test_engineers_launch_from_the_form_managers_only_look_annotators_are_refuse
     form = {
         "snapshot": snapshot.pk, "name": "<script>x</script>", "strategy": "lora",
         "pooling": "mean", "loss": "kwise", "epochs": "2", "batch_size": "8", "lr": "0.0001",
-        "max_length": "128", "seed": "3",
+        "max_length": "128", "seed": "3", "gpus": "2",
     }  # fmt: skip
     response = _client(engineer).post(url, form)
     run = TrainingRun.objects.get()
     assert response.status_code == 302 and response["Location"].endswith(f"/runs/{run.pk}/")
     assert run.hyperparameters["strategy"] == "lora" and run.hyperparameters["epochs"] == 2
+    assert run.hyperparameters["gpus"] == 2
     page = _client(engineer).get(response["Location"]).content.decode()
     assert "&lt;script&gt;x&lt;/script&gt;" in page and "<script>x</script>" not in page
     assert "Waiting for a worker" in page

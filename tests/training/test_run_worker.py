@@ -148,3 +148,50 @@ def test_a_killed_worker_fails_the_run_and_a_relaunch_resumes(
     assert resumed and resumed[0].step >= 2
     steps = [m.step for m in RunMetric.objects.filter(run=done) if "loss" in m.values]
     assert len(steps) == len(set(steps)) == 8  # steps redone after the checkpoint count once
+
+
+def _trainer_pids(out_dir: str) -> set[int]:
+    """Processes whose command line names the run's folder (launcher and trainers)."""
+    pids = set()
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+            except OSError:
+                continue
+            if out_dir in cmdline:
+                pids.add(int(entry.name))
+    return pids
+
+
+def test_a_two_gpu_run_goes_through_accelerate_launch_and_cancel_stops_every_process(
+    trained_project, worker_log
+):
+    """gpus=2 on a machine without GPUs: accelerate launch starts two gloo processes,
+    the same path two GPUs take; the stream says so, and cancel leaves none behind."""
+    project, snapshot, client = trained_project
+    worker = start_celery_worker(worker_log / "worker.log", queues="gpu")
+    try:
+        done_id = _launch(client, project, snapshot, gpus=2, batch_size=3)
+        done = _wait(done_id, lambda r: r.finished, 240)
+        assert done.state == RunState.SUCCEEDED, f"{done.error}\n{done.log_tail[-3000:]}"
+        start = RunMetric.objects.get(run=done, values__event="start").values
+        assert start["processes"] == 2
+        command = Path(done.out_dir, "log.txt").read_text().splitlines()[0]
+        assert "-m accelerate.commands.launch --config_file" in command
+        assert ModelArtifact.objects.filter(run=done).exists()
+
+        run_id = _launch(client, project, snapshot, gpus=2, batch_size=3, epochs=500)
+        running = _wait(run_id, lambda r: r.state == RunState.RUNNING and r.step >= 1)
+        trainers = _trainer_pids(running.out_dir)
+        assert len(trainers) >= 3  # accelerate launch and its two training processes
+        assert client.post(f"/api/v1/training-runs/{run_id}/cancel/").status_code == 200
+        cancelled = _wait(run_id, lambda r: r.finished, 60)
+    finally:
+        worker.terminate()
+        worker.wait(timeout=15)
+    assert cancelled.state == RunState.CANCELLED
+    deadline = time.monotonic() + 10
+    while _trainer_pids(running.out_dir) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not _trainer_pids(running.out_dir)

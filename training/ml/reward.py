@@ -13,6 +13,10 @@ adds a Bradley–Terry term weighted by the annotation's weight and shifted by i
 Training appends one JSON object per logging step to DIR/metrics.jsonl, saves
 checkpoints under DIR/checkpoints/ (resumable), and writes the final model to DIR/model/
 with its tokenizer, a model card and DIR/summary.json.
+
+Under ``accelerate launch --num_processes N`` (several GPUs, or CPU processes over gloo)
+each process trains every N-th batch and DDP averages the gradients; the main process
+alone evaluates and writes the stream, checkpoints and model (``training.ml.distributed``).
 """
 
 import argparse
@@ -156,27 +160,35 @@ def _seed_all(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def _device_and_autocast(precision: str):
+def _autocast(device, precision: str):
     import torch
 
-    if torch.cuda.is_available():
-        device = "cuda"
+    kind = torch.device(device).type
+    if kind == "cuda":
         bf16 = precision == "bf16" or (precision == "auto" and torch.cuda.is_bf16_supported())
     else:
-        device, bf16 = "cpu", precision == "bf16"
+        bf16 = precision == "bf16"
     if bf16:
-        return device, lambda: torch.autocast(device_type=device, dtype=torch.bfloat16), "bf16"
-    return device, nullcontext, "fp32"
+        return lambda: torch.autocast(device_type=kind, dtype=torch.bfloat16), "bf16"
+    return nullcontext, "fp32"
 
 
 class Scorer:
     """Rewards of a batch of examples: through the whole model, or (feature strategy)
-    through the head alone over features computed once with the frozen backbone."""
+    through the head alone over features computed once with the frozen backbone.
+    Training goes through ``engine`` (the DDP wrapper under several processes, so the
+    backward pass averages gradients); evaluation, on the main process alone, through
+    the bare model."""
 
-    def __init__(self, reward, pad_id, device, autocast, feature_sets=None):
+    def __init__(self, reward, pad_id, device, autocast, engine=None):
+        import torch
+
+        from training.ml.batching import PASS_OVERHEAD_TOKENS
+
         self.reward, self.pad_id, self.device, self.autocast = reward, pad_id, device, autocast
-        self.cache: dict[int, object] = {}
-        self.feature_sets = feature_sets
+        self.engine = engine or reward
+        self.cache: dict[str, list] = {}
+        self.pass_overhead = PASS_OVERHEAD_TOKENS.get(torch.device(device).type, 8192)
 
     def precompute(self, name: str, examples, batch_size: int) -> None:
         import torch
@@ -198,19 +210,22 @@ class Scorer:
                     at += len(e.input_ids)
         self.cache[name] = features
 
-    def __call__(self, name: str, examples, indices):
+    def __call__(self, name: str, examples, indices, *, train: bool = True):
         import torch
 
-        from training.ml.batching import collate
+        from training.ml.batching import collate, length_split
 
+        model = self.engine if train else self.reward
         chunk = [examples[i] for i in indices]
         batch = collate(chunk, self.pad_id)
         if name in self.cache:
             feats = torch.cat([self.cache[name][i] for i in indices])
-            return self.reward.head(feats), batch
-        inputs = {k: v.to(self.device) for k, v in batch["inputs"].items()}
+            return model(features=feats), batch
+        parts, inverse = length_split(batch["inputs"], self.pass_overhead)
+        parts = [{k: v.to(self.device) for k, v in p.items()} for p in parts]
+        batch["padded"] = sum(p["input_ids"].numel() for p in parts)
         with self.autocast():
-            scores = self.reward(inputs)
+            scores = model(parts=parts, inverse=inverse.to(self.device))
         return scores.float(), batch
 
 
@@ -223,7 +238,7 @@ def _eval_scores(scorer: Scorer, name: str, examples, batch_size: int) -> list:
     out = [None] * len(examples)
     with torch.no_grad():
         for batch in batch_plan(examples, batch_size, seed=0, shuffle=False):
-            scores, _ = scorer(name, examples, batch)
+            scores, _ = scorer(name, examples, batch, train=False)
             flat, at = scores.cpu().tolist(), 0
             for i in batch:
                 k = len(examples[i].input_ids)
@@ -239,6 +254,16 @@ def _loss(kind: str, scores, batch, examples, indices):
         chosen = [examples[i] for i in indices]
         return plackett_luce_loss(scores, [e.tiers for e in chosen], [e.weight for e in chosen])
     return kwise_bt_loss(scores, batch["pairs"].to(scores.device))
+
+
+class _Silent:
+    """The metrics stream of a process other than the main one: nothing is written."""
+
+    def write(self, step: int, **metrics) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
 
 
 EVAL_LOGGED = ("loss", "pairwise_accuracy", "ece", "reward_mean", "reward_std", "n_pairs")
@@ -297,12 +322,15 @@ def _model_card(o, summary: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
-def train(o: argparse.Namespace) -> dict:
+def train(o: argparse.Namespace) -> dict | None:
+    """Train, and return the run's summary (None in a process other than the main one
+    of several)."""
     import torch
     from transformers import get_linear_schedule_with_warmup
 
     from training.ml.batching import batch_plan
     from training.ml.checkpoints import checkpoint_latest, checkpoint_load, checkpoint_save
+    from training.ml.distributed import parallel_start
     from training.ml.encoding import Truncation, encode
     from training.ml.losses import pair_accuracy
     from training.ml.metrics_log import MetricsLog
@@ -318,6 +346,7 @@ def train(o: argparse.Namespace) -> dict:
 
     out = Path(o.out)
     out.mkdir(parents=True, exist_ok=True)
+    par = parallel_start()
     _seed_all(o.seed)
     base = o.base_model or default_base_model()
     spec = RewardSpec(
@@ -336,21 +365,25 @@ def train(o: argparse.Namespace) -> dict:
     eval_set = encode(examples_load(o.eval_data), tokenizer, o.max_length) if o.eval_data else []
     if not train_set:
         raise SystemExit(f"{', '.join(o.data)}: no ranked examples with two tiers or more")
-    device, autocast, precision = _device_and_autocast(o.precision)
+    device = par.device
+    autocast, precision = _autocast(device, o.precision)
     reward = reward_model_build(spec, tokenizer).to(device)
-    scorer = Scorer(reward, tokenizer.pad_token_id, device, autocast)
+    # Several processes start from the same weights (the seed); DDP checks that.
+    scorer = Scorer(reward, tokenizer.pad_token_id, device, autocast, engine=par.wrap(reward))
     if o.strategy == "feature":
         scorer.precompute("train", train_set, o.eval_batch_size)
-        if eval_set:
+        if eval_set and par.is_main:
             scorer.precompute("eval", eval_set, o.eval_batch_size)
     optimizer = _optimizer(reward, o)
-    per_epoch = len(batch_plan(train_set, o.batch_size, o.seed))
+    per_epoch = len(par.shard(batch_plan(train_set, o.batch_size, o.seed)))
+    if not per_epoch:
+        raise ValueError(f"{par.world} processes need {par.world} batches or more per epoch")
     total = math.ceil(per_epoch * o.epochs)
     if o.max_steps:
         total = min(total, o.max_steps)
     scheduler = get_linear_schedule_with_warmup(optimizer, int(total * o.warmup), total)
     step, epoch, done_in_epoch = 0, 0, 0
-    log = MetricsLog(out)
+    log = MetricsLog(out) if par.is_main else _Silent()
     latest = checkpoint_latest(out) if o.resume else None
     if latest:
         state = checkpoint_load(latest, reward, optimizer, scheduler)
@@ -367,7 +400,8 @@ def train(o: argparse.Namespace) -> dict:
         examples=len(train_set),
         pairs=pairs_total,
         eval_examples=len(eval_set),
-        device=device,
+        device=str(device),
+        processes=par.world,
         precision=precision,
         trainable_parameters=trained,
         parameters=everything,
@@ -380,7 +414,8 @@ def train(o: argparse.Namespace) -> dict:
     last_eval: dict = {}
 
     def run_eval() -> dict:
-        if not eval_set:
+        """On the main process (the others wait at the next barrier)."""
+        if not eval_set or not par.is_main:
             return {}
         scores = _eval_scores(scorer, "eval", eval_set, o.eval_batch_size)
         report = evaluation(eval_set, scores)
@@ -388,17 +423,14 @@ def train(o: argparse.Namespace) -> dict:
         return report
 
     def save() -> None:
-        checkpoint_save(
-            out,
-            reward,
-            optimizer,
-            scheduler,
-            {"step": step, "epoch": epoch, "batch": done_in_epoch},
-        )
+        if par.is_main:
+            state = {"step": step, "epoch": epoch, "batch": done_in_epoch}
+            checkpoint_save(out, reward, optimizer, scheduler, state)
+        par.barrier()
 
     reward.train()
     while step < total:
-        plan = batch_plan(train_set, o.batch_size, o.seed + epoch)
+        plan = par.shard(batch_plan(train_set, o.batch_size, o.seed + epoch))
         for indices in plan[done_in_epoch:]:
             if step >= total:
                 break
@@ -423,14 +455,18 @@ def train(o: argparse.Namespace) -> dict:
             if step % o.log_every == 0 or step == total:
                 elapsed = time.perf_counter() - started
                 rate = steps_this_run / elapsed if elapsed else 0.0
+                names = list(window)
+                total_of = dict(zip(names, par.sum([window[k] for k in names]), strict=True))
                 log.write(
                     step,
                     epoch=round(epoch + done_in_epoch / len(plan), 4),
-                    loss=window["loss"] / window["batches"],
-                    accuracy=window["right"] / window["pairs"] if window["pairs"] else None,
+                    loss=total_of["loss"] / total_of["batches"],
+                    accuracy=total_of["right"] / total_of["pairs"] if total_of["pairs"] else None,
                     lr=scheduler.get_last_lr()[0],
-                    seqs_per_s=window["seqs"] / elapsed if elapsed else None,
-                    padding=1 - window["tokens"] / window["padded"] if window["padded"] else 0.0,
+                    seqs_per_s=total_of["seqs"] / elapsed if elapsed else None,
+                    padding=1 - total_of["tokens"] / total_of["padded"]
+                    if total_of["padded"]
+                    else 0.0,
                     progress=step / total,
                     eta_s=(total - step) / rate if rate else None,
                     total_steps=total,
@@ -451,6 +487,9 @@ def train(o: argparse.Namespace) -> dict:
         last_eval = run_eval()
         _eval_line(log, step, last_eval)
     save()
+    if not par.is_main:
+        par.close()
+        return None
     summary = {
         "base_model": base,
         "spec": asdict(spec),
@@ -458,7 +497,8 @@ def train(o: argparse.Namespace) -> dict:
         "steps": step,
         "train": {"examples": len(train_set), "pairs": pairs_total},
         "truncation": truncation.as_dict(),
-        "device": device,
+        "device": str(device),
+        "processes": par.world,
         "precision": precision,
         "eval": last_eval,
     }
@@ -467,6 +507,7 @@ def train(o: argparse.Namespace) -> dict:
     (out / "summary.json").write_text(json.dumps(summary, indent=2), encoding="utf-8")
     log.write(step, event="finished", model=str(final))
     log.close()
+    par.close()
     return summary
 
 
@@ -497,7 +538,8 @@ def main(argv: list[str] | None = None) -> int:
             print(json.dumps(evaluate(o), indent=2))
         else:
             summary = train(o)
-            print(json.dumps({"model": str(Path(o.out) / "model"), "eval": summary["eval"]}))
+            if summary is not None:
+                print(json.dumps({"model": str(Path(o.out) / "model"), "eval": summary["eval"]}))
     except (DataError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -12,7 +12,7 @@ from collections import defaultdict
 
 import torch
 
-from training.ml.batching import batch_plan, collate
+from training.ml.batching import PASS_OVERHEAD_TOKENS, batch_plan, collate, length_split
 from training.ml.encoding import Encoded
 
 CALIBRATION_BINS = 10
@@ -23,11 +23,13 @@ MARGIN_EDGES = [-4, -2, -1, -0.5, 0, 0.5, 1, 2, 4]
 def scores_of(reward, examples: list[Encoded], pad_id: int, batch_size: int, device) -> list:
     """One list of floats per example, the rewards of its responses in order."""
     reward.eval()
+    overhead = PASS_OVERHEAD_TOKENS.get(torch.device(device).type, 8192)
     out: list = [None] * len(examples)
     for batch in batch_plan(examples, batch_size, seed=0, shuffle=False):
         chunk = [examples[i] for i in batch]
-        inputs = {k: v.to(device) for k, v in collate(chunk, pad_id)["inputs"].items()}
-        flat = reward(inputs).float().cpu().tolist()
+        parts, inverse = length_split(collate(chunk, pad_id)["inputs"], overhead)
+        parts = [{k: v.to(device) for k, v in p.items()} for p in parts]
+        flat = reward(parts=parts, inverse=inverse.to(device)).float().cpu().tolist()
         at = 0
         for i, e in zip(batch, chunk, strict=True):
             out[i] = flat[at : at + len(e.input_ids)]

@@ -106,7 +106,18 @@ class RewardModel(nn.Module):
             features = dropout(features)
         return _head(hf)(features).squeeze(-1)
 
-    def forward(self, inputs: dict) -> torch.Tensor:
+    def forward(self, inputs: dict | None = None, *, features=None, parts=None, inverse=None):
+        """Rewards of tokenized sequences; of a batch split into ``parts`` of similar
+        lengths (``batching.length_split``), put back in order by ``inverse``; or of
+        precomputed ``features`` (the head alone: the feature strategy). All go through
+        this one call, so that a DDP wrapper sees exactly one forward per backward."""
+        if features is not None:
+            return self.head(features)
+        if parts is not None:
+            return torch.cat([self._score(p) for p in parts])[inverse]
+        return self._score(inputs)
+
+    def _score(self, inputs: dict) -> torch.Tensor:
         if self.pooling == "model":
             return self.model(**inputs).logits.squeeze(-1)
         return self.head(self.features(inputs))
@@ -143,13 +154,18 @@ def reward_model_build(spec: RewardSpec, tokenizer) -> RewardModel:
         )  # peft adds the classification head to the modules it trains in full
         model = get_peft_model(model, config)
     reward = RewardModel(model, spec.pooling)
+    pooler = getattr(reward.backbone(), "pooler", None)
+    if spec.pooling == "mean" and pooler is not None:
+        # Mean pooling never calls the backbone's pooler: freeze it, or it would count
+        # as trained and DDP would wait for gradients that never come.
+        for p in pooler.parameters():
+            p.requires_grad_(False)
     if spec.strategy in ("layerwise", "feature"):
         for p in reward.parameters():
             p.requires_grad_(False)
         trained = [_head(reward.hf)]
         if spec.strategy == "layerwise":
             trained += list(_layers(reward.backbone())[-spec.top_layers :])
-            pooler = getattr(reward.backbone(), "pooler", None)
             if spec.pooling == "model" and pooler is not None:
                 trained.append(pooler)
         for module in trained:

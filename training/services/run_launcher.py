@@ -1,7 +1,8 @@
 """Launch a run's trainer as a subprocess and mirror it into the database.
 
 The Celery task stays thin: it writes the run's config file, starts
-``python -m training.ml.<trainer> train --config ... --out ...`` in a process group of
+``python -m training.ml.<trainer> train --config ... --out ...`` (under ``accelerate
+launch`` when the run asks for several GPUs) in a process group of
 its own (the kernel kills it with SIGKILL if the launcher dies, so no orphan keeps a
 GPU), then every ``POLL_S`` copies new lines of the trainer's ``metrics.jsonl`` into
 ``RunMetric`` rows (with the byte offset, in one transaction: nothing twice, nothing
@@ -31,7 +32,7 @@ from training.models import (
     RunState,
     TrainingRun,
 )
-from training.services.run_options import TRAINER_MODULE, reward_data
+from training.services.run_options import TRAINER_MODULE, reward_data, trainer_options
 
 POLL_S = 1.0
 TERM_GRACE_S = 10.0
@@ -70,16 +71,24 @@ def _claim(run_id: int, worker: str) -> TrainingRun | None:
 
 
 def _config(run: TrainingRun) -> dict:
-    config = {**run.hyperparameters, **reward_data(run.snapshot)}
+    config = {**trainer_options(run.hyperparameters), **reward_data(run.snapshot)}
     if run.base_model:
         config["base_model"] = run.base_model
     return config
 
 
 def trainer_command(run: TrainingRun, out: Path, config_path: Path) -> list[str]:
-    """One device: plain ``python -m``. (Several GPUs need the trainer to run under
-    ``accelerate launch``; the reward trainer is single-device for now.)"""
-    command = [sys.executable, "-m", TRAINER_MODULE[run.kind], "train"]
+    """One device: plain ``python -m <trainer>``. Several (the run's ``gpus`` option):
+    ``accelerate launch --config_file <PREFLAB_ACCELERATE_CONFIG> --num_processes N -m
+    <trainer>``, started with this interpreter so it is the same environment."""
+    module = TRAINER_MODULE[run.kind]
+    gpus = int(run.hyperparameters.get("gpus") or 1)
+    if gpus > 1:
+        command = [sys.executable, "-m", "accelerate.commands.launch"]
+        command += ["--config_file", str(settings.PREFLAB_ACCELERATE_CONFIG)]
+        command += ["--num_processes", str(gpus), "-m", module, "train"]
+    else:
+        command = [sys.executable, "-m", module, "train"]
     command += ["--config", str(config_path), "--out", str(out)]
     if checkpoint_latest(out):
         command.append("--resume")

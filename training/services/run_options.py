@@ -34,8 +34,12 @@ TUNABLE = {
         "save_every",
         "max_steps",
         "precision",
+        "gpus",
     ),
 }
+# Options of the launch rather than the trainer: ``gpus`` > 1 starts the trainer under
+# ``accelerate launch`` with that many processes (see run_launcher.trainer_command).
+LAUNCH_DEFAULTS = {"gpus": 1}
 CHOICES = {
     "strategy": ("full", "layerwise", "feature", "lora"),
     "pooling": ("mean", "model"),
@@ -48,7 +52,13 @@ TRAINER_MODULE = {RunKind.REWARD: "training.ml.reward"}
 def run_defaults(kind: str) -> dict:
     if kind != RunKind.REWARD:
         raise ValueError(f"kind: {kind!r} runs are not available yet")
-    return {k: REWARD_DEFAULTS[k] for k in TUNABLE[RunKind.REWARD]}
+    known = {**REWARD_DEFAULTS, **LAUNCH_DEFAULTS}
+    return {k: known[k] for k in TUNABLE[RunKind.REWARD]}
+
+
+def trainer_options(hyperparameters: dict) -> dict:
+    """What goes into the trainer's config file: all but the launch options."""
+    return {k: v for k, v in hyperparameters.items() if k not in LAUNCH_DEFAULTS}
 
 
 def hyperparameters_check(kind: str, given: dict) -> dict:
@@ -80,7 +90,7 @@ def hyperparameters_check(kind: str, given: dict) -> dict:
         elif not isinstance(value, int | float) or value < 0:
             raise ValueError(f"hyperparameters.{key}: expected a number >= 0")
         out[key] = value
-    for key in ("epochs", "batch_size", "lr", "max_length", "log_every"):
+    for key in ("epochs", "batch_size", "lr", "max_length", "log_every", "gpus"):
         if not out[key]:
             raise ValueError(f"hyperparameters.{key}: must be above 0")
     return out

@@ -1,11 +1,13 @@
 """Encoding with the tokenizer's own pair template and counted truncation; batches
 that keep examples whole, group lengths and follow the seed."""
 
+import itertools
 import random
 
 import pytest
+import torch
 
-from training.ml.batching import batch_plan, collate
+from training.ml.batching import batch_plan, collate, length_groups, length_split
 from training.ml.encoding import PairTemplate, Truncation, encode
 from training.ml.preference_data import Ranked
 from training.ml.reward_model import default_base_model, tokenizer_load
@@ -94,3 +96,47 @@ def test_length_grouping_pads_less_than_random_batches(tokenizer):
         current.append(i)
     naive.append(current)
     assert padding(grouped) < padding(naive) / 2
+
+
+def _cost(groups, lengths, overhead):
+    return sum(overhead + len(g) * max(lengths[i] for i in g) for g in groups)
+
+
+@pytest.mark.parametrize("overhead", [0, 10, 128, 10_000])
+def test_length_groups_is_the_cheapest_partition(overhead):
+    rng = random.Random(overhead)
+    for _ in range(30):
+        lengths = [rng.randint(5, 256) for _ in range(rng.randint(1, 8))]
+        groups = length_groups(lengths, overhead)
+        assert sorted(i for g in groups for i in g) == list(range(len(lengths)))
+        # Brute force over every cut of the sorted order (an optimal partition is
+        # contiguous in length order).
+        order = sorted(range(len(lengths)), key=lengths.__getitem__)
+        best = min(
+            _cost(
+                [order[a:b] for a, b in itertools.pairwise((0, *cuts, len(order)))],
+                lengths,
+                overhead,
+            )  # fmt: skip
+            for r in range(len(order))
+            for cuts in itertools.combinations(range(1, len(order)), r)
+        )
+        assert _cost(groups, lengths, overhead) == best
+    assert len(length_groups([10, 200, 11, 199], overhead=10_000)) == 1
+    assert len(length_groups([10, 200, 11, 199], overhead=0)) >= 2
+
+
+def test_split_batches_score_exactly_as_one_pass(tokenizer):
+    from training.ml.reward_model import RewardSpec, reward_model_build
+
+    torch.manual_seed(0)
+    reward = reward_model_build(RewardSpec(default_base_model()), tokenizer).eval()
+    examples = _examples(tokenizer, n=6)
+    inputs = collate(examples, tokenizer.pad_token_id)["inputs"]
+    parts, inverse = length_split(inputs, overhead=0)
+    assert len(parts) > 1
+    assert sum(p["input_ids"].numel() for p in parts) < inputs["input_ids"].numel()
+    with torch.no_grad():
+        whole = reward(inputs)
+        split = reward(parts=parts, inverse=inverse)
+    torch.testing.assert_close(split, whole, atol=1e-5, rtol=1e-4)
