@@ -266,6 +266,20 @@ def markdown(r: dict) -> str:
                 f"{x['sequences'] / x['seconds']:.2f} | {rate / trl_rate:.2f} | "
                 f"{x['accuracy']['pairwise_accuracy']:.3f} | {x['accuracy']['n_pairs']} |"
             )
+    lines += [
+        "",
+        "Notes:",
+        "- pairs/s counts preference pairs learned per second of training (TRL trains on the "
+        "K·(K−1)/2 pairs of each ranking, each encoding both responses; PrefLab encodes every "
+        "response of a ranking once). With K = 2 (hh) the gain is batching alone (length-grouped "
+        "whole rankings, each batch scored in passes of similar lengths); for K > 2 encoding "
+        "once multiplies it.",
+        "- synthetic: each HH prompt's chosen and rejected reply plus two replies borrowed from "
+        "other prompts, ranked by the scores of the hh model PrefLab trained earlier in the "
+        "same run (the teacher), split 80/20 by prompt.",
+        "- Ratios are only meaningful within one run: this 2-core VM's speed drifts by ±20 % "
+        "over minutes.",
+    ]
     return "\n".join(lines) + "\n"
 
 

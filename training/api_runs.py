@@ -65,11 +65,21 @@ class RunListApi(APIView):
             raise ApplicationError(
                 "snapshot: no such snapshot in this project", extra={"field": "snapshot"}
             )
+        reward_model = None
+        if data.get("reward_model") is not None:
+            reward_model = ModelArtifact.objects.filter(
+                pk=data["reward_model"], project=project
+            ).first()
+            if reward_model is None:
+                raise ApplicationError(
+                    "reward_model: no such model in this project", extra={"field": "reward_model"}
+                )
         run, created = run_create(
             project=project,
             user=request.user,
             kind=data["kind"],
             snapshot=snapshot,
+            reward_model=reward_model,
             hyperparameters=data.get("hyperparameters") or {},
             base_model=data.get("base_model", ""),
             name=data.get("name", ""),

@@ -120,6 +120,10 @@ class TrainingRun(models.Model):
         DatasetSnapshot, null=True, blank=True, on_delete=models.PROTECT, related_name="runs"
     )
     hyperparameters = models.JSONField(default=dict, blank=True)
+    # A policy run's reward model (PPO); PROTECT: the run's record names what it used.
+    reward_model = models.ForeignKey(
+        "ModelArtifact", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     state = models.CharField(max_length=16, choices=RunState.choices, default=RunState.QUEUED)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"

@@ -9,10 +9,18 @@ from training.services.runs import run_progress
 
 class RunCreateSerializer(serializers.Serializer):
     project = serializers.SlugField(help_text="the project's slug")
-    kind = serializers.CharField(help_text="reward")
-    snapshot = serializers.IntegerField(help_text="id of a finished snapshot of the project")
+    kind = serializers.CharField(help_text="reward or ppo")
+    snapshot = serializers.IntegerField(
+        help_text="id of a finished snapshot of the project (rankings, or a PPO run's prompts)"
+    )
+    reward_model = serializers.IntegerField(
+        required=False, help_text="ppo: id of a registered reward model of the project"
+    )
     hyperparameters = serializers.JSONField(required=False, help_text="overrides of defaults")
-    base_model = serializers.CharField(required=False, allow_blank=True, max_length=500)
+    base_model = serializers.CharField(
+        required=False, allow_blank=True, max_length=500,
+        help_text="reward: the backbone; ppo: the policy (path, hub name, .gguf or 'tiny')",
+    )  # fmt: skip
     name = serializers.CharField(required=False, allow_blank=True, max_length=200)
     client_token = serializers.CharField(required=False, max_length=64)
 
@@ -39,9 +47,9 @@ class RunSummarySerializer(serializers.ModelSerializer):
     class Meta:
         model = TrainingRun
         fields = [
-            "id", "project", "kind", "name", "base_model", "snapshot", "hyperparameters",
-            "state", "progress", "created_at", "started_at", "finished_at", "heartbeat_at",
-            "worker", "attempt", "error", "artifact",
+            "id", "project", "kind", "name", "base_model", "snapshot", "reward_model",
+            "hyperparameters", "state", "progress", "created_at", "started_at", "finished_at",
+            "heartbeat_at", "worker", "attempt", "error", "artifact",
         ]  # fmt: skip
 
     def get_progress(self, obj) -> dict:

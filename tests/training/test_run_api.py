@@ -166,3 +166,29 @@ def test_the_launch_command_is_python_m_on_one_gpu_and_accelerate_launch_on_seve
     assert "gpus" not in _config(run)  # a launch option, not the trainer's
     readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
     assert "accelerate launch --config_file" in readme and "--num_processes" in readme
+
+
+def test_a_ppo_run_needs_a_reward_model_of_its_project(setup):
+    from tests.factories import make_project
+
+    project, snapshot, client = setup
+    other = make_project(slug=f"other-{uuid.uuid4().hex[:6]}")
+    foreign = ModelArtifact.objects.create(project=other, kind="reward", name="x", path="/x")
+    mine = ModelArtifact.objects.create(project=project, kind="reward", name="rm", path="/rm")
+    policy = ModelArtifact.objects.create(project=project, kind="policy", name="p", path="/p")
+    cases = [
+        ({}, "reward_model"),
+        ({"reward_model": foreign.pk}, "reward_model"),
+        ({"reward_model": policy.pk}, "reward_model"),
+        ({"reward_model": mine.pk, "hyperparameters": {"gpus": 2}}, "hyperparameters.gpus"),
+        ({"reward_model": mine.pk, "hyperparameters": {"batch_size": 6, "mini_batch_size": 4}},
+         "hyperparameters.mini_batch_size"),
+    ]  # fmt: skip
+    for extra, field in cases:
+        response = _post(client, project, snapshot, **{**extra, "kind": "ppo"})
+        assert response.status_code == 400 and response.json()["field"] == field, extra
+    response = _post(client, project, snapshot, kind="ppo", reward_model=mine.pk)
+    assert response.status_code == 202
+    body = response.json()
+    assert body["kind"] == "ppo" and body["reward_model"] == mine.pk
+    assert body["hyperparameters"]["kl_coef"] == 0.05  # the PPO trainer's default

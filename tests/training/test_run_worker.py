@@ -195,3 +195,38 @@ def test_a_two_gpu_run_goes_through_accelerate_launch_and_cancel_stops_every_pro
     while _trainer_pids(running.out_dir) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert not _trainer_pids(running.out_dir)
+
+
+def test_a_ppo_run_answers_the_snapshots_prompts_against_a_registered_reward_model(
+    trained_project, worker_log
+):
+    """The loop the platform exists for, through the API and one worker: a reward model
+    trained on the rankings, then PPO of a tiny policy scored by it, registered as a
+    policy that names the reward model it came from."""
+    project, snapshot, client = trained_project
+    worker = start_celery_worker(worker_log / "worker.log", queues="gpu")
+    try:
+        reward_run = _wait(_launch(client, project, snapshot), lambda r: r.finished)
+        assert reward_run.state == RunState.SUCCEEDED, reward_run.error
+        reward_model = ModelArtifact.objects.get(run=reward_run)
+        response = client.post(
+            "/api/v1/training-runs/",
+            {"project": project.slug, "kind": "ppo", "snapshot": snapshot.pk,
+             "reward_model": reward_model.pk, "base_model": "tiny", "client_token": "ppo-1",
+             "hyperparameters": {"steps": 3, "batch_size": 4, "mini_batch_size": 2,
+                                 "max_new_tokens": 8, "sample_every": 1, "save_every": 2}},
+            format="json",
+        )  # fmt: skip
+        assert response.status_code == 202, response.json()
+        assert response.json()["reward_model"] == reward_model.pk
+        done = _wait(response.json()["id"], lambda r: r.finished)
+    finally:
+        worker.terminate()
+        worker.wait(timeout=15)
+    assert done.state == RunState.SUCCEEDED, f"{done.error}\n{done.log_tail[-3000:]}"
+    steps = [m.values for m in RunMetric.objects.filter(run=done) if "reward_mean" in m.values]
+    assert [s["step"] for s in steps] == [1, 2, 3] and all("kl" in s for s in steps)
+    assert RunMetric.objects.filter(run=done, values__event="samples").exists()
+    policy = ModelArtifact.objects.get(run=done)
+    assert policy.kind == "policy" and policy.metrics["reward_model"] == reward_model.pk
+    assert Path(policy.path, "model.safetensors").exists()

@@ -40,11 +40,15 @@ def tokenizer_train(texts: list[str], vocab_size: int = 512):
     )
 
 
-def tiny_policy(texts: list[str], seed: int = 0, *, layers: int = 2, width: int = 64):
-    """(GPT-2 with ``layers`` blocks of ``width``, its tokenizer trained on ``texts``)."""
+def tiny_policy(
+    texts: list[str], seed: int = 0, *, layers: int = 2, width: int = 64, tokenizer=None
+):
+    """(GPT-2 with ``layers`` blocks of ``width``, its tokenizer: the one given, or one
+    trained on ``texts``)."""
     from transformers import GPT2Config, GPT2LMHeadModel
 
-    tokenizer = tokenizer_train(texts)
+    tokenizer = tokenizer or tokenizer_train(texts)
+    tokenizer.padding_side = "left"
     config = GPT2Config(
         vocab_size=len(tokenizer),
         n_positions=512,

@@ -101,56 +101,18 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _train_actions(parser: argparse.ArgumentParser) -> list:
-    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
-    return sub.choices["train"]._actions
-
-
-def _config_load(path: str) -> dict:
-    """A run config: JSON (what the platform writes) or YAML (what people write)."""
-    with open(path, encoding="utf-8") as f:
-        text = f.read()
-    if path.endswith(".json"):
-        loaded = json.loads(text)
-    else:
-        import yaml
-
-        loaded = yaml.safe_load(text)
-    if not isinstance(loaded, dict):
-        raise SystemExit(f"error: {path}: expected a mapping of option names to values")
-    return loaded
-
-
 def options_of(argv: list[str]) -> argparse.Namespace:
     """Defaults < the YAML config < the command line; unknown config keys are errors."""
+    from training.ml.cli_options import options_merge
+
     parser = _parser()
     args = parser.parse_args(argv)
     if args.command != "train":
         return args
-    merged = {**DEFAULTS, "eval_data": None, "resume": False}
-    if args.config:
-        types = {a.dest: a.type for a in _train_actions(parser) if a.type is not None}
-        known = set(DEFAULTS) | {"data", "eval_data", "out", "resume"}
-        for key, value in _config_load(args.config).items():
-            name = key.replace("-", "_")
-            if name not in known:
-                parser.error(f"{args.config}: unknown option {key!r}")
-            if value is not None and name in types and not isinstance(value, list):
-                try:  # YAML reads 5e-5 as text (it wants 5.0e-5): coerce as the flag would
-                    value = types[name](value)
-                except (TypeError, ValueError):
-                    parser.error(f"{args.config}: {key}: {value!r} is not a {types[name].__name__}")
-            merged[name] = value
-    for key, value in vars(args).items():
-        if value is not None and not (key == "resume" and value is False):
-            merged[key] = value
-    for required in ("data", "out"):
-        if not merged.get(required):
-            parser.error(f"--{required} is required (or in --config)")
-    for key in ("data", "eval_data"):
-        if isinstance(merged.get(key), str):
-            merged[key] = [merged[key]]
-    return argparse.Namespace(**merged)
+    extra = {"data": None, "eval_data": None, "out": None, "resume": False}
+    return options_merge(
+        parser, args, DEFAULTS, extra=extra, required=("data", "out"), lists=("data", "eval_data")
+    )
 
 
 def _seed_all(seed: int) -> None:

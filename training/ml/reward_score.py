@@ -25,3 +25,13 @@ class RewardScorer:
             self.reward, [encoded], self.tokenizer.pad_token_id, batch_size, self.device
         )
         return scores
+
+    def score_pairs(self, pairs: list[tuple], batch_size: int = 32) -> list[float]:
+        """One score per (prompt, response) pair, scored in length-grouped batches."""
+        examples = [
+            Ranked(_text(prompt, "prompt"), [_text(response, "response", completion=True)], [[0]])
+            for prompt, response in pairs
+        ]
+        encoded = encode(examples, self.tokenizer, self.max_length)
+        pad = self.tokenizer.pad_token_id
+        return [s[0] for s in scores_of(self.reward, encoded, pad, batch_size, self.device)]

@@ -28,11 +28,17 @@ from training.ml.metrics_log import metrics_read
 from training.models import (
     ArtifactKind,
     ModelArtifact,
+    RunKind,
     RunMetric,
     RunState,
     TrainingRun,
 )
-from training.services.run_options import TRAINER_MODULE, reward_data, trainer_options
+from training.services.run_options import (
+    TRAINER_MODULE,
+    prompt_data,
+    reward_data,
+    trainer_options,
+)
 
 POLL_S = 1.0
 TERM_GRACE_S = 10.0
@@ -71,7 +77,14 @@ def _claim(run_id: int, worker: str) -> TrainingRun | None:
 
 
 def _config(run: TrainingRun) -> dict:
-    config = {**trainer_options(run.hyperparameters), **reward_data(run.snapshot)}
+    """The trainer's config file: the run's options and where its data and models are."""
+    config = trainer_options(run.hyperparameters)
+    if run.kind == RunKind.PPO:
+        config |= prompt_data(run.snapshot)
+        config["reward_model"] = run.reward_model.path
+        config["policy"] = run.base_model or "tiny"
+        return config
+    config |= reward_data(run.snapshot)
     if run.base_model:
         config["base_model"] = run.base_model
     return config
@@ -149,6 +162,9 @@ def _stop(process: subprocess.Popen) -> None:
 
 def _register(run: TrainingRun, out: Path) -> None:
     summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    if run.kind == RunKind.PPO:
+        _register_policy(run, out, summary)
+        return
     evaluation = summary.get("eval") or {}
     ModelArtifact.objects.update_or_create(
         run=run,
@@ -162,6 +178,31 @@ def _register(run: TrainingRun, out: Path) -> None:
             "metrics": {
                 k: evaluation.get(k)
                 for k in ("pairwise_accuracy", "n_pairs", "loss", "ece", "reward_mean")
+            },
+        },
+    )
+    TrainingRun.objects.filter(pk=run.pk).update(summary=summary)
+
+
+def _register_policy(run: TrainingRun, out: Path, summary: dict) -> None:
+    """A trained policy, with the reward model and snapshot it came from and its last
+    step's reward and KL."""
+    last = (
+        RunMetric.objects.filter(run=run, values__has_key="reward_mean").order_by("-step").first()
+    )
+    figures = last.values if last else {}
+    ModelArtifact.objects.update_or_create(
+        run=run,
+        defaults={
+            "project": run.project,
+            "kind": ArtifactKind.POLICY,
+            "name": run.name or f"policy (run {run.pk})",
+            "path": str(out / "model"),
+            "base_model": summary.get("policy", run.base_model),
+            "snapshot": run.snapshot,
+            "metrics": {
+                "reward_model": run.reward_model_id,
+                **{k: figures.get(k) for k in ("reward_mean", "kl", "reward_minus_kl")},
             },
         },
     )

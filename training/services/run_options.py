@@ -8,6 +8,7 @@ training stack installed.
 
 from django.core.files.storage import default_storage
 
+from training.ml.ppo import DEFAULTS as PPO_DEFAULTS
 from training.ml.reward import DEFAULTS as REWARD_DEFAULTS
 from training.models import DatasetSnapshot, RunKind, SnapshotStatus
 
@@ -36,7 +37,46 @@ TUNABLE = {
         "precision",
         "gpus",
     ),
+    RunKind.PPO: (
+        "steps",
+        "batch_size",
+        "mini_batch_size",
+        "ppo_epochs",
+        "lr",
+        "max_new_tokens",
+        "temperature",
+        "top_k",
+        "top_p",
+        "max_prompt_length",
+        "chat_template",
+        "kl_coef",
+        "kl_target",
+        "kl_estimator",
+        "gamma",
+        "lam",
+        "cliprange",
+        "cliprange_value",
+        "vf_coef",
+        "missing_eos_penalty",
+        "reward_norm",
+        "max_grad_norm",
+        "lora_r",
+        "lora_alpha",
+        "seed",
+        "log_every",
+        "save_every",
+        "sample_every",
+        "precision",
+        "gpus",
+    ),
 }
+TRAINER_DEFAULTS = {RunKind.REWARD: REWARD_DEFAULTS, RunKind.PPO: PPO_DEFAULTS}
+# Options that must be above zero, per kind.
+POSITIVE = {
+    RunKind.REWARD: ("epochs", "batch_size", "lr", "max_length", "log_every", "gpus"),
+    RunKind.PPO: ("steps", "batch_size", "mini_batch_size", "ppo_epochs", "lr",
+                  "max_new_tokens", "temperature", "log_every", "gpus"),
+}  # fmt: skip
 # Options of the launch rather than the trainer: ``gpus`` > 1 starts the trainer under
 # ``accelerate launch`` with that many processes (see run_launcher.trainer_command).
 LAUNCH_DEFAULTS = {"gpus": 1}
@@ -45,15 +85,18 @@ CHOICES = {
     "pooling": ("mean", "model"),
     "loss": ("kwise", "plackett_luce"),
     "precision": ("auto", "fp32", "bf16"),
+    "chat_template": ("auto", "none"),
+    "kl_estimator": ("k1", "k3"),
+    "reward_norm": ("running", "none"),
 }
-TRAINER_MODULE = {RunKind.REWARD: "training.ml.reward"}
+TRAINER_MODULE = {RunKind.REWARD: "training.ml.reward", RunKind.PPO: "training.ml.ppo"}
 
 
 def run_defaults(kind: str) -> dict:
-    if kind != RunKind.REWARD:
+    if kind not in TUNABLE:
         raise ValueError(f"kind: {kind!r} runs are not available yet")
-    known = {**REWARD_DEFAULTS, **LAUNCH_DEFAULTS}
-    return {k: known[k] for k in TUNABLE[RunKind.REWARD]}
+    known = {**TRAINER_DEFAULTS[kind], **LAUNCH_DEFAULTS}
+    return {k: known[k] for k in TUNABLE[kind]}
 
 
 def trainer_options(hyperparameters: dict) -> dict:
@@ -90,9 +133,13 @@ def hyperparameters_check(kind: str, given: dict) -> dict:
         elif not isinstance(value, int | float) or value < 0:
             raise ValueError(f"hyperparameters.{key}: expected a number >= 0")
         out[key] = value
-    for key in ("epochs", "batch_size", "lr", "max_length", "log_every", "gpus"):
+    for key in POSITIVE[kind]:
         if not out[key]:
             raise ValueError(f"hyperparameters.{key}: must be above 0")
+    if kind == RunKind.PPO and out["gpus"] > 1:
+        raise ValueError("hyperparameters.gpus: PPO runs train on one device for now")
+    if kind == RunKind.PPO and out["batch_size"] % out["mini_batch_size"]:
+        raise ValueError("hyperparameters.mini_batch_size: must divide batch_size")
     return out
 
 
@@ -114,3 +161,15 @@ def reward_data(snapshot: DatasetSnapshot) -> dict:
     raise ValueError(
         f"snapshot: snapshot {snapshot.number} has no listwise or pairwise JSONL train split"
     )
+
+
+def prompt_data(snapshot: DatasetSnapshot) -> dict:
+    """The prompts a policy run answers: the snapshot's train split of its sft file, or
+    of its listwise or pairwise file (each row has a ``prompt``)."""
+    if snapshot.status != SnapshotStatus.SUCCEEDED:
+        raise ValueError(f"snapshot: snapshot {snapshot.number} has not finished")
+    for fmt in ("sft", "listwise", "pairwise"):
+        train = _file(snapshot, fmt, "train")
+        if train:
+            return {"prompts": [train]}
+    raise ValueError(f"snapshot: snapshot {snapshot.number} has no JSONL train split with prompts")

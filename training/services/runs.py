@@ -12,8 +12,15 @@ from django.utils import timezone
 
 from config.errors import ApplicationError, ConflictError
 from projects.models import Project
-from training.models import DatasetSnapshot, RunKind, RunState, TrainingRun
-from training.services.run_options import hyperparameters_check, reward_data
+from training.models import (
+    ArtifactKind,
+    DatasetSnapshot,
+    ModelArtifact,
+    RunKind,
+    RunState,
+    TrainingRun,
+)
+from training.services.run_options import hyperparameters_check, prompt_data, reward_data
 
 
 def _heartbeat_limit() -> timedelta:
@@ -37,9 +44,12 @@ def run_create(
     name: str = "",
     client_token: str | None = None,
     enqueue: bool = True,
+    reward_model: ModelArtifact | None = None,
 ) -> tuple[TrainingRun, bool]:
     """A queued run (checked options) and whether it is new; the same client token
-    returns the earlier run instead of training twice."""
+    returns the earlier run instead of training twice. A reward-model run trains on the
+    snapshot's rankings; a PPO run answers the snapshot's prompts and is scored by
+    ``reward_model`` (a registered reward model of the project)."""
     if client_token:
         earlier = TrainingRun.objects.filter(
             project=project, created_by=user, client_token=client_token
@@ -51,10 +61,15 @@ def run_create(
     try:
         checked = hyperparameters_check(kind, hyperparameters or {})
         if snapshot is None:
-            raise ValueError("snapshot: a reward-model run trains on a snapshot")
+            raise ValueError("snapshot: a run trains on a snapshot")
         if snapshot.project_id != project.pk:
             raise ValueError("snapshot: not a snapshot of this project")
-        reward_data(snapshot)
+        if kind == RunKind.PPO:
+            prompt_data(snapshot)
+            _check_reward_model(project, reward_model)
+        else:
+            reward_data(snapshot)
+            reward_model = None
     except ValueError as exc:
         raise _invalid(exc) from exc
     try:
@@ -65,6 +80,7 @@ def run_create(
                 name=name[:200],
                 base_model=base_model.strip()[:500],
                 snapshot=snapshot,
+                reward_model=reward_model,
                 hyperparameters=checked,
                 created_by=user,
                 client_token=client_token or None,
@@ -76,6 +92,13 @@ def run_create(
     if enqueue:
         transaction.on_commit(lambda: run_enqueue(run.pk))
     return run, True
+
+
+def _check_reward_model(project: Project, artifact: ModelArtifact | None) -> None:
+    if artifact is None:
+        raise ValueError("reward_model: a PPO run needs a registered reward model")
+    if artifact.project_id != project.pk or artifact.kind != ArtifactKind.REWARD:
+        raise ValueError("reward_model: not a reward model of this project")
 
 
 def run_enqueue(run_id: int) -> None:

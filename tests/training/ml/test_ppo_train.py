@@ -1,0 +1,111 @@
+"""PPO end to end on the CPU with a tiny GPT-2 policy (its tokenizer trained on the
+prompts, warmed up on them as a language model) against a MiniLM reward model trained
+here to prefer replies that say "good": a different tokenizer from the policy's, so the
+responses go through text. Mean reward rises while KL stays bounded."""
+
+import json
+import random
+from pathlib import Path
+
+import pytest
+import torch
+
+from training.ml import ppo
+from training.ml import reward as reward_cli
+from training.ml.policy import policy_load, policy_save, position_ids_of, tiny_policy
+from training.ml.ppo_rollout import Sampling, prompt_ids, sample
+from training.ml.reward_score import RewardScorer
+
+SUBJECTS = ["cats", "rain", "tea", "bread", "trains", "music", "maps", "snow"]
+GOOD = "good good good"
+
+
+def _prompts() -> list[str]:
+    return [f"Tell me about {s}." for s in SUBJECTS] + [f"What is {s} like?" for s in SUBJECTS]
+
+
+@pytest.fixture(scope="module")
+def reward_model(tmp_path_factory) -> Path:
+    """MiniLM trained for a few seconds: replies saying "good" beat the others."""
+    work = tmp_path_factory.mktemp("rm")
+    rng = random.Random(0)
+    rows = []
+    for prompt in _prompts() * 3:
+        other = " ".join(rng.sample(SUBJECTS, 3))
+        rows.append({"prompt": prompt, "chosen": f"{other} {GOOD}", "rejected": other})
+    data = work / "pairs.jsonl"
+    data.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    assert reward_cli.main(["train", "--data", str(data), "--out", str(work / "out"),
+                            "--epochs", "3", "--batch-size", "16", "--max-length", "48",
+                            "--lr", "1e-4", "--save-every", "0"]) == 0  # fmt: skip
+    return work / "out" / "model"
+
+
+@pytest.fixture(scope="module")
+def warm_policy(tmp_path_factory) -> Path:
+    """The tiny policy after a short language-model warm-up on text that mentions
+    "good" now and then, so sampling it finds the reward at all."""
+    texts = [f"{p} It is {s} and good." for p in _prompts() for s in SUBJECTS[:3]]
+    model, tokenizer = tiny_policy(texts, seed=0)
+    batch = tokenizer([t + tokenizer.eos_token for t in texts], return_tensors="pt",
+                      padding=True)  # fmt: skip
+    labels = batch["input_ids"].masked_fill(batch["attention_mask"] == 0, -100)
+    positions = position_ids_of(batch["attention_mask"])
+    optimizer = torch.optim.AdamW(model.parameters(), lr=3e-3)
+    model.train()
+    for _ in range(60):
+        loss = model(**batch, position_ids=positions, labels=labels).loss
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    folder = tmp_path_factory.mktemp("policy") / "warm"
+    policy_save(model, tokenizer, folder)
+    return folder
+
+
+def _metrics(out: Path) -> list[dict]:
+    return [json.loads(x) for x in (out / "metrics.jsonl").read_text().splitlines()]
+
+
+def test_a_reward_model_with_another_tokenizer_scores_the_policys_text(reward_model, warm_policy):
+    policy, tokenizer = policy_load(str(warm_policy))
+    scorer = RewardScorer(reward_model, "cpu")
+    assert type(scorer.tokenizer).__name__ != type(tokenizer).__name__
+    prompts = _prompts()[:4]
+    roll = sample(policy, tokenizer, prompts, prompt_ids(tokenizer, prompts, 64, False),
+                  Sampling(max_new_tokens=12), "cpu")  # fmt: skip
+    assert len(roll.texts) == 4 and roll.response.shape[0] == 4
+    scored = scorer.score_pairs(list(zip(prompts, roll.texts, strict=True)))
+    one_by_one = [scorer.score(p, [t])[0] for p, t in zip(prompts, roll.texts, strict=True)]
+    assert scored == pytest.approx(one_by_one, abs=1e-5)
+    good, plain = scorer.score_pairs([(prompts[0], f"cats {GOOD}"), (prompts[0], "cats")])
+    assert good > plain  # the reward model learned its preference
+
+
+def test_ppo_raises_the_reward_while_kl_stays_bounded(reward_model, warm_policy, tmp_path):
+    out = tmp_path / "ppo"
+    prompts = tmp_path / "prompts.jsonl"
+    prompts.write_text("".join(json.dumps({"prompt": p}) + "\n" for p in _prompts()))
+    code = ppo.main(["train", "--policy", str(warm_policy), "--reward-model", str(reward_model),
+                     "--prompts", str(prompts), "--out", str(out), "--steps", "30",
+                     "--batch-size", "16", "--mini-batch-size", "8", "--lr", "3e-3",
+                     "--max-new-tokens", "12", "--temperature", "1.0", "--kl-coef", "0.02",
+                     "--sample-every", "10", "--save-every", "10"])  # fmt: skip
+    assert code == 0
+    lines = _metrics(out)
+    steps = [x for x in lines if "reward_mean" in x]
+    assert [x["step"] for x in steps] == list(range(1, 31))
+    first = sum(x["reward_mean"] for x in steps[:5]) / 5
+    last = sum(x["reward_mean"] for x in steps[-5:]) / 5
+    assert last > first + 0.5, (first, last)
+    assert all(x["kl"] < 10 for x in steps), [x["kl"] for x in steps]
+    for name in ("reward_minus_kl", "entropy", "policy_clipfrac", "value_clipfrac", "approx_kl",
+                 "value_loss", "response_length", "eos_rate", "generate_s", "train_s"):  # fmt: skip
+        assert name in steps[-1], name
+    samples = [x for x in lines if x.get("event") == "samples"]
+    assert samples and samples[-1]["samples"][0]["response"] is not None
+    policy, tokenizer = policy_load(str(out / "model"))
+    reply = sample(policy, tokenizer, ["Tell me about cats."],
+                   prompt_ids(tokenizer, ["Tell me about cats."], 64, False),
+                   Sampling(max_new_tokens=8), "cpu")  # fmt: skip
+    assert reply.response.shape == (1, reply.response.shape[1]) and reply.texts[0] is not None

@@ -1,0 +1,62 @@
+"""Options of a trainer's ``train`` command: its defaults, overlaid by a config file
+(JSON, which the platform writes, or YAML, which people write), overlaid by the command
+line. Unknown config keys are errors; config values go through the flag's own type
+(PyYAML reads ``5e-5`` as text)."""
+
+import argparse
+import json
+
+
+def config_load(path: str) -> dict:
+    with open(path, encoding="utf-8") as f:
+        text = f.read()
+    if path.endswith(".json"):
+        loaded = json.loads(text)
+    else:
+        import yaml
+
+        loaded = yaml.safe_load(text)
+    if not isinstance(loaded, dict):
+        raise SystemExit(f"error: {path}: expected a mapping of option names to values")
+    return loaded
+
+
+def train_actions(parser: argparse.ArgumentParser) -> list:
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    return sub.choices["train"]._actions
+
+
+def options_merge(
+    parser: argparse.ArgumentParser,
+    args: argparse.Namespace,
+    defaults: dict,
+    *,
+    extra: dict,
+    required: tuple[str, ...],
+    lists: tuple[str, ...],
+) -> argparse.Namespace:
+    """``defaults`` and ``extra`` (options without a default in the trainer's table)
+    < ``args.config`` < the flags given."""
+    merged = {**defaults, **extra}
+    if args.config:
+        types = {a.dest: a.type for a in train_actions(parser) if a.type is not None}
+        for key, value in config_load(args.config).items():
+            name = key.replace("-", "_")
+            if name not in merged:
+                parser.error(f"{args.config}: unknown option {key!r}")
+            if value is not None and name in types and not isinstance(value, list):
+                try:
+                    value = types[name](value)
+                except (TypeError, ValueError):
+                    parser.error(f"{args.config}: {key}: {value!r} is not a {types[name].__name__}")
+            merged[name] = value
+    for key, value in vars(args).items():
+        if value is not None and not (key == "resume" and value is False):
+            merged[key] = value
+    for name in required:
+        if not merged.get(name):
+            parser.error(f"--{name.replace('_', '-')} is required (or in --config)")
+    for key in lists:
+        if isinstance(merged.get(key), str):
+            merged[key] = [merged[key]]
+    return argparse.Namespace(**merged)

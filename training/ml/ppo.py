@@ -1,0 +1,409 @@
+"""Fine-tune a policy with PPO against a reward model (RLHF as in InstructGPT).
+
+    python -m training.ml.ppo train --policy PATH|tiny --reward-model DIR --prompts FILE
+        --out DIR [--steps N] [--batch-size B] [--lr X] [--kl-coef B] [--config run.yaml]
+        [--resume]
+
+Each step samples a response to each of B prompts, scores it with the reward model
+(which may use another tokenizer: responses are decoded and re-encoded), pays a per-token
+KL penalty against the frozen reference (a copy of the starting policy, or the policy
+with its LoRA adapter disabled), estimates advantages with GAE, whitens them, and runs
+several epochs of clipped PPO updates of the policy and its value model in minibatches.
+Responses that never reach EOS lose ``--missing-eos-penalty``; scores are normalised by
+their running mean and deviation; the KL coefficient is fixed or adaptive
+(``--kl-target``). ``--policy tiny`` builds a 2-layer GPT-2 with a tokenizer trained on
+the prompts, so the whole loop runs on a CPU.
+
+Writes DIR/metrics.jsonl (per step: reward_mean, reward_minus_kl, kl, entropy, clip
+fractions, approx_kl, value_loss, response_length, eos_rate, generation and training
+seconds; every ``--sample-every`` steps an event with sample prompts and responses),
+checkpoints under DIR/checkpoints/, and the final policy in DIR/model/.
+"""
+
+import argparse
+import copy
+import json
+import random
+import shutil
+import sys
+import time
+import uuid
+from contextlib import nullcontext
+from pathlib import Path
+
+DEFAULTS = {
+    "policy": "tiny",
+    "reward_model": None,
+    "steps": 100,
+    "batch_size": 16,
+    "mini_batch_size": 8,
+    "ppo_epochs": 4,
+    "lr": 1e-5,
+    "max_new_tokens": 48,
+    "temperature": 0.7,
+    "top_k": 0,
+    "top_p": 1.0,
+    "max_prompt_length": 256,
+    "chat_template": "auto",
+    "kl_coef": 0.05,
+    "kl_target": 0.0,
+    "kl_horizon": 10000,
+    "kl_estimator": "k1",
+    "gamma": 1.0,
+    "lam": 0.95,
+    "cliprange": 0.2,
+    "cliprange_value": 0.2,
+    "vf_coef": 0.1,
+    "missing_eos_penalty": 1.0,
+    "reward_norm": "running",
+    "max_grad_norm": 1.0,
+    "lora_r": 0,
+    "lora_alpha": 32,
+    "seed": 0,
+    "log_every": 1,
+    "save_every": 50,
+    "sample_every": 10,
+    "samples_shown": 4,
+    "precision": "auto",
+}
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m training.ml.ppo",
+        description=__doc__.split("\n\n")[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=__doc__.split("\n\n", 2)[2],
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    t = sub.add_parser("train", help="fine-tune a policy with PPO")
+    a = t.add_argument
+    a("--policy", help="causal LM folder, hub name, .gguf file, or 'tiny'")
+    a("--reward-model", help="a trained reward model folder (training.ml.reward's DIR/model)")
+    a("--prompts", action="append", help="prompts: JSONL rows with 'prompt', or .txt (repeat)")
+    a("--out", help="output folder")
+    a("--config", help="YAML or JSON file of these options (command line wins)")
+    a("--steps", type=int, help="PPO steps (one rollout batch each)")
+    a("--batch-size", type=int, help="prompts sampled per step")
+    a("--mini-batch-size", type=int, help="rollouts per gradient step")
+    a("--ppo-epochs", type=int, help="passes over each rollout batch")
+    a("--lr", type=float, help="learning rate of policy and value model (decays linearly)")
+    a("--max-new-tokens", type=int, help="longest response")
+    a("--temperature", type=float, help="sampling temperature")
+    a("--top-k", type=int, help="sample from the k likeliest tokens (0: all)")
+    a("--top-p", type=float, help="nucleus sampling mass")
+    a("--max-prompt-length", type=int, help="prompt tokens kept (the end)")
+    a("--chat-template", choices=["auto", "none"], help="auto: use the tokenizer's template")
+    a("--kl-coef", type=float, help="β of the per-token KL penalty (start value if adaptive)")
+    a("--kl-target", type=float, help="adaptive β aiming at this KL per response (0: fixed)")
+    a("--kl-horizon", type=int, help="samples over which adaptive β closes its error")
+    a("--kl-estimator", choices=["k1", "k3"], help="per-token KL estimate in the penalty")
+    a("--gamma", type=float, help="discount")
+    a("--lam", type=float, help="GAE λ")
+    a("--cliprange", type=float, help="policy ratio clip ε")
+    a("--cliprange-value", type=float, help="value clip around the rollout's values")
+    a("--vf-coef", type=float, help="weight of the value loss")
+    a("--missing-eos-penalty", type=float, help="subtracted from scores of unended responses")
+    a("--reward-norm", choices=["running", "none"], help="normalise scores by running moments")
+    a("--max-grad-norm", type=float, help="gradient clipping")
+    a("--lora-r", type=int, help="train a LoRA adapter of this rank (0: full fine-tuning)")
+    a("--lora-alpha", type=int, help="LoRA alpha")
+    a("--seed", type=int, help="seed of sampling, prompt order and initialisation")
+    a("--log-every", type=int, help="steps between metrics lines")
+    a("--save-every", type=int, help="steps between checkpoints (0: only at the end)")
+    a("--sample-every", type=int, help="steps between sample tables in the stream (0: none)")
+    a("--samples-shown", type=int, help="prompts and responses per sample table")
+    a("--precision", choices=["auto", "fp32", "bf16"], help="auto: bf16 on GPUs")
+    a("--resume", action="store_true", help="continue from the latest checkpoint")
+    return parser
+
+
+def options_of(argv: list[str]) -> argparse.Namespace:
+    from training.ml.cli_options import options_merge
+
+    parser = _parser()
+    args = parser.parse_args(argv)
+    extra = {"prompts": None, "out": None, "resume": False}
+    return options_merge(
+        parser, args, DEFAULTS, extra=extra, required=("reward_model", "prompts", "out"),
+        lists=("prompts",),
+    )  # fmt: skip
+
+
+def _policy_and_value(policy, value):
+    """The two trained modules as one, so a checkpoint holds both."""
+    import torch
+
+    container = torch.nn.Module()
+    container.policy, container.value = policy, value
+    return container
+
+
+def _models(o, prompts: list, device, out: Path):
+    """(policy, tokenizer, reference, value model): the reference is a frozen copy, or
+    the policy with its LoRA adapter disabled. A tiny policy's tokenizer is kept in
+    OUT/tiny-tokenizer, so a resumed run speaks the same vocabulary."""
+    import torch
+    from transformers import AutoTokenizer
+
+    from training.ml.policy import TINY, policy_load, tiny_policy
+    from training.ml.prompt_data import prompt_text
+    from training.ml.value_model import value_model_of
+
+    if o.policy == TINY:
+        kept = out / "tiny-tokenizer"
+        tokenizer = AutoTokenizer.from_pretrained(kept) if kept.exists() else None
+        policy, tokenizer = tiny_policy(
+            [prompt_text(p) for p in prompts], seed=o.seed, tokenizer=tokenizer
+        )
+        if not kept.exists():
+            tokenizer.save_pretrained(kept)
+    else:
+        policy, tokenizer = policy_load(o.policy)
+    for module in policy.modules():  # dropout would make the first ratio differ from 1
+        if isinstance(module, torch.nn.Dropout):
+            module.p = 0.0
+    value = value_model_of(policy)
+    if o.lora_r:
+        from peft import LoraConfig, TaskType, get_peft_model
+
+        config = LoraConfig(task_type=TaskType.CAUSAL_LM, r=o.lora_r, lora_alpha=o.lora_alpha)
+        policy = get_peft_model(policy, config)
+        reference = policy.disable_adapter
+    else:
+        reference = copy.deepcopy(policy).eval().to(device)
+        reference.requires_grad_(False)
+    return policy.to(device), tokenizer, reference, value.to(device)
+
+
+def _autocast(device, precision: str):
+    import torch
+
+    kind = torch.device(device).type
+    bf16 = precision == "bf16" or (
+        precision == "auto" and kind == "cuda" and torch.cuda.is_bf16_supported()
+    )
+    if bf16:
+        return (lambda: torch.autocast(device_type=kind, dtype=torch.bfloat16)), "bf16"
+    return nullcontext, "fp32"
+
+
+def _prompt_batches(count: int, batch: int, seed: int):
+    """Endless seeded passes over the prompts: (pass, position, indices of a batch)."""
+    epoch = 0
+    while True:
+        order = list(range(count))
+        random.Random(seed + epoch).shuffle(order)
+        for start in range(0, count - batch + 1 if count >= batch else 1, batch):
+            chosen = order[start : start + batch]
+            while len(chosen) < batch:  # fewer prompts than a batch: repeat them
+                chosen += order[: batch - len(chosen)]
+            yield epoch, start, chosen
+        epoch += 1
+
+
+def _publish(policy, tokenizer, out: Path) -> Path:
+    from training.ml.policy import policy_save
+
+    tmp = out / f".tmp-model-{uuid.uuid4().hex}"
+    policy_save(policy, tokenizer, tmp)
+    final = out / "model"
+    if final.exists():
+        shutil.rmtree(final)
+    tmp.rename(final)
+    return final
+
+
+def train(o: argparse.Namespace) -> dict:
+    import torch
+    from transformers import get_linear_schedule_with_warmup
+
+    from training.ml.checkpoints import checkpoint_latest, checkpoint_load, checkpoint_save
+    from training.ml.metrics_log import MetricsLog
+    from training.ml.ppo_math import (
+        KLController,
+        RunningMoments,
+        entropy_of,
+        gae,
+        masked_mean,
+        masked_whiten,
+        policy_loss,
+        token_rewards,
+        value_loss,
+    )
+    from training.ml.ppo_rollout import (
+        Sampling,
+        logits_of,
+        logprobs_of,
+        prompt_ids,
+        rollout_fill,
+        sample,
+        values_of,
+    )
+    from training.ml.prompt_data import prompt_text, prompts_load
+    from training.ml.reward_score import RewardScorer
+
+    out = Path(o.out)
+    out.mkdir(parents=True, exist_ok=True)
+    random.seed(o.seed)
+    torch.manual_seed(o.seed)
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    autocast, precision = _autocast(device, o.precision)
+    prompts = prompts_load(o.prompts)
+    policy, tokenizer, reference, value = _models(o, prompts, device, out)
+    scorer = RewardScorer(o.reward_model, device)
+    chat = o.chat_template == "auto" and bool(getattr(tokenizer, "chat_template", None))
+    ids = prompt_ids(tokenizer, prompts, o.max_prompt_length, chat)
+    texts = [prompt_text(p) for p in prompts]
+    how = Sampling(o.max_new_tokens, o.temperature, o.top_k, o.top_p)
+
+    both = _policy_and_value(policy, value)
+    params = [p for p in both.parameters() if p.requires_grad]
+    optimizer = torch.optim.AdamW(params, lr=o.lr, eps=1e-5)
+    scheduler = get_linear_schedule_with_warmup(optimizer, 0, o.steps)
+    kl = KLController(o.kl_coef, o.kl_target or None, o.kl_horizon)
+    moments = RunningMoments()
+    step = 0
+    log = MetricsLog(out)
+    latest = checkpoint_latest(out) if o.resume else None
+    if latest:
+        state = checkpoint_load(latest, both, optimizer, scheduler)
+        step, kl.value = state["step"], state["kl_coef"]
+        moments.load_state_dict(state["moments"])  # (and the RNG: sampling continues)
+        log.write(step, event="resumed", checkpoint=latest.name)
+    trained = sum(p.numel() for p in params)
+    log.write(step, event="start", total_steps=o.steps, prompts=len(prompts), device=device,
+              precision=precision, chat_template=chat, trainable_parameters=trained,
+              policy=o.policy, reward_model=o.reward_model)  # fmt: skip
+    batches = _prompt_batches(len(prompts), o.batch_size, o.seed)
+    for _ in range(step):  # the prompts a resumed run already used
+        next(batches)
+    started_run, steps_this_run = time.perf_counter(), 0
+
+    def save() -> None:
+        state = {"step": step, "kl_coef": kl.value, "moments": moments.state_dict()}
+        checkpoint_save(out, both, optimizer, scheduler, state)
+
+    while step < o.steps:
+        _, _, chosen = next(batches)
+        t0 = time.perf_counter()
+        with autocast():
+            roll = sample(policy, tokenizer, [prompts[i] for i in chosen],
+                          [ids[i] for i in chosen], how, device)  # fmt: skip
+        t_gen = time.perf_counter() - t0
+        policy.eval()
+        value.eval()
+        with autocast():
+            rollout_fill(roll, policy, reference, value, scorer, [texts[i] for i in chosen], how)
+        raw = roll.scores
+        penalised = raw - o.missing_eos_penalty * (~roll.ended).float()
+        if o.reward_norm == "running":
+            moments.update(penalised)
+            scores = (penalised - moments.mean) / moments.std
+        else:
+            scores = penalised
+        mask = roll.mask.float()
+        rewards, kl_tokens = token_rewards(scores, roll.logprobs, roll.ref_logprobs, mask,
+                                           kl.value, o.kl_estimator)  # fmt: skip
+        advantages, returns = gae(rewards, roll.values, mask, o.gamma, o.lam)
+        advantages = masked_whiten(advantages, mask)
+
+        t1 = time.perf_counter()
+        policy.train()
+        value.train()
+        stats: dict[str, list[float]] = {}
+        for _ in range(o.ppo_epochs):
+            order = torch.randperm(o.batch_size, device=mask.device)
+            for start in range(0, o.batch_size, o.mini_batch_size):
+                rows = order[start : start + o.mini_batch_size]
+                mb = roll.select(rows)
+                args = (mb["query"], mb["query_mask"], mb["response"], mb["mask"])
+                with autocast():
+                    logits = logits_of(policy, *args, o.temperature)
+                    new_values = values_of(value, *args)
+                new_logprobs = logprobs_of(logits, mb["response"])
+                m = mb["mask"].float()
+                pg, pg_stats = policy_loss(new_logprobs, mb["logprobs"], advantages[rows], m,
+                                           o.cliprange)  # fmt: skip
+                vf, vf_stats = value_loss(new_values, mb["values"], returns[rows], m,
+                                          o.cliprange_value)  # fmt: skip
+                loss = pg + o.vf_coef * vf
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                torch.nn.utils.clip_grad_norm_(params, o.max_grad_norm)
+                optimizer.step()
+                with torch.no_grad():
+                    entropy = float(masked_mean(entropy_of(logits.detach()), m))
+                measured = {**pg_stats, **vf_stats, "entropy": entropy}
+                measured["policy_loss"] = float(pg.detach())
+                measured["value_loss"] = float(vf.detach())
+                for name, v in measured.items():
+                    stats.setdefault(name, []).append(v)
+        scheduler.step()
+        t_train = time.perf_counter() - t1
+        step += 1
+        steps_this_run += 1
+        kl_per_response = kl_tokens.sum(1)
+        mean_kl = float(kl_per_response.mean())
+        kl.update(mean_kl, o.batch_size)
+        elapsed = time.perf_counter() - started_run
+        if step % o.log_every == 0 or step == o.steps:
+            step_s = time.perf_counter() - t0
+            log.write(
+                step,
+                reward_mean=float(raw.mean()),
+                reward_std=float(raw.std()) if raw.numel() > 1 else 0.0,
+                reward_minus_kl=float((raw - kl.value * kl_per_response).mean()),
+                kl=mean_kl,
+                kl_coef=kl.value,
+                response_length=float(roll.mask.sum(1).float().mean()),
+                eos_rate=float(roll.ended.float().mean()),
+                **{name: sum(v) / len(v) for name, v in stats.items()},
+                lr=scheduler.get_last_lr()[0],
+                generate_s=t_gen,
+                score_s=roll.timings.get("score_s"),
+                train_s=t_train,
+                samples_per_s=o.batch_size / step_s,
+                progress=step / o.steps,
+                eta_s=(o.steps - step) * elapsed / steps_this_run,
+                total_steps=o.steps,
+            )
+        if o.sample_every and (step % o.sample_every == 0 or step == 1):
+            shown = [
+                {"prompt": texts[i], "response": roll.texts[n], "score": float(raw[n])}
+                for n, i in enumerate(chosen[: o.samples_shown])
+            ]
+            log.write(step, event="samples", samples=shown)
+        if o.save_every and step % o.save_every == 0:
+            save()
+    save()
+    final = _publish(policy, tokenizer, out)
+    summary = {
+        "policy": o.policy,
+        "reward_model": o.reward_model,
+        "steps": step,
+        "device": device,
+        "precision": precision,
+        "options": {k: v for k, v in vars(o).items() if k != "command"},
+    }
+    (out / "summary.json").write_text(json.dumps(summary, indent=2), encoding="utf-8")
+    log.write(step, event="finished", model=str(final))
+    log.close()
+    return summary
+
+
+def main(argv: list[str] | None = None) -> int:
+    from training.ml.preference_data import DataError
+
+    o = options_of(sys.argv[1:] if argv is None else argv)
+    try:
+        train(o)
+        print(json.dumps({"model": str(Path(o.out) / "model")}))
+    except (DataError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

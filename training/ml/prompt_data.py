@@ -1,0 +1,45 @@
+"""Prompts for a policy to answer: from a snapshot's files (any row with a ``prompt``:
+listwise, pairwise, sft), TRL-style JSONL, or plain text with one prompt per line.
+
+A prompt is text or a conversation (a list of {role, content} messages, the last one the
+user's); the same prompt appearing in several rows is kept once, in first-seen order.
+"""
+
+import json
+from pathlib import Path
+
+from training.ml.preference_data import DataError, _text
+
+
+def prompts_load(paths: list[str | Path]) -> list:
+    out, seen = [], set()
+    for path in paths:
+        plain = str(path).endswith(".txt")
+        with open(path, encoding="utf-8") as f:
+            for number, line in enumerate(f, start=1):
+                if not line.strip():
+                    continue
+                where = f"{path}:{number}"
+                if plain:
+                    prompt = line.rstrip("\n")
+                else:
+                    try:
+                        row = json.loads(line)
+                    except json.JSONDecodeError as exc:
+                        raise DataError(f"{where}: not JSON ({exc.msg})") from None
+                    if not isinstance(row, dict) or "prompt" not in row:
+                        raise DataError(f"{where}: prompt: missing")
+                    prompt = row["prompt"]
+                    _text(prompt, f"{where}: prompt")  # text or messages, else an error
+                key = json.dumps(prompt, sort_keys=True)
+                if key not in seen:
+                    seen.add(key)
+                    out.append(prompt)
+    if not out:
+        raise DataError(f"{', '.join(map(str, paths))}: no prompts")
+    return out
+
+
+def prompt_text(prompt) -> str:
+    """The prompt as the reward model reads it (conversations in HH's turn style)."""
+    return _text(prompt, "prompt")
