@@ -21,24 +21,57 @@ from training.services.runs import (
     runs_reap,
 )
 
-CURVES = (
-    ("loss", "Training loss", "{:.3f}"),
-    ("accuracy", "Training pair accuracy", "{:.2f}"),
-    ("lr", "Learning rate", "{:.1e}"),
-)
-EVAL_OF = {"loss": "eval_loss", "accuracy": "eval_pairwise_accuracy"}  # drawn on the same chart
+# Per kind: (title, number format, metrics drawn together on one chart).
+CURVES = {
+    "reward": (
+        ("Training loss", "{:.3f}", ("loss", "eval_loss")),
+        ("Training pair accuracy", "{:.2f}", ("accuracy", "eval_pairwise_accuracy")),
+        ("Learning rate", "{:.1e}", ("lr",)),
+    ),
+    "ppo": (
+        ("Mean reward score", "{:.2f}", ("reward_mean", "reward_minus_kl")),
+        ("KL to the reference (nats per response)", "{:.2f}", ("kl",)),
+        ("Entropy per token", "{:.2f}", ("entropy",)),
+        ("Clip fractions", "{:.2f}", ("policy_clipfrac", "value_clipfrac")),
+        ("Value loss", "{:.3f}", ("value_loss",)),
+        ("Response length (tokens)", "{:.1f}", ("response_length",)),
+        ("EOS rate", "{:.2f}", ("eos_rate",)),
+        ("Seconds per step", "{:.2f}", ("generate_s", "train_s")),
+    ),
+}
 
 
 def _curves(run: TrainingRun) -> list:
-    series = run_series(run, tuple(n for n, _, _ in CURVES) + tuple(EVAL_OF.values()))
+    groups = CURVES.get(run.kind, CURVES["reward"])
+    series = run_series(run, tuple(n for _, _, names in groups for n in names))
     out = []
-    for name, title, fmt in CURVES:
-        lines = [charts.Series(name, series[name])]
-        held_out = EVAL_OF.get(name)
-        if held_out and series[held_out]:
-            lines.append(charts.Series(held_out.replace("_", " "), series[held_out]))
-        out.append(charts.line_chart(lines, title=title, y_format=fmt))
+    for title, fmt, names in groups:
+        lines = [charts.Series(n.replace("_", " "), series[n]) for n in names if series[n]]
+        out.append(charts.line_chart(lines or [charts.Series(names[0], [])], title=title,
+                                     y_format=fmt))  # fmt: skip
+    if run.kind == "ppo":
+        out.insert(1, _reward_against_kl(run))
     return out
+
+
+def _reward_against_kl(run: TrainingRun):
+    """Reward against √KL, step by step: how much reward each unit of drift from the
+    reference bought (the usual RLHF over-optimisation picture)."""
+    points = [
+        (max(values.get("kl") or 0.0, 0.0) ** 0.5, values["reward_mean"])
+        for values in run.metrics.filter(values__has_key="reward_mean")
+        .order_by("step")
+        .values_list("values", flat=True)
+    ]
+    return charts.line_chart(
+        [charts.Series("reward", points)], title="Reward against √KL", y_format="{:.2f}"
+    )
+
+
+def _samples(run: TrainingRun) -> tuple[int, list]:
+    """The newest table of sample prompts and responses a policy run wrote."""
+    row = run.metrics.filter(values__event="samples").order_by("-step", "-id").first()
+    return (row.step, row.values.get("samples") or []) if row else (0, [])
 
 
 def _evaluation_charts(run: TrainingRun) -> list:
@@ -117,6 +150,7 @@ def run_detail(request, project, run_id: int):
         "progress": run_progress(run),
         "curves": _curves(run),
         "evaluation": _evaluation_charts(run),
+        "samples": _samples(run),
         "artifact": ModelArtifact.objects.filter(run=run).first(),
         "may_launch": has_capability(request.user, project, Capability.ENGINEER),
     }
@@ -149,14 +183,21 @@ def run_relaunch_view(request, project, run_id: int):
 def run_compare(request, project):
     ids = [int(i) for i in request.GET.getlist("run") if i.isdigit()][:8]
     runs = list(TrainingRun.objects.filter(project=project, pk__in=ids).order_by("pk"))
-    names = ("loss", "accuracy", "eval_pairwise_accuracy")
+    drawn = (
+        ("loss", "Training loss"),
+        ("accuracy", "Training pair accuracy"),
+        ("reward_mean", "Mean reward score (PPO)"),
+        ("kl", "KL to the reference (PPO)"),
+    )
+    names = (*(n for n, _ in drawn), "eval_pairwise_accuracy")
     per_run = {run.pk: run_series(run, names) for run in runs}
     overlaid = [
         charts.line_chart(
             [charts.Series(f"run {r.pk} {r.name}".strip(), per_run[r.pk][name]) for r in runs],
             title=title,
         )
-        for name, title in (("loss", "Training loss"), ("accuracy", "Training pair accuracy"))
+        for name, title in drawn
+        if name in ("loss", "accuracy") or any(per_run[r.pk][name] for r in runs)
     ]
     rows = [
         {

@@ -192,3 +192,20 @@ def test_a_ppo_run_needs_a_reward_model_of_its_project(setup):
     body = response.json()
     assert body["kind"] == "ppo" and body["reward_model"] == mine.pk
     assert body["hyperparameters"]["kl_coef"] == 0.05  # the PPO trainer's default
+
+
+def test_metric_lines_with_nul_characters_are_stored(setup, tmp_path):
+    """Sampled text can hold any byte; PostgreSQL's jsonb refuses \\u0000."""
+    import json as json_module
+
+    from training.models import RunMetric
+    from training.services.run_launcher import _mirror
+
+    project, snapshot, _ = setup
+    run = TrainingRun.objects.create(project=project, kind="ppo", snapshot=snapshot)
+    line = {"step": 1, "event": "samples", "samples": [{"response": "a\x00b", "score": 1.0}]}
+    (tmp_path / "metrics.jsonl").write_text(json_module.dumps(line) + "\n")
+    _mirror(run, tmp_path)
+    stored = RunMetric.objects.get(run=run).values
+    assert stored["samples"][0]["response"] == "a\ufffdb"
+    assert TrainingRun.objects.get(pk=run.pk).metrics_offset > 0

@@ -84,3 +84,28 @@ def test_compare_shows_the_runs_and_the_options_that_differ(setup):
         and "<th>epochs</th>" not in html
     )
     assert html.count('class="series"') >= 4  # two runs on each of two charts
+
+
+def test_a_ppo_run_page_plots_reward_against_kl_and_shows_escaped_samples(setup):
+    from training.models import ModelArtifact
+
+    project, snapshot, engineer = setup
+    reward_model = ModelArtifact.objects.create(project=project, kind="reward", name="rm-1",
+                                                path="/rm")  # fmt: skip
+    run = TrainingRun.objects.create(
+        project=project, kind="ppo", snapshot=snapshot, reward_model=reward_model,
+        state=RunState.RUNNING, step=2, total_steps=4,
+    )  # fmt: skip
+    for step, reward, kl in [(1, -0.5, 0.0), (2, 1.5, 2.25)]:
+        RunMetric.objects.create(run=run, step=step, values={
+            "step": step, "reward_mean": reward, "kl": kl, "entropy": 1.0, "eos_rate": 0.5,
+        })  # fmt: skip
+    RunMetric.objects.create(run=run, step=2, values={
+        "step": 2, "event": "samples",
+        "samples": [{"prompt": "Say <b>hi</b>", "response": "<script>x</script>", "score": 1.25}],
+    })  # fmt: skip
+    page = _client(engineer).get(f"/p/{project.slug}/runs/{run.pk}/").content.decode()
+    assert "Reward against √KL" in page and "Mean reward score" in page
+    assert "What the policy says (step 2)" in page and "1.250" in page
+    assert "&lt;script&gt;x&lt;/script&gt;" in page and "<script>x</script>" not in page
+    assert "reward model rm-1" in page

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 import torch
 
 from training.ml.policy import position_ids_of
+from training.ml.prompt_data import prompt_text
 
 
 @dataclass
@@ -54,8 +55,9 @@ def prompt_ids(tokenizer, prompts: list, max_length: int, chat: bool) -> list[li
             ids = tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=True)
             if isinstance(ids, dict) or hasattr(ids, "input_ids"):
                 ids = ids["input_ids"]
-        else:
-            ids = tokenizer(prompt, add_special_tokens=False)["input_ids"]
+        else:  # a conversation becomes its text in HH's turn style, the assistant's turn next
+            text = prompt_text(prompt) + ("\n\nAssistant:" if isinstance(prompt, list) else "")
+            ids = tokenizer(text, add_special_tokens=False)["input_ids"]
             bos = tokenizer.bos_token_id
             if bos is not None and bos != tokenizer.eos_token_id:  # models trained with BOS
                 ids = [bos, *ids]

@@ -116,6 +116,18 @@ def _die_with_launcher() -> None:
     libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
+def _storable(value):
+    """The value with NUL characters replaced: PostgreSQL's jsonb refuses ``\u0000``,
+    which sampled text (a policy's raw bytes) can hold."""
+    if isinstance(value, str):
+        return value.replace("\x00", "\ufffd")
+    if isinstance(value, dict):
+        return {k: _storable(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_storable(v) for v in value]
+    return value
+
+
 def _mirror(run: TrainingRun, out: Path) -> None:
     """Copy the metrics lines written since the last call; a ``resumed`` line drops the
     rows of steps its checkpoint does not include (they are trained again)."""
@@ -134,7 +146,7 @@ def _mirror(run: TrainingRun, out: Path) -> None:
         for row in rows:
             if row.get("event") == "resumed":
                 RunMetric.objects.filter(run=run, step__gt=row["step"]).delete()
-            RunMetric.objects.create(run=run, step=int(row.get("step", 0)), values=row)
+            RunMetric.objects.create(run=run, step=int(row.get("step", 0)), values=_storable(row))
         TrainingRun.objects.filter(pk=run.pk).update(**fields)
     for name, value in fields.items():
         setattr(run, name, value)
@@ -242,6 +254,19 @@ def run_execute(run_id: int, *, worker: str = "") -> TrainingRun | None:
             preexec_fn=_die_with_launcher,
         )
     TrainingRun.objects.filter(pk=run.pk).update(pid=process.pid)
+    try:
+        return _follow(run, out, process)
+    except Exception as exc:
+        # Whatever broke here (the database, a line it refused), the trainer must not
+        # run on unwatched and the run must say why it stopped.
+        if process.poll() is None:
+            _stop(process)
+        _finish(run, RunState.FAILED, f"the launcher failed: {type(exc).__name__}: {exc}"[:2000])
+        raise
+
+
+def _follow(run: TrainingRun, out: Path, process: subprocess.Popen) -> TrainingRun:
+    """Mirror, beat and watch for cancel until the trainer exits; then the verdict."""
     cancelled = False
     while True:
         code = process.poll()

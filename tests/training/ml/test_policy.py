@@ -71,3 +71,10 @@ def test_a_saved_policy_loads_and_generates(tmp_path):
     ids = prompt_ids(loaded_tokenizer, ["The cat"], 16, chat=False)
     roll = sample(loaded, loaded_tokenizer, ["The cat"], ids, Sampling(max_new_tokens=4), "cpu")
     assert roll.response.shape[0] == 1 and isinstance(roll.texts[0], str)
+
+
+def test_conversation_prompts_become_text_without_a_chat_template():
+    _, tokenizer = tiny_policy(TEXTS)
+    conversation = [{"role": "user", "content": "The cat"}]
+    (ids,) = prompt_ids(tokenizer, [conversation], 64, chat=False)
+    assert tokenizer.decode(ids) == "\n\nHuman: The cat\n\nAssistant:"

@@ -5,6 +5,7 @@ responses go through text. Mean reward rises while KL stays bounded."""
 
 import json
 import random
+import shutil
 from pathlib import Path
 
 import pytest
@@ -45,7 +46,11 @@ def reward_model(tmp_path_factory) -> Path:
 def warm_policy(tmp_path_factory) -> Path:
     """The tiny policy after a short language-model warm-up on text that mentions
     "good" now and then, so sampling it finds the reward at all."""
-    texts = [f"{p} It is {s} and good." for p in _prompts() for s in SUBJECTS[:3]]
+    texts = [
+        f"{p} It is {s}{' and good' if n == 0 else ''}."
+        for p in _prompts()
+        for n, s in enumerate(SUBJECTS[:4])
+    ]
     model, tokenizer = tiny_policy(texts, seed=0)
     batch = tokenizer([t + tokenizer.eos_token for t in texts], return_tensors="pt",
                       padding=True)  # fmt: skip
@@ -88,17 +93,16 @@ def test_ppo_raises_the_reward_while_kl_stays_bounded(reward_model, warm_policy,
     prompts.write_text("".join(json.dumps({"prompt": p}) + "\n" for p in _prompts()))
     code = ppo.main(["train", "--policy", str(warm_policy), "--reward-model", str(reward_model),
                      "--prompts", str(prompts), "--out", str(out), "--steps", "30",
-                     "--batch-size", "16", "--mini-batch-size", "8", "--lr", "3e-3",
-                     "--max-new-tokens", "12", "--temperature", "1.0", "--kl-coef", "0.02",
+                     "--batch-size", "16", "--mini-batch-size", "8", "--lr", "3e-4",
+                     "--max-new-tokens", "12", "--temperature", "1.0", "--kl-coef", "0.05",
                      "--sample-every", "10", "--save-every", "10"])  # fmt: skip
     assert code == 0
     lines = _metrics(out)
     steps = [x for x in lines if "reward_mean" in x]
     assert [x["step"] for x in steps] == list(range(1, 31))
-    first = sum(x["reward_mean"] for x in steps[:5]) / 5
     last = sum(x["reward_mean"] for x in steps[-5:]) / 5
-    assert last > first + 0.5, (first, last)
-    assert all(x["kl"] < 10 for x in steps), [x["kl"] for x in steps]
+    assert last > steps[0]["reward_mean"] + 1.5, [x["reward_mean"] for x in steps]
+    assert all(x["kl"] < 10 for x in steps), [x["kl"] for x in steps]  # nats per response
     for name in ("reward_minus_kl", "entropy", "policy_clipfrac", "value_clipfrac", "approx_kl",
                  "value_loss", "response_length", "eos_rate", "generate_s", "train_s"):  # fmt: skip
         assert name in steps[-1], name
@@ -109,3 +113,47 @@ def test_ppo_raises_the_reward_while_kl_stays_bounded(reward_model, warm_policy,
                    prompt_ids(tokenizer, ["Tell me about cats."], 64, False),
                    Sampling(max_new_tokens=8), "cpu")  # fmt: skip
     assert reply.response.shape == (1, reply.response.shape[1]) and reply.texts[0] is not None
+
+
+def test_a_run_resumed_from_a_checkpoint_ends_with_the_uninterrupted_weights(
+    reward_model, warm_policy, tmp_path
+):
+    """A run stopped after its step-4 checkpoint (its folder holds just that) and
+    resumed ends where the uninterrupted run ends: weights, optimizer, KL coefficient,
+    score moments, prompt order and the sampling RNG all come back."""
+    from safetensors.torch import load_file
+
+    prompts = tmp_path / "prompts.txt"
+    prompts.write_text("\n".join(_prompts()) + "\n")
+    options = ["--policy", str(warm_policy), "--reward-model", str(reward_model),
+               "--prompts", str(prompts), "--steps", "6", "--batch-size", "8",
+               "--mini-batch-size", "4", "--lr", "3e-4", "--max-new-tokens", "8",
+               "--save-every", "2", "--sample-every", "0", "--kl-target", "1"]  # fmt: skip
+    clean = tmp_path / "clean"
+    assert ppo.main(["train", *options, "--out", str(clean)]) == 0
+    stopped = tmp_path / "stopped"
+    (stopped / "checkpoints").mkdir(parents=True)
+    shutil.copytree(clean / "checkpoints" / "step-4", stopped / "checkpoints" / "step-4")
+    assert ppo.main(["train", *options, "--out", str(stopped), "--resume"]) == 0
+    resumed = [x for x in _metrics(stopped) if x.get("event") == "resumed"]
+    assert resumed and resumed[0]["step"] == 4
+    assert [x["step"] for x in _metrics(stopped) if "reward_mean" in x] == [5, 6]
+    a = load_file(clean / "model" / "model.safetensors")
+    b = load_file(stopped / "model" / "model.safetensors")
+    assert a.keys() == b.keys()
+    for name in a:
+        torch.testing.assert_close(a[name], b[name], atol=1e-6, rtol=0)
+
+
+def test_help_documents_the_options_and_bad_prompts_name_the_line(tmp_path, capsys):
+    with pytest.raises(SystemExit):
+        ppo.main(["train", "--help"])
+    shown = capsys.readouterr().out
+    for flag in ("--policy", "--reward-model", "--prompts", "--kl-target", "--missing-eos-penalty",
+                 "--lora-r", "--resume"):  # fmt: skip
+        assert flag in shown
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"prompt": "fine"}\n{"question": "no prompt"}\n')
+    code = ppo.main(["train", "--reward-model", "x", "--prompts", str(bad), "--out",
+                     str(tmp_path / "o")])  # fmt: skip
+    assert code == 2 and f"{bad}:2: prompt: missing" in capsys.readouterr().err
