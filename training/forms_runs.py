@@ -1,9 +1,10 @@
-"""The launch form of a reward-model run: what the page sends to ``run_create`` (which
-validates); initial values are the trainer's own defaults."""
+"""The launch forms of runs: what the page sends to ``run_create`` (which validates).
+The reward-model form starts from the trainer's defaults; the policy form (SFT, PPO)
+leaves numbers empty for each trainer's own."""
 
 from django import forms
 
-from training.models import DatasetSnapshot, SnapshotStatus
+from training.models import ArtifactKind, DatasetSnapshot, ModelArtifact, SnapshotStatus
 from training.services.run_options import CHOICES, run_defaults
 
 TUNED_ON_THE_FORM = (
@@ -46,4 +47,52 @@ class RunForm(forms.Form):
         values["gpus"] = values["gpus"] or 1
         if float(values["epochs"]).is_integer():
             values["epochs"] = int(values["epochs"])
+        return values
+
+
+class PolicyRunForm(forms.Form):
+    """An SFT or PPO run: empty numbers mean the trainer's own default (they differ by
+    kind, so the form does not guess)."""
+
+    kind = forms.ChoiceField(choices=[("sft", "SFT on demonstrations"), ("ppo", "PPO")])
+    snapshot = forms.ModelChoiceField(queryset=DatasetSnapshot.objects.none())
+    name = forms.CharField(required=False, max_length=200)
+    policy = forms.CharField(
+        required=False, max_length=500, help_text="folder, hub name or .gguf; empty: tiny"
+    )
+    reward_model = forms.ModelChoiceField(
+        queryset=ModelArtifact.objects.none(), required=False, help_text="PPO only"
+    )
+    epochs = forms.FloatField(required=False, min_value=0.01, help_text="SFT")
+    steps = forms.IntegerField(required=False, min_value=1, help_text="PPO")
+    batch_size = forms.IntegerField(required=False, min_value=1)
+    lr = forms.FloatField(required=False, min_value=0, label="Learning rate")
+    kl_coef = forms.FloatField(required=False, min_value=0, label="KL coefficient", help_text="PPO")
+    max_new_tokens = forms.IntegerField(required=False, min_value=1, help_text="PPO")
+    seed = forms.IntegerField(required=False, min_value=0)
+
+    KIND_OPTIONS = {
+        "sft": ("epochs", "batch_size", "lr", "seed"),
+        "ppo": ("steps", "batch_size", "lr", "kl_coef", "max_new_tokens", "seed"),
+    }
+
+    def __init__(self, *args, project, **kwargs):
+        super().__init__(*args, prefix="policy", **kwargs)
+        snapshots = DatasetSnapshot.objects.filter(
+            project=project, status=SnapshotStatus.SUCCEEDED
+        ).order_by("-number")
+        self.fields["snapshot"].queryset = snapshots
+        self.fields["snapshot"].label_from_instance = lambda s: f"#{s.number} {s.name}".strip()
+        self.fields["snapshot"].initial = snapshots.first()
+        self.fields["reward_model"].queryset = ModelArtifact.objects.filter(
+            project=project, kind=ArtifactKind.REWARD
+        ).order_by("-created_at")
+
+    def hyperparameters(self) -> dict:
+        kind = self.cleaned_data["kind"]
+        values = {}
+        for name in self.KIND_OPTIONS[kind]:
+            value = self.cleaned_data.get(name)
+            if value is not None:
+                values[name] = int(value) if name == "epochs" and value.is_integer() else value
         return values

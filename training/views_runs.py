@@ -10,7 +10,7 @@ from annotation import charts
 from config.errors import ApplicationError
 from projects.decorators import project_view
 from projects.permissions import Capability, has_capability
-from training.forms_runs import RunForm
+from training.forms_runs import PolicyRunForm, RunForm
 from training.models import ModelArtifact, TrainingRun
 from training.services.runs import (
     run_cancel,
@@ -104,10 +104,31 @@ def _edge(value) -> str:
 def run_list(request, project):
     runs_reap(project=project)
     may_launch = has_capability(request.user, project, Capability.ENGINEER)
-    form = RunForm(request.POST or None, project=project)
-    if request.method == "POST":
-        if not may_launch:
-            return render(request, "403.html", {"message": "engineers launch runs"}, status=403)
+    posted = request.POST if request.method == "POST" else None
+    is_policy = bool(posted) and posted.get("form") == "policy"
+    form = RunForm(None if is_policy else posted, project=project)
+    policy_form = PolicyRunForm(posted if is_policy else None, project=project)
+    if request.method == "POST" and not may_launch:
+        return render(request, "403.html", {"message": "engineers launch runs"}, status=403)
+    if is_policy and policy_form.is_valid():
+        data = policy_form.cleaned_data
+        try:
+            run, _ = run_create(
+                project=project,
+                user=request.user,
+                kind=data["kind"],
+                snapshot=data["snapshot"],
+                reward_model=data["reward_model"],
+                hyperparameters=policy_form.hyperparameters(),
+                base_model=data["policy"],
+                name=data["name"],
+                client_token=request.POST.get("client_token") or None,
+            )
+        except ApplicationError as exc:
+            policy_form.add_error(None, exc.message)
+        else:
+            return redirect("run-detail", slug=project.slug, run_id=run.pk)
+    if request.method == "POST" and not is_policy:
         if form.is_valid():
             try:
                 run, _ = run_create(
@@ -128,6 +149,7 @@ def run_list(request, project):
     context = {
         "project": project,
         "form": form,
+        "policy_form": policy_form,
         "runs": runs,
         "may_launch": may_launch,
         "models": ModelArtifact.objects.filter(project=project)[:50],

@@ -9,8 +9,9 @@ from tests.factories import add_member, make_items, make_project
 from training.services.snapshots import snapshot_create, snapshot_export
 
 
-def project_with_listwise_snapshot(items: int = 24):
-    """(project, finished snapshot, engineer): items of K=3 ranked by id."""
+def project_with_listwise_snapshot(items: int = 24, formats=("listwise",)):
+    """(project, finished snapshot, engineer): items of K=3 ranked by id, exported in
+    ``formats``."""
     project = make_project(slug=f"runs-{uuid.uuid4().hex[:8]}", responses_per_item=3, overlap=1)
     annotator = add_member(project, Role.ANNOTATOR, "ann")
     engineer = add_member(project, Role.ENGINEER, "eng")
@@ -25,7 +26,7 @@ def project_with_listwise_snapshot(items: int = 24):
             ranking=[[rid] for rid in ids], display_order=ids, time_spent_ms=1000,
         )  # fmt: skip
     options = {
-        "formats": ["listwise"],
+        "formats": list(formats),
         "file_types": ["jsonl"],
         "splits": {"train": 0.75, "test": 0.25},
     }

@@ -209,3 +209,10 @@ def test_metric_lines_with_nul_characters_are_stored(setup, tmp_path):
     stored = RunMetric.objects.get(run=run).values
     assert stored["samples"][0]["response"] == "a\ufffdb"
     assert TrainingRun.objects.get(pk=run.pk).metrics_offset > 0
+
+
+def test_an_sft_run_needs_demonstrations_in_its_snapshot(setup):
+    project, snapshot, client = setup  # listwise only
+    response = _post(client, project, snapshot, kind="sft")
+    assert response.status_code == 400 and response.json()["field"] == "snapshot"
+    assert "no sft JSONL train split" in response.json()["message"]

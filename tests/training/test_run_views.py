@@ -109,3 +109,27 @@ def test_a_ppo_run_page_plots_reward_against_kl_and_shows_escaped_samples(setup)
     assert "What the policy says (step 2)" in page and "1.250" in page
     assert "&lt;script&gt;x&lt;/script&gt;" in page and "<script>x</script>" not in page
     assert "reward model rm-1" in page
+
+
+def test_the_policy_form_launches_ppo_with_a_reward_model_and_refuses_it_without(setup):
+    from training.models import ModelArtifact
+
+    project, snapshot, engineer = setup
+    url = f"/p/{project.slug}/runs/"
+    client = _client(engineer)
+    assert 'id="policy-run-form"' in client.get(url).content.decode()
+    base = {"form": "policy", "policy-kind": "ppo", "policy-snapshot": snapshot.pk,
+            "policy-steps": "5", "policy-kl_coef": "0.1", "policy-client_token": "x"}  # fmt: skip
+    refused = client.post(url, base)
+    assert refused.status_code == 200 and "a PPO run needs a registered reward model" in (
+        refused.content.decode()
+    )
+    assert not TrainingRun.objects.exists()
+    reward_model = ModelArtifact.objects.create(project=project, kind="reward", name="rm",
+                                                path="/rm")  # fmt: skip
+    response = client.post(url, {**base, "policy-reward_model": reward_model.pk})
+    run = TrainingRun.objects.get()
+    assert response.status_code == 302 and run.kind == "ppo"
+    assert run.reward_model == reward_model and run.base_model == ""
+    assert run.hyperparameters["steps"] == 5 and run.hyperparameters["kl_coef"] == 0.1
+    assert run.hyperparameters["lr"] == 1e-5  # empty: the PPO trainer's own default

@@ -230,3 +230,29 @@ def test_a_ppo_run_answers_the_snapshots_prompts_against_a_registered_reward_mod
     policy = ModelArtifact.objects.get(run=done)
     assert policy.kind == "policy" and policy.metrics["reward_model"] == reward_model.pk
     assert Path(policy.path, "model.safetensors").exists()
+
+
+def test_an_sft_run_trains_on_the_snapshots_demonstrations_and_registers_a_policy(worker_log):
+    project, snapshot, engineer = project_with_listwise_snapshot(formats=("listwise", "sft"))
+    client = APIClient()
+    client.force_authenticate(engineer)
+    worker = start_celery_worker(worker_log / "worker.log", queues="gpu")
+    try:
+        response = client.post(
+            "/api/v1/training-runs/",
+            {"project": project.slug, "kind": "sft", "snapshot": snapshot.pk,
+             "client_token": "sft-1", "hyperparameters": {"epochs": 2, "batch_size": 6,
+                                                          "log_every": 1, "max_length": 64}},
+            format="json",
+        )  # fmt: skip
+        assert response.status_code == 202, response.json()
+        done = _wait(response.json()["id"], lambda r: r.finished)
+    finally:
+        worker.terminate()
+        worker.wait(timeout=15)
+    assert done.state == RunState.SUCCEEDED, f"{done.error}\n{done.log_tail[-3000:]}"
+    losses = [m.values["loss"] for m in RunMetric.objects.filter(run=done) if "loss" in m.values]
+    assert len(losses) >= 4 and done.step == done.total_steps
+    policy = ModelArtifact.objects.get(run=done)
+    assert policy.kind == "policy" and policy.metrics["eval_perplexity"] > 1
+    assert Path(policy.path, "model.safetensors").exists()

@@ -1,5 +1,6 @@
-"""Prompts for a policy to answer: from a snapshot's files (any row with a ``prompt``:
-listwise, pairwise, sft), TRL-style JSONL, or plain text with one prompt per line.
+"""Prompts for a policy to answer: from a snapshot's files (rows with a ``prompt``:
+listwise, pairwise; sft rows' ``messages`` before the demonstrated turn), TRL-style
+JSONL, or plain text with one prompt per line.
 
 A prompt is text or a conversation (a list of {role, content} messages, the last one the
 user's); the same prompt appearing in several rows is kept once, in first-seen order.
@@ -27,10 +28,7 @@ def prompts_load(paths: list[str | Path]) -> list:
                         row = json.loads(line)
                     except json.JSONDecodeError as exc:
                         raise DataError(f"{where}: not JSON ({exc.msg})") from None
-                    if not isinstance(row, dict) or "prompt" not in row:
-                        raise DataError(f"{where}: prompt: missing")
-                    prompt = row["prompt"]
-                    _text(prompt, f"{where}: prompt")  # text or messages, else an error
+                    prompt = _prompt_of(row, where)
                 key = json.dumps(prompt, sort_keys=True)
                 if key not in seen:
                     seen.add(key)
@@ -38,6 +36,23 @@ def prompts_load(paths: list[str | Path]) -> list:
     if not out:
         raise DataError(f"{', '.join(map(str, paths))}: no prompts")
     return out
+
+
+def _prompt_of(row, where: str):
+    """A row's ``prompt``; or, for conversational SFT rows (``messages`` ending with the
+    demonstrated assistant turn), the conversation before that turn."""
+    if isinstance(row, dict) and "prompt" in row:
+        _text(row["prompt"], f"{where}: prompt")  # text or messages, else an error
+        return row["prompt"]
+    if isinstance(row, dict) and isinstance(row.get("messages"), list):
+        messages = row["messages"]
+        _text(messages, f"{where}: messages")
+        if messages and messages[-1].get("role") == "assistant":
+            messages = messages[:-1]
+        if not messages:
+            raise DataError(f"{where}: messages: no turn before the assistant's")
+        return messages
+    raise DataError(f"{where}: prompt: missing (or messages)")
 
 
 def prompt_text(prompt) -> str:

@@ -35,6 +35,7 @@ from training.models import (
 )
 from training.services.run_options import (
     TRAINER_MODULE,
+    demonstration_data,
     prompt_data,
     reward_data,
     trainer_options,
@@ -84,6 +85,8 @@ def _config(run: TrainingRun) -> dict:
         config["reward_model"] = run.reward_model.path
         config["policy"] = run.base_model or "tiny"
         return config
+    if run.kind == RunKind.SFT:
+        return config | demonstration_data(run.snapshot) | {"policy": run.base_model or "tiny"}
     config |= reward_data(run.snapshot)
     if run.base_model:
         config["base_model"] = run.base_model
@@ -103,8 +106,8 @@ def trainer_command(run: TrainingRun, out: Path, config_path: Path) -> list[str]
     else:
         command = [sys.executable, "-m", module, "train"]
     command += ["--config", str(config_path), "--out", str(out)]
-    if checkpoint_latest(out):
-        command.append("--resume")
+    if checkpoint_latest(out) or list((out / "checkpoints").glob("checkpoint-*")):
+        command.append("--resume")  # PrefLab's step-N checkpoints, or TRL's checkpoint-N
     return command
 
 
@@ -174,7 +177,7 @@ def _stop(process: subprocess.Popen) -> None:
 
 def _register(run: TrainingRun, out: Path) -> None:
     summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
-    if run.kind == RunKind.PPO:
+    if run.kind in (RunKind.PPO, RunKind.SFT):
         _register_policy(run, out, summary)
         return
     evaluation = summary.get("eval") or {}
@@ -196,13 +199,17 @@ def _register(run: TrainingRun, out: Path) -> None:
     TrainingRun.objects.filter(pk=run.pk).update(summary=summary)
 
 
+POLICY_FIGURES = ("reward_mean", "kl", "reward_minus_kl", "eval_loss", "eval_perplexity")
+
+
 def _register_policy(run: TrainingRun, out: Path, summary: dict) -> None:
-    """A trained policy, with the reward model and snapshot it came from and its last
-    step's reward and KL."""
+    """A trained policy, with the reward model (PPO) and snapshot it came from, and its
+    last step's reward and KL (PPO) or held-out loss and perplexity (SFT)."""
     last = (
         RunMetric.objects.filter(run=run, values__has_key="reward_mean").order_by("-step").first()
     )
-    figures = last.values if last else {}
+    figures = dict(last.values) if last else {}
+    figures |= {f"eval_{k}": v for k, v in (summary.get("eval") or {}).items()}
     ModelArtifact.objects.update_or_create(
         run=run,
         defaults={
@@ -214,7 +221,7 @@ def _register_policy(run: TrainingRun, out: Path, summary: dict) -> None:
             "snapshot": run.snapshot,
             "metrics": {
                 "reward_model": run.reward_model_id,
-                **{k: figures.get(k) for k in ("reward_mean", "kl", "reward_minus_kl")},
+                **{k: figures[k] for k in POLICY_FIGURES if figures.get(k) is not None},
             },
         },
     )

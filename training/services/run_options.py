@@ -10,6 +10,7 @@ from django.core.files.storage import default_storage
 
 from training.ml.ppo import DEFAULTS as PPO_DEFAULTS
 from training.ml.reward import DEFAULTS as REWARD_DEFAULTS
+from training.ml.sft import DEFAULTS as SFT_DEFAULTS
 from training.models import DatasetSnapshot, RunKind, SnapshotStatus
 
 # Options the form and API may set, per kind (the rest of the trainer's options are the
@@ -70,12 +71,21 @@ TUNABLE = {
         "gpus",
     ),
 }
-TRAINER_DEFAULTS = {RunKind.REWARD: REWARD_DEFAULTS, RunKind.PPO: PPO_DEFAULTS}
+TUNABLE[RunKind.SFT] = (
+    "epochs", "batch_size", "lr", "max_length", "warmup", "weight_decay", "seed", "log_every",
+    "save_every", "max_steps", "lora_r", "lora_alpha", "precision", "gpus",
+)  # fmt: skip
+TRAINER_DEFAULTS = {
+    RunKind.REWARD: REWARD_DEFAULTS,
+    RunKind.PPO: PPO_DEFAULTS,
+    RunKind.SFT: SFT_DEFAULTS,
+}
 # Options that must be above zero, per kind.
 POSITIVE = {
     RunKind.REWARD: ("epochs", "batch_size", "lr", "max_length", "log_every", "gpus"),
     RunKind.PPO: ("steps", "batch_size", "mini_batch_size", "ppo_epochs", "lr",
                   "max_new_tokens", "temperature", "log_every", "gpus"),
+    RunKind.SFT: ("epochs", "batch_size", "lr", "max_length", "log_every", "gpus"),
 }  # fmt: skip
 # Options of the launch rather than the trainer: ``gpus`` > 1 starts the trainer under
 # ``accelerate launch`` with that many processes (see run_launcher.trainer_command).
@@ -89,7 +99,11 @@ CHOICES = {
     "kl_estimator": ("k1", "k3"),
     "reward_norm": ("running", "none"),
 }
-TRAINER_MODULE = {RunKind.REWARD: "training.ml.reward", RunKind.PPO: "training.ml.ppo"}
+TRAINER_MODULE = {
+    RunKind.REWARD: "training.ml.reward",
+    RunKind.PPO: "training.ml.ppo",
+    RunKind.SFT: "training.ml.sft",
+}
 
 
 def run_defaults(kind: str) -> dict:
@@ -136,8 +150,8 @@ def hyperparameters_check(kind: str, given: dict) -> dict:
     for key in POSITIVE[kind]:
         if not out[key]:
             raise ValueError(f"hyperparameters.{key}: must be above 0")
-    if kind == RunKind.PPO and out["gpus"] > 1:
-        raise ValueError("hyperparameters.gpus: PPO runs train on one device for now")
+    if kind in (RunKind.PPO, RunKind.SFT) and out["gpus"] > 1:
+        raise ValueError(f"hyperparameters.gpus: {kind} runs train on one device for now")
     if kind == RunKind.PPO and out["batch_size"] % out["mini_batch_size"]:
         raise ValueError("hyperparameters.mini_batch_size: must divide batch_size")
     return out
@@ -173,3 +187,15 @@ def prompt_data(snapshot: DatasetSnapshot) -> dict:
         if train:
             return {"prompts": [train]}
     raise ValueError(f"snapshot: snapshot {snapshot.number} has no JSONL train split with prompts")
+
+
+def demonstration_data(snapshot: DatasetSnapshot) -> dict:
+    """An SFT run's files: the snapshot's sft train split, and its validation (or test)
+    split for held-out perplexity."""
+    if snapshot.status != SnapshotStatus.SUCCEEDED:
+        raise ValueError(f"snapshot: snapshot {snapshot.number} has not finished")
+    train = _file(snapshot, "sft", "train")
+    if not train:
+        raise ValueError(f"snapshot: snapshot {snapshot.number} has no sft JSONL train split")
+    held = _file(snapshot, "sft", "validation") or _file(snapshot, "sft", "test")
+    return {"data": [train], "eval_data": [held] if held else []}

@@ -20,7 +20,12 @@ from training.models import (
     RunState,
     TrainingRun,
 )
-from training.services.run_options import hyperparameters_check, prompt_data, reward_data
+from training.services.run_options import (
+    demonstration_data,
+    hyperparameters_check,
+    prompt_data,
+    reward_data,
+)
 
 
 def _heartbeat_limit() -> timedelta:
@@ -48,8 +53,9 @@ def run_create(
 ) -> tuple[TrainingRun, bool]:
     """A queued run (checked options) and whether it is new; the same client token
     returns the earlier run instead of training twice. A reward-model run trains on the
-    snapshot's rankings; a PPO run answers the snapshot's prompts and is scored by
-    ``reward_model`` (a registered reward model of the project)."""
+    snapshot's rankings; an SFT run on its demonstrations (``sft`` files); a PPO run
+    answers the snapshot's prompts and is scored by ``reward_model`` (a registered reward
+    model of the project)."""
     if client_token:
         earlier = TrainingRun.objects.filter(
             project=project, created_by=user, client_token=client_token
@@ -67,6 +73,9 @@ def run_create(
         if kind == RunKind.PPO:
             prompt_data(snapshot)
             _check_reward_model(project, reward_model)
+        elif kind == RunKind.SFT:
+            demonstration_data(snapshot)
+            reward_model = None
         else:
             reward_data(snapshot)
             reward_model = None

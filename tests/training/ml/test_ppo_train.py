@@ -157,3 +157,21 @@ def test_help_documents_the_options_and_bad_prompts_name_the_line(tmp_path, caps
     code = ppo.main(["train", "--reward-model", "x", "--prompts", str(bad), "--out",
                      str(tmp_path / "o")])  # fmt: skip
     assert code == 2 and f"{bad}:2: prompt: missing" in capsys.readouterr().err
+
+
+def test_prompts_come_from_sft_conversations_too(tmp_path):
+    from training.ml.prompt_data import prompts_load
+
+    rows = [
+        {
+            "messages": [
+                {"role": "user", "content": "Hi?"},
+                {"role": "assistant", "content": "Hello"},
+            ]
+        },
+        {"messages": [{"role": "user", "content": "Hi?"}, {"role": "assistant", "content": "Hey"}]},
+        {"prompt": "Plain text?", "chosen": "a", "rejected": "b"},
+    ]
+    path = tmp_path / "sft.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    assert prompts_load([path]) == [[{"role": "user", "content": "Hi?"}], "Plain text?"]

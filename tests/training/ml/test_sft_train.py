@@ -1,0 +1,58 @@
+"""SFT through TRL's SFTTrainer on a snapshot-style ``sft`` file: the loss falls, the
+held-out perplexity is reported, the saved policy loads and generates, bad rows name
+their line."""
+
+import json
+
+from training.ml import sft
+from training.ml.policy import policy_load
+from training.ml.ppo_rollout import Sampling, prompt_ids, sample
+
+TOPICS = ["cats", "tea", "rain", "maps", "snow", "bread", "music", "trains"]
+
+
+def _write(path, rows):
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return path
+
+
+def _demonstrations():
+    return [
+        {"messages": [{"role": "user", "content": f"Say something about {t}."},
+                      {"role": "assistant", "content": f"Here is a fact about {t}."}],
+         "source": "best"}
+        for t in TOPICS
+    ] * 4  # fmt: skip
+
+
+def test_sft_lowers_the_loss_and_the_saved_policy_generates(tmp_path):
+    data = _write(tmp_path / "sft.jsonl", _demonstrations())
+    held = _write(tmp_path / "held.jsonl", _demonstrations()[:8])
+    out = tmp_path / "run"
+    code = sft.main(["train", "--policy", "tiny", "--data", str(data), "--eval-data", str(held),
+                     "--out", str(out), "--epochs", "8", "--batch-size", "8", "--lr", "3e-3",
+                     "--log-every", "2", "--max-length", "64"])  # fmt: skip
+    assert code == 0
+    lines = [json.loads(x) for x in (out / "metrics.jsonl").read_text().splitlines()]
+    losses = [x["loss"] for x in lines if "loss" in x and "event" not in x]
+    assert len(losses) >= 5 and losses[-1] < losses[0] / 2, losses
+    perplexities = [x["eval_perplexity"] for x in lines if "eval_perplexity" in x]
+    assert len(perplexities) >= 8 and perplexities[-1] < perplexities[0]
+    assert lines[0]["event"] == "start" and lines[-1]["event"] == "finished"
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["eval"]["perplexity"] > 1 and summary["examples"] == 32
+
+    policy, tokenizer = policy_load(str(out / "model"))
+    prompt = [{"role": "user", "content": "Say something about tea."}]
+    ids = prompt_ids(tokenizer, [prompt], 64, chat=False)
+    roll = sample(policy, tokenizer, [prompt], ids, Sampling(max_new_tokens=10, temperature=0.3),
+                  "cpu")  # fmt: skip
+    assert "fact" in roll.texts[0] or "Here" in roll.texts[0], roll.texts  # it learned the form
+
+
+def test_bad_demonstrations_name_the_line(tmp_path, capsys):
+    bad = _write(tmp_path / "bad.jsonl", [_demonstrations()[0], {"messages": [
+        {"role": "user", "content": "no answer"}]}])  # fmt: skip
+    code = sft.main(["train", "--data", str(bad), "--out", str(tmp_path / "o")])
+    assert code == 2
+    assert f"{bad}:2: messages: must end with an assistant turn" in capsys.readouterr().err
