@@ -216,3 +216,19 @@ def test_an_sft_run_needs_demonstrations_in_its_snapshot(setup):
     response = _post(client, project, snapshot, kind="sft")
     assert response.status_code == 400 and response.json()["field"] == "snapshot"
     assert "no sft JSONL train split" in response.json()["message"]
+
+
+def test_a_new_run_never_takes_over_a_folder_left_under_its_id(setup, settings, tmp_path):
+    """Ids restart with a new database; a folder (and checkpoints) from an earlier run of
+    the same id must not be resumed from."""
+    from training.services.run_launcher import run_folder
+
+    project, snapshot, _ = setup
+    settings.DATA_DIR = tmp_path
+    run = TrainingRun.objects.create(project=project, kind="reward", snapshot=snapshot)
+    (tmp_path / "runs" / str(run.pk) / "checkpoints" / "step-2").mkdir(parents=True)
+    folder = run_folder(run)
+    assert folder.parent == tmp_path / "runs" and folder.name.startswith(f"{run.pk}-")
+    assert run_folder(run) != folder  # a fresh name until the first launch records it
+    run.out_dir = str(folder)
+    assert run_folder(run) == folder  # then every relaunch resumes there

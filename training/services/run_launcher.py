@@ -17,6 +17,7 @@ import signal
 import subprocess
 import sys
 import time
+import uuid
 from pathlib import Path
 
 from django.conf import settings
@@ -48,7 +49,12 @@ _PR_SET_PDEATHSIG = 1
 
 
 def run_folder(run: TrainingRun) -> Path:
-    return Path(settings.DATA_DIR) / "runs" / str(run.pk)
+    """The run's own folder: chosen at its first launch (id plus a random suffix, so a
+    folder left by another database's run of the same id is never resumed from) and
+    kept for every relaunch, which resumes from its checkpoints."""
+    if run.out_dir:
+        return Path(run.out_dir)
+    return Path(settings.DATA_DIR) / "runs" / f"{run.pk}-{uuid.uuid4().hex[:8]}"
 
 
 def _claim(run_id: int, worker: str) -> TrainingRun | None:
