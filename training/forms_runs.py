@@ -54,7 +54,9 @@ class PolicyRunForm(forms.Form):
     """An SFT or PPO run: empty numbers mean the trainer's own default (they differ by
     kind, so the form does not guess)."""
 
-    kind = forms.ChoiceField(choices=[("sft", "SFT on demonstrations"), ("ppo", "PPO")])
+    kind = forms.ChoiceField(
+        choices=[("sft", "SFT on demonstrations"), ("dpo", "DPO on preferences"), ("ppo", "PPO")]
+    )
     snapshot = forms.ModelChoiceField(queryset=DatasetSnapshot.objects.none())
     name = forms.CharField(required=False, max_length=200)
     policy = forms.CharField(
@@ -68,11 +70,13 @@ class PolicyRunForm(forms.Form):
     batch_size = forms.IntegerField(required=False, min_value=1)
     lr = forms.FloatField(required=False, min_value=0, label="Learning rate")
     kl_coef = forms.FloatField(required=False, min_value=0, label="KL coefficient", help_text="PPO")
+    beta = forms.FloatField(required=False, min_value=0, label="β", help_text="DPO")
     max_new_tokens = forms.IntegerField(required=False, min_value=1, help_text="PPO")
     seed = forms.IntegerField(required=False, min_value=0)
 
     KIND_OPTIONS = {
         "sft": ("epochs", "batch_size", "lr", "seed"),
+        "dpo": ("epochs", "batch_size", "lr", "beta", "seed"),
         "ppo": ("steps", "batch_size", "lr", "kl_coef", "max_new_tokens", "seed"),
     }
 

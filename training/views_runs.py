@@ -28,6 +28,18 @@ CURVES = {
         ("Training pair accuracy", "{:.2f}", ("accuracy", "eval_pairwise_accuracy")),
         ("Learning rate", "{:.1e}", ("lr",)),
     ),
+    "sft": (
+        ("Loss", "{:.3f}", ("loss", "eval_loss")),
+        ("Held-out perplexity", "{:.1f}", ("eval_perplexity",)),
+        ("Learning rate", "{:.1e}", ("lr",)),
+    ),
+    "dpo": (
+        ("Loss", "{:.3f}", ("loss", "eval_loss")),
+        ("Implicit reward margin (chosen − rejected)", "{:.2f}", ("margin", "eval_margin")),
+        ("Preference accuracy", "{:.2f}", ("accuracy", "eval_accuracy")),
+        ("Log-probability of chosen and rejected", "{:.1f}", ("logp_chosen", "logp_rejected")),
+        ("Learning rate", "{:.1e}", ("lr",)),
+    ),
     "ppo": (
         ("Mean reward score", "{:.2f}", ("reward_mean", "reward_minus_kl")),
         ("KL to the reference (nats per response)", "{:.2f}", ("kl",)),
@@ -150,6 +162,16 @@ def run_list(request, project):
         "project": project,
         "form": form,
         "policy_form": policy_form,
+        "training_fields": (
+            "epochs",
+            "steps",
+            "batch_size",
+            "lr",
+            "kl_coef",
+            "beta",
+            "max_new_tokens",
+            "seed",
+        ),  # fmt: skip
         "runs": runs,
         "may_launch": may_launch,
         "models": ModelArtifact.objects.filter(project=project)[:50],

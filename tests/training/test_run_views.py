@@ -133,3 +133,18 @@ def test_the_policy_form_launches_ppo_with_a_reward_model_and_refuses_it_without
     assert run.reward_model == reward_model and run.base_model == ""
     assert run.hyperparameters["steps"] == 5 and run.hyperparameters["kl_coef"] == 0.1
     assert run.hyperparameters["lr"] == 1e-5  # empty: the PPO trainer's own default
+
+
+def test_sft_and_dpo_run_pages_draw_their_own_curves(setup):
+    project, snapshot, engineer = setup
+    sft = TrainingRun.objects.create(project=project, kind="sft", snapshot=snapshot)
+    RunMetric.objects.create(run=sft, step=4, values={"step": 4, "eval_loss": 2.0,
+                                                      "eval_perplexity": 7.39})  # fmt: skip
+    dpo = TrainingRun.objects.create(project=project, kind="dpo", snapshot=snapshot)
+    RunMetric.objects.create(run=dpo, step=2, values={"step": 2, "loss": 0.6, "margin": 0.3,
+                                                      "accuracy": 0.75})  # fmt: skip
+    client = _client(engineer)
+    sft_page = client.get(f"/p/{project.slug}/runs/{sft.pk}/").content.decode()
+    assert "Held-out perplexity" in sft_page and "policy tiny" in sft_page
+    dpo_page = client.get(f"/p/{project.slug}/runs/{dpo.pk}/").content.decode()
+    assert "Implicit reward margin" in dpo_page and "Preference accuracy" in dpo_page

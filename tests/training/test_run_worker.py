@@ -256,3 +256,27 @@ def test_an_sft_run_trains_on_the_snapshots_demonstrations_and_registers_a_polic
     policy = ModelArtifact.objects.get(run=done)
     assert policy.kind == "policy" and policy.metrics["eval_perplexity"] > 1
     assert Path(policy.path, "model.safetensors").exists()
+
+
+def test_a_dpo_run_trains_a_policy_on_the_snapshots_rankings(trained_project, worker_log):
+    project, snapshot, client = trained_project
+    worker = start_celery_worker(worker_log / "worker.log", queues="gpu")
+    try:
+        response = client.post(
+            "/api/v1/training-runs/",
+            {"project": project.slug, "kind": "dpo", "snapshot": snapshot.pk,
+             "client_token": "dpo-1", "hyperparameters": {"epochs": 2, "batch_size": 6,
+                                                          "lr": 1e-3, "log_every": 1,
+                                                          "max_length": 64}},
+            format="json",
+        )  # fmt: skip
+        assert response.status_code == 202, response.json()
+        done = _wait(response.json()["id"], lambda r: r.finished)
+    finally:
+        worker.terminate()
+        worker.wait(timeout=15)
+    assert done.state == RunState.SUCCEEDED, f"{done.error}\n{done.log_tail[-3000:]}"
+    rows = [m.values for m in RunMetric.objects.filter(run=done) if "margin" in m.values]
+    assert rows and all("accuracy" in r and "loss" in r for r in rows)
+    policy = ModelArtifact.objects.get(run=done)
+    assert policy.kind == "policy" and "eval_accuracy" in policy.metrics

@@ -17,10 +17,7 @@ DIR/checkpoints/ (resumable) and the final policy in DIR/model/.
 import argparse
 import json
 import math
-import shutil
 import sys
-import time
-import uuid
 from pathlib import Path
 
 DEFAULTS = {
@@ -124,110 +121,44 @@ def demonstrations_load(paths: list, chat: bool, eos: str) -> list[dict]:
     return rows
 
 
-class _StreamCallback:
-    """Writes the Trainer's logs into the platform's metrics stream."""
-
-    def __new__(cls, log):
-        from transformers import TrainerCallback
-
-        class Stream(TrainerCallback):
-            def on_train_begin(self, args, state, control, **kwargs):
-                self.started, self.first_step = time.perf_counter(), state.global_step
-                log.write(state.global_step, event="start", total_steps=state.max_steps)
-
-            def on_log(self, args, state, control, logs=None, **kwargs):
-                logs = dict(logs or {})
-                total = state.max_steps or 1
-                done = state.global_step - self.first_step
-                rate = done / (time.perf_counter() - self.started) if done else 0.0
-                line = {"progress": state.global_step / total, "total_steps": state.max_steps,
-                        "eta_s": (total - state.global_step) / rate if rate else None}  # fmt: skip
-                if "loss" in logs:
-                    line |= {"loss": logs["loss"], "lr": logs.get("learning_rate")}
-                if "eval_loss" in logs:
-                    line |= {
-                        "eval_loss": logs["eval_loss"],
-                        "eval_perplexity": math.exp(min(logs["eval_loss"], 50)),
-                    }
-                if len(line) > 3:
-                    log.write(state.global_step, epoch=logs.get("epoch"), **line)
-
-        return Stream()
-
-
 def train(o: argparse.Namespace) -> dict:
     import datasets
     import torch
     from trl import SFTConfig, SFTTrainer
 
     from training.ml.metrics_log import MetricsLog
-    from training.ml.policy import TINY, policy_load, policy_save, tiny_policy
+    from training.ml.trl_runs import (
+        lora_config,
+        policy_start,
+        publish,
+        resume_point,
+        stream_callback,
+        trainer_arguments,
+    )
 
     out = Path(o.out)
     out.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(o.seed)
-    if o.policy == TINY:
-        texts = [r["prompt"] + r["completion"] for r in demonstrations_load(o.data, False, "")]
-        model, tokenizer = tiny_policy(texts, seed=o.seed)
-    else:
-        model, tokenizer = policy_load(o.policy)
-    tokenizer.padding_side = "right"  # training pads on the right; generation on the left
+    texts = [r["prompt"] + r["completion"] for r in demonstrations_load(o.data, False, "")]
+    model, tokenizer = policy_start(o.policy, texts, o.seed)
     chat = bool(getattr(tokenizer, "chat_template", None))
     train_rows = demonstrations_load(o.data, chat, tokenizer.eos_token)
     eval_rows = demonstrations_load(o.eval_data, chat, tokenizer.eos_token) if o.eval_data else []
-    bf16 = o.precision == "bf16" or (
-        o.precision == "auto" and torch.cuda.is_available() and torch.cuda.is_bf16_supported()
-    )
-    peft_config = None
-    if o.lora_r:
-        from peft import LoraConfig, TaskType
-
-        peft_config = LoraConfig(task_type=TaskType.CAUSAL_LM, r=o.lora_r, lora_alpha=o.lora_alpha)
-    config = SFTConfig(
-        output_dir=str(out / "checkpoints"),
-        num_train_epochs=o.epochs,
-        max_steps=o.max_steps or -1,
-        per_device_train_batch_size=o.batch_size,
-        per_device_eval_batch_size=o.batch_size,
-        learning_rate=o.lr,
-        lr_scheduler_type="linear",
-        warmup_steps=int(_total_steps(o, len(train_rows)) * o.warmup),
-        weight_decay=o.weight_decay,
-        max_length=o.max_length,
-        logging_steps=o.log_every,
-        save_strategy="steps",
-        save_steps=o.save_every,
-        save_total_limit=2,
-        eval_strategy="epoch" if eval_rows else "no",
-        seed=o.seed,
-        bf16=bf16,
-        report_to="none",
-        use_cpu=not torch.cuda.is_available(),
-        dataloader_num_workers=0,
-        disable_tqdm=True,
-    )
+    config = SFTConfig(**trainer_arguments(o, out, len(train_rows), bool(eval_rows)))
     log = MetricsLog(out)
+    names = {"loss": "loss", "learning_rate": "lr", "eval_loss": "eval_loss"}
     trainer = SFTTrainer(
         model=model,
         args=config,
         train_dataset=datasets.Dataset.from_list(train_rows),
         eval_dataset=datasets.Dataset.from_list(eval_rows) if eval_rows else None,
         processing_class=tokenizer,
-        peft_config=peft_config,
-        callbacks=[_StreamCallback(log)],
+        peft_config=lora_config(o),
+        callbacks=[stream_callback(log, names)],
     )
-    checkpoints = list((out / "checkpoints").glob("checkpoint-*")) if o.resume else []
-    if checkpoints:
-        log.write(0, event="resumed", checkpoint=max(checkpoints, key=_step_of).name)
-    result = trainer.train(resume_from_checkpoint=bool(checkpoints))
+    result = trainer.train(resume_from_checkpoint=resume_point(out, o.resume, log))
     evaluation = trainer.evaluate() if eval_rows else {}
-    tmp = out / f".tmp-model-{uuid.uuid4().hex}"
-    tokenizer.padding_side = "left"
-    policy_save(trainer.model, tokenizer, tmp)
-    final = out / "model"
-    if final.exists():
-        shutil.rmtree(final)
-    tmp.rename(final)
+    final = publish(trainer.model, tokenizer, out)
     summary = {
         "policy": o.policy,
         "steps": result.global_step,
@@ -244,15 +175,6 @@ def train(o: argparse.Namespace) -> dict:
     log.write(result.global_step, event="finished", model=str(final))
     log.close()
     return summary
-
-
-def _total_steps(o, examples: int) -> int:
-    per_epoch = math.ceil(examples / o.batch_size)
-    return o.max_steps or math.ceil(per_epoch * o.epochs)
-
-
-def _step_of(path: Path) -> int:
-    return int(path.name.rsplit("-", 1)[1])
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -93,6 +93,8 @@ def _config(run: TrainingRun) -> dict:
         return config
     if run.kind == RunKind.SFT:
         return config | demonstration_data(run.snapshot) | {"policy": run.base_model or "tiny"}
+    if run.kind == RunKind.DPO:
+        return config | reward_data(run.snapshot) | {"policy": run.base_model or "tiny"}
     config |= reward_data(run.snapshot)
     if run.base_model:
         config["base_model"] = run.base_model
@@ -183,7 +185,7 @@ def _stop(process: subprocess.Popen) -> None:
 
 def _register(run: TrainingRun, out: Path) -> None:
     summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
-    if run.kind in (RunKind.PPO, RunKind.SFT):
+    if run.kind in (RunKind.PPO, RunKind.SFT, RunKind.DPO):
         _register_policy(run, out, summary)
         return
     evaluation = summary.get("eval") or {}
@@ -205,7 +207,10 @@ def _register(run: TrainingRun, out: Path) -> None:
     TrainingRun.objects.filter(pk=run.pk).update(summary=summary)
 
 
-POLICY_FIGURES = ("reward_mean", "kl", "reward_minus_kl", "eval_loss", "eval_perplexity")
+POLICY_FIGURES = (
+    "reward_mean", "kl", "reward_minus_kl",  # PPO: the last step
+    "eval_loss", "eval_perplexity", "eval_accuracy", "eval_margin",  # SFT, DPO: held out
+)  # fmt: skip
 
 
 def _register_policy(run: TrainingRun, out: Path, summary: dict) -> None:

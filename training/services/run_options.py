@@ -8,6 +8,8 @@ training stack installed.
 
 from django.core.files.storage import default_storage
 
+from training.ml.dpo import DEFAULTS as DPO_DEFAULTS
+from training.ml.dpo import LOSS_TYPES as DPO_LOSS_TYPES
 from training.ml.ppo import DEFAULTS as PPO_DEFAULTS
 from training.ml.reward import DEFAULTS as REWARD_DEFAULTS
 from training.ml.sft import DEFAULTS as SFT_DEFAULTS
@@ -75,10 +77,12 @@ TUNABLE[RunKind.SFT] = (
     "epochs", "batch_size", "lr", "max_length", "warmup", "weight_decay", "seed", "log_every",
     "save_every", "max_steps", "lora_r", "lora_alpha", "precision", "gpus",
 )  # fmt: skip
+TUNABLE[RunKind.DPO] = ("beta", "loss_type", *TUNABLE[RunKind.SFT])
 TRAINER_DEFAULTS = {
     RunKind.REWARD: REWARD_DEFAULTS,
     RunKind.PPO: PPO_DEFAULTS,
     RunKind.SFT: SFT_DEFAULTS,
+    RunKind.DPO: DPO_DEFAULTS,
 }
 # Options that must be above zero, per kind.
 POSITIVE = {
@@ -86,6 +90,7 @@ POSITIVE = {
     RunKind.PPO: ("steps", "batch_size", "mini_batch_size", "ppo_epochs", "lr",
                   "max_new_tokens", "temperature", "log_every", "gpus"),
     RunKind.SFT: ("epochs", "batch_size", "lr", "max_length", "log_every", "gpus"),
+    RunKind.DPO: ("beta", "epochs", "batch_size", "lr", "max_length", "log_every", "gpus"),
 }  # fmt: skip
 # Options of the launch rather than the trainer: ``gpus`` > 1 starts the trainer under
 # ``accelerate launch`` with that many processes (see run_launcher.trainer_command).
@@ -98,11 +103,13 @@ CHOICES = {
     "chat_template": ("auto", "none"),
     "kl_estimator": ("k1", "k3"),
     "reward_norm": ("running", "none"),
+    "loss_type": DPO_LOSS_TYPES,
 }
 TRAINER_MODULE = {
     RunKind.REWARD: "training.ml.reward",
     RunKind.PPO: "training.ml.ppo",
     RunKind.SFT: "training.ml.sft",
+    RunKind.DPO: "training.ml.dpo",
 }
 
 
@@ -150,7 +157,7 @@ def hyperparameters_check(kind: str, given: dict) -> dict:
     for key in POSITIVE[kind]:
         if not out[key]:
             raise ValueError(f"hyperparameters.{key}: must be above 0")
-    if kind in (RunKind.PPO, RunKind.SFT) and out["gpus"] > 1:
+    if kind in (RunKind.PPO, RunKind.SFT, RunKind.DPO) and out["gpus"] > 1:
         raise ValueError(f"hyperparameters.gpus: {kind} runs train on one device for now")
     if kind == RunKind.PPO and out["batch_size"] % out["mini_batch_size"]:
         raise ValueError("hyperparameters.mini_batch_size: must divide batch_size")

@@ -53,7 +53,8 @@ def run_create(
 ) -> tuple[TrainingRun, bool]:
     """A queued run (checked options) and whether it is new; the same client token
     returns the earlier run instead of training twice. A reward-model run trains on the
-    snapshot's rankings; an SFT run on its demonstrations (``sft`` files); a PPO run
+    snapshot's rankings, as does a DPO run (a policy); an SFT run on its demonstrations
+    (``sft`` files); a PPO run
     answers the snapshot's prompts and is scored by ``reward_model`` (a registered reward
     model of the project)."""
     if client_token:

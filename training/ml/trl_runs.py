@@ -1,0 +1,127 @@
+"""What the TRL-backed trainers (SFT, DPO) share: the policy they start from, the
+Trainer arguments every run sets the same way, the bridge from the Trainer's logs to the
+platform's metrics stream, resuming from TRL's checkpoints, and publishing the result.
+
+TRL and transformers do the training; this is only PrefLab's wiring around them.
+"""
+
+import math
+import shutil
+import time
+import uuid
+from pathlib import Path
+
+
+def policy_start(policy: str, texts: list[str], seed: int):
+    """(model, tokenizer padding on the right for training) of a path, hub name, .gguf
+    file, or ``tiny`` (tokenizer trained on ``texts``)."""
+    from training.ml.policy import TINY, policy_load, tiny_policy
+
+    if policy == TINY:
+        model, tokenizer = tiny_policy(texts, seed=seed)
+    else:
+        model, tokenizer = policy_load(policy)
+    tokenizer.padding_side = "right"  # training pads on the right; generation on the left
+    return model, tokenizer
+
+
+def total_steps(o, examples: int) -> int:
+    return o.max_steps or math.ceil(math.ceil(examples / o.batch_size) * o.epochs)
+
+
+def trainer_arguments(o, out: Path, examples: int, evaluate: bool) -> dict:
+    """Keyword arguments every TRL config of a run gets (SFTConfig, DPOConfig)."""
+    import torch
+
+    bf16 = o.precision == "bf16" or (
+        o.precision == "auto" and torch.cuda.is_available() and torch.cuda.is_bf16_supported()
+    )
+    return {
+        "output_dir": str(out / "checkpoints"),
+        "num_train_epochs": o.epochs,
+        "max_steps": o.max_steps or -1,
+        "per_device_train_batch_size": o.batch_size,
+        "per_device_eval_batch_size": o.batch_size,
+        "learning_rate": o.lr,
+        "lr_scheduler_type": "linear",
+        "warmup_steps": int(total_steps(o, examples) * o.warmup),
+        "weight_decay": o.weight_decay,
+        "max_length": o.max_length,
+        "logging_steps": o.log_every,
+        "save_strategy": "steps",
+        "save_steps": o.save_every,
+        "save_total_limit": 2,
+        "eval_strategy": "epoch" if evaluate else "no",
+        "seed": o.seed,
+        "bf16": bf16,
+        "report_to": "none",
+        "use_cpu": not torch.cuda.is_available(),
+        "dataloader_num_workers": 0,
+        "disable_tqdm": True,
+    }
+
+
+def lora_config(o):
+    if not o.lora_r:
+        return None
+    from peft import LoraConfig, TaskType
+
+    return LoraConfig(task_type=TaskType.CAUSAL_LM, r=o.lora_r, lora_alpha=o.lora_alpha)
+
+
+def stream_callback(log, names: dict[str, str]):
+    """A TrainerCallback writing each log of the Trainer as a metrics line: the logged
+    values renamed by ``names`` (TRL's name → the stream's), with progress and ETA; a
+    held-out loss also gives its perplexity."""
+    from transformers import TrainerCallback
+
+    class Stream(TrainerCallback):
+        def on_train_begin(self, args, state, control, **kwargs):
+            self.started, self.first_step = time.perf_counter(), state.global_step
+            log.write(state.global_step, event="start", total_steps=state.max_steps)
+
+        def on_log(self, args, state, control, logs=None, **kwargs):
+            logs = dict(logs or {})
+            values = {ours: logs[theirs] for theirs, ours in names.items() if theirs in logs}
+            if "eval_loss" in values:
+                values["eval_perplexity"] = math.exp(min(values["eval_loss"], 50))
+            if not values:
+                return
+            total = state.max_steps or 1
+            done = state.global_step - self.first_step
+            rate = done / (time.perf_counter() - self.started) if done else 0.0
+            log.write(
+                state.global_step,
+                epoch=logs.get("epoch"),
+                **values,
+                progress=state.global_step / total,
+                total_steps=state.max_steps,
+                eta_s=(total - state.global_step) / rate if rate else None,
+            )
+
+    return Stream()
+
+
+def resume_point(out: Path, resume: bool, log) -> bool:
+    """Whether to resume (``--resume`` and a TRL checkpoint exists); says so in the
+    stream."""
+    checkpoints = list((out / "checkpoints").glob("checkpoint-*")) if resume else []
+    if not checkpoints:
+        return False
+    latest = max(checkpoints, key=lambda p: int(p.name.rsplit("-", 1)[1]))
+    log.write(int(latest.name.rsplit("-", 1)[1]), event="resumed", checkpoint=latest.name)
+    return True
+
+
+def publish(model, tokenizer, out: Path) -> Path:
+    """The trained policy in OUT/model, whole or not at all (written, then renamed)."""
+    from training.ml.policy import policy_save
+
+    tmp = out / f".tmp-model-{uuid.uuid4().hex}"
+    tokenizer.padding_side = "left"
+    policy_save(model, tokenizer, tmp)
+    final = out / "model"
+    if final.exists():
+        shutil.rmtree(final)
+    tmp.rename(final)
+    return final
