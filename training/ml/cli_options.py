@@ -5,6 +5,7 @@ line. Unknown config keys are errors; config values go through the flag's own ty
 
 import argparse
 import json
+import sys
 
 
 def config_load(path: str) -> dict:
@@ -60,3 +61,19 @@ def options_merge(
         if isinstance(merged.get(key), str):
             merged[key] = [merged[key]]
     return argparse.Namespace(**merged)
+
+
+def cli_run(argv: list[str] | None, options_of, commands: dict) -> int:
+    """Parse, run the chosen command and print the JSON object it returns (nothing for
+    None); bad data is one ``error: file:line: field ...`` line on stderr and exit 2."""
+    from training.ml.preference_data import DataError
+
+    o = options_of(sys.argv[1:] if argv is None else argv)
+    try:
+        result = commands[o.command](o)
+    except (DataError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if result is not None:
+        print(json.dumps(result, indent=2 if o.command == "evaluate" else None))
+    return 0

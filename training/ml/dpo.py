@@ -20,24 +20,9 @@ import json
 import sys
 from pathlib import Path
 
-DEFAULTS = {
-    "policy": "tiny",
-    "beta": 0.1,
-    "loss_type": "sigmoid",
-    "epochs": 1,
-    "batch_size": 8,
-    "lr": 5e-7,
-    "max_length": 512,
-    "warmup": 0.1,
-    "weight_decay": 0.0,
-    "seed": 0,
-    "log_every": 5,
-    "save_every": 200,
-    "max_steps": 0,
-    "lora_r": 0,
-    "lora_alpha": 32,
-    "precision": "auto",
-}
+from training.ml.trl_runs import trl_defaults, trl_options, trl_parser
+
+DEFAULTS = trl_defaults(beta=0.1, loss_type="sigmoid", lr=5e-7)
 LOSS_TYPES = ("sigmoid", "ipo", "hinge", "robust")
 METRIC_NAMES = {
     "loss": "loss",
@@ -54,49 +39,17 @@ METRIC_NAMES = {
 }
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="python -m training.ml.dpo",
-        description=__doc__.split("\n\n")[0],
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog=__doc__.split("\n\n", 2)[2],
-    )
-    sub = parser.add_subparsers(dest="command", required=True)
-    t = sub.add_parser("train", help="optimise a policy on preference pairs")
-    a = t.add_argument
-    a("--policy", help="causal LM folder, hub name, .gguf file, or 'tiny'")
+def _own_options(a) -> None:
     a("--data", action="append", help="pairwise, listwise or TRL-style JSONL (repeat)")
     a("--eval-data", action="append", help="held-out preferences (repeat)")
-    a("--out", help="output folder")
-    a("--config", help="YAML or JSON file of these options (command line wins)")
     a("--beta", type=float, help="strength of the pull towards the reference")
     a("--loss-type", choices=LOSS_TYPES, help="DPO's sigmoid loss, or IPO, hinge, robust")
-    a("--epochs", type=float, help="passes over the pairs")
-    a("--batch-size", type=int, help="pairs per step")
-    a("--lr", type=float, help="peak learning rate")
-    a("--max-length", type=int, help="tokens of prompt and response together")
-    a("--warmup", type=float, help="share of steps warming the rate up")
-    a("--weight-decay", type=float, help="AdamW weight decay")
-    a("--seed", type=int, help="seed")
-    a("--log-every", type=int, help="steps between metrics lines")
-    a("--save-every", type=int, help="steps between checkpoints")
-    a("--max-steps", type=int, help="stop after this many steps (0: no limit)")
-    a("--lora-r", type=int, help="train a LoRA adapter of this rank (0: full fine-tuning)")
-    a("--lora-alpha", type=int, help="LoRA alpha")
-    a("--precision", choices=["auto", "fp32", "bf16"], help="auto: bf16 on GPUs that support it")
-    a("--resume", action="store_true", help="continue from the latest checkpoint")
-    return parser
 
 
 def options_of(argv: list[str]) -> argparse.Namespace:
-    from training.ml.cli_options import options_merge
-
-    parser = _parser()
-    args = parser.parse_args(argv)
-    extra = {"data": None, "eval_data": None, "out": None, "resume": False}
-    return options_merge(
-        parser, args, DEFAULTS, extra=extra, required=("data", "out"), lists=("data", "eval_data")
-    )
+    parser = trl_parser("python -m training.ml.dpo", __doc__, "optimise a policy on "
+                        "preference pairs", _own_options)  # fmt: skip
+    return trl_options(parser, DEFAULTS, argv)
 
 
 def pairs_load(paths: list) -> list[dict]:
@@ -181,16 +134,12 @@ def train(o: argparse.Namespace) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from training.ml.preference_data import DataError
+    from training.ml.cli_options import cli_run
 
-    o = options_of(sys.argv[1:] if argv is None else argv)
-    try:
-        summary = train(o)
-        print(json.dumps({"model": str(Path(o.out) / "model"), "eval": summary["eval"]}))
-    except (DataError, ValueError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    return 0
+    def run(o):
+        return {"model": str(Path(o.out) / "model"), "eval": train(o)["eval"]}
+
+    return cli_run(argv, options_of, {"train": run})
 
 
 if __name__ == "__main__":

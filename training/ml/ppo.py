@@ -28,7 +28,6 @@ import shutil
 import sys
 import time
 import uuid
-from contextlib import nullcontext
 from pathlib import Path
 
 DEFAULTS = {
@@ -176,18 +175,6 @@ def _models(o, prompts: list, device, out: Path):
     return policy.to(device), tokenizer, reference, value.to(device)
 
 
-def _autocast(device, precision: str):
-    import torch
-
-    kind = torch.device(device).type
-    bf16 = precision == "bf16" or (
-        precision == "auto" and kind == "cuda" and torch.cuda.is_bf16_supported()
-    )
-    if bf16:
-        return (lambda: torch.autocast(device_type=kind, dtype=torch.bfloat16)), "bf16"
-    return nullcontext, "fp32"
-
-
 def _prompt_batches(count: int, batch: int, seed: int):
     """Endless seeded passes over the prompts: (pass, position, indices of a batch)."""
     epoch = 0
@@ -240,6 +227,7 @@ def train(o: argparse.Namespace) -> dict:
         sample,
         values_of,
     )
+    from training.ml.precision import autocast_for
     from training.ml.prompt_data import prompt_text, prompts_load
     from training.ml.reward_score import RewardScorer
 
@@ -248,7 +236,7 @@ def train(o: argparse.Namespace) -> dict:
     random.seed(o.seed)
     torch.manual_seed(o.seed)
     device = "cuda" if torch.cuda.is_available() else "cpu"
-    autocast, precision = _autocast(device, o.precision)
+    autocast, precision = autocast_for(device, o.precision)
     prompts = prompts_load(o.prompts)
     policy, tokenizer, reference, value = _models(o, prompts, device, out)
     scorer = RewardScorer(o.reward_model, device)
@@ -393,16 +381,13 @@ def train(o: argparse.Namespace) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from training.ml.preference_data import DataError
+    from training.ml.cli_options import cli_run
 
-    o = options_of(sys.argv[1:] if argv is None else argv)
-    try:
+    def run(o):
         train(o)
-        print(json.dumps({"model": str(Path(o.out) / "model")}))
-    except (DataError, ValueError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    return 0
+        return {"model": str(Path(o.out) / "model")}
+
+    return cli_run(argv, options_of, {"train": run})
 
 
 if __name__ == "__main__":

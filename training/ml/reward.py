@@ -27,7 +27,6 @@ import shutil
 import sys
 import time
 import uuid
-from contextlib import nullcontext
 from dataclasses import asdict
 from pathlib import Path
 
@@ -120,19 +119,6 @@ def _seed_all(seed: int) -> None:
 
     random.seed(seed)
     torch.manual_seed(seed)
-
-
-def _autocast(device, precision: str):
-    import torch
-
-    kind = torch.device(device).type
-    if kind == "cuda":
-        bf16 = precision == "bf16" or (precision == "auto" and torch.cuda.is_bf16_supported())
-    else:
-        bf16 = precision == "bf16"
-    if bf16:
-        return lambda: torch.autocast(device_type=kind, dtype=torch.bfloat16), "bf16"
-    return nullcontext, "fp32"
 
 
 class Scorer:
@@ -296,6 +282,7 @@ def train(o: argparse.Namespace) -> dict | None:
     from training.ml.encoding import Truncation, encode
     from training.ml.losses import pair_accuracy
     from training.ml.metrics_log import MetricsLog
+    from training.ml.precision import autocast_for
     from training.ml.preference_data import examples_load
     from training.ml.reward_eval import evaluation
     from training.ml.reward_model import (
@@ -328,7 +315,7 @@ def train(o: argparse.Namespace) -> dict | None:
     if not train_set:
         raise SystemExit(f"{', '.join(o.data)}: no ranked examples with two tiers or more")
     device = par.device
-    autocast, precision = _autocast(device, o.precision)
+    autocast, precision = autocast_for(device, o.precision)
     reward = reward_model_build(spec, tokenizer).to(device)
     # Several processes start from the same weights (the seed); DDP checks that.
     scorer = Scorer(reward, tokenizer.pad_token_id, device, autocast, engine=par.wrap(reward))
@@ -492,20 +479,13 @@ def evaluate(args: argparse.Namespace) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from training.ml.preference_data import DataError
+    from training.ml.cli_options import cli_run
 
-    o = options_of(sys.argv[1:] if argv is None else argv)
-    try:
-        if o.command == "evaluate":
-            print(json.dumps(evaluate(o), indent=2))
-        else:
-            summary = train(o)
-            if summary is not None:
-                print(json.dumps({"model": str(Path(o.out) / "model"), "eval": summary["eval"]}))
-    except (DataError, ValueError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    return 0
+    def run(o):
+        summary = train(o)  # None in a process other than the main one: it prints nothing
+        return summary and {"model": str(Path(o.out) / "model"), "eval": summary["eval"]}
+
+    return cli_run(argv, options_of, {"train": run, "evaluate": evaluate})
 
 
 if __name__ == "__main__":

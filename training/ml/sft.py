@@ -20,65 +20,20 @@ import math
 import sys
 from pathlib import Path
 
-DEFAULTS = {
-    "policy": "tiny",
-    "epochs": 3,
-    "batch_size": 8,
-    "lr": 2e-5,
-    "max_length": 512,
-    "warmup": 0.03,
-    "weight_decay": 0.0,
-    "seed": 0,
-    "log_every": 5,
-    "save_every": 200,
-    "max_steps": 0,
-    "lora_r": 0,
-    "lora_alpha": 32,
-    "precision": "auto",
-}
+from training.ml.trl_runs import trl_defaults, trl_options, trl_parser
+
+DEFAULTS = trl_defaults(epochs=3, lr=2e-5, warmup=0.03)
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="python -m training.ml.sft",
-        description=__doc__.split("\n\n")[0],
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog=__doc__.split("\n\n", 2)[2],
-    )
-    sub = parser.add_subparsers(dest="command", required=True)
-    t = sub.add_parser("train", help="fine-tune a policy on demonstrations")
-    a = t.add_argument
-    a("--policy", help="causal LM folder, hub name, .gguf file, or 'tiny'")
+def _own_options(a) -> None:
     a("--data", action="append", help="sft or prompt/completion JSONL (repeat)")
     a("--eval-data", action="append", help="held-out demonstrations (repeat)")
-    a("--out", help="output folder")
-    a("--config", help="YAML or JSON file of these options (command line wins)")
-    a("--epochs", type=float, help="passes over the demonstrations")
-    a("--batch-size", type=int, help="demonstrations per step")
-    a("--lr", type=float, help="peak learning rate")
-    a("--max-length", type=int, help="tokens per demonstration (longer ones are cut)")
-    a("--warmup", type=float, help="share of steps warming the rate up")
-    a("--weight-decay", type=float, help="AdamW weight decay")
-    a("--seed", type=int, help="seed")
-    a("--log-every", type=int, help="steps between metrics lines")
-    a("--save-every", type=int, help="steps between checkpoints")
-    a("--max-steps", type=int, help="stop after this many steps (0: no limit)")
-    a("--lora-r", type=int, help="train a LoRA adapter of this rank (0: full fine-tuning)")
-    a("--lora-alpha", type=int, help="LoRA alpha")
-    a("--precision", choices=["auto", "fp32", "bf16"], help="auto: bf16 on GPUs that support it")
-    a("--resume", action="store_true", help="continue from the latest checkpoint")
-    return parser
 
 
 def options_of(argv: list[str]) -> argparse.Namespace:
-    from training.ml.cli_options import options_merge
-
-    parser = _parser()
-    args = parser.parse_args(argv)
-    extra = {"data": None, "eval_data": None, "out": None, "resume": False}
-    return options_merge(
-        parser, args, DEFAULTS, extra=extra, required=("data", "out"), lists=("data", "eval_data")
-    )
+    parser = trl_parser("python -m training.ml.sft", __doc__, "fine-tune a policy on "
+                        "demonstrations", _own_options)  # fmt: skip
+    return trl_options(parser, DEFAULTS, argv)
 
 
 def demonstrations_load(paths: list, chat: bool, eos: str) -> list[dict]:
@@ -178,16 +133,12 @@ def train(o: argparse.Namespace) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from training.ml.preference_data import DataError
+    from training.ml.cli_options import cli_run
 
-    o = options_of(sys.argv[1:] if argv is None else argv)
-    try:
-        summary = train(o)
-        print(json.dumps({"model": str(Path(o.out) / "model"), "eval": summary["eval"]}))
-    except (DataError, ValueError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    return 0
+    def run(o):
+        return {"model": str(Path(o.out) / "model"), "eval": train(o)["eval"]}
+
+    return cli_run(argv, options_of, {"train": run})
 
 
 if __name__ == "__main__":
