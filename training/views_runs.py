@@ -15,8 +15,10 @@ from training.models import ModelArtifact, TrainingRun
 from training.services.runs import (
     run_cancel,
     run_create,
+    run_latest_samples,
     run_progress,
     run_relaunch,
+    run_reward_and_kl,
     run_series,
     runs_reap,
 )
@@ -69,21 +71,10 @@ def _curves(run: TrainingRun) -> list:
 def _reward_against_kl(run: TrainingRun):
     """Reward against √KL, step by step: how much reward each unit of drift from the
     reference bought (the usual RLHF over-optimisation picture)."""
-    points = [
-        (max(values.get("kl") or 0.0, 0.0) ** 0.5, values["reward_mean"])
-        for values in run.metrics.filter(values__has_key="reward_mean")
-        .order_by("step")
-        .values_list("values", flat=True)
-    ]
+    points = [(max(kl, 0.0) ** 0.5, reward) for kl, reward in run_reward_and_kl(run)]
     return charts.line_chart(
         [charts.Series("reward", points)], title="Reward against √KL", y_format="{:.2f}"
     )
-
-
-def _samples(run: TrainingRun) -> tuple[int, list]:
-    """The newest table of sample prompts and responses a policy run wrote."""
-    row = run.metrics.filter(values__event="samples").order_by("-step", "-id").first()
-    return (row.step, row.values.get("samples") or []) if row else (0, [])
 
 
 def _evaluation_charts(run: TrainingRun) -> list:
@@ -194,7 +185,7 @@ def run_detail(request, project, run_id: int):
         "progress": run_progress(run),
         "curves": _curves(run),
         "evaluation": _evaluation_charts(run),
-        "samples": _samples(run),
+        "samples": run_latest_samples(run),
         "artifact": ModelArtifact.objects.filter(run=run).first(),
         "may_launch": has_capability(request.user, project, Capability.ENGINEER),
     }

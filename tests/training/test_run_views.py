@@ -109,6 +109,9 @@ def test_a_ppo_run_page_plots_reward_against_kl_and_shows_escaped_samples(setup)
     assert "What the policy says (step 2)" in page and "1.250" in page
     assert "&lt;script&gt;x&lt;/script&gt;" in page and "<script>x</script>" not in page
     assert "reward model rm-1" in page
+    from training.services.runs import run_reward_and_kl
+
+    assert run_reward_and_kl(run) == [(0.0, -0.5), (2.25, 1.5)]  # what the √KL chart plots
 
 
 def test_the_policy_form_launches_ppo_with_a_reward_model_and_refuses_it_without(setup):

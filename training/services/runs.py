@@ -184,3 +184,16 @@ def run_series(run: TrainingRun, names: tuple[str, ...]) -> dict[str, list[tuple
             if isinstance(value, int | float) and not isinstance(value, bool):
                 series[name].append((step, float(value)))
     return series
+
+
+def run_reward_and_kl(run: TrainingRun) -> list[tuple[float, float]]:
+    """(KL, mean reward) of a PPO run's steps, in step order."""
+    rows = run.metrics.filter(values__has_key="reward_mean").order_by("step")
+    return [(v.get("kl") or 0.0, v["reward_mean"]) for v in rows.values_list("values", flat=True)]
+
+
+def run_latest_samples(run: TrainingRun) -> tuple[int, list]:
+    """(step, rows) of the newest table of sample prompts and responses a policy run
+    wrote; (0, []) before the first."""
+    row = run.metrics.filter(values__event="samples").order_by("-step", "-id").first()
+    return (row.step, row.values.get("samples") or []) if row else (0, [])
