@@ -155,15 +155,24 @@ def stream_callback(log, names: dict[str, str]):
     return Stream()
 
 
-def resume_point(out: Path, resume: bool, log) -> bool:
-    """Whether to resume (``--resume`` and a TRL checkpoint exists); says so in the
-    stream."""
-    checkpoints = list((out / "checkpoints").glob("checkpoint-*")) if resume else []
-    if not checkpoints:
-        return False
-    latest = max(checkpoints, key=lambda p: int(p.name.rsplit("-", 1)[1]))
+def resume_point(out: Path, resume: bool, log) -> str | None:
+    """The checkpoint to resume from (``--resume``): the newest one the Trainer finished
+    writing. The Trainer writes ``checkpoint-N`` in place and its ``trainer_state.json``
+    last, so a folder without that file was cut off mid-save: it is removed rather than
+    resumed from. Says so in the stream."""
+    if not resume:
+        return None
+    finished = []
+    for folder in (out / "checkpoints").glob("checkpoint-*"):
+        if (folder / "trainer_state.json").exists():
+            finished.append(folder)
+        else:
+            shutil.rmtree(folder, ignore_errors=True)
+    if not finished:
+        return None
+    latest = max(finished, key=lambda p: int(p.name.rsplit("-", 1)[1]))
     log.write(int(latest.name.rsplit("-", 1)[1]), event="resumed", checkpoint=latest.name)
-    return True
+    return str(latest)
 
 
 def publish(model, tokenizer, out: Path) -> Path:

@@ -56,3 +56,34 @@ def test_bad_demonstrations_name_the_line(tmp_path, capsys):
     code = sft.main(["train", "--data", str(bad), "--out", str(tmp_path / "o")])
     assert code == 2
     assert f"{bad}:2: messages: must end with an assistant turn" in capsys.readouterr().err
+
+
+def test_a_resumed_run_skips_a_checkpoint_cut_off_mid_save_and_ends_where_a_clean_one_does(
+    tmp_path,
+):
+    """Stopped after checkpoint-4 while writing checkpoint-8 (no trainer_state.json
+    yet): the resume starts from checkpoint-4, drops the partial folder, and ends with the
+    uninterrupted run's weights."""
+    import shutil
+
+    import torch
+    from safetensors.torch import load_file
+
+    data = _write(tmp_path / "sft.jsonl", _demonstrations())
+    options = ["--data", str(data), "--max-steps", "8", "--batch-size", "8", "--lr", "3e-3",
+               "--save-every", "4", "--max-length", "64"]  # fmt: skip
+    clean = tmp_path / "clean"
+    assert sft.main(["train", *options, "--out", str(clean)]) == 0
+    stopped = tmp_path / "stopped"
+    shutil.copytree(clean / "checkpoints" / "checkpoint-4",
+                    stopped / "checkpoints" / "checkpoint-4")  # fmt: skip
+    partial = stopped / "checkpoints" / "checkpoint-8"
+    shutil.copytree(clean / "checkpoints" / "checkpoint-8", partial)
+    (partial / "trainer_state.json").unlink()
+    assert sft.main(["train", *options, "--out", str(stopped), "--resume"]) == 0
+    lines = [json.loads(x) for x in (stopped / "metrics.jsonl").read_text().splitlines()]
+    assert [x["checkpoint"] for x in lines if x.get("event") == "resumed"] == ["checkpoint-4"]
+    a = load_file(clean / "model" / "model.safetensors")
+    b = load_file(stopped / "model" / "model.safetensors")
+    for name in a:
+        torch.testing.assert_close(a[name], b[name], atol=1e-5, rtol=0)
