@@ -65,21 +65,19 @@ class RunListApi(APIView):
             raise ApplicationError(
                 "snapshot: no such snapshot in this project", extra={"field": "snapshot"}
             )
-        reward_model = None
-        if data.get("reward_model") is not None:
-            reward_model = ModelArtifact.objects.filter(
-                pk=data["reward_model"], project=project
-            ).first()
-            if reward_model is None:
-                raise ApplicationError(
-                    "reward_model: no such model in this project", extra={"field": "reward_model"}
-                )
+        models = {name: _artifact(project, data, name) for name in
+                  ("reward_model", "policy", "reference_policy")}  # fmt: skip
+        reference = data.get("reference", "")
+        if models["reference_policy"]:
+            reference = models["reference_policy"].path
         run, created = run_create(
             project=project,
             user=request.user,
             kind=data["kind"],
             snapshot=snapshot,
-            reward_model=reward_model,
+            reward_model=models["reward_model"],
+            policy=models["policy"],
+            reference=reference,
             hyperparameters=data.get("hyperparameters") or {},
             base_model=data.get("base_model", ""),
             name=data.get("name", ""),
@@ -87,6 +85,16 @@ class RunListApi(APIView):
         )
         code = status.HTTP_202_ACCEPTED if created else status.HTTP_200_OK
         return Response(RunSerializer(run).data, status=code)
+
+
+def _artifact(project, data: dict, field: str) -> ModelArtifact | None:
+    """The registered model named by ``field`` (an id), if given; it must be the project's."""
+    if data.get(field) is None:
+        return None
+    found = ModelArtifact.objects.filter(pk=data[field], project=project).first()
+    if found is None:
+        raise ApplicationError(f"{field}: no such model in this project", extra={"field": field})
+    return found
 
 
 class RunDetailApi(APIView):

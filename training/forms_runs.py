@@ -100,3 +100,56 @@ class PolicyRunForm(forms.Form):
             if value is not None:
                 values[name] = int(value) if name == "epochs" and value.is_integer() else value
         return values
+
+
+class EvaluationForm(forms.Form):
+    """Evaluate a registered policy on a snapshot's held-out split, judged by a registered
+    reward model, against a reference: another registered policy, a path or hub name, or
+    (both empty) the model the policy's training started from."""
+
+    policy = forms.ModelChoiceField(queryset=ModelArtifact.objects.none())
+    snapshot = forms.ModelChoiceField(
+        queryset=DatasetSnapshot.objects.none(), help_text="its validation (or test) split"
+    )
+    reward_model = forms.ModelChoiceField(queryset=ModelArtifact.objects.none(), label="Judge")
+    reference_policy = forms.ModelChoiceField(
+        queryset=ModelArtifact.objects.none(), required=False, label="Compare with",
+        empty_label="the policy's starting model",
+    )  # fmt: skip
+    reference = forms.CharField(
+        required=False, max_length=500, label="or a path", help_text="folder or hub name"
+    )
+    name = forms.CharField(required=False, max_length=200)
+    max_new_tokens = forms.IntegerField(required=False, min_value=1, max_value=4096)
+    temperature = forms.FloatField(required=False, min_value=0, help_text="0: greedy")
+
+    def __init__(self, *args, project, **kwargs):
+        super().__init__(*args, prefix="evaluate", **kwargs)
+        models = ModelArtifact.objects.filter(project=project).order_by("-created_at")
+        self.fields["policy"].queryset = models.filter(kind=ArtifactKind.POLICY)
+        self.fields["reference_policy"].queryset = models.filter(kind=ArtifactKind.POLICY)
+        self.fields["reward_model"].queryset = models.filter(kind=ArtifactKind.REWARD)
+        snapshots = DatasetSnapshot.objects.filter(
+            project=project, status=SnapshotStatus.SUCCEEDED
+        ).order_by("-number")
+        self.fields["snapshot"].queryset = snapshots
+        self.fields["snapshot"].label_from_instance = lambda s: f"#{s.number} {s.name}".strip()
+        self.fields["snapshot"].initial = snapshots.first()
+
+    def reference_path(self) -> str:
+        """The path typed, else the chosen policy's, else the evaluated policy's start
+        (none when it started from the built-in tiny model: nothing to load)."""
+        data = self.cleaned_data
+        if data["reference"].strip():
+            return data["reference"].strip()
+        if data["reference_policy"]:
+            return data["reference_policy"].path
+        start = data["policy"].base_model
+        return "" if start in ("", "tiny") else start
+
+    def hyperparameters(self) -> dict:
+        return {
+            name: self.cleaned_data[name]
+            for name in ("max_new_tokens", "temperature")
+            if self.cleaned_data.get(name) is not None
+        }

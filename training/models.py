@@ -91,6 +91,7 @@ class RunKind(models.TextChoices):
     SFT = "sft", "Supervised fine-tuning"
     PPO = "ppo", "PPO"
     DPO = "dpo", "DPO"
+    EVAL = "eval", "Policy evaluation"
 
 
 class RunState(models.TextChoices):
@@ -120,10 +121,20 @@ class TrainingRun(models.Model):
         DatasetSnapshot, null=True, blank=True, on_delete=models.PROTECT, related_name="runs"
     )
     hyperparameters = models.JSONField(default=dict, blank=True)
-    # A policy run's reward model (PPO); PROTECT: the run's record names what it used.
+    # A policy run's reward model (PPO), or an evaluation's judge; PROTECT: the run's
+    # record names what it used.
     reward_model = models.ForeignKey(
         "ModelArtifact", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
+    # An evaluation run's policy, and the policy (path or hub name) it is compared with.
+    policy = models.ForeignKey(
+        "ModelArtifact",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="evaluations",
+    )
+    reference = models.CharField(max_length=500, blank=True)
     state = models.CharField(max_length=16, choices=RunState.choices, default=RunState.QUEUED)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"

@@ -9,13 +9,25 @@ from training.services.runs import run_progress
 
 class RunCreateSerializer(serializers.Serializer):
     project = serializers.SlugField(help_text="the project's slug")
-    kind = serializers.CharField(help_text="reward or ppo")
+    kind = serializers.CharField(help_text="reward, sft, dpo, ppo or eval")
     snapshot = serializers.IntegerField(
-        help_text="id of a finished snapshot of the project (rankings, or a PPO run's prompts)"
+        help_text="id of a finished snapshot of the project (rankings, demonstrations, a PPO "
+        "run's prompts, an evaluation's held-out split)"
     )
     reward_model = serializers.IntegerField(
-        required=False, help_text="ppo: id of a registered reward model of the project"
+        required=False,
+        help_text="ppo: id of a registered reward model of the project; eval: the judge",
     )
+    policy = serializers.IntegerField(
+        required=False, help_text="eval: id of the registered policy to evaluate"
+    )
+    reference_policy = serializers.IntegerField(
+        required=False, help_text="eval: id of a registered policy to compare with"
+    )
+    reference = serializers.CharField(
+        required=False, allow_blank=True, max_length=500,
+        help_text="eval: a policy path or hub name to compare with (instead of reference_policy)",
+    )  # fmt: skip
     hyperparameters = serializers.JSONField(required=False, help_text="overrides of defaults")
     base_model = serializers.CharField(
         required=False, allow_blank=True, max_length=500,
@@ -47,9 +59,9 @@ class RunSummarySerializer(serializers.ModelSerializer):
     class Meta:
         model = TrainingRun
         fields = [
-            "id", "project", "kind", "name", "base_model", "snapshot", "reward_model",
-            "hyperparameters", "state", "progress", "created_at", "started_at", "finished_at",
-            "heartbeat_at", "worker", "attempt", "error", "artifact",
+            "id", "project", "kind", "name", "base_model", "snapshot", "reward_model", "policy",
+            "reference", "hyperparameters", "state", "progress", "created_at", "started_at",
+            "finished_at", "heartbeat_at", "worker", "attempt", "error", "artifact",
         ]  # fmt: skip
 
     def get_progress(self, obj) -> dict:

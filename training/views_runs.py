@@ -10,7 +10,7 @@ from annotation import charts
 from config.errors import ApplicationError
 from projects.decorators import project_view
 from projects.permissions import Capability, has_capability
-from training.forms_runs import PolicyRunForm, RunForm
+from training.forms_runs import EvaluationForm, PolicyRunForm, RunForm
 from training.models import ModelArtifact, TrainingRun
 from training.services.runs import (
     run_cancel,
@@ -78,6 +78,8 @@ def _reward_against_kl(run: TrainingRun):
 
 
 def _evaluation_charts(run: TrainingRun) -> list:
+    if run.kind == "eval":
+        return _policy_evaluation_charts(run)
     report = (run.summary or {}).get("eval") or {}
     if not report:
         return []
@@ -99,6 +101,52 @@ def _evaluation_charts(run: TrainingRun) -> list:
     ]
 
 
+EVALUATION_ROWS = (
+    ("reward_mean", "Mean reward score", "{:.3f}"),
+    ("reward_std", "Reward score spread (sd)", "{:.3f}"),
+    ("perplexity", "Perplexity of the demonstrations", "{:.2f}"),
+    ("rouge1", "ROUGE-1 F", "{:.3f}"),
+    ("rouge2", "ROUGE-2 F", "{:.3f}"),
+    ("rougeL", "ROUGE-L F", "{:.3f}"),
+    ("bleu", "BLEU", "{:.1f}"),
+    ("response_length", "Answer length (tokens)", "{:.1f}"),
+    ("eos_rate", "Answers that ended (EOS)", "{:.0%}"),
+)
+
+
+def _policy_evaluation_charts(run: TrainingRun) -> list:
+    """The win rate against the reference with its interval, and wins / ties / losses."""
+    report = (run.summary or {}).get("eval") or {}
+    if report.get("win_rate") is None:
+        return []
+    counts = (report["wins"], report["ties"], report["losses"])
+    row = charts.IntervalRow("policy vs reference", report["win_rate"], report["win_rate_low"],
+                             report["win_rate_high"], note=f"n={sum(counts)}")  # fmt: skip
+    return [
+        charts.interval_bars([row], title="Win rate judged by the reward model (95% interval)"),
+        charts.stacked_bars(
+            [("answers", list(zip(("wins", "ties", "losses"), counts, strict=True)))],
+            title="Wins, ties and losses per prompt",
+            colours={"wins": "#16a34a", "ties": "#9ca3af", "losses": "#dc2626"},
+        ),
+    ]
+
+
+def _evaluation_table(run: TrainingRun) -> list[tuple[str, str, str]]:
+    """(figure, policy, reference) rows of an evaluation run's report, formatted."""
+    summary = run.summary or {}
+    ours, theirs = summary.get("eval") or {}, summary.get("reference_eval") or {}
+
+    def shown(figures: dict, key: str, fmt: str) -> str:
+        return fmt.format(figures[key]) if figures.get(key) is not None else "—"
+
+    return [
+        (title, shown(ours, key, fmt), shown(theirs, key, fmt))
+        for key, title, fmt in EVALUATION_ROWS
+        if ours.get(key) is not None or theirs.get(key) is not None
+    ]
+
+
 def _edge(value) -> str:
     return "" if value is None else f"{value:g}"
 
@@ -108,11 +156,32 @@ def run_list(request, project):
     runs_reap(project=project)
     may_launch = has_capability(request.user, project, Capability.ENGINEER)
     posted = request.POST if request.method == "POST" else None
-    is_policy = bool(posted) and posted.get("form") == "policy"
-    form = RunForm(None if is_policy else posted, project=project)
-    policy_form = PolicyRunForm(posted if is_policy else None, project=project)
+    which = posted.get("form", "reward") if posted else None
+    form = RunForm(posted if which == "reward" else None, project=project)
+    policy_form = PolicyRunForm(posted if which == "policy" else None, project=project)
+    evaluation_form = EvaluationForm(posted if which == "evaluate" else None, project=project)
     if request.method == "POST" and not may_launch:
         return render(request, "403.html", {"message": "engineers launch runs"}, status=403)
+    is_policy = which == "policy"
+    if which == "evaluate" and evaluation_form.is_valid():
+        data = evaluation_form.cleaned_data
+        try:
+            run, _ = run_create(
+                project=project,
+                user=request.user,
+                kind="eval",
+                snapshot=data["snapshot"],
+                reward_model=data["reward_model"],
+                policy=data["policy"],
+                reference=evaluation_form.reference_path(),
+                hyperparameters=evaluation_form.hyperparameters(),
+                name=data["name"],
+                client_token=request.POST.get("client_token") or None,
+            )
+        except ApplicationError as exc:
+            evaluation_form.add_error(None, exc.message)
+        else:
+            return redirect("run-detail", slug=project.slug, run_id=run.pk)
     if is_policy and policy_form.is_valid():
         data = policy_form.cleaned_data
         try:
@@ -131,7 +200,7 @@ def run_list(request, project):
             policy_form.add_error(None, exc.message)
         else:
             return redirect("run-detail", slug=project.slug, run_id=run.pk)
-    if request.method == "POST" and not is_policy:
+    if which == "reward":
         if form.is_valid():
             try:
                 run, _ = run_create(
@@ -153,6 +222,7 @@ def run_list(request, project):
         "project": project,
         "form": form,
         "policy_form": policy_form,
+        "evaluation_form": evaluation_form,
         "training_fields": (
             "epochs",
             "steps",
@@ -172,7 +242,7 @@ def run_list(request, project):
 
 def _run(project, run_id) -> TrainingRun:
     runs_reap(project=project)
-    runs = TrainingRun.objects.select_related("snapshot")
+    runs = TrainingRun.objects.select_related("snapshot", "policy", "reward_model")
     return get_object_or_404(runs, project=project, pk=run_id)
 
 
@@ -185,6 +255,7 @@ def run_detail(request, project, run_id: int):
         "progress": run_progress(run),
         "curves": _curves(run),
         "evaluation": _evaluation_charts(run),
+        "evaluation_table": _evaluation_table(run) if run.kind == "eval" else [],
         "samples": run_latest_samples(run),
         "artifact": ModelArtifact.objects.filter(run=run).first(),
         "may_launch": has_capability(request.user, project, Capability.ENGINEER),

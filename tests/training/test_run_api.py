@@ -232,3 +232,57 @@ def test_a_new_run_never_takes_over_a_folder_left_under_its_id(setup, settings, 
     assert run_folder(run) != folder  # a fresh name until the first launch records it
     run.out_dir = str(folder)
     assert run_folder(run) == folder  # then every relaunch resumes there
+
+
+def test_an_evaluation_run_needs_a_policy_a_judge_and_a_held_out_split(setup, tmp_path):
+    """The project's snapshot has a test split (its held-out prompts); the launch
+    resolves a reference policy by id to its path, and the trainer's config names the
+    held-out files only."""
+    from training.services.run_launcher import _config, trainer_command
+
+    project, snapshot, client = setup
+    judge = ModelArtifact.objects.create(project=project, kind="reward", name="rm", path="/rm")
+    policy = ModelArtifact.objects.create(project=project, kind="policy", name="p", path="/p")
+    start = ModelArtifact.objects.create(project=project, kind="policy", name="s", path="/s")
+    cases = [
+        ({"reward_model": judge.pk}, "policy"),
+        ({"reward_model": judge.pk, "policy": judge.pk}, "policy"),
+        ({"policy": policy.pk}, "reward_model"),
+        ({"reward_model": policy.pk, "policy": policy.pk}, "reward_model"),
+        ({"reward_model": judge.pk, "policy": policy.pk, "hyperparameters": {"lr": 1}},
+         "hyperparameters.lr"),
+    ]  # fmt: skip
+    for extra, field in cases:
+        response = _post(client, project, snapshot, kind="eval", **extra)
+        assert response.status_code == 400 and response.json()["field"] == field, extra
+    response = _post(client, project, snapshot, kind="eval", reward_model=judge.pk,
+                     policy=policy.pk, reference_policy=start.pk,
+                     hyperparameters={"max_new_tokens": 16})  # fmt: skip
+    assert response.status_code == 202, response.json()
+    body = response.json()
+    assert body["policy"] == policy.pk and body["reference"] == "/s"
+    assert body["hyperparameters"]["temperature"] == 0.0  # greedy unless asked
+    run = TrainingRun.objects.get(pk=body["id"])
+    config = _config(run)
+    assert config["policy"] == "/p" and config["reward_model"] == "/rm"
+    assert config["reference"] == "/s" and config["max_new_tokens"] == 16
+    assert config["prompts"][0].endswith("listwise/test.jsonl") and "demonstrations" not in config
+    command = trainer_command(run, tmp_path, tmp_path / "run.json")
+    assert command[2:4] == ["training.ml.policy_eval", "evaluate"] and "--resume" not in command
+
+
+def test_an_evaluation_refuses_a_snapshot_without_held_out_prompts(db):
+    from training.services.snapshots import snapshot_create, snapshot_export
+
+    project, _, engineer = project_with_listwise_snapshot(12)
+    options = {"formats": ["listwise"], "file_types": ["jsonl"], "splits": {"train": 1.0}}
+    snapshot, _ = snapshot_create(project=project, user=engineer, options=options, enqueue=False)
+    snapshot = snapshot_export(snapshot_id=snapshot.pk)
+    judge = ModelArtifact.objects.create(project=project, kind="reward", name="rm", path="/rm")
+    policy = ModelArtifact.objects.create(project=project, kind="policy", name="p", path="/p")
+    client = APIClient()
+    client.force_authenticate(engineer)
+    response = _post(client, project, snapshot, kind="eval", reward_model=judge.pk,
+                     policy=policy.pk)  # fmt: skip
+    assert response.status_code == 400 and response.json()["field"] == "snapshot"
+    assert "no validation or test split" in response.json()["message"]

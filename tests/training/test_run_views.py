@@ -151,3 +151,43 @@ def test_sft_and_dpo_run_pages_draw_their_own_curves(setup):
     assert "Held-out perplexity" in sft_page and "policy tiny" in sft_page
     dpo_page = client.get(f"/p/{project.slug}/runs/{dpo.pk}/").content.decode()
     assert "Implicit reward margin" in dpo_page and "Preference accuracy" in dpo_page
+
+
+def test_the_evaluation_form_compares_with_the_policys_start_and_the_page_shows_the_report(
+    setup,
+):
+    from training.models import ModelArtifact
+
+    project, snapshot, engineer = setup
+    url = f"/p/{project.slug}/runs/"
+    client = _client(engineer)
+    judge = ModelArtifact.objects.create(project=project, kind="reward", name="rm", path="/rm")
+    policy = ModelArtifact.objects.create(project=project, kind="policy", name="ppo-1",
+                                          path="/ppo", base_model="/sft")  # fmt: skip
+    assert 'id="evaluation-form"' in client.get(url).content.decode()
+    response = client.post(url, {
+        "form": "evaluate", "evaluate-policy": policy.pk, "evaluate-snapshot": snapshot.pk,
+        "evaluate-reward_model": judge.pk, "evaluate-max_new_tokens": "32",
+    })  # fmt: skip
+    run = TrainingRun.objects.get()
+    assert response.status_code == 302 and run.kind == "eval"
+    assert run.policy == policy and run.reference == "/sft"  # the policy's starting model
+    assert run.hyperparameters["max_new_tokens"] == 32
+    run.state, run.summary = RunState.SUCCEEDED, {
+        "prompts": 20, "demonstrations": 0,
+        "eval": {"reward_mean": 1.5, "win_rate": 0.625, "win_rate_low": 0.4,
+                 "win_rate_high": 0.8, "wins": 11, "ties": 3, "losses": 6, "rougeL": 0.25},
+        "reference_eval": {"reward_mean": 0.75, "rougeL": 0.125},
+    }  # fmt: skip
+    run.save()
+    RunMetric.objects.create(run=run, step=3, values={"step": 3, "event": "samples", "samples": [
+        {"prompt": "<i>p</i>", "response": "ours", "score": 1.0, "reference": "<b>theirs</b>",
+         "reference_score": 0.5},
+    ]})  # fmt: skip
+    page = client.get(f"/p/{project.slug}/runs/{run.pk}/").content.decode()
+    assert "Win rate against the reference <strong>0.625</strong>" in page
+    assert "11 wins, 3 ties, 6 losses" in page and "Win rate judged by the reward model" in page
+    assert "<td>Mean reward score</td><td>1.500</td><td>0.750</td>" in page
+    assert "<td>ROUGE-L F</td><td>0.250</td><td>0.125</td>" in page
+    assert "&lt;b&gt;theirs&lt;/b&gt;" in page and "<b>theirs</b>" not in page
+    assert "Calibration" not in page  # the reward model's charts are not an evaluation's

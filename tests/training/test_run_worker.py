@@ -220,16 +220,36 @@ def test_a_ppo_run_answers_the_snapshots_prompts_against_a_registered_reward_mod
         assert response.status_code == 202, response.json()
         assert response.json()["reward_model"] == reward_model.pk
         done = _wait(response.json()["id"], lambda r: r.finished)
+        assert done.state == RunState.SUCCEEDED, f"{done.error}\n{done.log_tail[-3000:]}"
+        policy = ModelArtifact.objects.get(run=done)
+        # Evaluated against itself, greedy: the same answers, every prompt a tie.
+        response = client.post(
+            "/api/v1/training-runs/",
+            {"project": project.slug, "kind": "eval", "snapshot": snapshot.pk,
+             "policy": policy.pk, "reference_policy": policy.pk, "reward_model": reward_model.pk,
+             "client_token": "eval-1", "hyperparameters": {"max_new_tokens": 8}},
+            format="json",
+        )  # fmt: skip
+        assert response.status_code == 202, response.json()
+        evaluation = _wait(response.json()["id"], lambda r: r.finished)
     finally:
         worker.terminate()
         worker.wait(timeout=15)
-    assert done.state == RunState.SUCCEEDED, f"{done.error}\n{done.log_tail[-3000:]}"
     steps = [m.values for m in RunMetric.objects.filter(run=done) if "reward_mean" in m.values]
     assert [s["step"] for s in steps] == [1, 2, 3] and all("kl" in s for s in steps)
     assert RunMetric.objects.filter(run=done, values__event="samples").exists()
-    policy = ModelArtifact.objects.get(run=done)
     assert policy.kind == "policy" and policy.metrics["reward_model"] == reward_model.pk
     assert Path(policy.path, "model.safetensors").exists()
+    assert evaluation.state == RunState.SUCCEEDED, f"{evaluation.error}\n{evaluation.log_tail}"
+    report = evaluation.summary["eval"]
+    held_out = snapshot.files.get(format="listwise", split="test").rows
+    assert evaluation.summary["prompts"] == held_out > 0  # the held-out split's prompts
+    assert report["win_rate"] == 0.5 and report["ties"] == held_out
+    assert evaluation.summary["reference_eval"]["reward_mean"] == report["reward_mean"]
+    assert evaluation.step == evaluation.total_steps > 0
+    policy.refresh_from_db()
+    assert policy.metrics["evaluation"]["run"] == evaluation.pk
+    assert policy.metrics["evaluation"]["win_rate"] == 0.5
 
 
 def test_an_sft_run_trains_on_the_snapshots_demonstrations_and_registers_a_policy(worker_log):

@@ -22,9 +22,9 @@ def config_load(path: str) -> dict:
     return loaded
 
 
-def train_actions(parser: argparse.ArgumentParser) -> list:
+def command_actions(parser: argparse.ArgumentParser, command: str) -> list:
     sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
-    return sub.choices["train"]._actions
+    return sub.choices[command]._actions
 
 
 def options_merge(
@@ -37,10 +37,12 @@ def options_merge(
     lists: tuple[str, ...],
 ) -> argparse.Namespace:
     """``defaults`` and ``extra`` (options without a default in the trainer's table)
-    < ``args.config`` < the flags given."""
+    < ``args.config`` < the flags given (of the command chosen: ``train``, ``evaluate``)."""
     merged = {**defaults, **extra}
     if args.config:
-        types = {a.dest: a.type for a in train_actions(parser) if a.type is not None}
+        types = {
+            a.dest: a.type for a in command_actions(parser, args.command) if a.type is not None
+        }
         for key, value in config_load(args.config).items():
             name = key.replace("-", "_")
             if name not in merged:

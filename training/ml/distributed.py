@@ -58,6 +58,12 @@ class Parallel:
         total = torch.tensor(values, dtype=torch.float64, device=self.device)
         return self.accelerator.reduce(total, reduction="sum").tolist()
 
+    def gather(self, values: torch.Tensor) -> torch.Tensor:
+        """Every process's rows of ``values``, in rank order (the same on all)."""
+        if self.world == 1:
+            return values
+        return self.accelerator.gather(values.contiguous())
+
     def barrier(self) -> None:
         if self.world > 1:
             self.accelerator.wait_for_everyone()

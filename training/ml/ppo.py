@@ -130,12 +130,23 @@ def options_of(argv: list[str]) -> argparse.Namespace:
 
 
 def _policy_and_value(policy, value):
-    """The two trained modules as one, so a checkpoint holds both."""
+    """The two trained modules as one: a checkpoint holds both, and one forward gives
+    the logits and the values, which is what DDP needs to average both modules'
+    gradients (it syncs what a forward through its wrapper used)."""
     import torch
 
-    container = torch.nn.Module()
-    container.policy, container.value = policy, value
-    return container
+    from training.ml.ppo_rollout import logits_of, values_of
+
+    class PolicyAndValue(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.policy, self.value = policy, value
+
+        def forward(self, query, query_mask, response, mask, temperature: float):
+            args = (query, query_mask, response, mask)
+            return logits_of(self.policy, *args, temperature), values_of(self.value, *args)
+
+    return PolicyAndValue()
 
 
 def _models(o, prompts: list, device, out: Path):
@@ -206,6 +217,7 @@ def train(o: argparse.Namespace) -> dict:
     from transformers import get_linear_schedule_with_warmup
 
     from training.ml.checkpoints import checkpoint_latest, checkpoint_load, checkpoint_save
+    from training.ml.distributed import parallel_start
     from training.ml.metrics_log import MetricsLog
     from training.ml.ppo_math import (
         KLController,
@@ -220,25 +232,33 @@ def train(o: argparse.Namespace) -> dict:
     )
     from training.ml.ppo_rollout import (
         Sampling,
-        logits_of,
         logprobs_of,
         prompt_ids,
         rollout_fill,
         sample,
-        values_of,
     )
     from training.ml.precision import autocast_for
     from training.ml.prompt_data import prompt_text, prompts_load
     from training.ml.reward_score import RewardScorer
 
     out = Path(o.out)
-    out.mkdir(parents=True, exist_ok=True)
+    par = parallel_start()
+    if o.batch_size % par.world or o.mini_batch_size % par.world:
+        raise ValueError(f"batch_size and mini_batch_size: must divide among {par.world} processes")
+    local_batch, local_mini = o.batch_size // par.world, o.mini_batch_size // par.world
+    if par.is_main:
+        out.mkdir(parents=True, exist_ok=True)
+    par.barrier()
     random.seed(o.seed)
-    torch.manual_seed(o.seed)
-    device = "cuda" if torch.cuda.is_available() else "cpu"
-    autocast, precision = autocast_for(device, o.precision)
+    torch.manual_seed(o.seed)  # the same initial weights on every process
+    device = par.device
+    autocast, precision = autocast_for(device.type, o.precision)
     prompts = prompts_load(o.prompts)
-    policy, tokenizer, reference, value = _models(o, prompts, device, out)
+    if par.is_main:  # a tiny policy's tokenizer is trained once and kept for the others
+        policy, tokenizer, reference, value = _models(o, prompts, device, out)
+    par.barrier()
+    if not par.is_main:
+        policy, tokenizer, reference, value = _models(o, prompts, device, out)
     scorer = RewardScorer(o.reward_model, device)
     chat = o.chat_template == "auto" and bool(getattr(tokenizer, "chat_template", None))
     ids = prompt_ids(tokenizer, prompts, o.max_prompt_length, chat)
@@ -252,28 +272,40 @@ def train(o: argparse.Namespace) -> dict:
     kl = KLController(o.kl_coef, o.kl_target or None, o.kl_horizon)
     moments = RunningMoments()
     step = 0
-    log = MetricsLog(out)
+    log = MetricsLog(out) if par.is_main else None
     latest = checkpoint_latest(out) if o.resume else None
     if latest:
         state = checkpoint_load(latest, both, optimizer, scheduler)
         step, kl.value = state["step"], state["kl_coef"]
         moments.load_state_dict(state["moments"])  # (and the RNG: sampling continues)
-        log.write(step, event="resumed", checkpoint=latest.name)
+        if par.world > 1:  # one saved RNG state: each process continues from its own seed
+            torch.manual_seed(o.seed + 7919 * step + par.rank)
+        if log:
+            log.write(step, event="resumed", checkpoint=latest.name)
+    elif par.world > 1:
+        torch.manual_seed(o.seed + par.rank)  # each process samples its own responses
+    model = par.wrap(both)  # DDP when there are several processes
     trained = sum(p.numel() for p in params)
-    log.write(step, event="start", total_steps=o.steps, prompts=len(prompts), device=device,
-              precision=precision, chat_template=chat, trainable_parameters=trained,
-              policy=o.policy, reward_model=o.reward_model)  # fmt: skip
+    if log:
+        log.write(step, event="start", total_steps=o.steps, prompts=len(prompts),
+                  device=str(device), processes=par.world, precision=precision,
+                  chat_template=chat, trainable_parameters=trained, policy=o.policy,
+                  reward_model=o.reward_model)  # fmt: skip
     batches = _prompt_batches(len(prompts), o.batch_size, o.seed)
     for _ in range(step):  # the prompts a resumed run already used
         next(batches)
     started_run, steps_this_run = time.perf_counter(), 0
 
     def save() -> None:
-        state = {"step": step, "kl_coef": kl.value, "moments": moments.state_dict()}
-        checkpoint_save(out, both, optimizer, scheduler, state)
+        par.barrier()
+        if par.is_main:
+            state = {"step": step, "kl_coef": kl.value, "moments": moments.state_dict()}
+            checkpoint_save(out, both, optimizer, scheduler, state)
+        par.barrier()
 
     while step < o.steps:
-        _, _, chosen = next(batches)
+        _, _, every = next(batches)
+        chosen = every[par.rank :: par.world]  # this process's share of the batch
         t0 = time.perf_counter()
         with autocast():
             roll = sample(policy, tokenizer, [prompts[i] for i in chosen],
@@ -285,8 +317,8 @@ def train(o: argparse.Namespace) -> dict:
             rollout_fill(roll, policy, reference, value, scorer, [texts[i] for i in chosen], how)
         raw = roll.scores
         penalised = raw - o.missing_eos_penalty * (~roll.ended).float()
-        if o.reward_norm == "running":
-            moments.update(penalised)
+        if o.reward_norm == "running":  # the same moments on every process: all scores
+            moments.update(par.gather(penalised))
             scores = (penalised - moments.mean) / moments.std
         else:
             scores = penalised
@@ -301,14 +333,13 @@ def train(o: argparse.Namespace) -> dict:
         value.train()
         stats: dict[str, list[float]] = {}
         for _ in range(o.ppo_epochs):
-            order = torch.randperm(o.batch_size, device=mask.device)
-            for start in range(0, o.batch_size, o.mini_batch_size):
-                rows = order[start : start + o.mini_batch_size]
+            order = torch.randperm(local_batch, device=mask.device)
+            for start in range(0, local_batch, local_mini):
+                rows = order[start : start + local_mini]
                 mb = roll.select(rows)
                 args = (mb["query"], mb["query_mask"], mb["response"], mb["mask"])
                 with autocast():
-                    logits = logits_of(policy, *args, o.temperature)
-                    new_values = values_of(value, *args)
+                    logits, new_values = model(*args, o.temperature)
                 new_logprobs = logprobs_of(logits, mb["response"])
                 m = mb["mask"].float()
                 pg, pg_stats = policy_loss(new_logprobs, mb["logprobs"], advantages[rows], m,
@@ -331,11 +362,14 @@ def train(o: argparse.Namespace) -> dict:
         t_train = time.perf_counter() - t1
         step += 1
         steps_this_run += 1
-        kl_per_response = kl_tokens.sum(1)
+        kl_per_response = par.gather(kl_tokens.sum(1))  # the whole batch, every process
         mean_kl = float(kl_per_response.mean())
         kl.update(mean_kl, o.batch_size)
         elapsed = time.perf_counter() - started_run
-        if step % o.log_every == 0 or step == o.steps:
+        raw, lengths = par.gather(raw), par.gather(roll.mask.sum(1).float())
+        ended = par.gather(roll.ended.float())
+        stats = {name: par.sum([sum(v) / len(v)])[0] / par.world for name, v in stats.items()}
+        if log and (step % o.log_every == 0 or step == o.steps):
             step_s = time.perf_counter() - t0
             log.write(
                 step,
@@ -344,9 +378,9 @@ def train(o: argparse.Namespace) -> dict:
                 reward_minus_kl=float((raw - kl.value * kl_per_response).mean()),
                 kl=mean_kl,
                 kl_coef=kl.value,
-                response_length=float(roll.mask.sum(1).float().mean()),
-                eos_rate=float(roll.ended.float().mean()),
-                **{name: sum(v) / len(v) for name, v in stats.items()},
+                response_length=float(lengths.mean()),
+                eos_rate=float(ended.mean()),
+                **stats,
                 lr=scheduler.get_last_lr()[0],
                 generate_s=t_gen,
                 score_s=roll.timings.get("score_s"),
@@ -356,7 +390,7 @@ def train(o: argparse.Namespace) -> dict:
                 eta_s=(o.steps - step) * elapsed / steps_this_run,
                 total_steps=o.steps,
             )
-        if o.sample_every and (step % o.sample_every == 0 or step == 1):
+        if log and o.sample_every and (step % o.sample_every == 0 or step == 1):
             shown = [
                 {"prompt": texts[i], "response": roll.texts[n], "score": float(raw[n])}
                 for n, i in enumerate(chosen[: o.samples_shown])
@@ -365,18 +399,23 @@ def train(o: argparse.Namespace) -> dict:
         if o.save_every and step % o.save_every == 0:
             save()
     save()
+    if not par.is_main:
+        par.close()
+        return {}
     final = _publish(policy, tokenizer, out)
     summary = {
         "policy": o.policy,
         "reward_model": o.reward_model,
         "steps": step,
-        "device": device,
+        "device": str(device),
+        "processes": par.world,
         "precision": precision,
         "options": {k: v for k, v in vars(o).items() if k != "command"},
     }
     (out / "summary.json").write_text(json.dumps(summary, indent=2), encoding="utf-8")
     log.write(step, event="finished", model=str(final))
     log.close()
+    par.close()
     return summary
 
 
@@ -384,8 +423,8 @@ def main(argv: list[str] | None = None) -> int:
     from training.ml.cli_options import cli_run
 
     def run(o):
-        train(o)
-        return {"model": str(Path(o.out) / "model")}
+        summary = train(o)  # empty in the processes other than the main one
+        return {"model": str(Path(o.out) / "model")} if summary else None
 
     return cli_run(argv, options_of, {"train": run})
 

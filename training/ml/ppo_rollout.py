@@ -86,21 +86,24 @@ def response_mask(response: torch.Tensor, eos_id: int) -> tuple[torch.Tensor, to
 
 @torch.no_grad()
 def sample(policy, tokenizer, prompts: list, ids: list[list[int]], how: Sampling, device):
-    """Responses to ``prompts`` (their token ids given), sampled in one batch."""
+    """Responses to ``prompts`` (their token ids given), sampled in one batch (greedy
+    when the temperature is 0)."""
     query, query_mask = _left_pad(ids, tokenizer.pad_token_id)
     query, query_mask = query.to(device), query_mask.to(device)
     was_training = policy.training
     policy.eval()
+    if how.temperature > 0:  # top_k 0 turns off the model's default (GPT-2's is 50)
+        chosen = {"do_sample": True, "temperature": how.temperature, "top_k": how.top_k,
+                  "top_p": how.top_p}  # fmt: skip
+    else:  # greedy (evaluation); sampling settings a model's config carries are dropped
+        chosen = {"do_sample": False, "temperature": None, "top_k": None, "top_p": None}
     out = policy.generate(
         input_ids=query,
         attention_mask=query_mask,
-        do_sample=True,
         max_new_tokens=how.max_new_tokens,
-        temperature=how.temperature,
-        top_k=how.top_k,  # 0 turns off the model's default (GPT-2's is 50)
-        top_p=how.top_p,
         pad_token_id=tokenizer.pad_token_id,
         eos_token_id=tokenizer.eos_token_id,
+        **chosen,
     )
     policy.train(was_training)
     response = out[:, query.shape[1] :]

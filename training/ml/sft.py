@@ -36,12 +36,12 @@ def options_of(argv: list[str]) -> argparse.Namespace:
     return trl_options(parser, DEFAULTS, argv)
 
 
-def demonstrations_load(paths: list, chat: bool, eos: str) -> list[dict]:
-    """Prompt-completion rows: conversational when ``chat``, else HH-style text with the
-    completion ending in EOS. Errors name the file and line."""
+def demonstration_pairs(paths: list) -> list[tuple]:
+    """(prompt, completion) of every row: the prompt is text or the conversation before
+    the demonstrated turn. Errors name the file and line."""
     from training.ml.preference_data import DataError, _text
 
-    rows = []
+    pairs = []
     for path in paths:
         with open(path, encoding="utf-8") as f:
             for number, line in enumerate(f, start=1):
@@ -57,22 +57,33 @@ def demonstrations_load(paths: list, chat: bool, eos: str) -> list[dict]:
                     _text(messages, f"{where}: messages")
                     if len(messages) < 2 or messages[-1].get("role") != "assistant":
                         raise DataError(f"{where}: messages: must end with an assistant turn")
-                    prompt, completion = messages[:-1], messages[-1]["content"]
+                    pairs.append((messages[:-1], messages[-1]["content"]))
                 elif isinstance(row, dict) and "prompt" in row and "completion" in row:
-                    prompt = row["prompt"]
+                    _text(row["prompt"], f"{where}: prompt")
                     completion = _text(row["completion"], f"{where}: completion", completion=True)
+                    pairs.append((row["prompt"], completion))
                 else:
                     raise DataError(f"{where}: expected messages, or prompt and completion")
-                if chat:
-                    if isinstance(prompt, str):
-                        prompt = [{"role": "user", "content": prompt}]
-                    answer = [{"role": "assistant", "content": completion}]
-                    rows.append({"prompt": prompt, "completion": answer})
-                else:
-                    text = _text(prompt, f"{where}: prompt")
-                    if isinstance(prompt, list):
-                        text += "\n\nAssistant:"
-                    rows.append({"prompt": text, "completion": f" {completion}{eos}"})
+    return pairs
+
+
+def demonstrations_load(paths: list, chat: bool, eos: str) -> list[dict]:
+    """Prompt-completion rows: conversational when ``chat``, else HH-style text with the
+    completion ending in EOS. Errors name the file and line."""
+    from training.ml.preference_data import _text
+
+    rows = []
+    for prompt, completion in demonstration_pairs(paths):
+        if chat:
+            if isinstance(prompt, str):
+                prompt = [{"role": "user", "content": prompt}]
+            answer = [{"role": "assistant", "content": completion}]
+            rows.append({"prompt": prompt, "completion": answer})
+        else:
+            text = _text(prompt, "prompt")
+            if isinstance(prompt, list):
+                text += "\n\nAssistant:"
+            rows.append({"prompt": text, "completion": f" {completion}{eos}"})
     return rows
 
 

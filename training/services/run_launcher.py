@@ -35,8 +35,10 @@ from training.models import (
     TrainingRun,
 )
 from training.services.run_options import (
+    COMMAND,
     TRAINER_MODULE,
     demonstration_data,
+    evaluation_data,
     prompt_data,
     reward_data,
     trainer_options,
@@ -86,6 +88,10 @@ def _claim(run_id: int, worker: str) -> TrainingRun | None:
 def _config(run: TrainingRun) -> dict:
     """The trainer's config file: the run's options and where its data and models are."""
     config = trainer_options(run.hyperparameters)
+    if run.kind == RunKind.EVAL:
+        config |= evaluation_data(run.snapshot)
+        config |= {"policy": run.policy.path, "reward_model": run.reward_model.path}
+        return config | {"reference": run.reference or None}
     if run.kind == RunKind.PPO:
         config |= prompt_data(run.snapshot)
         config["reward_model"] = run.reward_model.path
@@ -105,15 +111,17 @@ def trainer_command(run: TrainingRun, out: Path, config_path: Path) -> list[str]
     """One device: plain ``python -m <trainer>``. Several (the run's ``gpus`` option):
     ``accelerate launch --config_file <PREFLAB_ACCELERATE_CONFIG> --num_processes N -m
     <trainer>``, started with this interpreter so it is the same environment."""
-    module = TRAINER_MODULE[run.kind]
+    module, verb = TRAINER_MODULE[run.kind], COMMAND.get(run.kind, "train")
     gpus = int(run.hyperparameters.get("gpus") or 1)
     if gpus > 1:
         command = [sys.executable, "-m", "accelerate.commands.launch"]
         command += ["--config_file", str(settings.PREFLAB_ACCELERATE_CONFIG)]
-        command += ["--num_processes", str(gpus), "-m", module, "train"]
+        command += ["--num_processes", str(gpus), "-m", module, verb]
     else:
-        command = [sys.executable, "-m", module, "train"]
+        command = [sys.executable, "-m", module, verb]
     command += ["--config", str(config_path), "--out", str(out)]
+    if verb != "train":
+        return command  # an evaluation starts over when launched again
     if checkpoint_latest(out) or list((out / "checkpoints").glob("checkpoint-*")):
         command.append("--resume")  # PrefLab's step-N checkpoints, or TRL's checkpoint-N
     return command
@@ -185,6 +193,9 @@ def _stop(process: subprocess.Popen) -> None:
 
 def _register(run: TrainingRun, out: Path) -> None:
     summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    if run.kind == RunKind.EVAL:
+        _record_evaluation(run, summary)
+        return
     if run.kind in (RunKind.PPO, RunKind.SFT, RunKind.DPO):
         _register_policy(run, out, summary)
         return
@@ -237,6 +248,24 @@ def _register_policy(run: TrainingRun, out: Path, summary: dict) -> None:
         },
     )
     TrainingRun.objects.filter(pk=run.pk).update(summary=summary)
+
+
+EVALUATION_FIGURES = (
+    "reward_mean", "win_rate", "win_rate_low", "win_rate_high", "perplexity", "rougeL", "bleu",
+)  # fmt: skip
+
+
+def _record_evaluation(run: TrainingRun, summary: dict) -> None:
+    """The run keeps the whole report; the evaluated policy's registry entry gets the
+    headline figures of its newest evaluation (which run, against what)."""
+    figures = summary.get("eval") or {}
+    newest = {k: figures[k] for k in EVALUATION_FIGURES if figures.get(k) is not None}
+    newest |= {"run": run.pk, "reference": run.reference, "judge": run.reward_model_id}
+    with transaction.atomic():
+        TrainingRun.objects.filter(pk=run.pk).update(summary=summary)
+        policy = ModelArtifact.objects.select_for_update().get(pk=run.policy_id)
+        policy.metrics = {**policy.metrics, "evaluation": newest}
+        policy.save(update_fields=["metrics"])
 
 
 def _finish(run: TrainingRun, state: str, error: str = "") -> TrainingRun:

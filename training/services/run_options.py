@@ -10,6 +10,7 @@ from django.core.files.storage import default_storage
 
 from training.ml.dpo import DEFAULTS as DPO_DEFAULTS
 from training.ml.dpo import LOSS_TYPES as DPO_LOSS_TYPES
+from training.ml.policy_eval import DEFAULTS as EVAL_DEFAULTS
 from training.ml.ppo import DEFAULTS as PPO_DEFAULTS
 from training.ml.reward import DEFAULTS as REWARD_DEFAULTS
 from training.ml.sft import DEFAULTS as SFT_DEFAULTS
@@ -78,11 +79,16 @@ TUNABLE[RunKind.SFT] = (
     "save_every", "max_steps", "lora_r", "lora_alpha", "precision", "gpus",
 )  # fmt: skip
 TUNABLE[RunKind.DPO] = ("beta", "loss_type", *TUNABLE[RunKind.SFT])
+TUNABLE[RunKind.EVAL] = (
+    "max_new_tokens", "temperature", "top_p", "batch_size", "max_prompts", "max_prompt_length",
+    "chat_template", "seed", "samples_shown", "bootstrap",
+)  # fmt: skip
 TRAINER_DEFAULTS = {
     RunKind.REWARD: REWARD_DEFAULTS,
     RunKind.PPO: PPO_DEFAULTS,
     RunKind.SFT: SFT_DEFAULTS,
     RunKind.DPO: DPO_DEFAULTS,
+    RunKind.EVAL: EVAL_DEFAULTS,
 }
 # Options that must be above zero, per kind.
 POSITIVE = {
@@ -91,6 +97,7 @@ POSITIVE = {
                   "max_new_tokens", "temperature", "log_every", "gpus"),
     RunKind.SFT: ("epochs", "batch_size", "lr", "max_length", "log_every", "gpus"),
     RunKind.DPO: ("beta", "epochs", "batch_size", "lr", "max_length", "log_every", "gpus"),
+    RunKind.EVAL: ("max_new_tokens", "batch_size", "max_prompt_length", "bootstrap"),
 }  # fmt: skip
 # Options of the launch rather than the trainer: ``gpus`` > 1 starts the trainer under
 # ``accelerate launch`` with that many processes (see run_launcher.trainer_command).
@@ -110,7 +117,10 @@ TRAINER_MODULE = {
     RunKind.PPO: "training.ml.ppo",
     RunKind.SFT: "training.ml.sft",
     RunKind.DPO: "training.ml.dpo",
+    RunKind.EVAL: "training.ml.policy_eval",
 }
+# The module's command: trainers ``train``, the evaluation ``evaluate``.
+COMMAND = {RunKind.EVAL: "evaluate"}
 
 
 def run_defaults(kind: str) -> dict:
@@ -206,3 +216,28 @@ def demonstration_data(snapshot: DatasetSnapshot) -> dict:
         raise ValueError(f"snapshot: snapshot {snapshot.number} has no sft JSONL train split")
     held = _file(snapshot, "sft", "validation") or _file(snapshot, "sft", "test")
     return {"data": [train], "eval_data": [held] if held else []}
+
+
+def evaluation_data(snapshot: DatasetSnapshot) -> dict:
+    """An evaluation's held-out files: the prompts of the snapshot's validation split
+    (else test) of its sft, listwise or pairwise file, and the held-out sft split as
+    written demonstrations. Training prompts are never used: a policy is judged on
+    prompts it did not train on."""
+    if snapshot.status != SnapshotStatus.SUCCEEDED:
+        raise ValueError(f"snapshot: snapshot {snapshot.number} has not finished")
+    data = {}
+    for split in ("validation", "test"):
+        demonstrations = _file(snapshot, "sft", split)
+        if demonstrations:
+            data["demonstrations"] = [demonstrations]
+        for fmt in ("listwise", "pairwise"):
+            prompts = _file(snapshot, fmt, split)
+            if prompts:
+                data["prompts"] = [prompts]
+                break
+        if data:
+            return data
+    raise ValueError(
+        f"snapshot: snapshot {snapshot.number} has no validation or test split to evaluate on "
+        "(export one with a held-out share)"
+    )

@@ -22,6 +22,7 @@ from training.models import (
 )
 from training.services.run_options import (
     demonstration_data,
+    evaluation_data,
     hyperparameters_check,
     prompt_data,
     reward_data,
@@ -50,13 +51,17 @@ def run_create(
     client_token: str | None = None,
     enqueue: bool = True,
     reward_model: ModelArtifact | None = None,
+    policy: ModelArtifact | None = None,
+    reference: str = "",
 ) -> tuple[TrainingRun, bool]:
     """A queued run (checked options) and whether it is new; the same client token
     returns the earlier run instead of training twice. A reward-model run trains on the
     snapshot's rankings, as does a DPO run (a policy); an SFT run on its demonstrations
     (``sft`` files); a PPO run
     answers the snapshot's prompts and is scored by ``reward_model`` (a registered reward
-    model of the project)."""
+    model of the project). An evaluation run judges ``policy`` (a registered policy) on
+    the snapshot's held-out prompts with ``reward_model``, against ``reference`` (a
+    policy path or hub name) when given."""
     if client_token:
         earlier = TrainingRun.objects.filter(
             project=project, created_by=user, client_token=client_token
@@ -71,9 +76,13 @@ def run_create(
             raise ValueError("snapshot: a run trains on a snapshot")
         if snapshot.project_id != project.pk:
             raise ValueError("snapshot: not a snapshot of this project")
-        if kind == RunKind.PPO:
+        if kind == RunKind.EVAL:
+            evaluation_data(snapshot)
+            _check_reward_model(project, reward_model, "an evaluation run")
+            _check_policy(project, policy)
+        elif kind == RunKind.PPO:
             prompt_data(snapshot)
-            _check_reward_model(project, reward_model)
+            _check_reward_model(project, reward_model, "a PPO run")
         elif kind == RunKind.SFT:
             demonstration_data(snapshot)
             reward_model = None
@@ -91,6 +100,8 @@ def run_create(
                 base_model=base_model.strip()[:500],
                 snapshot=snapshot,
                 reward_model=reward_model,
+                policy=policy if kind == RunKind.EVAL else None,
+                reference=reference.strip()[:500] if kind == RunKind.EVAL else "",
                 hyperparameters=checked,
                 created_by=user,
                 client_token=client_token or None,
@@ -104,11 +115,18 @@ def run_create(
     return run, True
 
 
-def _check_reward_model(project: Project, artifact: ModelArtifact | None) -> None:
+def _check_reward_model(project: Project, artifact: ModelArtifact | None, what: str) -> None:
     if artifact is None:
-        raise ValueError("reward_model: a PPO run needs a registered reward model")
+        raise ValueError(f"reward_model: {what} needs a registered reward model")
     if artifact.project_id != project.pk or artifact.kind != ArtifactKind.REWARD:
         raise ValueError("reward_model: not a reward model of this project")
+
+
+def _check_policy(project: Project, artifact: ModelArtifact | None) -> None:
+    if artifact is None:
+        raise ValueError("policy: an evaluation run needs a registered policy")
+    if artifact.project_id != project.pk or artifact.kind != ArtifactKind.POLICY:
+        raise ValueError("policy: not a policy of this project")
 
 
 def run_enqueue(run_id: int) -> None:

@@ -175,3 +175,41 @@ def test_prompts_come_from_sft_conversations_too(tmp_path):
     path = tmp_path / "sft.jsonl"
     path.write_text("".join(json.dumps(r) + "\n" for r in rows))
     assert prompts_load([path]) == [[{"role": "user", "content": "Hi?"}], "Plain text?"]
+
+
+def test_two_processes_under_accelerate_launch_share_each_batch(reward_model, warm_policy,
+                                                                 tmp_path):  # fmt: skip
+    """``accelerate launch`` with the shipped DDP config (gloo on the CPU, NCCL on GPUs):
+    each process samples and trains half of every batch, DDP averages the gradients, the
+    main process alone writes the stream, checkpoints and the policy."""
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[3]
+    prompts = tmp_path / "prompts.txt"
+    prompts.write_text("\n".join(_prompts()) + "\n")
+    out = tmp_path / "run"
+    done = subprocess.run(
+        [sys.executable, "-m", "accelerate.commands.launch", "--config_file",
+         str(root / "training" / "accelerate" / "multi_gpu.yaml"), "--num_processes", "2",
+         "-m", "training.ml.ppo", "train", "--policy", str(warm_policy), "--reward-model",
+         str(reward_model), "--prompts", str(prompts), "--out", str(out), "--steps", "4",
+         "--batch-size", "8", "--mini-batch-size", "4", "--max-new-tokens", "8", "--lr", "3e-4",
+         "--save-every", "2", "--sample-every", "2"],
+        cwd=root, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    printed = [line for line in done.stdout.splitlines() if line.startswith("{")]
+    assert len(printed) == 1  # the main process reports; the other only trains
+    lines = _metrics(out)
+    assert lines[0]["event"] == "start" and lines[0]["processes"] == 2
+    steps = [x for x in lines if "reward_mean" in x]
+    assert [x["step"] for x in steps] == [1, 2, 3, 4]  # once each, not once per process
+    assert all(x["kl"] is not None and x["samples_per_s"] > 0 for x in steps)
+    assert sorted(p.name for p in (out / "checkpoints").iterdir()) == ["step-2", "step-4"]
+    assert json.loads((out / "summary.json").read_text())["processes"] == 2
+    trained, _ = policy_load(str(out / "model"))
+    start, _ = policy_load(str(warm_policy))
+    moved = [not torch.equal(a, b) for a, b in zip(trained.parameters(), start.parameters(),
+                                                   strict=True)]  # fmt: skip
+    assert any(moved)
