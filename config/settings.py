@@ -203,9 +203,18 @@ CELERY_TASK_TRACK_STARTED = True
 PREFLAB_EXPORT_CHUNK_ITEMS = int(env_str("PREFLAB_EXPORT_CHUNK_ITEMS", "500"))
 # Seconds without a launcher heartbeat after which a running training run counts as lost.
 PREFLAB_RUN_HEARTBEAT_TIMEOUT = env_int("PREFLAB_RUN_HEARTBEAT_TIMEOUT", 120)
-# The `accelerate launch` config of runs with gpus > 1 (multi-node: point at your own).
+# The `accelerate launch` configs of runs with gpus > 1, by the run's `distributed` option:
+# DDP (every kind), DeepSpeed ZeRO-3 and FSDP (TRL-backed policy runs). Multi-node: point
+# them at your own copies.
+_ACCELERATE = BASE_DIR / "training" / "accelerate"
 PREFLAB_ACCELERATE_CONFIG = env_str(
-    "PREFLAB_ACCELERATE_CONFIG", str(BASE_DIR / "training" / "accelerate" / "multi_gpu.yaml")
+    "PREFLAB_ACCELERATE_CONFIG", str(_ACCELERATE / "multi_gpu.yaml")
+)
+PREFLAB_ACCELERATE_ZERO3_CONFIG = env_str(
+    "PREFLAB_ACCELERATE_ZERO3_CONFIG", str(_ACCELERATE / "deepspeed_zero3.yaml")
+)
+PREFLAB_ACCELERATE_FSDP_CONFIG = env_str(
+    "PREFLAB_ACCELERATE_FSDP_CONFIG", str(_ACCELERATE / "fsdp.yaml")
 )
 # Score with reward models on the gpu queue even when this process could load them.
 PREFLAB_SCORE_ON_WORKER = env_bool("PREFLAB_SCORE_ON_WORKER", False)

@@ -1,6 +1,7 @@
 """The launch forms of runs: what the page sends to ``run_create`` (which validates).
-The reward-model form starts from the trainer's defaults; the policy form (SFT, PPO)
-leaves numbers empty for each trainer's own."""
+The reward-model form starts from the trainer's defaults; the policy form (SFT, DPO, PPO,
+GRPO) leaves numbers empty for each trainer's own; the evaluation form picks a policy, a
+judge and a reference."""
 
 from django import forms
 
@@ -51,34 +52,50 @@ class RunForm(forms.Form):
 
 
 class PolicyRunForm(forms.Form):
-    """An SFT or PPO run: empty numbers mean the trainer's own default (they differ by
-    kind, so the form does not guess)."""
+    """An SFT, DPO, PPO or GRPO run: empty numbers mean the trainer's own default (they
+    differ by kind, so the form does not guess)."""
 
     kind = forms.ChoiceField(
-        choices=[("sft", "SFT on demonstrations"), ("dpo", "DPO on preferences"), ("ppo", "PPO")]
-    )
+        choices=[("sft", "SFT on demonstrations"), ("dpo", "DPO on preferences"), ("ppo", "PPO"),
+                 ("grpo", "GRPO / RLOO (TRL)")]
+    )  # fmt: skip
     snapshot = forms.ModelChoiceField(queryset=DatasetSnapshot.objects.none())
     name = forms.CharField(required=False, max_length=200)
     policy = forms.CharField(
         required=False, max_length=500, help_text="folder, hub name or .gguf; empty: tiny"
     )
     reward_model = forms.ModelChoiceField(
-        queryset=ModelArtifact.objects.none(), required=False, help_text="PPO only"
+        queryset=ModelArtifact.objects.none(), required=False, help_text="PPO and GRPO"
     )
-    epochs = forms.FloatField(required=False, min_value=0.01, help_text="SFT")
+    epochs = forms.FloatField(required=False, min_value=0.01, help_text="SFT, DPO, GRPO")
     steps = forms.IntegerField(required=False, min_value=1, help_text="PPO")
+    num_generations = forms.IntegerField(
+        required=False, min_value=2, label="Responses per prompt", help_text="GRPO"
+    )
     batch_size = forms.IntegerField(required=False, min_value=1)
     lr = forms.FloatField(required=False, min_value=0, label="Learning rate")
     kl_coef = forms.FloatField(required=False, min_value=0, label="KL coefficient", help_text="PPO")
     beta = forms.FloatField(required=False, min_value=0, label="β", help_text="DPO")
-    max_new_tokens = forms.IntegerField(required=False, min_value=1, help_text="PPO")
+    max_new_tokens = forms.IntegerField(required=False, min_value=1, help_text="PPO, GRPO")
     seed = forms.IntegerField(required=False, min_value=0)
+    gpus = forms.IntegerField(
+        required=False, min_value=1, max_value=64, label="GPUs",
+        help_text="more than one: accelerate launch",
+    )  # fmt: skip
+    distributed = forms.ChoiceField(
+        required=False,
+        choices=[("", "DDP (default)"), ("zero3", "DeepSpeed ZeRO-3"), ("fsdp", "FSDP")],
+        help_text="several GPUs: ZeRO-3 / FSDP shard SFT, DPO and GRPO",
+    )
 
+    LAUNCH = ("gpus", "distributed")
     KIND_OPTIONS = {
-        "sft": ("epochs", "batch_size", "lr", "seed"),
-        "dpo": ("epochs", "batch_size", "lr", "beta", "seed"),
-        "ppo": ("steps", "batch_size", "lr", "kl_coef", "max_new_tokens", "seed"),
-    }
+        "sft": ("epochs", "batch_size", "lr", "seed", *LAUNCH),
+        "dpo": ("epochs", "batch_size", "lr", "beta", "seed", *LAUNCH),
+        "ppo": ("steps", "batch_size", "lr", "kl_coef", "max_new_tokens", "seed", *LAUNCH),
+        "grpo": ("epochs", "batch_size", "lr", "beta", "num_generations", "max_new_tokens", "seed",
+                 *LAUNCH),
+    }  # fmt: skip
 
     def __init__(self, *args, project, **kwargs):
         super().__init__(*args, prefix="policy", **kwargs)
@@ -97,7 +114,7 @@ class PolicyRunForm(forms.Form):
         values = {}
         for name in self.KIND_OPTIONS[kind]:
             value = self.cleaned_data.get(name)
-            if value is not None:
+            if value is not None and value != "":
                 values[name] = int(value) if name == "epochs" and value.is_integer() else value
         return values
 

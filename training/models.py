@@ -91,6 +91,7 @@ class RunKind(models.TextChoices):
     SFT = "sft", "Supervised fine-tuning"
     PPO = "ppo", "PPO"
     DPO = "dpo", "DPO"
+    GRPO = "grpo", "GRPO / RLOO"
     EVAL = "eval", "Policy evaluation"
 
 

@@ -180,7 +180,6 @@ def test_a_ppo_run_needs_a_reward_model_of_its_project(setup):
         ({}, "reward_model"),
         ({"reward_model": foreign.pk}, "reward_model"),
         ({"reward_model": policy.pk}, "reward_model"),
-        ({"reward_model": mine.pk, "hyperparameters": {"gpus": 2}}, "hyperparameters.gpus"),
         ({"reward_model": mine.pk, "hyperparameters": {"batch_size": 6, "mini_batch_size": 4}},
          "hyperparameters.mini_batch_size"),
     ]  # fmt: skip
@@ -286,3 +285,86 @@ def test_an_evaluation_refuses_a_snapshot_without_held_out_prompts(db):
                      policy=policy.pk)  # fmt: skip
     assert response.status_code == 400 and response.json()["field"] == "snapshot"
     assert "no validation or test split" in response.json()["message"]
+
+
+def test_the_multi_gpu_launch_command_is_the_one_the_readme_shows(db, settings):
+    """The README's "Several GPUs or nodes" command, token for token: ``accelerate
+    launch`` (the worker runs it as ``python -m accelerate.commands.launch``) with the
+    config of the run's ``distributed`` option and ``gpus`` processes."""
+    import shlex
+    import sys
+
+    from django.conf import settings as django_settings
+
+    from training.services.run_launcher import trainer_command
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    shown = next(line for line in readme.splitlines()
+                 if line.startswith("accelerate launch --config_file"))  # fmt: skip
+    words = shlex.split(shown)
+    project, snapshot, engineer = project_with_listwise_snapshot(12, formats=("listwise", "sft"))
+    client = APIClient()
+    client.force_authenticate(engineer)
+    response = _post(client, project, snapshot, kind="sft",
+                     hyperparameters={"gpus": 8, "distributed": "zero3"})  # fmt: skip
+    assert response.status_code == 202, response.json()
+    run = TrainingRun.objects.get(pk=response.json()["id"])
+    out = Path(words[words.index("--out") + 1])
+    command = trainer_command(run, out, Path(words[words.index("--config") + 1]))
+    assert command[:3] == [sys.executable, "-m", "accelerate.commands.launch"]
+    config = Path(command[command.index("--config_file") + 1])
+    assert config.relative_to(django_settings.BASE_DIR).as_posix() == words[3]
+    assert config.exists()
+    assert ["accelerate", "launch", "--config_file", words[3], *command[5:]] == words
+    for option, setting in (("ddp", "multi_gpu.yaml"), ("fsdp", "fsdp.yaml")):
+        hyper = {"gpus": 2, "distributed": option}
+        run = TrainingRun.objects.get(pk=_post(client, project, snapshot, kind="dpo",
+                                               hyperparameters=hyper).json()["id"])  # fmt: skip
+        command = trainer_command(run, out, Path("run.json"))
+        assert Path(command[command.index("--config_file") + 1]).name == setting
+        assert command[command.index("--num_processes") + 1] == "2"
+
+
+def test_ppo_shards_with_ddp_only_and_lora_runs_are_not_sharded(setup):
+    project, snapshot, client = setup
+    judge = ModelArtifact.objects.create(project=project, kind="reward", name="rm", path="/rm")
+    cases = [
+        ("ppo", {"gpus": 2, "distributed": "zero3"}, "hyperparameters.distributed"),
+        ("reward", {"gpus": 2, "distributed": "fsdp"}, "hyperparameters.distributed"),
+        ("dpo", {"gpus": 2, "distributed": "zero3", "lora_r": 8}, "hyperparameters.distributed"),
+        ("dpo", {"distributed": "megatron"}, "hyperparameters.distributed"),
+        ("ppo", {"gpus": 3, "batch_size": 12, "mini_batch_size": 4}, "hyperparameters.gpus"),
+    ]
+    for kind, hyper, field in cases:
+        response = _post(client, project, snapshot, kind=kind, reward_model=judge.pk,
+                         hyperparameters=hyper)  # fmt: skip
+        assert response.status_code == 400 and response.json()["field"] == field, (kind, hyper)
+    response = _post(client, project, snapshot, kind="ppo", reward_model=judge.pk,
+                     hyperparameters={"gpus": 2, "batch_size": 8, "mini_batch_size": 4})  # fmt: skip
+    assert response.status_code == 202, response.json()
+
+
+def test_a_grpo_run_needs_a_reward_model_and_whole_groups(setup, tmp_path):
+    from training.services.run_launcher import _config
+
+    project, snapshot, client = setup
+    judge = ModelArtifact.objects.create(project=project, kind="reward", name="rm", path="/rm")
+    cases = [
+        ({}, "reward_model"),
+        ({"reward_model": judge.pk, "hyperparameters": {"batch_size": 6, "num_generations": 4}},
+         "hyperparameters.batch_size"),
+        ({"reward_model": judge.pk, "hyperparameters": {"num_generations": 1}},
+         "hyperparameters.num_generations"),
+        ({"reward_model": judge.pk, "hyperparameters": {"estimator": "ppo"}},
+         "hyperparameters.estimator"),
+    ]  # fmt: skip
+    for extra, field in cases:
+        response = _post(client, project, snapshot, kind="grpo", **extra)
+        assert response.status_code == 400 and response.json()["field"] == field, extra
+    response = _post(client, project, snapshot, kind="grpo", reward_model=judge.pk,
+                     hyperparameters={"estimator": "rloo"})  # fmt: skip
+    assert response.status_code == 202, response.json()
+    config = _config(TrainingRun.objects.get(pk=response.json()["id"]))
+    assert config["reward_model"] == "/rm" and config["estimator"] == "rloo"
+    assert config["prompts"][0].endswith("listwise/train.jsonl") and config["policy"] == "tiny"
+    assert "gpus" not in config and "distributed" not in config

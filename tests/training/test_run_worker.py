@@ -300,3 +300,34 @@ def test_a_dpo_run_trains_a_policy_on_the_snapshots_rankings(trained_project, wo
     assert rows and all("accuracy" in r and "loss" in r for r in rows)
     policy = ModelArtifact.objects.get(run=done)
     assert policy.kind == "policy" and "eval_accuracy" in policy.metrics
+
+
+def test_a_grpo_run_trains_against_a_registered_reward_model(trained_project, worker_log):
+    """TRL's GRPOTrainer with the project's reward model as the reward function, through
+    the API and a worker: steps stream reward and KL, the policy is registered."""
+    project, snapshot, client = trained_project
+    worker = start_celery_worker(worker_log / "worker.log", queues="gpu")
+    try:
+        reward_run = _wait(_launch(client, project, snapshot), lambda r: r.finished)
+        assert reward_run.state == RunState.SUCCEEDED, reward_run.error
+        reward_model = ModelArtifact.objects.get(run=reward_run)
+        response = client.post(
+            "/api/v1/training-runs/",
+            {"project": project.slug, "kind": "grpo", "snapshot": snapshot.pk,
+             "reward_model": reward_model.pk, "client_token": "grpo-1",
+             "hyperparameters": {"max_steps": 3, "batch_size": 4, "num_generations": 2,
+                                 "max_new_tokens": 8, "lr": 1e-4, "sample_every": 1}},
+            format="json",
+        )  # fmt: skip
+        assert response.status_code == 202, response.json()
+        done = _wait(response.json()["id"], lambda r: r.finished)
+    finally:
+        worker.terminate()
+        worker.wait(timeout=15)
+    assert done.state == RunState.SUCCEEDED, f"{done.error}\n{done.log_tail[-3000:]}"
+    steps = [m.values for m in RunMetric.objects.filter(run=done) if "reward_mean" in m.values]
+    assert [s["step"] for s in steps] == [1, 2, 3] and all("kl" in s for s in steps)
+    assert RunMetric.objects.filter(run=done, values__event="samples").exists()
+    policy = ModelArtifact.objects.get(run=done)
+    assert policy.kind == "policy" and policy.metrics["reward_model"] == reward_model.pk
+    assert Path(policy.path, "model.safetensors").exists()

@@ -16,7 +16,6 @@ the final policy.
 
 import argparse
 import copy
-import json
 import sys
 from pathlib import Path
 
@@ -74,18 +73,18 @@ def train(o: argparse.Namespace) -> dict:
     import torch
     from trl import DPOConfig, DPOTrainer
 
-    from training.ml.metrics_log import MetricsLog
     from training.ml.trl_runs import (
+        finish,
         lora_config,
+        main_log,
         policy_start,
-        publish,
         resume_point,
         stream_callback,
         trainer_arguments,
     )
 
     out = Path(o.out)
-    out.mkdir(parents=True, exist_ok=True)
+    out.mkdir(parents=True, exist_ok=True)  # (every process: exist_ok)
     torch.manual_seed(o.seed)
     train_rows = pairs_load(o.data)
     if not train_rows:
@@ -98,7 +97,7 @@ def train(o: argparse.Namespace) -> dict:
         beta=o.beta,
         loss_type=[o.loss_type],
     )
-    log = MetricsLog(out)
+    log = main_log(out)  # None in the other processes of a launch
     # The reference: a frozen copy of the start (TRL would reload it by name, which a
     # policy built from a config does not have); with LoRA, the adapter-free base.
     reference = None if o.lora_r else copy.deepcopy(model).eval()
@@ -110,11 +109,10 @@ def train(o: argparse.Namespace) -> dict:
         eval_dataset=datasets.Dataset.from_list(eval_rows) if eval_rows else None,
         processing_class=tokenizer,
         peft_config=lora_config(o),
-        callbacks=[stream_callback(log, METRIC_NAMES)],
+        callbacks=[stream_callback(log, METRIC_NAMES)] if log else [],
     )
     result = trainer.train(resume_from_checkpoint=resume_point(out, o.resume, log))
     evaluation = trainer.evaluate() if eval_rows else {}
-    final = publish(trainer.model, tokenizer, out)
     summary = {
         "policy": o.policy,
         "steps": result.global_step,
@@ -127,9 +125,7 @@ def train(o: argparse.Namespace) -> dict:
         },
         "options": {k: v for k, v in vars(o).items() if k != "command"},
     }
-    (out / "summary.json").write_text(json.dumps(summary, indent=2), encoding="utf-8")
-    log.write(result.global_step, event="finished", model=str(final))
-    log.close()
+    finish(trainer, tokenizer, out, log, summary, result.global_step)
     return summary
 
 
@@ -137,7 +133,12 @@ def main(argv: list[str] | None = None) -> int:
     from training.ml.cli_options import cli_run
 
     def run(o):
-        return {"model": str(Path(o.out) / "model"), "eval": train(o)["eval"]}
+        from training.ml.trl_runs import is_main_process
+
+        summary = train(o)  # every process trains; the main one reports
+        if not is_main_process():
+            return None
+        return {"model": str(Path(o.out) / "model"), "eval": summary["eval"]}
 
     return cli_run(argv, options_of, {"train": run})
 

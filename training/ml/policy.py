@@ -74,6 +74,9 @@ def policy_load(path: str, *, dtype=None):
     tokenizer = AutoTokenizer.from_pretrained(location, **extra)
     model = AutoModelForCausalLM.from_pretrained(location, dtype=dtype, **extra)
     tokenizer.padding_side = "left"
+    quantizer = getattr(model, "hf_quantizer", None)
+    if extra and quantizer is not None:  # GGUF weights are dequantised on load; drop the
+        quantizer.remove_quantization_config(model)  # mark, or saving them is refused
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
     if model.generation_config.pad_token_id is None:

@@ -92,18 +92,18 @@ def train(o: argparse.Namespace) -> dict:
     import torch
     from trl import SFTConfig, SFTTrainer
 
-    from training.ml.metrics_log import MetricsLog
     from training.ml.trl_runs import (
+        finish,
         lora_config,
+        main_log,
         policy_start,
-        publish,
         resume_point,
         stream_callback,
         trainer_arguments,
     )
 
     out = Path(o.out)
-    out.mkdir(parents=True, exist_ok=True)
+    out.mkdir(parents=True, exist_ok=True)  # (every process: exist_ok)
     torch.manual_seed(o.seed)
     texts = [r["prompt"] + r["completion"] for r in demonstrations_load(o.data, False, "")]
     model, tokenizer = policy_start(o.policy, texts, o.seed)
@@ -111,7 +111,7 @@ def train(o: argparse.Namespace) -> dict:
     train_rows = demonstrations_load(o.data, chat, tokenizer.eos_token)
     eval_rows = demonstrations_load(o.eval_data, chat, tokenizer.eos_token) if o.eval_data else []
     config = SFTConfig(**trainer_arguments(o, out, len(train_rows), bool(eval_rows)))
-    log = MetricsLog(out)
+    log = main_log(out)  # None in the other processes of a launch
     names = {"loss": "loss", "learning_rate": "lr", "eval_loss": "eval_loss"}
     trainer = SFTTrainer(
         model=model,
@@ -120,11 +120,10 @@ def train(o: argparse.Namespace) -> dict:
         eval_dataset=datasets.Dataset.from_list(eval_rows) if eval_rows else None,
         processing_class=tokenizer,
         peft_config=lora_config(o),
-        callbacks=[stream_callback(log, names)],
+        callbacks=[stream_callback(log, names)] if log else [],
     )
     result = trainer.train(resume_from_checkpoint=resume_point(out, o.resume, log))
     evaluation = trainer.evaluate() if eval_rows else {}
-    final = publish(trainer.model, tokenizer, out)
     summary = {
         "policy": o.policy,
         "steps": result.global_step,
@@ -137,9 +136,7 @@ def train(o: argparse.Namespace) -> dict:
         "chat_template": chat,
         "options": {k: v for k, v in vars(o).items() if k != "command"},
     }
-    (out / "summary.json").write_text(json.dumps(summary, indent=2), encoding="utf-8")
-    log.write(result.global_step, event="finished", model=str(final))
-    log.close()
+    finish(trainer, tokenizer, out, log, summary, result.global_step)
     return summary
 
 
@@ -147,7 +144,12 @@ def main(argv: list[str] | None = None) -> int:
     from training.ml.cli_options import cli_run
 
     def run(o):
-        return {"model": str(Path(o.out) / "model"), "eval": train(o)["eval"]}
+        from training.ml.trl_runs import is_main_process
+
+        summary = train(o)  # every process trains; the main one reports
+        if not is_main_process():
+            return None
+        return {"model": str(Path(o.out) / "model"), "eval": summary["eval"]}
 
     return cli_run(argv, options_of, {"train": run})
 

@@ -2,11 +2,17 @@
 Trainer arguments every run sets the same way, the bridge from the Trainer's logs to the
 platform's metrics stream, resuming from TRL's checkpoints, and publishing the result.
 
+Under ``accelerate launch`` every process runs the trainer (DDP, DeepSpeed ZeRO-3 or FSDP,
+as the launch config says); only the main one writes the stream, the summary and the
+model (which, sharded, every process helps gather).
+
 TRL and transformers do the training; this is only PrefLab's wiring around them.
 """
 
 import argparse
+import json
 import math
+import os
 import shutil
 import time
 import uuid
@@ -162,17 +168,69 @@ def resume_point(out: Path, resume: bool, log) -> str | None:
     resumed from. Says so in the stream."""
     if not resume:
         return None
+    if not is_main_process():  # the main process tidies; all resume from the same folder
+        wait_for_everyone()
     finished = []
     for folder in (out / "checkpoints").glob("checkpoint-*"):
         if (folder / "trainer_state.json").exists():
             finished.append(folder)
         else:
             shutil.rmtree(folder, ignore_errors=True)
+    if is_main_process():
+        wait_for_everyone()
     if not finished:
         return None
     latest = max(finished, key=lambda p: int(p.name.rsplit("-", 1)[1]))
-    log.write(int(latest.name.rsplit("-", 1)[1]), event="resumed", checkpoint=latest.name)
+    if log:
+        log.write(int(latest.name.rsplit("-", 1)[1]), event="resumed", checkpoint=latest.name)
     return str(latest)
+
+
+def wait_for_everyone() -> None:
+    """A barrier between the processes of a launch (none in a plain process)."""
+    from accelerate import PartialState
+
+    if int(os.environ.get("WORLD_SIZE", "1")) > 1:
+        PartialState().wait_for_everyone()
+
+
+def is_main_process() -> bool:
+    """Rank 0 of ``accelerate launch`` / torchrun (which set RANK), or a plain process."""
+    return int(os.environ.get("RANK", "0")) == 0
+
+
+def main_log(out: Path):
+    """The metrics stream, opened by the main process only (None in the others)."""
+    from training.ml.metrics_log import MetricsLog
+
+    return MetricsLog(out) if is_main_process() else None
+
+
+def finish(trainer, tokenizer, out: Path, log, summary: dict, step: int) -> Path:
+    """Publish the trained policy, then (main process) the summary and the stream's last
+    line. Sharded weights (ZeRO-3, FSDP) are gathered by the Trainer's ``save_model``,
+    which every process must call; unsharded ones are saved by the main process (LoRA
+    merged in)."""
+    final = out / "model"
+    if trainer.is_deepspeed_enabled or trainer.is_fsdp_enabled:
+        tmp = out / ".tmp-model-gathered"
+        trainer.save_model(str(tmp))
+        if is_main_process():
+            tokenizer.padding_side = "left"
+            tokenizer.save_pretrained(tmp)
+            if final.exists():
+                shutil.rmtree(final)
+            tmp.rename(final)
+    elif is_main_process():
+        publish(trainer.model, tokenizer, out)
+    trainer.accelerator.wait_for_everyone()
+    if log:
+        summary["processes"] = trainer.accelerator.num_processes
+        summary["distributed"] = str(trainer.accelerator.distributed_type.value)
+        (out / "summary.json").write_text(json.dumps(summary, indent=2), encoding="utf-8")
+        log.write(step, event="finished", model=str(final))
+        log.close()
+    return final
 
 
 def publish(model, tokenizer, out: Path) -> Path:

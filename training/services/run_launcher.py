@@ -92,7 +92,7 @@ def _config(run: TrainingRun) -> dict:
         config |= evaluation_data(run.snapshot)
         config |= {"policy": run.policy.path, "reward_model": run.reward_model.path}
         return config | {"reference": run.reference or None}
-    if run.kind == RunKind.PPO:
+    if run.kind in (RunKind.PPO, RunKind.GRPO):
         config |= prompt_data(run.snapshot)
         config["reward_model"] = run.reward_model.path
         config["policy"] = run.base_model or "tiny"
@@ -107,15 +107,25 @@ def _config(run: TrainingRun) -> dict:
     return config
 
 
+def accelerate_config(distributed: str) -> str:
+    """The ``accelerate launch`` config of a ``distributed`` choice (settings name them)."""
+    return str({
+        "ddp": settings.PREFLAB_ACCELERATE_CONFIG,
+        "zero3": settings.PREFLAB_ACCELERATE_ZERO3_CONFIG,
+        "fsdp": settings.PREFLAB_ACCELERATE_FSDP_CONFIG,
+    }[distributed])  # fmt: skip
+
+
 def trainer_command(run: TrainingRun, out: Path, config_path: Path) -> list[str]:
     """One device: plain ``python -m <trainer>``. Several (the run's ``gpus`` option):
-    ``accelerate launch --config_file <PREFLAB_ACCELERATE_CONFIG> --num_processes N -m
-    <trainer>``, started with this interpreter so it is the same environment."""
+    ``accelerate launch --config_file <the config of its distributed option> --num_processes
+    N -m <trainer>``, started with this interpreter so it is the same environment."""
     module, verb = TRAINER_MODULE[run.kind], COMMAND.get(run.kind, "train")
     gpus = int(run.hyperparameters.get("gpus") or 1)
     if gpus > 1:
+        config = accelerate_config(run.hyperparameters.get("distributed") or "ddp")
         command = [sys.executable, "-m", "accelerate.commands.launch"]
-        command += ["--config_file", str(settings.PREFLAB_ACCELERATE_CONFIG)]
+        command += ["--config_file", config]
         command += ["--num_processes", str(gpus), "-m", module, verb]
     else:
         command = [sys.executable, "-m", module, verb]
@@ -196,7 +206,7 @@ def _register(run: TrainingRun, out: Path) -> None:
     if run.kind == RunKind.EVAL:
         _record_evaluation(run, summary)
         return
-    if run.kind in (RunKind.PPO, RunKind.SFT, RunKind.DPO):
+    if run.kind in (RunKind.PPO, RunKind.SFT, RunKind.DPO, RunKind.GRPO):
         _register_policy(run, out, summary)
         return
     evaluation = summary.get("eval") or {}

@@ -10,6 +10,8 @@ from django.core.files.storage import default_storage
 
 from training.ml.dpo import DEFAULTS as DPO_DEFAULTS
 from training.ml.dpo import LOSS_TYPES as DPO_LOSS_TYPES
+from training.ml.grpo import DEFAULTS as GRPO_DEFAULTS
+from training.ml.grpo import ESTIMATORS as GRPO_ESTIMATORS
 from training.ml.policy_eval import DEFAULTS as EVAL_DEFAULTS
 from training.ml.ppo import DEFAULTS as PPO_DEFAULTS
 from training.ml.reward import DEFAULTS as REWARD_DEFAULTS
@@ -40,6 +42,7 @@ TUNABLE = {
         "max_steps",
         "precision",
         "gpus",
+        "distributed",
     ),
     RunKind.PPO: (
         "steps",
@@ -72,13 +75,18 @@ TUNABLE = {
         "sample_every",
         "precision",
         "gpus",
+        "distributed",
     ),
 }
 TUNABLE[RunKind.SFT] = (
     "epochs", "batch_size", "lr", "max_length", "warmup", "weight_decay", "seed", "log_every",
-    "save_every", "max_steps", "lora_r", "lora_alpha", "precision", "gpus",
+    "save_every", "max_steps", "lora_r", "lora_alpha", "precision", "gpus", "distributed",
 )  # fmt: skip
 TUNABLE[RunKind.DPO] = ("beta", "loss_type", *TUNABLE[RunKind.SFT])
+TUNABLE[RunKind.GRPO] = (
+    "estimator", "num_generations", "max_new_tokens", "temperature", "top_p", "beta",
+    "sample_every", *(k for k in TUNABLE[RunKind.SFT] if k != "max_length"),
+)  # fmt: skip
 TUNABLE[RunKind.EVAL] = (
     "max_new_tokens", "temperature", "top_p", "batch_size", "max_prompts", "max_prompt_length",
     "chat_template", "seed", "samples_shown", "bootstrap",
@@ -88,6 +96,7 @@ TRAINER_DEFAULTS = {
     RunKind.PPO: PPO_DEFAULTS,
     RunKind.SFT: SFT_DEFAULTS,
     RunKind.DPO: DPO_DEFAULTS,
+    RunKind.GRPO: GRPO_DEFAULTS,
     RunKind.EVAL: EVAL_DEFAULTS,
 }
 # Options that must be above zero, per kind.
@@ -97,11 +106,17 @@ POSITIVE = {
                   "max_new_tokens", "temperature", "log_every", "gpus"),
     RunKind.SFT: ("epochs", "batch_size", "lr", "max_length", "log_every", "gpus"),
     RunKind.DPO: ("beta", "epochs", "batch_size", "lr", "max_length", "log_every", "gpus"),
+    RunKind.GRPO: ("num_generations", "max_new_tokens", "temperature", "epochs", "batch_size",
+                   "lr", "log_every", "gpus"),
     RunKind.EVAL: ("max_new_tokens", "batch_size", "max_prompt_length", "bootstrap"),
 }  # fmt: skip
 # Options of the launch rather than the trainer: ``gpus`` > 1 starts the trainer under
-# ``accelerate launch`` with that many processes (see run_launcher.trainer_command).
-LAUNCH_DEFAULTS = {"gpus": 1}
+# ``accelerate launch`` with that many processes and the config ``distributed`` names
+# (see run_launcher.trainer_command).
+LAUNCH_DEFAULTS = {"gpus": 1, "distributed": "ddp"}
+# Kinds whose trainer is TRL's (transformers' Trainer), which shards under DeepSpeed
+# ZeRO-3 and FSDP; PrefLab's own trainers (reward model, PPO) are data parallel (DDP).
+SHARDED_KINDS = (RunKind.SFT, RunKind.DPO, RunKind.GRPO)
 CHOICES = {
     "strategy": ("full", "layerwise", "feature", "lora"),
     "pooling": ("mean", "model"),
@@ -111,12 +126,15 @@ CHOICES = {
     "kl_estimator": ("k1", "k3"),
     "reward_norm": ("running", "none"),
     "loss_type": DPO_LOSS_TYPES,
+    "distributed": ("ddp", "zero3", "fsdp"),
+    "estimator": GRPO_ESTIMATORS,
 }
 TRAINER_MODULE = {
     RunKind.REWARD: "training.ml.reward",
     RunKind.PPO: "training.ml.ppo",
     RunKind.SFT: "training.ml.sft",
     RunKind.DPO: "training.ml.dpo",
+    RunKind.GRPO: "training.ml.grpo",
     RunKind.EVAL: "training.ml.policy_eval",
 }
 # The module's command: trainers ``train``, the evaluation ``evaluate``.
@@ -167,10 +185,27 @@ def hyperparameters_check(kind: str, given: dict) -> dict:
     for key in POSITIVE[kind]:
         if not out[key]:
             raise ValueError(f"hyperparameters.{key}: must be above 0")
-    if kind in (RunKind.PPO, RunKind.SFT, RunKind.DPO) and out["gpus"] > 1:
-        raise ValueError(f"hyperparameters.gpus: {kind} runs train on one device for now")
-    if kind == RunKind.PPO and out["batch_size"] % out["mini_batch_size"]:
-        raise ValueError("hyperparameters.mini_batch_size: must divide batch_size")
+    if out.get("distributed", "ddp") != "ddp":
+        if kind not in SHARDED_KINDS:
+            raise ValueError(
+                f"hyperparameters.distributed: {kind} runs are data parallel (ddp); ZeRO-3 and "
+                "FSDP shard the TRL-backed runs (sft, dpo, grpo)"
+            )
+        if out.get("lora_r"):
+            raise ValueError(
+                "hyperparameters.distributed: LoRA runs use ddp (the adapter is small)"
+            )
+    if kind == RunKind.GRPO:
+        if out["num_generations"] < 2:
+            raise ValueError("hyperparameters.num_generations: at least 2 responses per prompt")
+        if out["batch_size"] % out["num_generations"]:
+            raise ValueError("hyperparameters.batch_size: counts responses, so it must be a "
+                             "multiple of num_generations")  # fmt: skip
+    if kind == RunKind.PPO:
+        if out["batch_size"] % out["mini_batch_size"]:
+            raise ValueError("hyperparameters.mini_batch_size: must divide batch_size")
+        if out["mini_batch_size"] % out["gpus"]:
+            raise ValueError("hyperparameters.gpus: must divide mini_batch_size (and batch_size)")
     return out
 
 

@@ -80,9 +80,9 @@ def run_create(
             evaluation_data(snapshot)
             _check_reward_model(project, reward_model, "an evaluation run")
             _check_policy(project, policy)
-        elif kind == RunKind.PPO:
+        elif kind in (RunKind.PPO, RunKind.GRPO):
             prompt_data(snapshot)
-            _check_reward_model(project, reward_model, "a PPO run")
+            _check_reward_model(project, reward_model, f"a {kind.upper()} run")
         elif kind == RunKind.SFT:
             demonstration_data(snapshot)
             reward_model = None

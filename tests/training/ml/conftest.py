@@ -4,6 +4,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.training.ml.policy_fixtures import reward_model, warm_policy  # noqa: F401 - fixtures
+
 ROOT = Path(__file__).resolve().parents[3]
 
 # Easy to learn and not a lookup: the preferred reply helps, the other refuses rudely.

@@ -1,4 +1,3 @@
-# ruff: noqa: F811 - pytest fixtures imported from the PPO test are parameters here
 """Policy evaluation on the CPU: two tiny policies taught to answer differently (one
 says "good", as the demonstrations do; one never does), judged by a MiniLM reward model
 trained to prefer "good". Every figure must rank them the way their training says, and
@@ -10,7 +9,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from tests.training.ml.test_ppo_train import SUBJECTS, _prompts, reward_model  # noqa: F401
+from tests.training.ml.policy_fixtures import SUBJECTS
+from tests.training.ml.policy_fixtures import policy_prompts as _prompts
 from training.ml import policy_eval
 from training.ml.policy import policy_save, position_ids_of, tiny_policy
 

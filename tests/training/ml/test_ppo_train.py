@@ -4,68 +4,19 @@ here to prefer replies that say "good": a different tokenizer from the policy's,
 responses go through text. Mean reward rises while KL stays bounded."""
 
 import json
-import random
 import shutil
 from pathlib import Path
 
 import pytest
 import torch
 
+from tests.training.ml.policy_fixtures import GOOD, policy_prompts
 from training.ml import ppo
-from training.ml import reward as reward_cli
-from training.ml.policy import policy_load, policy_save, position_ids_of, tiny_policy
+from training.ml.policy import policy_load
 from training.ml.ppo_rollout import Sampling, prompt_ids, sample
 from training.ml.reward_score import RewardScorer
 
-SUBJECTS = ["cats", "rain", "tea", "bread", "trains", "music", "maps", "snow"]
-GOOD = "good good good"
-
-
-def _prompts() -> list[str]:
-    return [f"Tell me about {s}." for s in SUBJECTS] + [f"What is {s} like?" for s in SUBJECTS]
-
-
-@pytest.fixture(scope="module")
-def reward_model(tmp_path_factory) -> Path:
-    """MiniLM trained for a few seconds: replies saying "good" beat the others."""
-    work = tmp_path_factory.mktemp("rm")
-    rng = random.Random(0)
-    rows = []
-    for prompt in _prompts() * 3:
-        other = " ".join(rng.sample(SUBJECTS, 3))
-        rows.append({"prompt": prompt, "chosen": f"{other} {GOOD}", "rejected": other})
-    data = work / "pairs.jsonl"
-    data.write_text("".join(json.dumps(r) + "\n" for r in rows))
-    assert reward_cli.main(["train", "--data", str(data), "--out", str(work / "out"),
-                            "--epochs", "3", "--batch-size", "16", "--max-length", "48",
-                            "--lr", "1e-4", "--save-every", "0"]) == 0  # fmt: skip
-    return work / "out" / "model"
-
-
-@pytest.fixture(scope="module")
-def warm_policy(tmp_path_factory) -> Path:
-    """The tiny policy after a short language-model warm-up on text that mentions
-    "good" now and then, so sampling it finds the reward at all."""
-    texts = [
-        f"{p} It is {s}{' and good' if n == 0 else ''}."
-        for p in _prompts()
-        for n, s in enumerate(SUBJECTS[:4])
-    ]
-    model, tokenizer = tiny_policy(texts, seed=0)
-    batch = tokenizer([t + tokenizer.eos_token for t in texts], return_tensors="pt",
-                      padding=True)  # fmt: skip
-    labels = batch["input_ids"].masked_fill(batch["attention_mask"] == 0, -100)
-    positions = position_ids_of(batch["attention_mask"])
-    optimizer = torch.optim.AdamW(model.parameters(), lr=3e-3)
-    model.train()
-    for _ in range(60):
-        loss = model(**batch, position_ids=positions, labels=labels).loss
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-    folder = tmp_path_factory.mktemp("policy") / "warm"
-    policy_save(model, tokenizer, folder)
-    return folder
+_prompts = policy_prompts
 
 
 def _metrics(out: Path) -> list[dict]:
