@@ -50,6 +50,9 @@ from benchmarks.machine import cpu_model, git_version  # noqa: E402
 from benchmarks.ppo_models import smollm_setup, tiny_setup  # noqa: E402
 
 SHARED = ROOT.parent / "shared" / "data"
+# trl: TRL with PrefLab's AdamW implementation (torch's default: one tensor at a time on a
+# CPU); trl_fused: with its own default, the fused AdamW kernel (transformers, torch >= 2.8)
+SIDES = "preflab,trl,trl_fused"
 TRL_VENV = ROOT / ".bench" / "trl112-venv"
 # torch first and alone: pip's find-links carry the CPU wheel (a bare torch from the
 # index pulls the CUDA build); then TRL with the transformers and accelerate PrefLab pins.
@@ -59,6 +62,7 @@ TRL_INSTALL = (("torch==2.13.0",), ("trl==1.12.0", "transformers==5.23.0", "acce
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     a = p.add_argument
+    a("--sides", default=SIDES, help="tiny: trainers, in the order they take turns")
     a("--steps", type=int, default=30, help="tiny: measured PPO steps per run")
     a("--warmup-steps", type=int, default=2, help="tiny: first steps of each run left out")
     a("--rounds", type=int, default=3, help="tiny: runs per trainer, alternating")
@@ -73,7 +77,7 @@ def parse_args(argv=None):
     a("--smollm-batch-size", type=int, default=4)
     a("--smollm-mini-batch-size", type=int, default=2)
     a("--smollm-new-tokens", type=int, default=24)
-    a("--smollm-sides", default="preflab,trl", help="SmolLM2: which trainers run it")
+    a("--smollm-sides", default=SIDES, help="SmolLM2: trainers, in turn")
     a("--ppo-epochs", type=int, default=4)
     a("--temperature", type=float, default=0.7)
     a("--kl-coef", type=float, default=0.05)
@@ -159,7 +163,7 @@ def preflab_command(args, setup: dict, s: dict, out: Path) -> list[str]:
     ]  # fmt: skip
 
 
-def trl_command(args, python: Path, setup: dict, s: dict, out: Path) -> list[str]:
+def trl_command(args, python: Path, setup: dict, s: dict, out: Path, optim: str) -> list[str]:
     return [
         str(python), str(ROOT / "benchmarks" / "ppo_trl_side.py"),
         "--policy", str(setup["policy"]), "--reward-model", str(setup["reward_model"]),
@@ -168,7 +172,7 @@ def trl_command(args, python: Path, setup: dict, s: dict, out: Path) -> list[str
         "--mini-batch-size", str(s["mini_batch_size"]), "--ppo-epochs", str(args.ppo_epochs),
         "--max-new-tokens", str(s["new_tokens"]), "--temperature", str(args.temperature),
         "--kl-coef", str(args.kl_coef), "--lr", str(args.lr), "--missing-eos-penalty", "1.0",
-        "--seed", str(args.seed),
+        "--seed", str(args.seed), "--optim", optim,
     ]  # fmt: skip
 
 
@@ -230,8 +234,9 @@ def compare(args, name: str, setup: dict, s: dict, python: Path, work: Path) -> 
             out = work / f"{name}-{side}-{n}"
             if side == "preflab":
                 command = preflab_command(args, setup, s, out)
-            else:
-                command = trl_command(args, python, setup, s, out)
+            else:  # TRL with PrefLab's optimizer implementation, or with its own default
+                optim = "adamw_torch_fused" if side == "trl_fused" else "adamw_torch"
+                command = trl_command(args, python, setup, s, out, optim)
             process = child(command, work / f"{name}-{side}-{n}.log")
             rows = preflab_steps(out) if side == "preflab" else trl_steps(out)
             process["last_step"] = rows[-1]["time"]
@@ -250,14 +255,20 @@ def compare(args, name: str, setup: dict, s: dict, python: Path, work: Path) -> 
         result[side]["per_round"] = [
             summary(one, s["warmup"], s["batch_size"], [p])["samples_per_s"] for one, p in got
         ]
-    if "trl" in runs:
-        result["trl"]["facts"] = json.loads((work / f"{name}-trl-0" / "facts.json").read_text())
-    if len(runs) == 2:
-        result["ratio"] = result["preflab"]["samples_per_s"] / result["trl"]["samples_per_s"]
+    for side in ("trl", "trl_fused"):
+        if side in runs:
+            facts = work / f"{name}-{side}-0" / "facts.json"
+            result[side]["facts"] = json.loads(facts.read_text())
+    if "preflab" in runs and "trl" in runs:
+        ours, theirs = result["preflab"], result["trl"]
+        result["ratio"] = ours["samples_per_s"] / theirs["samples_per_s"]
         result["ratio_per_round"] = [
-            a / b for a, b in zip(result["preflab"]["per_round"], result["trl"]["per_round"],
-                                  strict=True)
-        ]  # fmt: skip
+            a / b for a, b in zip(ours["per_round"], theirs["per_round"], strict=True)
+        ]
+    if "preflab" in runs and "trl_fused" in runs:
+        result["ratio_fused"] = (
+            result["preflab"]["samples_per_s"] / result["trl_fused"]["samples_per_s"]
+        )
     return result
 
 
@@ -273,12 +284,13 @@ def main(argv=None) -> int:
     work = Path(tempfile.mkdtemp(prefix="preflab-bench-ppo-"))
     say(f"work folder {work}")
     load = " ".join(f"{v:.2f}" for v in os.getloadavg())
-    tiny = {"sides": ["preflab", "trl"], "rounds": args.rounds, "steps": args.steps,
+    tiny = {"sides": args.sides.split(","), "rounds": args.rounds, "steps": args.steps,
             "warmup": args.warmup_steps, "batch_size": args.batch_size,
             "mini_batch_size": args.mini_batch_size, "new_tokens": args.max_new_tokens}  # fmt: skip
     results = {"tiny": compare(args, "tiny", tiny_setup(args, work, child, say), tiny, python,
                                work)}  # fmt: skip
-    say(f"tiny: PrefLab / TRL samples/s {results['tiny']['ratio']:.2f}")
+    if "ratio" in results["tiny"]:
+        say(f"tiny: PrefLab / TRL samples/s {results['tiny']['ratio']:.2f}")
     if args.smollm_steps:
         smollm = {"sides": args.smollm_sides.split(","), "rounds": args.smollm_rounds,
                   "steps": args.smollm_steps,
@@ -311,6 +323,7 @@ def main(argv=None) -> int:
         "results": results,
     }
     out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
     (out / "ppo.json").write_text(json.dumps(report, indent=2))
     (out / "ppo.md").write_text(markdown(report))
     say(f"report: {out / 'ppo.md'}")

@@ -37,6 +37,7 @@ def parse_args(argv=None):
     p.add_argument("--kl-coef", type=float, default=0.05)
     p.add_argument("--lr", type=float, default=1e-5)
     p.add_argument("--missing-eos-penalty", type=float, default=1.0)
+    p.add_argument("--optim", default="adamw_torch", help="the Trainer's optimizer name")
     p.add_argument("--seed", type=int, default=0)
     return p.parse_args(argv)
 
@@ -142,7 +143,7 @@ def main(argv=None) -> int:
         temperature=args.temperature, kl_coef=args.kl_coef, kl_estimator="k1",
         missing_eos_penalty=args.missing_eos_penalty, stop_token="eos",
         learning_rate=args.lr, lr_scheduler_type="linear", warmup_steps=0,
-        optim="adamw_torch", weight_decay=0.01, adam_epsilon=1e-5,
+        optim=args.optim, weight_decay=0.01, adam_epsilon=1e-5,
         bf16=False, fp16=False, gradient_checkpointing=False, use_cpu=not torch.cuda.is_available(),
         num_sample_generations=0, report_to="none", save_strategy="no", logging_steps=1,
         disable_tqdm=True, seed=args.seed, dataloader_num_workers=0,
