@@ -7,6 +7,17 @@ from django import forms
 
 from training.models import ArtifactKind, DatasetSnapshot, ModelArtifact, SnapshotStatus
 from training.services.run_options import CHOICES, run_defaults
+from training.services.runs import policy_start_model
+
+
+def _offer_finished_snapshots(field: forms.ModelChoiceField, project) -> None:
+    """The project's finished snapshots, newest first and chosen."""
+    field.queryset = DatasetSnapshot.objects.filter(
+        project=project, status=SnapshotStatus.SUCCEEDED
+    ).order_by("-number")
+    field.label_from_instance = lambda s: f"#{s.number} {s.name}".strip()
+    field.initial = field.queryset.first()
+
 
 TUNED_ON_THE_FORM = (
     "strategy", "pooling", "loss", "epochs", "batch_size", "lr", "max_length", "seed", "gpus",
@@ -34,14 +45,16 @@ class RunForm(forms.Form):
 
     def __init__(self, *args, project, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["snapshot"].queryset = DatasetSnapshot.objects.filter(
-            project=project, status=SnapshotStatus.SUCCEEDED
-        ).order_by("-number")
-        self.fields["snapshot"].label_from_instance = lambda s: f"#{s.number} {s.name}".strip()
+        _offer_finished_snapshots(self.fields["snapshot"], project)
         defaults = run_defaults("reward")
         for name in TUNED_ON_THE_FORM:
             self.fields[name].initial = defaults[name]
-        self.fields["snapshot"].initial = self.fields["snapshot"].queryset.first()
+
+    def run_arguments(self) -> dict:
+        """What ``run_create`` takes from this form."""
+        data = self.cleaned_data
+        return {"kind": "reward", "snapshot": data["snapshot"], "base_model": data["base_model"],
+                "name": data["name"], "hyperparameters": self.hyperparameters()}  # fmt: skip
 
     def hyperparameters(self) -> dict:
         values = {name: self.cleaned_data[name] for name in TUNED_ON_THE_FORM}
@@ -99,15 +112,16 @@ class PolicyRunForm(forms.Form):
 
     def __init__(self, *args, project, **kwargs):
         super().__init__(*args, prefix="policy", **kwargs)
-        snapshots = DatasetSnapshot.objects.filter(
-            project=project, status=SnapshotStatus.SUCCEEDED
-        ).order_by("-number")
-        self.fields["snapshot"].queryset = snapshots
-        self.fields["snapshot"].label_from_instance = lambda s: f"#{s.number} {s.name}".strip()
-        self.fields["snapshot"].initial = snapshots.first()
+        _offer_finished_snapshots(self.fields["snapshot"], project)
         self.fields["reward_model"].queryset = ModelArtifact.objects.filter(
             project=project, kind=ArtifactKind.REWARD
         ).order_by("-created_at")
+
+    def run_arguments(self) -> dict:
+        data = self.cleaned_data
+        return {"kind": data["kind"], "snapshot": data["snapshot"], "base_model": data["policy"],
+                "reward_model": data["reward_model"], "name": data["name"],
+                "hyperparameters": self.hyperparameters()}  # fmt: skip
 
     def hyperparameters(self) -> dict:
         kind = self.cleaned_data["kind"]
@@ -146,23 +160,19 @@ class EvaluationForm(forms.Form):
         self.fields["policy"].queryset = models.filter(kind=ArtifactKind.POLICY)
         self.fields["reference_policy"].queryset = models.filter(kind=ArtifactKind.POLICY)
         self.fields["reward_model"].queryset = models.filter(kind=ArtifactKind.REWARD)
-        snapshots = DatasetSnapshot.objects.filter(
-            project=project, status=SnapshotStatus.SUCCEEDED
-        ).order_by("-number")
-        self.fields["snapshot"].queryset = snapshots
-        self.fields["snapshot"].label_from_instance = lambda s: f"#{s.number} {s.name}".strip()
-        self.fields["snapshot"].initial = snapshots.first()
+        _offer_finished_snapshots(self.fields["snapshot"], project)
 
-    def reference_path(self) -> str:
-        """The path typed, else the chosen policy's, else the evaluated policy's start
-        (none when it started from the built-in tiny model: nothing to load)."""
+    def run_arguments(self) -> dict:
+        """The reference: the path typed, else the chosen policy's, else the model the
+        evaluated policy's training started from."""
         data = self.cleaned_data
-        if data["reference"].strip():
-            return data["reference"].strip()
-        if data["reference_policy"]:
-            return data["reference_policy"].path
-        start = data["policy"].base_model
-        return "" if start in ("", "tiny") else start
+        reference = data["reference"].strip()
+        if not reference and data["reference_policy"]:
+            reference = data["reference_policy"].path
+        return {"kind": "eval", "snapshot": data["snapshot"], "policy": data["policy"],
+                "reward_model": data["reward_model"], "name": data["name"],
+                "reference": reference or policy_start_model(data["policy"]),
+                "hyperparameters": self.hyperparameters()}  # fmt: skip
 
     def hyperparameters(self) -> dict:
         return {

@@ -173,61 +173,19 @@ def run_list(request, project):
     evaluation_form = EvaluationForm(posted if which == "evaluate" else None, project=project)
     if request.method == "POST" and not may_launch:
         return render(request, "403.html", {"message": "engineers launch runs"}, status=403)
-    is_policy = which == "policy"
-    if which == "evaluate" and evaluation_form.is_valid():
-        data = evaluation_form.cleaned_data
+    launching = {"reward": form, "policy": policy_form, "evaluate": evaluation_form}.get(which)
+    if launching is not None and launching.is_valid():
         try:
             run, _ = run_create(
                 project=project,
                 user=request.user,
-                kind="eval",
-                snapshot=data["snapshot"],
-                reward_model=data["reward_model"],
-                policy=data["policy"],
-                reference=evaluation_form.reference_path(),
-                hyperparameters=evaluation_form.hyperparameters(),
-                name=data["name"],
                 client_token=request.POST.get("client_token") or None,
+                **launching.run_arguments(),
             )
         except ApplicationError as exc:
-            evaluation_form.add_error(None, exc.message)
+            launching.add_error(None, exc.message)
         else:
             return redirect("run-detail", slug=project.slug, run_id=run.pk)
-    if is_policy and policy_form.is_valid():
-        data = policy_form.cleaned_data
-        try:
-            run, _ = run_create(
-                project=project,
-                user=request.user,
-                kind=data["kind"],
-                snapshot=data["snapshot"],
-                reward_model=data["reward_model"],
-                hyperparameters=policy_form.hyperparameters(),
-                base_model=data["policy"],
-                name=data["name"],
-                client_token=request.POST.get("client_token") or None,
-            )
-        except ApplicationError as exc:
-            policy_form.add_error(None, exc.message)
-        else:
-            return redirect("run-detail", slug=project.slug, run_id=run.pk)
-    if which == "reward":
-        if form.is_valid():
-            try:
-                run, _ = run_create(
-                    project=project,
-                    user=request.user,
-                    kind="reward",
-                    snapshot=form.cleaned_data["snapshot"],
-                    hyperparameters=form.hyperparameters(),
-                    base_model=form.cleaned_data["base_model"],
-                    name=form.cleaned_data["name"],
-                    client_token=request.POST.get("client_token") or None,
-                )
-            except ApplicationError as exc:
-                form.add_error(None, exc.message)
-            else:
-                return redirect("run-detail", slug=project.slug, run_id=run.pk)
     runs = TrainingRun.objects.filter(project=project).select_related("snapshot")[:100]
     context = {
         "project": project,

@@ -122,6 +122,12 @@ def _check_reward_model(project: Project, artifact: ModelArtifact | None, what: 
         raise ValueError("reward_model: not a reward model of this project")
 
 
+def policy_start_model(policy: ModelArtifact) -> str:
+    """The model a registered policy's training started from: the natural reference of
+    its evaluation; "" when it started from the built-in tiny model (nothing to load)."""
+    return "" if policy.base_model in ("", "tiny") else policy.base_model
+
+
 def _check_policy(project: Project, artifact: ModelArtifact | None) -> None:
     if artifact is None:
         raise ValueError("policy: an evaluation run needs a registered policy")
