@@ -227,17 +227,9 @@ def train(o: argparse.Namespace) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from training.ml.cli_options import cli_run
+    from training.ml.trl_runs import trl_main
 
-    def run(o):
-        from training.ml.trl_runs import is_main_process
-
-        summary = train(o)  # every process trains; the main one reports
-        if not is_main_process():
-            return None
-        return {"model": str(Path(o.out) / "model"), "last_step": summary["last_step"]}
-
-    return cli_run(argv, options_of, {"train": run})
+    return trl_main(argv, options_of, train, "last_step")
 
 
 if __name__ == "__main__":

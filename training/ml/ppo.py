@@ -24,10 +24,8 @@ import argparse
 import copy
 import json
 import random
-import shutil
 import sys
 import time
-import uuid
 from pathlib import Path
 
 DEFAULTS = {
@@ -200,18 +198,6 @@ def _prompt_batches(count: int, batch: int, seed: int):
         epoch += 1
 
 
-def _publish(policy, tokenizer, out: Path) -> Path:
-    from training.ml.policy import policy_save
-
-    tmp = out / f".tmp-model-{uuid.uuid4().hex}"
-    policy_save(policy, tokenizer, tmp)
-    final = out / "model"
-    if final.exists():
-        shutil.rmtree(final)
-    tmp.rename(final)
-    return final
-
-
 def train(o: argparse.Namespace) -> dict:
     import torch
     from transformers import get_linear_schedule_with_warmup
@@ -240,6 +226,7 @@ def train(o: argparse.Namespace) -> dict:
     from training.ml.precision import autocast_for
     from training.ml.prompt_data import prompt_text, prompts_load
     from training.ml.reward_score import RewardScorer
+    from training.ml.trl_runs import publish
 
     out = Path(o.out)
     par = parallel_start()
@@ -402,7 +389,7 @@ def train(o: argparse.Namespace) -> dict:
     if not par.is_main:
         par.close()
         return {}
-    final = _publish(policy, tokenizer, out)
+    final = publish(policy, tokenizer, out)
     summary = {
         "policy": o.policy,
         "reward_model": o.reward_model,

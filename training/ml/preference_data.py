@@ -129,10 +129,9 @@ def example_of(row, where: str) -> Ranked:
     raise DataError(f"{where}: neither 'responses' + 'ranking' nor 'chosen' + 'rejected'")
 
 
-def examples_load(paths: list[str | Path]) -> list[Ranked]:
-    """Every example of the files, in order; rankings with fewer than two tiers (all
-    tied) carry no preference and are left out."""
-    out: list[Ranked] = []
+def jsonl_rows(paths: list[str | Path]):
+    """(``file:line``, parsed row) of every non-blank line of the files, in order; a line
+    that is not JSON is a DataError naming it."""
     for path in paths:
         with open(path, encoding="utf-8") as f:
             for number, line in enumerate(f, start=1):
@@ -140,10 +139,17 @@ def examples_load(paths: list[str | Path]) -> list[Ranked]:
                     continue
                 where = f"{path}:{number}"
                 try:
-                    row = json.loads(line)
+                    yield where, json.loads(line)
                 except json.JSONDecodeError as exc:
                     raise DataError(f"{where}: not JSON ({exc.msg})") from None
-                example = example_of(row, where)
-                if len(example.tiers) >= 2:
-                    out.append(example)
+
+
+def examples_load(paths: list[str | Path]) -> list[Ranked]:
+    """Every example of the files, in order; rankings with fewer than two tiers (all
+    tied) carry no preference and are left out."""
+    out: list[Ranked] = []
+    for where, row in jsonl_rows(paths):
+        example = example_of(row, where)
+        if len(example.tiers) >= 2:
+            out.append(example)
     return out

@@ -9,30 +9,22 @@ user's); the same prompt appearing in several rows is kept once, in first-seen o
 import json
 from pathlib import Path
 
-from training.ml.preference_data import DataError, _text
+from training.ml.preference_data import DataError, _text, jsonl_rows
 
 
 def prompts_load(paths: list[str | Path]) -> list:
     out, seen = [], set()
     for path in paths:
-        plain = str(path).endswith(".txt")
-        with open(path, encoding="utf-8") as f:
-            for number, line in enumerate(f, start=1):
-                if not line.strip():
-                    continue
-                where = f"{path}:{number}"
-                if plain:
-                    prompt = line.rstrip("\n")
-                else:
-                    try:
-                        row = json.loads(line)
-                    except json.JSONDecodeError as exc:
-                        raise DataError(f"{where}: not JSON ({exc.msg})") from None
-                    prompt = _prompt_of(row, where)
-                key = json.dumps(prompt, sort_keys=True)
-                if key not in seen:
-                    seen.add(key)
-                    out.append(prompt)
+        if str(path).endswith(".txt"):
+            with open(path, encoding="utf-8") as f:
+                found = [line.rstrip("\n") for line in f if line.strip()]
+        else:
+            found = [_prompt_of(row, where) for where, row in jsonl_rows([path])]
+        for prompt in found:
+            key = json.dumps(prompt, sort_keys=True)
+            if key not in seen:
+                seen.add(key)
+                out.append(prompt)
     if not out:
         raise DataError(f"{', '.join(map(str, paths))}: no prompts")
     return out

@@ -15,7 +15,6 @@ DIR/checkpoints/ (resumable) and the final policy in DIR/model/.
 """
 
 import argparse
-import json
 import math
 import sys
 from pathlib import Path
@@ -39,31 +38,22 @@ def options_of(argv: list[str]) -> argparse.Namespace:
 def demonstration_pairs(paths: list) -> list[tuple]:
     """(prompt, completion) of every row: the prompt is text or the conversation before
     the demonstrated turn. Errors name the file and line."""
-    from training.ml.preference_data import DataError, _text
+    from training.ml.preference_data import DataError, _text, jsonl_rows
 
     pairs = []
-    for path in paths:
-        with open(path, encoding="utf-8") as f:
-            for number, line in enumerate(f, start=1):
-                if not line.strip():
-                    continue
-                where = f"{path}:{number}"
-                try:
-                    row = json.loads(line)
-                except json.JSONDecodeError as exc:
-                    raise DataError(f"{where}: not JSON ({exc.msg})") from None
-                if isinstance(row, dict) and isinstance(row.get("messages"), list):
-                    messages = row["messages"]
-                    _text(messages, f"{where}: messages")
-                    if len(messages) < 2 or messages[-1].get("role") != "assistant":
-                        raise DataError(f"{where}: messages: must end with an assistant turn")
-                    pairs.append((messages[:-1], messages[-1]["content"]))
-                elif isinstance(row, dict) and "prompt" in row and "completion" in row:
-                    _text(row["prompt"], f"{where}: prompt")
-                    completion = _text(row["completion"], f"{where}: completion", completion=True)
-                    pairs.append((row["prompt"], completion))
-                else:
-                    raise DataError(f"{where}: expected messages, or prompt and completion")
+    for where, row in jsonl_rows(paths):
+        if isinstance(row, dict) and isinstance(row.get("messages"), list):
+            messages = row["messages"]
+            _text(messages, f"{where}: messages")
+            if len(messages) < 2 or messages[-1].get("role") != "assistant":
+                raise DataError(f"{where}: messages: must end with an assistant turn")
+            pairs.append((messages[:-1], messages[-1]["content"]))
+        elif isinstance(row, dict) and "prompt" in row and "completion" in row:
+            _text(row["prompt"], f"{where}: prompt")
+            completion = _text(row["completion"], f"{where}: completion", completion=True)
+            pairs.append((row["prompt"], completion))
+        else:
+            raise DataError(f"{where}: expected messages, or prompt and completion")
     return pairs
 
 
@@ -141,17 +131,9 @@ def train(o: argparse.Namespace) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from training.ml.cli_options import cli_run
+    from training.ml.trl_runs import trl_main
 
-    def run(o):
-        from training.ml.trl_runs import is_main_process
-
-        summary = train(o)  # every process trains; the main one reports
-        if not is_main_process():
-            return None
-        return {"model": str(Path(o.out) / "model"), "eval": summary["eval"]}
-
-    return cli_run(argv, options_of, {"train": run})
+    return trl_main(argv, options_of, train, "eval")
 
 
 if __name__ == "__main__":

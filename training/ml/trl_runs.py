@@ -245,3 +245,17 @@ def publish(model, tokenizer, out: Path) -> Path:
         shutil.rmtree(final)
     tmp.rename(final)
     return final
+
+
+def trl_main(argv, options_of, train, report: str) -> int:
+    """The ``train`` command of a TRL-backed trainer: every process of a launch trains;
+    the main one prints the model's folder and the summary's ``report`` entry."""
+    from training.ml.cli_options import cli_run
+
+    def run(o):
+        summary = train(o)
+        if not is_main_process():
+            return None
+        return {"model": str(Path(o.out) / "model"), report: summary[report]}
+
+    return cli_run(argv, options_of, {"train": run})
