@@ -300,12 +300,14 @@ def evaluate(o: argparse.Namespace) -> dict:
         summary["reference_eval"] = results["reference"][0]
         summary["eval"] |= win_rate(results["policy"][2], results["reference"][2], o.bootstrap,
                                     o.seed)  # fmt: skip
-    with open(out / "responses.jsonl", "w", encoding="utf-8") as f:
+    partial = out / ".responses.jsonl.tmp"  # renamed when whole: no half-written file
+    with open(partial, "w", encoding="utf-8") as f:
         for n, prompt in enumerate(prompts):
             row = {"prompt": prompt_text(prompt), "demonstrations": written.get(_key(prompt), [])}
             for name in results:
                 row[name], row[f"{name}_score"] = results[name][1][n]["text"], results[name][2][n]
             f.write(json.dumps(row) + "\n")
+    partial.replace(out / "responses.jsonl")
     shown = []
     for n, prompt in enumerate(prompts[: o.samples_shown]):
         entry = {"prompt": prompt_text(prompt), "response": results["policy"][1][n]["text"],
