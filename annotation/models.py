@@ -214,6 +214,9 @@ class Assignment(models.Model):
     finished_at = models.DateTimeField(null=True, blank=True)
     # Response ids in the order this annotator sees them (measures position bias).
     display_order = models.JSONField()
+    # Assisted projects: the reward model's order (response ids, best first) shown to this
+    # annotator; null when the annotator works blind.
+    suggestion = models.JSONField(null=True, blank=True)
     skip_reason = models.CharField(max_length=200, blank=True)
 
     class Meta:
@@ -297,6 +300,8 @@ class Annotation(models.Model):
     revised_at = models.DateTimeField(null=True, blank=True)
     # Set by review (quality control); a reviewed annotation can no longer be revised.
     reviewed_at = models.DateTimeField(null=True, blank=True)
+    # The annotator saw the reward model's suggested order (assisted mode).
+    assisted = models.BooleanField(default=False)
     # The annotator was not sure; such annotations always go to review.
     unsure = models.BooleanField(default=False)
     status = models.CharField(

@@ -23,6 +23,8 @@ class AssignmentView:
     assignment: Assignment
     messages: list[dict]
     responses: list[ShownResponse]
+    # Assisted projects: the reward model's order as letters, best first; None when blind.
+    suggestion: list[str] | None = None
 
 
 def assignment_view(assignment: Assignment) -> AssignmentView:
@@ -42,7 +44,15 @@ def assignment_view(assignment: Assignment) -> AssignmentView:
         ShownResponse(id=rid, letter=LETTERS[index], text=texts[rid])
         for index, rid in enumerate(assignment.display_order)
     ]
-    return AssignmentView(assignment=assignment, messages=messages, responses=shown)
+    letters = {response.id: response.letter for response in shown}
+    suggestion = (
+        [letters[rid] for rid in assignment.suggestion if rid in letters]
+        if assignment.suggestion
+        else None
+    )
+    return AssignmentView(
+        assignment=assignment, messages=messages, responses=shown, suggestion=suggestion
+    )
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,12 @@ class ClaimedItemSerializer(serializers.Serializer):
     id = serializers.IntegerField(source="assignment.item_id")
     messages = serializers.ListField(child=serializers.DictField())
     responses = ClaimedResponseSerializer(many=True)
+    suggestion = serializers.ListField(
+        child=serializers.CharField(),
+        allow_null=True,
+        help_text="assisted projects: the reward model's order as letters, best first; "
+        "null when the annotator works blind",
+    )
 
 
 class AssignmentOutSerializer(serializers.Serializer):

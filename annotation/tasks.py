@@ -42,3 +42,11 @@ def items_quality_refresh(item_ids: list[int]) -> int:
     from annotation.services.item_quality import items_quality_refresh as refresh
 
     return refresh(item_ids=item_ids)
+
+
+@shared_task(acks_late=True, name="annotation.acquisition_refresh")
+def acquisition_refresh(project_id: int) -> dict:
+    """Recompute the project's item priorities under its acquisition rule."""
+    from annotation.services.acquisition import project_acquisition_refresh
+
+    return project_acquisition_refresh(project_id=project_id)

@@ -196,6 +196,7 @@ CELERY_TASK_ROUTES = {
     "training.export_snapshot": {"queue": "default"},
     "training.run_execute": {"queue": "gpu"},
     "training.score_responses": {"queue": "gpu"},
+    "training.project_prerank": {"queue": "gpu"},
     "training.tasks.*": {"queue": "gpu"},
 }
 CELERY_TASK_TRACK_STARTED = True

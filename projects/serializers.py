@@ -1,6 +1,8 @@
 from rest_framework import serializers
 
 from projects.models import (
+    AcquisitionRule,
+    AssistMode,
     Guideline,
     Membership,
     Project,
@@ -22,7 +24,8 @@ class ProjectSerializer(serializers.ModelSerializer):
             "rationale", "archived", "created_at", "role", "require_response_tags",
             "prompt_writing", "prompt_categories", "prompt_target", "response_source",
             "generation_backend", "gold_rate", "gold_threshold", "gold_min_answers",
-            "gold_pause", "review_rate",
+            "gold_pause", "review_rate", "reward_model", "assist_mode", "acquisition_rule",
+            "acquisition_mix", "disagreement_threshold", "disagreement_cap",
         ]  # fmt: skip
         read_only_fields = ["id", "created_at", "role"]
 
@@ -58,6 +61,19 @@ class ProjectCreateSerializer(serializers.Serializer):
     gold_min_answers = serializers.IntegerField(min_value=1, max_value=1000, required=False)
     gold_pause = serializers.BooleanField(required=False)
     review_rate = serializers.FloatField(min_value=0, max_value=1, required=False)
+    reward_model = serializers.IntegerField(
+        required=False, allow_null=True,
+        help_text="id of a reward model of this project that pre-ranks new items; null: none",
+    )  # fmt: skip
+    assist_mode = serializers.ChoiceField(choices=AssistMode.choices, required=False)
+    acquisition_rule = serializers.ChoiceField(choices=AcquisitionRule.choices, required=False)
+    acquisition_mix = serializers.DictField(
+        child=serializers.FloatField(min_value=0), required=False,
+        help_text='mix rule weights, e.g. {"uncertainty": 0.5, "disagreement": 0.25, '
+        '"random": 0.25}',
+    )  # fmt: skip
+    disagreement_threshold = serializers.FloatField(min_value=0, max_value=1, required=False)
+    disagreement_cap = serializers.IntegerField(min_value=1, max_value=10, required=False)
 
 
 class ProjectUpdateSerializer(ProjectCreateSerializer):

@@ -6,7 +6,9 @@ from django.utils.text import slugify
 
 from config.errors import ApplicationError, ConflictError, NotFoundError
 from projects.models import (
+    AcquisitionRule,
     AnnotatorGroup,
+    AssistMode,
     Guideline,
     GuidelineAck,
     Membership,
@@ -40,7 +42,15 @@ PROJECT_SETTINGS = (
     "gold_min_answers",
     "gold_pause",
     "review_rate",
+    # The model in the loop.
+    "reward_model",
+    "assist_mode",
+    "acquisition_rule",
+    "acquisition_mix",
+    "disagreement_threshold",
+    "disagreement_cap",
 )
+LOOP_SETTINGS = ("reward_model", "acquisition_rule", "acquisition_mix")
 MAX_CATEGORIES = 50
 MAX_CATEGORY_CHARS = 60
 
@@ -76,11 +86,72 @@ def project_validate(project: Project) -> None:
         ),
         (0 <= project.prompt_target <= 10000, "prompt_target", "must be between 0 and 10000"),
         (len(project.generation_backend) <= 100, "generation_backend", "must be at most 100 chars"),
+        (project.assist_mode in AssistMode.values, "assist_mode", _one_of(AssistMode)),
+        (
+            project.acquisition_rule in AcquisitionRule.values,
+            "acquisition_rule",
+            _one_of(AcquisitionRule),
+        ),
+        (
+            0 <= project.disagreement_threshold <= 1,
+            "disagreement_threshold",
+            "must be between 0 and 1",
+        ),
+        (1 <= project.disagreement_cap <= 10, "disagreement_cap", "must be between 1 and 10"),
+        (
+            project.acquisition_rule != AcquisitionRule.DISAGREEMENT
+            or project.disagreement_cap >= project.overlap,
+            "disagreement_cap",
+            "must be at least the overlap (it caps the annotators an unsure item can reach)",
+        ),
     ]  # fmt: skip
     for ok, field, message in checks:
         if not ok:
             raise ApplicationError(f"{field} {message}", extra={"field": field})
     project.prompt_categories = categories_clean(project.prompt_categories)
+    project.acquisition_mix = _mix_clean(project.acquisition_mix)
+    _reward_model_check(project)
+
+
+def _mix_clean(value) -> dict:
+    from annotation.acquisition_rules import acquisition_scores
+
+    if not value:
+        return {}
+    if not isinstance(value, dict):
+        raise ApplicationError(
+            "acquisition_mix must be an object of weights", extra={"field": "acquisition_mix"}
+        )
+    try:
+        weights = {str(name): float(weight) for name, weight in value.items()}
+        acquisition_scores("mix", [], mix=weights)
+    except (TypeError, ValueError) as exc:
+        raise ApplicationError(
+            f"acquisition_mix: {exc}", extra={"field": "acquisition_mix"}
+        ) from None
+    return weights
+
+
+def _reward_model_check(project: Project) -> None:
+    artifact = project.reward_model
+    if artifact is not None and (artifact.project_id != project.pk or artifact.kind != "reward"):
+        raise ApplicationError(
+            "reward_model must be a reward model registered in this project",
+            extra={"field": "reward_model"},
+        )
+
+
+def _reward_model_of(fields: dict) -> None:
+    """Accept the reward model as an id (API, forms) as well as an instance."""
+    value = fields.get("reward_model")
+    if value is None or not isinstance(value, int | str):
+        return
+    from training.models import ModelArtifact
+
+    artifact = ModelArtifact.objects.filter(pk=value).first() if str(value).isdigit() else None
+    if artifact is None:
+        raise ApplicationError(f"reward_model: no model {value}", extra={"field": "reward_model"})
+    fields["reward_model"] = artifact
 
 
 def categories_clean(value) -> list[str]:
@@ -114,6 +185,7 @@ def project_create(*, creator, name: str, slug: str = "", **fields) -> Project:
     unknown = set(fields) - set(PROJECT_SETTINGS)
     if unknown:
         raise ApplicationError(f"unknown project settings: {', '.join(sorted(unknown))}")
+    _reward_model_of(fields)
     slug = slug or slugify(name)[:80]
     if not slug:
         raise ApplicationError("slug must not be empty", extra={"field": "slug"})
@@ -136,7 +208,9 @@ def project_update(*, project: Project, **fields) -> Project:
     unknown = set(fields) - set(PROJECT_SETTINGS)
     if unknown:
         raise ApplicationError(f"unknown project settings: {', '.join(sorted(unknown))}")
+    _reward_model_of(fields)
     project = Project.objects.select_for_update().get(pk=project.pk)
+    before = {name: getattr(project, name) for name in LOOP_SETTINGS}
     if (
         "responses_per_item" in fields
         and fields["responses_per_item"] != project.responses_per_item
@@ -156,6 +230,15 @@ def project_update(*, project: Project, **fields) -> Project:
         from annotation.services.prompt_index import prompt_bands_backfill_later
 
         prompt_bands_backfill_later(project)
+    changed = {name for name in LOOP_SETTINGS if getattr(project, name) != before[name]}
+    if "reward_model" in changed:
+        from training.services.prerank import prerank_soon
+
+        prerank_soon(project.pk)
+    if changed:
+        from annotation.services.acquisition import acquisition_refresh_soon
+
+        acquisition_refresh_soon(project.pk)
     return project
 
 

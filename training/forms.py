@@ -36,6 +36,12 @@ class SnapshotForm(forms.Form):
     created_to = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
     tags_present = forms.CharField(required=False, help_text="tag names, comma-separated")
     tags_absent = forms.CharField(required=False, help_text="tag names, comma-separated")
+    assistance = forms.ChoiceField(
+        choices=_choices(["any", "blind", "assisted"]),
+        required=False,
+        help_text="blind or assisted: only annotations made without or with the reward "
+        "model's suggested order",
+    )
 
     def options(self) -> dict:
         d = self.cleaned_data
@@ -59,5 +65,6 @@ class SnapshotForm(forms.Form):
                 "created_to": d["created_to"].isoformat() if d["created_to"] else None,
                 "tags_present": d["tags_present"],
                 "tags_absent": d["tags_absent"],
+                "assistance": d.get("assistance") or "any",
             },
         }

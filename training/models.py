@@ -218,3 +218,14 @@ class ModelArtifact(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+# The loop's models (generators, jobs, rounds, scores) live in their own module.
+from training.models_loop import (  # noqa: E402, F401
+    GenerationJob,
+    Generator,
+    GeneratorKind,
+    JobState,
+    ResponseScore,
+    Round,
+)

@@ -28,3 +28,19 @@ def score_responses(path: str, prompt, responses: list) -> list[float]:
     from training.services.scoring import score_here
 
     return score_here(path, prompt, responses)
+
+
+@shared_task(acks_late=True, name="training.project_prerank")
+def project_prerank(project_id: int) -> int:
+    """Score the project's unscored item responses with its reward model (pre-ranking)."""
+    from training.services.prerank import project_prerank as run
+
+    return run(project_id=project_id)
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True, name="training.generation_job_run")
+def generation_job_run(job_id: int) -> str:
+    """Answer a generation job's prompts (queued on ``gpu`` for local models)."""
+    from training.services.generation_run import generation_job_run as run
+
+    return run(job_id=job_id).state

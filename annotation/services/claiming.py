@@ -178,6 +178,8 @@ def _claim_locked(*, user, project: Project, exclude_ids: tuple[int, ...], now: 
             if item is None:
                 return None
             Item.objects.filter(pk=item.pk).update(open_slots=F("open_slots") - 1)
+        from training.services.prerank import suggested_order
+
         return Assignment.objects.create(
             item_id=item.pk,
             user=user,
@@ -185,6 +187,8 @@ def _claim_locked(*, user, project: Project, exclude_ids: tuple[int, ...], now: 
             claimed_at=now,
             lease_expires_at=_lease_end(project, now),
             display_order=_shuffled_response_ids(item.pk),
+            # Fixed at claim time: the annotation records what this annotator was shown.
+            suggestion=suggested_order(project=project, item_id=item.pk),
         )
 
 

@@ -278,6 +278,9 @@ def import_job_run(*, job_id: int) -> ImportJob:
         from annotation.services.prompt_index import prompt_bands_backfill_later
 
         prompt_bands_backfill_later(project)
+        from annotation.services.items_build import items_added
+
+        items_added(project.pk)
     progress_report(PROGRESS_KIND, job.pk, Progress("done", total, total))
     return _finish(
         job,

@@ -6,7 +6,7 @@ from annotation.models import Item, ItemResponse, Prompt, PromptStatus, Response
 
 
 def item_create_for_prompt(
-    *, prompt: Prompt, responses: list[Response], judged_already: int = 0
+    *, prompt: Prompt, responses: list[Response], judged_already: int = 0, round: int = 1
 ) -> Item:
     """Create the prompt's item; ``judged_already`` annotations count toward its overlap.
 
@@ -19,6 +19,7 @@ def item_create_for_prompt(
         prompt=prompt,
         open_slots=max(project.overlap - judged_already, 0),
         submitted_count=judged_already,
+        round=round,
     )
     shuffled = list(responses)
     random.SystemRandom().shuffle(shuffled)
@@ -29,4 +30,15 @@ def item_create_for_prompt(
     if prompt.status != PromptStatus.READY:
         prompt.status, prompt.status_reason = PromptStatus.READY, ""
         prompt.save(update_fields=["status", "status_reason"])
+    items_added(project.pk)
     return item
+
+
+def items_added(project_id: int) -> None:
+    """New items: score them with the project's reward model and re-rank the queue,
+    in the background once the caller's transaction commits."""
+    from annotation.services.acquisition import acquisition_refresh_soon
+    from training.services.prerank import prerank_soon
+
+    prerank_soon(project_id)
+    acquisition_refresh_soon(project_id)

@@ -5,6 +5,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from annotation.models import Annotation, Assignment, AssignmentState, Item
+from annotation.services.acquisition import acquisition_refresh_soon
 from annotation.services.annotator_quality import quality_refresh_soon
 from annotation.services.claiming import assignment_lock_own, assignment_revive
 from annotation.services.gold import gold_score_check
@@ -118,6 +119,7 @@ def annotation_submit(
         display_order=assignment.display_order,
         client_token=client_token or None,
         unsure=unsure,
+        assisted=assignment.suggestion is not None,
         **review_selection(project=project, unsure=unsure),
     )
     tags_store(annotation, tags)
@@ -131,4 +133,5 @@ def annotation_submit(
     if stats.basis.get("gold"):
         gold_score_check(project=project, user_id=user.pk)
     quality_refresh_soon(project.pk)
+    acquisition_refresh_soon(project.pk)
     return annotation, True

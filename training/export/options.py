@@ -17,6 +17,7 @@ AGGREGATIONS = ("consensus", "per_annotator")
 STYLES = ("conversational", "text")
 NONE_ACCEPTABLE = ("exclude", "flag")
 REVIEW_FILTERS = ("any", "reviewed", "accepted")
+ASSISTANCE_FILTERS = ("any", "blind", "assisted")
 
 
 @dataclass(frozen=True)
@@ -29,6 +30,8 @@ class Filters:
     created_to: str | None = None
     tags_present: tuple[str, ...] = ()  # the item has a span tag or label with each name
     tags_absent: tuple[str, ...] = ()  # ... and none with these
+    # blind / assisted: only annotations made without / with the reward model's suggestion.
+    assistance: str = "any"
 
 
 @dataclass(frozen=True)
@@ -125,6 +128,9 @@ def filters_check(raw) -> Filters:
         created_to=created_to,
         tags_present=_names("filters.tags_present", raw.get("tags_present")),
         tags_absent=_names("filters.tags_absent", raw.get("tags_absent")),
+        assistance=_choices(
+            "filters.assistance", raw.get("assistance") or "any", ASSISTANCE_FILTERS, many=False
+        )[0],
     )
 
 

@@ -71,6 +71,8 @@ def _annotation_filter(project: Project, filters: Filters) -> Q:
             project=project, weight__lt=filters.min_annotator_weight
         ).values("user_id")
         q &= ~Q(user_id__in=light)
+    if filters.assistance != "any":
+        q &= Q(assisted=filters.assistance == "assisted")
     if filters.review != "any":
         # Rejected and corrected originals never count, so among counted annotations
         # "reviewed" and "accepted" both mean: accepted, or a reviewer's correction.
@@ -249,6 +251,7 @@ def _judgements(project, options, item_ids, wanted, weights, with_tags) -> dict[
                 "guideline__version",
                 "shown_text",
                 "created_at",
+                "assisted",
             )
         )
         if row[1] in wanted
@@ -259,7 +262,22 @@ def _judgements(project, options, item_ids, wanted, weights, with_tags) -> dict[
     loads = orjson.loads
     out: dict[int, list[SourceJudgement]] = defaultdict(list)
     for row in rows:
-        aid, item_id, user, kind, ranking, ratings, rubric, strength, none, ms, gv, shown, at = row
+        (
+            aid,
+            item_id,
+            user,
+            kind,
+            ranking,
+            ratings,
+            rubric,
+            strength,
+            none,
+            ms,
+            gv,
+            shown,
+            at,
+            assisted,
+        ) = row
         out[item_id].append(
             SourceJudgement(
                 annotation_id=aid,
@@ -273,7 +291,7 @@ def _judgements(project, options, item_ids, wanted, weights, with_tags) -> dict[
                 time_spent_ms=ms,
                 guideline_version=gv,
                 shown_order=loads(shown) if shown else [],
-                assisted=False,  # assisted ranking arrives with the model-in-the-loop issue
+                assisted=bool(assisted),
                 review=reviews.get(aid, ""),
                 created_at=_aware(at),
                 weight=weights.get(user, 1.0),

@@ -54,6 +54,13 @@ def score_here(path: str, prompt, responses: list) -> list[float]:
         return scorer.score(prompt, responses)
 
 
+def score_pairs_here(path: str, pairs: list[tuple]) -> list[float]:
+    """One score per (prompt, response) pair, batched: the pre-ranking pass."""
+    scorer = _scorer(path)
+    with _lock:
+        return scorer.score_pairs(pairs)
+
+
 def responses_score(*, artifact: ModelArtifact, prompt, responses: list) -> list[float]:
     """Rewards of ``responses`` (texts or one-message conversations) for ``prompt``."""
     if artifact.kind != ArtifactKind.REWARD:
