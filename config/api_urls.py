@@ -10,7 +10,7 @@ from annotation import api_authoring, api_quality
 from projects import api as projects_api
 from projects import api_labels
 from training import api as training_api
-from training import api_runs
+from training import api_loop, api_runs
 
 
 class TokenApi(ObtainAuthToken):
@@ -201,5 +201,26 @@ urlpatterns = [
         "projects/<slug:slug>/guidelines/flag/",
         api_quality.GuidelineFlagApi.as_view(),
         name="api-guidelines-flag",
+    ),
+    path(
+        "projects/<slug:slug>/generators/",
+        api_loop.GeneratorListApi.as_view(),
+        name="api-generators",
+    ),
+    path(
+        "projects/<slug:slug>/generators/<int:generator_id>/",
+        api_loop.GeneratorDetailApi.as_view(),
+        name="api-generator",
+    ),
+    path("projects/<slug:slug>/rounds/", api_loop.RoundListApi.as_view(), name="api-rounds"),
+    path(
+        "generation-jobs/<int:job_id>/",
+        api_loop.GenerationJobApi.as_view(),
+        name="api-generation-job",
+    ),
+    path(
+        "generation-jobs/<int:job_id>/cancel/",
+        api_loop.GenerationJobCancelApi.as_view(),
+        name="api-generation-job-cancel",
     ),
 ]

@@ -69,6 +69,10 @@ def project_detail(request, project):
     }
     if Capability.ANNOTATE in caps:
         context["progress"] = annotator_progress(user=request.user, project=project)
+    if Capability.EXPORT in caps:
+        from training.selectors_rounds import round_stats
+
+        context["rounds"] = round_stats(project)
     return render(request, "projects/project_detail.html", context)
 
 

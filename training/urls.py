@@ -1,6 +1,6 @@
 from django.urls import path
 
-from training import views, views_runs
+from training import views, views_loop, views_runs
 
 urlpatterns = [
     path("p/<slug:slug>/snapshots/", views.snapshot_list, name="snapshot-list"),
@@ -23,5 +23,11 @@ urlpatterns = [
         "p/<slug:slug>/runs/<int:run_id>/relaunch/",
         views_runs.run_relaunch_view,
         name="run-relaunch",
+    ),
+    path("p/<slug:slug>/loop/", views_loop.loop, name="loop"),
+    path(
+        "p/<slug:slug>/loop/jobs/<int:job_id>/cancel/",
+        views_loop.generation_job_cancel_view,
+        name="generation-job-cancel",
     ),
 ]

@@ -237,6 +237,18 @@ def prompt_write(
 
 def _await_generation(prompt: Prompt) -> None:
     prompt.status = PromptStatus.NEEDS_GENERATION
+    generators = list(prompt.project.generators.filter(active=True))
+    if generators:
+        # The project's generators (local models, HTTP endpoints) answer it as a job.
+        from training.services.generation_run import generation_job_create
+        from training.services.rounds import current_round
+
+        prompt.save(update_fields=["status"])
+        generation_job_create(
+            project=prompt.project, user=prompt.author, prompt_ids=[prompt.pk],
+            generators=generators, item_round=current_round(prompt.project),
+        )  # fmt: skip
+        return
     if not prompt.project.generation_backend:
         prompt.status_reason = str(GenerationNotConfigured())
         prompt.save(update_fields=["status", "status_reason"])

@@ -1,0 +1,197 @@
+"""Batched generation jobs with real tiny models: a registered policy run locally, and an
+OpenAI-compatible endpoint served by the same kind of model (with a fault for one prompt).
+A prompt gets its item only with all K responses; failures keep their reason."""
+
+import json
+import threading
+
+import pytest
+
+from annotation.models import Item, Prompt, PromptStatus, Response
+from annotation.progress import cancel_request, progress_read
+from config.errors import ApplicationError
+from projects.models import Role
+from tests.factories import add_member, make_project
+from tests.training.ml.policy_fixtures import warm_policy  # noqa: F401 - fixture
+from training.ml.generate import LocalGenerator
+from training.ml.openai_server import ChatHandler, RequestError, serve
+from training.models import JobState, ModelArtifact
+from training.services.generation_run import generation_job_create, generation_job_run
+from training.services.generators import generator_save, response_plan
+
+pytestmark = pytest.mark.django_db
+
+SHORT = {"temperature": 1.0, "top_p": 1.0, "max_new_tokens": 12}
+
+
+def _prompts(project, n: int) -> list[Prompt]:
+    return [
+        Prompt.objects.create(
+            project=project, external_id=f"q{i}",
+            messages=[{"role": "user", "content": f"Tell me about {s}."}],
+            status=PromptStatus.NEEDS_GENERATION,
+        )  # fmt: skip
+        for i, s in enumerate(["cats", "rain", "tea", "bread", "maps"][:n])
+    ]
+
+
+def test_the_plan_splits_k_as_evenly_as_it_can():
+    a, b = object(), object()
+    assert response_plan([a], 4) == [(a, 4)]
+    assert response_plan([a, b], 4) == [(a, 2), (b, 2)]
+    assert response_plan([a, b], 3) == [(a, 2), (b, 1)]
+    with pytest.raises(ValueError):
+        response_plan([], 2)
+
+
+def test_two_local_models_answer_every_prompt_in_one_batched_job(warm_policy):  # noqa: F811
+    project = make_project(slug="gen-local", responses_per_item=3)
+    policy = ModelArtifact.objects.create(
+        project=project, kind="policy", name="policy-r1", path=str(warm_policy)
+    )
+    current = generator_save(project=project, name="current", kind="local", policy=policy.pk,
+                             **SHORT)  # fmt: skip
+    previous = generator_save(project=project, name="previous", kind="local",
+                              model_path=str(warm_policy), **SHORT)  # fmt: skip
+    prompts = _prompts(project, 4)
+    engineer = add_member(project, Role.ENGINEER, "eng")
+    job = generation_job_create(
+        project=project, user=engineer, prompt_ids=[p.pk for p in prompts],
+        generators=[current, previous], item_round=2, enqueue=False,
+    )  # fmt: skip
+
+    job = generation_job_run(job_id=job.pk)
+
+    assert job.state == JobState.SUCCEEDED and job.failures == {} and job.prompts_done == 4
+    assert progress_read("generation", job.pk).done == 4
+    for prompt in prompts:
+        (item,) = Item.objects.filter(prompt=prompt)
+        assert item.round == 2 and item.open_slots == project.overlap
+        responses = list(item.responses.all())
+        assert len(responses) == 3 and len({r.text for r in responses}) == 3
+        by = sorted(r.metadata["generation"]["generator_name"] for r in responses)
+        assert by == ["current", "current", "previous"]
+        assert {r.model_name for r in responses} == {"policy-r1", str(warm_policy)}
+        assert all(r.metadata["generation"]["temperature"] == 1.0 for r in responses)
+        prompt.refresh_from_db()
+        assert prompt.status == PromptStatus.READY
+    # Delivered again (a worker died after finishing): nothing is duplicated.
+    job.state = JobState.RUNNING
+    job.save()
+    generation_job_run(job_id=job.pk)
+    assert Item.objects.filter(project=project).count() == 4
+    assert Response.objects.filter(prompt__project=project).count() == 12
+
+
+class OneBadPrompt(ChatHandler):
+    """The real model answers, except for prompts about bread: a malformed reply."""
+
+    def chat_completion(self, body: dict) -> dict:
+        if "bread" in json.dumps(body["messages"]):
+            return {"id": "x", "object": "chat.completion", "choices": "not a list"}
+        return super().chat_completion(body)
+
+
+class Refuses(ChatHandler):
+    def chat_completion(self, body: dict) -> dict:
+        raise RequestError(400, "model 'nope' is not served here")
+
+
+@pytest.fixture
+def endpoint(warm_policy):  # noqa: F811
+    servers = []
+
+    def start(handler):
+        server = serve(LocalGenerator(str(warm_policy)), port=0, handler_class=handler,
+                       model_name="tiny-served")  # fmt: skip
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        servers.append(server)
+        return server.base_url
+
+    yield start
+    for server in servers:
+        server.shutdown()
+        server.server_close()
+
+
+def test_an_http_endpoint_answers_and_a_malformed_reply_leaves_its_prompt_waiting(endpoint):
+    project = make_project(slug="gen-http", responses_per_item=2, ranking_mode="pairwise")
+    api = generator_save(project=project, name="served", kind="openai", base_url=endpoint(
+        OneBadPrompt), model_name="tiny-served", max_retries=1, timeout_s=30, **SHORT)  # fmt: skip
+    prompts = _prompts(project, 5)
+    job = generation_job_create(project=project, user=None, prompt_ids=[p.pk for p in prompts],
+                                generators=[api], enqueue=False)  # fmt: skip
+
+    job = generation_job_run(job_id=job.pk)
+
+    bread = next(p for p in prompts if "bread" in p.messages[0]["content"])
+    assert job.state == JobState.SUCCEEDED and list(job.failures) == [str(bread.pk)]
+    assert "malformed reply" in job.failures[str(bread.pk)]
+    assert "served" in job.failures[str(bread.pk)]
+    assert not Item.objects.filter(prompt=bread).exists()
+    assert not Response.objects.filter(prompt=bread).exists()  # nothing half-written
+    bread.refresh_from_db()
+    assert bread.status == PromptStatus.NEEDS_GENERATION and "malformed" in bread.status_reason
+    for prompt in prompts:
+        if prompt != bread:
+            (item,) = Item.objects.filter(prompt=prompt)
+            texts = [r.text for r in item.responses.all()]
+            assert len(set(texts)) == 2 and all(texts)
+            assert {r.model_name for r in item.responses.all()} == {"tiny-served"}
+
+
+def test_an_endpoint_that_refuses_everything_fails_the_job_with_the_reason(endpoint):
+    project = make_project(slug="gen-refused", responses_per_item=2, ranking_mode="pairwise")
+    api = generator_save(project=project, name="wrong", kind="openai", base_url=endpoint(Refuses),
+                         model_name="nope", max_retries=0, **SHORT)  # fmt: skip
+    prompts = _prompts(project, 2)
+    job = generation_job_create(project=project, user=None, prompt_ids=[p.pk for p in prompts],
+                                generators=[api], enqueue=False)  # fmt: skip
+    job = generation_job_run(job_id=job.pk)
+    assert job.state == JobState.FAILED and job.error == "2 of 2 prompts failed"
+    assert all("HTTP 400" in reason and "not served" in reason for reason in job.failures.values())
+    assert not Item.objects.filter(project=project).exists()
+
+
+def test_a_missing_api_key_variable_is_named(monkeypatch, endpoint):
+    monkeypatch.delenv("PREFLAB_TEST_KEY", raising=False)
+    project = make_project(slug="gen-key", responses_per_item=2, ranking_mode="pairwise")
+    api = generator_save(project=project, name="keyed", kind="openai", base_url=endpoint(
+        ChatHandler), model_name="tiny-served", api_key_env="PREFLAB_TEST_KEY", **SHORT)  # fmt: skip
+    (prompt,) = _prompts(project, 1)
+    job = generation_job_create(project=project, user=None, prompt_ids=[prompt.pk],
+                                generators=[api], enqueue=False)  # fmt: skip
+    job = generation_job_run(job_id=job.pk)
+    assert "PREFLAB_TEST_KEY" in job.failures[str(prompt.pk)]
+    assert "not set" in job.failures[str(prompt.pk)]
+
+
+def test_a_cancelled_job_stops_before_its_next_chunk(warm_policy):  # noqa: F811
+    project = make_project(slug="gen-cancel", responses_per_item=2, ranking_mode="pairwise")
+    local = generator_save(project=project, name="local", kind="local",
+                           model_path=str(warm_policy), **SHORT)  # fmt: skip
+    prompts = _prompts(project, 3)
+    job = generation_job_create(project=project, user=None, prompt_ids=[p.pk for p in prompts],
+                                generators=[local], enqueue=False)  # fmt: skip
+    cancel_request("generation", job.pk)
+    job = generation_job_run(job_id=job.pk)
+    assert job.state == JobState.CANCELLED and not Item.objects.filter(project=project).exists()
+
+
+def test_generators_are_validated_field_by_field(warm_policy):  # noqa: F811
+    project = make_project(slug="gen-bad")
+    other = make_project(slug="gen-other")
+    foreign = ModelArtifact.objects.create(project=other, kind="policy", name="p", path="/p")
+    cases = [
+        ({"kind": "local"}, "policy"),
+        ({"kind": "local", "policy": foreign.pk}, "policy"),
+        ({"kind": "openai", "base_url": "ftp://x", "model_name": "m"}, "base_url"),
+        ({"kind": "openai", "base_url": "http://x/v1"}, "model_name"),
+        ({"kind": "openai", "base_url": "http://x/v1", "model_name": "m",
+          "api_key_env": "sk-live-123"}, "api_key_env"),  # fmt: skip
+        ({"kind": "local", "model_path": "x", "temperature": 3}, "temperature"),
+    ]
+    for fields, field in cases:
+        with pytest.raises(ApplicationError) as caught:
+            generator_save(project=project, name="g", **fields)
+        assert caught.value.extra["field"] == field, (fields, caught.value.message)

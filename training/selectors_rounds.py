@@ -1,0 +1,136 @@
+"""Per-round figures for the project page: items, annotations, agreement, the reward
+model's accuracy on the round's fresh labels, and the arena (the round's policy against
+its baseline, as annotators judged them)."""
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from django.db.models import Avg, Count, Q
+
+from annotation.models import Annotation, AnnotationKind, AnnotationStatus, Item, Response
+from annotation.models_quality import ItemStats
+from annotation.progress import progress_read
+from projects.models import Project
+from training.models import GenerationJob, ResponseScore, Round
+
+
+@dataclass
+class Arena:
+    wins: int = 0
+    ties: int = 0
+    losses: int = 0
+
+    @property
+    def comparisons(self) -> int:
+        return self.wins + self.ties + self.losses
+
+    @property
+    def win_rate(self) -> float | None:
+        """Ties count half."""
+        return (self.wins + self.ties / 2) / self.comparisons if self.comparisons else None
+
+
+@dataclass
+class RoundStats:
+    number: int
+    round: Round | None
+    items: int = 0
+    items_complete: int = 0
+    annotations: int = 0
+    agreement: float | None = None
+    rm_correct: float = 0.0
+    rm_pairs: int = 0
+    arena: Arena = field(default_factory=Arena)
+    job: GenerationJob | None = None
+    job_percent: int = 0
+
+    @property
+    def rm_accuracy(self) -> float | None:
+        return self.rm_correct / self.rm_pairs if self.rm_pairs else None
+
+
+def _places(ranking: list) -> dict[int, int]:
+    return {rid: depth for depth, tier in enumerate(ranking) for rid in tier}
+
+
+def round_stats(project: Project) -> list[RoundStats]:
+    """Newest round first."""
+    rounds = {r.number: r for r in Round.objects.filter(project=project).select_related(
+        "policy", "baseline"
+    )}  # fmt: skip
+    stats: dict[int, RoundStats] = {n: RoundStats(n, r) for n, r in rounds.items()}
+    items = Item.objects.filter(project=project, is_gold=False)
+    for row in items.values("round").annotate(
+        n=Count("id"), complete=Count("id", filter=Q(submitted_count__gte=project.overlap))
+    ):
+        entry = stats.setdefault(row["round"], RoundStats(row["round"], None))
+        entry.items, entry.items_complete = row["n"], row["complete"]
+    for row in (
+        ItemStats.objects.filter(item__project=project, agreement__isnull=False)
+        .values("item__round")
+        .annotate(mean=Avg("agreement"))
+    ):
+        if row["item__round"] in stats:
+            stats[row["item__round"]].agreement = row["mean"]
+    _judgements(project, stats, rounds)
+    for job in GenerationJob.objects.filter(round__project=project).select_related("round"):
+        entry = stats.get(job.round.number)
+        if entry is not None and (entry.job is None or job.pk > entry.job.pk):
+            entry.job = job
+            live = progress_read("generation", job.pk)
+            done = live.done if live and not job.finished else job.prompts_done
+            entry.job_percent = int(100 * done / job.prompts_total) if job.prompts_total else 0
+    return [stats[n] for n in sorted(stats, reverse=True)]
+
+
+def _judgements(project: Project, stats: dict[int, RoundStats], rounds: dict[int, Round]):
+    counted = Annotation.objects.filter(
+        project=project, kind=AnnotationKind.JUDGEMENT, status=AnnotationStatus.ACTIVE,
+        item__is_gold=False,
+    ).exclude(ranking=[])  # fmt: skip
+    rows = list(counted.values_list("item__round", "ranking"))
+    response_ids = {rid for _, ranking in rows for tier in ranking for rid in tier}
+    scores = {}
+    if project.reward_model_id:
+        scores = dict(
+            ResponseScore.objects.filter(
+                artifact_id=project.reward_model_id, response_id__in=response_ids
+            ).values_list("response_id", "score")
+        )
+    policy_of = {}
+    for rid, metadata in Response.objects.filter(pk__in=response_ids).values_list("pk", "metadata"):
+        policy_of[rid] = ((metadata or {}).get("generation") or {}).get("policy")
+    counts: dict[int, int] = defaultdict(int)
+    for number, ranking in rows:
+        counts[number] += 1
+        entry = stats.setdefault(number, RoundStats(number, None))
+        place = _places(ranking)
+        ids = list(place)
+        for n, a in enumerate(ids):
+            for b in ids[n + 1 :]:
+                if place[a] == place[b] or a not in scores or b not in scores:
+                    continue
+                better, worse = (a, b) if place[a] < place[b] else (b, a)
+                entry.rm_pairs += 1
+                if scores[better] > scores[worse]:
+                    entry.rm_correct += 1
+                elif scores[better] == scores[worse]:
+                    entry.rm_correct += 0.5
+        round = rounds.get(number)
+        if round and round.policy_id and round.baseline_id:
+            _arena(entry.arena, place, policy_of, round.policy_id, round.baseline_id)
+    for number, n in counts.items():
+        stats[number].annotations = n
+
+
+def _arena(arena: Arena, place: dict, policy_of: dict, policy: int, baseline: int) -> None:
+    mine = [rid for rid in place if policy_of.get(rid) == policy]
+    theirs = [rid for rid in place if policy_of.get(rid) == baseline]
+    for a in mine:
+        for b in theirs:
+            if place[a] < place[b]:
+                arena.wins += 1
+            elif place[a] > place[b]:
+                arena.losses += 1
+            else:
+                arena.ties += 1

@@ -1,0 +1,93 @@
+"""Serializers of the model in the loop: generators, rounds and generation jobs."""
+
+from rest_framework import serializers
+
+from training.models import GenerationJob, Generator, GeneratorKind, Round
+
+
+class GeneratorSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Generator
+        fields = [
+            "id", "name", "kind", "policy", "model_path", "base_url", "model_name",
+            "api_key_env", "temperature", "top_p", "max_new_tokens", "timeout_s",
+            "max_retries", "requests_per_minute", "active", "created_at",
+        ]  # fmt: skip
+        read_only_fields = ["id", "created_at"]
+
+
+class GeneratorInputSerializer(serializers.Serializer):
+    """Field checks that need the project (policy, URL, key variable) are the service's."""
+
+    name = serializers.CharField(max_length=100)
+    kind = serializers.ChoiceField(choices=GeneratorKind.choices)
+    policy = serializers.IntegerField(required=False, allow_null=True)
+    model_path = serializers.CharField(max_length=500, required=False, allow_blank=True)
+    base_url = serializers.CharField(max_length=500, required=False, allow_blank=True)
+    model_name = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    api_key_env = serializers.CharField(
+        max_length=100, required=False, allow_blank=True,
+        help_text="the NAME of the environment variable holding the key on the workers",
+    )  # fmt: skip
+    temperature = serializers.FloatField(required=False)
+    top_p = serializers.FloatField(required=False)
+    max_new_tokens = serializers.IntegerField(required=False)
+    timeout_s = serializers.FloatField(required=False)
+    max_retries = serializers.IntegerField(required=False, min_value=0)
+    requests_per_minute = serializers.FloatField(required=False, allow_null=True)
+    active = serializers.BooleanField(required=False)
+
+
+class GeneratorUpdateSerializer(GeneratorInputSerializer):
+    name = serializers.CharField(max_length=100, required=False)
+    kind = serializers.ChoiceField(choices=GeneratorKind.choices, required=False)
+
+
+class GenerationJobSerializer(serializers.ModelSerializer):
+    prompts_total = serializers.IntegerField(read_only=True)
+    percent = serializers.SerializerMethodField()
+    round = serializers.IntegerField(source="round.number", allow_null=True, read_only=True)
+
+    class Meta:
+        model = GenerationJob
+        fields = [
+            "id", "state", "round", "item_round", "prompts_total", "prompts_done", "percent",
+            "failures", "error", "created_at", "started_at", "finished_at",
+        ]  # fmt: skip
+
+    def get_percent(self, job) -> int:
+        from annotation.progress import progress_read
+
+        live = progress_read("generation", job.pk)
+        done = live.done if live and not job.finished else job.prompts_done
+        return int(100 * done / job.prompts_total) if job.prompts_total else 0
+
+
+class RoundStartSerializer(serializers.Serializer):
+    prompt_source = serializers.ChoiceField(choices=Round.PromptSource.choices)
+    prompts = serializers.IntegerField(min_value=1, help_text="how many prompts to answer")
+    generators = serializers.ListField(
+        child=serializers.IntegerField(), required=False,
+        help_text="generator ids; empty: every active generator of the project",
+    )  # fmt: skip
+    client_token = serializers.CharField(max_length=64, required=False)
+
+
+class RoundSerializer(serializers.Serializer):
+    """A round with its figures (``training.selectors_rounds.RoundStats``)."""
+
+    number = serializers.IntegerField()
+    prompt_source = serializers.CharField(source="round.prompt_source", default=None)
+    policy = serializers.IntegerField(source="round.policy_id", default=None)
+    baseline = serializers.IntegerField(source="round.baseline_id", default=None)
+    items = serializers.IntegerField()
+    items_complete = serializers.IntegerField()
+    annotations = serializers.IntegerField()
+    agreement = serializers.FloatField(allow_null=True)
+    reward_model_accuracy = serializers.FloatField(source="rm_accuracy", allow_null=True)
+    reward_model_pairs = serializers.IntegerField(source="rm_pairs")
+    arena_win_rate = serializers.FloatField(source="arena.win_rate", allow_null=True)
+    arena_wins = serializers.IntegerField(source="arena.wins")
+    arena_ties = serializers.IntegerField(source="arena.ties")
+    arena_losses = serializers.IntegerField(source="arena.losses")
+    job = GenerationJobSerializer(allow_null=True)

@@ -1,0 +1,216 @@
+"""Batched generation jobs: many prompts answered by a project's generators, one item each.
+
+A job walks its prompts in chunks. For each chunk every generator writes its share of
+the K responses in one batched call; a prompt whose answers are all there becomes an
+item (in the job's round) in one transaction, a prompt that failed keeps the reason in
+``job.failures`` and gets no item: never a half-filled one. Progress goes to the cache
+(a bar on the page and in the CLI), a cancel request is honoured between chunks, and a
+redelivered job skips prompts that already have their item, so it never duplicates.
+"""
+
+import logging
+
+from django.db import transaction
+from django.utils import timezone
+
+from annotation.models import Item, Prompt, PromptStatus, Response, ResponseOrigin
+from annotation.progress import Progress, cancel_request, cancel_requested, progress_report
+from annotation.services.items_build import item_create_for_prompt
+from config.errors import ApplicationError, ConflictError
+from projects.models import Project
+from training.models import GenerationJob, Generator, JobState, Round
+from training.services.generators import (
+    GenerationError,
+    PromptFailed,
+    backend_for,
+    queue_for,
+    response_plan,
+)
+
+logger = logging.getLogger(__name__)
+
+PROGRESS_KIND = "generation"
+CHUNK = 16  # prompts per batched call: bounds memory and how late a cancel is seen
+MAX_PROMPTS = 50_000
+
+
+def generation_job_create(
+    *,
+    project: Project,
+    user,
+    prompt_ids: list[int],
+    generators: list[Generator],
+    round: Round | None = None,
+    item_round: int = 1,
+    enqueue: bool = True,
+) -> GenerationJob:
+    if not generators:
+        raise ApplicationError("generators: choose at least one", extra={"field": "generators"})
+    if any(g.project_id != project.pk for g in generators):
+        raise ApplicationError("generators: not all of this project", extra={"field": "generators"})
+    if not prompt_ids:
+        raise ApplicationError("prompts: no prompt to answer", extra={"field": "prompts"})
+    if len(prompt_ids) > MAX_PROMPTS:
+        raise ApplicationError(
+            f"prompts: at most {MAX_PROMPTS:,} per job", extra={"field": "prompts"}
+        )
+    with transaction.atomic():
+        job = GenerationJob.objects.create(
+            project=project, round=round, item_round=item_round, prompt_ids=list(prompt_ids),
+            created_by=user,
+        )  # fmt: skip
+        job.generators.set(generators)
+        if enqueue:
+            transaction.on_commit(lambda: _enqueue(job, generators))
+    return job
+
+
+def _enqueue(job: GenerationJob, generators: list[Generator]) -> None:
+    from training.tasks import generation_job_run
+
+    result = generation_job_run.apply_async((job.pk,), queue=queue_for(generators))
+    GenerationJob.objects.filter(pk=job.pk).update(celery_task_id=result.id or "")
+
+
+def generation_job_cancel(*, job: GenerationJob) -> GenerationJob:
+    if job.finished:
+        raise ConflictError(f"the job has already {job.get_state_display().lower()}")
+    cancel_request(PROGRESS_KIND, job.pk)
+    GenerationJob.objects.filter(pk=job.pk, state=JobState.QUEUED).update(
+        state=JobState.CANCELLED, finished_at=timezone.now(), cancel_requested=True
+    )
+    GenerationJob.objects.filter(pk=job.pk).update(cancel_requested=True)
+    job.refresh_from_db()
+    return job
+
+
+def _claim(job_id: int) -> GenerationJob | None:
+    with transaction.atomic():
+        job = GenerationJob.objects.select_for_update().get(pk=job_id)
+        if job.finished:
+            return None
+        job.state, job.started_at = JobState.RUNNING, job.started_at or timezone.now()
+        job.save(update_fields=["state", "started_at"])
+    return job
+
+
+def _pending(job: GenerationJob, prompt_ids: list[int]) -> list[Prompt]:
+    """The chunk's prompts that have no item in the job's round yet (redelivery-safe)."""
+    done = set(
+        Item.objects.filter(
+            prompt_id__in=prompt_ids, round=job.item_round, is_gold=False
+        ).values_list("prompt_id", flat=True)
+    )
+    prompts = Prompt.objects.filter(project=job.project_id, pk__in=prompt_ids).in_bulk()
+    return [prompts[pk] for pk in prompt_ids if pk in prompts and pk not in done]
+
+
+def _answer(prompts: list[Prompt], plan, failures: dict) -> dict[int, list]:
+    """Each generator's share for every prompt; prompts with a failure are dropped."""
+    answers: dict[int, list] = {p.pk: [] for p in prompts}
+    for generator, count in plan:
+        alive = [p for p in prompts if p.pk in answers]
+        if not alive:
+            break
+        backend = backend_for(generator)
+        try:
+            written = backend.generate_many([p.messages for p in alive], count)
+        except PromptFailed as exc:
+            # Isolate the failing prompt: record it, then answer the rest one by one.
+            failed = alive[exc.index]
+            failures[str(failed.pk)] = str(exc)
+            answers.pop(failed.pk)
+            written = _one_by_one(backend, [p for p in alive if p.pk != failed.pk], count, failures)
+            alive = [p for p in alive if p.pk != failed.pk]
+        except GenerationError as exc:
+            for prompt in alive:
+                failures[str(prompt.pk)] = str(exc)
+                answers.pop(prompt.pk)
+            continue
+        for prompt, responses in zip(alive, written, strict=True):
+            if responses is None:
+                answers.pop(prompt.pk, None)
+            elif prompt.pk in answers:
+                answers[prompt.pk].extend(responses)
+    return answers
+
+
+def _one_by_one(backend, prompts: list[Prompt], count: int, failures: dict) -> list:
+    out = []
+    for prompt in prompts:
+        try:
+            (responses,) = backend.generate_many([prompt.messages], count)
+            out.append(responses)
+        except GenerationError as exc:
+            failures[str(prompt.pk)] = str(exc)
+            out.append(None)
+    return out
+
+
+def _store(job: GenerationJob, prompt: Prompt, generated: list) -> bool:
+    with transaction.atomic():
+        prompt = Prompt.objects.select_for_update().select_related("project").get(pk=prompt.pk)
+        if Item.objects.filter(prompt=prompt, round=job.item_round, is_gold=False).exists():
+            return False  # a duplicate delivery got here first
+        responses = Response.objects.bulk_create(
+            Response(
+                prompt=prompt, text=answer.text, model_name=answer.model_name,
+                origin=ResponseOrigin.MODEL, metadata={"generation": answer.settings},
+            )
+            for answer in generated
+        )  # fmt: skip
+        item_create_for_prompt(prompt=prompt, responses=responses, round=job.item_round)
+    return True
+
+
+def _reason_on_waiting_prompts(failures: dict) -> None:
+    for prompt_id, reason in failures.items():
+        Prompt.objects.filter(pk=int(prompt_id), status=PromptStatus.NEEDS_GENERATION).update(
+            status_reason=reason[:500]
+        )
+
+
+def generation_job_run(*, job_id: int) -> GenerationJob:
+    """Run (or resume after a worker died) a generation job."""
+    job = _claim(job_id)
+    if job is None:
+        return GenerationJob.objects.get(pk=job_id)
+    project = job.project
+    generators = list(job.generators.order_by("id"))
+    plan = response_plan(generators, project.responses_per_item)
+    failures: dict[str, str] = dict(job.failures)
+    total = len(job.prompt_ids)
+    done = 0
+    cancelled = False
+    try:
+        for start in range(0, total, CHUNK):
+            if cancel_requested(PROGRESS_KIND, job.pk):
+                cancelled = True
+                break
+            chunk_ids = job.prompt_ids[start : start + CHUNK]
+            prompts = [p for p in _pending(job, chunk_ids) if str(p.pk) not in failures]
+            answers = _answer(prompts, plan, failures) if prompts else {}
+            for prompt in prompts:
+                if prompt.pk in answers:
+                    _store(job, prompt, answers[prompt.pk])
+            done = min(start + CHUNK, total)
+            progress_report(PROGRESS_KIND, job.pk, Progress("generating", done, total, "prompts"))
+            GenerationJob.objects.filter(pk=job.pk).update(prompts_done=done, failures=failures)
+    except Exception as exc:  # an unexpected error: the job says so, nothing half-written
+        logger.exception("generation job %s failed", job.pk)
+        return _finish(job, JobState.FAILED, done, failures, error=str(exc)[:2000])
+    _reason_on_waiting_prompts(failures)
+    if cancelled:
+        return _finish(job, JobState.CANCELLED, done, failures)
+    state = JobState.FAILED if failures and len(failures) >= total else JobState.SUCCEEDED
+    error = f"{len(failures)} of {total} prompts failed" if failures else ""
+    return _finish(job, state, done, failures, error=error)
+
+
+def _finish(job, state, done, failures, error: str = "") -> GenerationJob:
+    GenerationJob.objects.filter(pk=job.pk).update(
+        state=state, prompts_done=done, failures=failures, error=error,
+        finished_at=timezone.now(),
+    )  # fmt: skip
+    job.refresh_from_db()
+    return job

@@ -1,0 +1,289 @@
+"""Generators: the models a project points generation at, and the backends that run them.
+
+A ``Generator`` row says *which* model (a registered policy, a local path, or an
+OpenAI-compatible endpoint) and *how* to sample; ``backend_for`` turns it into an object
+with one method, ``generate_many(conversations, n)``, that answers many prompts at once
+(batched ``generate`` on a GPU worker, or HTTP requests with retries and a rate limit).
+"""
+
+import os
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+from pathlib import Path
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+
+from annotation.generation import GeneratedResponse
+from config.errors import ApplicationError, ConflictError
+from projects.models import Project
+from training.models import ArtifactKind, Generator, GeneratorKind, ModelArtifact
+from training.models_loop import env_name_validate
+
+GENERATOR_FIELDS = (
+    "name", "kind", "policy", "model_path", "base_url", "model_name", "api_key_env",
+    "temperature", "top_p", "max_new_tokens", "timeout_s", "max_retries",
+    "requests_per_minute", "active",
+)  # fmt: skip
+LOADED_MAX = 2  # local models kept in a worker's memory at once
+
+
+class GenerationError(Exception):
+    """A backend could not answer; the message says why, for the page."""
+
+
+def _invalid(field: str, message: str) -> ApplicationError:
+    return ApplicationError(f"{field}: {message}", extra={"field": field})
+
+
+def generator_validate(generator: Generator) -> None:
+    """Raise ApplicationError naming the first field that is wrong."""
+    if not generator.name.strip():
+        raise _invalid("name", "must not be empty")
+    if generator.kind not in GeneratorKind.values:
+        raise _invalid("kind", f"must be one of {', '.join(GeneratorKind.values)}")
+    if generator.kind == GeneratorKind.LOCAL:
+        policy = generator.policy
+        if policy is None and not generator.model_path.strip():
+            raise _invalid("policy", "a local generator needs a registered policy or a model_path")
+        if policy is not None and (
+            policy.project_id != generator.project_id or policy.kind != ArtifactKind.POLICY
+        ):
+            raise _invalid("policy", "must be a policy registered in this project")
+    else:
+        if not generator.base_url.startswith(("http://", "https://")):
+            raise _invalid("base_url", "an http(s) URL such as http://vllm:8000/v1")
+        if not generator.model_name.strip():
+            raise _invalid("model_name", "the name the endpoint serves the model under")
+    try:
+        env_name_validate(generator.api_key_env)
+    except ValidationError as exc:
+        raise _invalid("api_key_env", exc.messages[0].split(": ", 1)[-1]) from None
+    checks = [
+        (0 <= generator.temperature <= 2, "temperature", "must be between 0 and 2"),
+        (0 < generator.top_p <= 1, "top_p", "must be above 0 and at most 1"),
+        (1 <= generator.max_new_tokens <= 8192, "max_new_tokens", "must be 1 to 8192"),
+        (0 < generator.timeout_s <= 3600, "timeout_s", "must be above 0 and at most 3600"),
+        (generator.max_retries <= 10, "max_retries", "must be at most 10"),
+        (
+            generator.requests_per_minute is None or generator.requests_per_minute > 0,
+            "requests_per_minute",
+            "must be above 0 (leave empty for no limit)",
+        ),
+    ]
+    for ok, field, message in checks:
+        if not ok:
+            raise _invalid(field, message)
+
+
+def _policy_of(project: Project, fields: dict) -> None:
+    value = fields.get("policy")
+    if value in (None, "") or isinstance(value, ModelArtifact):
+        fields["policy"] = value or None
+        return
+    artifact = ModelArtifact.objects.filter(project=project, pk=value).first()
+    if artifact is None:
+        raise _invalid("policy", f"no model {value} in this project")
+    fields["policy"] = artifact
+
+
+def generator_save(*, project: Project, generator: Generator | None = None, **fields) -> Generator:
+    """Create a generator, or change ``generator``; the fields are those of the model."""
+    unknown = set(fields) - set(GENERATOR_FIELDS)
+    if unknown:
+        raise ApplicationError(f"unknown generator fields: {', '.join(sorted(unknown))}")
+    _policy_of(project, fields) if "policy" in fields else None
+    generator = generator or Generator(project=project)
+    for key, value in fields.items():
+        setattr(generator, key, value if value is not None or key != "model_path" else "")
+    generator_validate(generator)
+    try:
+        with transaction.atomic():
+            generator.save()
+    except IntegrityError as exc:
+        raise ConflictError(f"a generator named {generator.name!r} already exists") from exc
+    return generator
+
+
+def response_plan(generators: list[Generator], k: int) -> list[tuple[Generator, int]]:
+    """How many of an item's ``k`` responses each generator writes: as even as can be,
+    the first generators taking the remainder (k=3 over two models: 2 and 1)."""
+    if not generators:
+        raise ValueError("no generator to write responses")
+    share, extra = divmod(k, len(generators))
+    plan = [(g, share + (1 if n < extra else 0)) for n, g in enumerate(generators)]
+    return [(g, count) for g, count in plan if count]
+
+
+@dataclass(frozen=True)
+class Sampling:
+    temperature: float
+    top_p: float
+    max_new_tokens: int
+    seed: int | None = None
+
+
+def _provenance(generator: Generator, extra: dict) -> dict:
+    return {
+        **generator.sampling,
+        **extra,
+        "generator": generator.pk,
+        "generator_name": generator.name,
+        "policy": generator.policy_id,
+    }
+
+
+# Local models stay loaded between jobs in a GPU worker (a few at a time).
+_loaded: OrderedDict = OrderedDict()
+_lock = threading.Lock()
+
+
+def _local_model_path(generator: Generator) -> str:
+    return generator.policy.path if generator.policy_id else generator.model_path
+
+
+def _local_generator(path: str):
+    from training.ml.generate import LocalGenerator
+
+    marker = Path(path)
+    key = (path, marker.stat().st_mtime_ns if marker.exists() else 0)
+    with _lock:
+        if key not in _loaded:
+            _loaded[key] = LocalGenerator(path)
+            while len(_loaded) > LOADED_MAX:
+                _loaded.popitem(last=False)
+        _loaded.move_to_end(key)
+        return _loaded[key]
+
+
+class LocalBackend:
+    """Batched sampling with a causal LM in this (GPU worker) process."""
+
+    def __init__(self, generator: Generator):
+        self.generator = generator
+
+    def generate_many(self, conversations: list[list[dict]], n: int, *, seed=None, progress=None):
+        g = self.generator
+        path = _local_model_path(g)
+        from training.ml.generate import GenerationFailed
+
+        try:
+            model = _local_generator(path)
+            answers = model.generate(
+                conversations, n, temperature=g.temperature, top_p=g.top_p,
+                max_new_tokens=g.max_new_tokens, seed=seed, progress=progress,
+            )  # fmt: skip
+        except GenerationFailed as exc:  # one prompt could not get n distinct answers
+            raise PromptFailed(exc.prompt_index, f"{g.name}: {exc}") from exc
+        except (OSError, ValueError, RuntimeError) as exc:
+            raise GenerationError(f"{g.name}: {exc}") from exc
+        return [
+            [
+                GeneratedResponse(
+                    text=a.text,
+                    model_name=g.model_label,
+                    settings=_provenance(g, {"finish_reason": a.finish_reason, "seed": seed}),
+                )  # fmt: skip
+                for a in prompt_answers
+            ]
+            for prompt_answers in answers
+        ]
+
+
+class HttpBackend:
+    """An OpenAI-compatible endpoint; the key comes from the worker's environment."""
+
+    def __init__(self, generator: Generator):
+        self.generator = generator
+
+    def _client(self):
+        from training.generation.openai_client import OpenAIChatClient
+
+        g = self.generator
+        key = None
+        if g.api_key_env:
+            key = os.environ.get(g.api_key_env)
+            if not key:
+                raise GenerationError(
+                    f"{g.name}: the environment variable {g.api_key_env} (the API key) is not "
+                    "set on this worker"
+                )
+        return OpenAIChatClient(
+            g.base_url.rstrip("/"), g.model_name, api_key=key, timeout_s=g.timeout_s,
+            max_retries=g.max_retries, requests_per_minute=g.requests_per_minute,
+        )  # fmt: skip
+
+    def generate_many(self, conversations: list[list[dict]], n: int, *, seed=None, progress=None):
+        from training.generation.openai_client import GenerationRequestFailed
+
+        g = self.generator
+        client = self._client()
+        out = []
+        for done, messages in enumerate(conversations, start=1):
+            try:
+                completions = _distinct(
+                    lambda missing, messages=messages: client.complete(
+                        messages,
+                        missing,
+                        temperature=g.temperature,
+                        top_p=g.top_p,
+                        max_tokens=g.max_new_tokens,
+                        seed=seed,
+                    ),  # fmt: skip
+                    n,
+                )
+            except GenerationRequestFailed as exc:
+                raise PromptFailed(done - 1, f"{g.name}: {exc}") from exc
+            out.append(
+                [
+                    GeneratedResponse(
+                        text=c.text,
+                        model_name=g.model_label,
+                        settings=_provenance(g, {"finish_reason": c.finish_reason}),
+                    )  # fmt: skip
+                    for c in completions
+                ]
+            )
+            if progress:
+                progress(done, len(conversations))
+        return out
+
+
+class PromptFailed(GenerationError):
+    """One prompt of a batch failed; the others may still be answered."""
+
+    def __init__(self, index: int, message: str):
+        super().__init__(message)
+        self.index = index
+
+
+ATTEMPTS = 3
+
+
+def _distinct(ask, n: int) -> list:
+    """``n`` distinct non-empty completions, asking again for the repeats (a few times)."""
+    kept, seen = [], set()
+    for _ in range(ATTEMPTS):
+        for completion in ask(n - len(kept)):
+            text = completion.text.strip()
+            if text and text not in seen:
+                seen.add(text)
+                kept.append(completion)
+        if len(kept) >= n:
+            return kept[:n]
+    raise GenerationError(
+        f"the model gave only {len(kept)} distinct answers of {n} after {ATTEMPTS} tries; "
+        "raise its temperature"
+    )
+
+
+def backend_for(generator: Generator):
+    if generator.kind == GeneratorKind.LOCAL:
+        return LocalBackend(generator)
+    return HttpBackend(generator)
+
+
+def queue_for(generators: list[Generator]) -> str:
+    """Local models need a GPU worker; HTTP endpoints only a default one."""
+    return "gpu" if any(g.kind == GeneratorKind.LOCAL for g in generators) else "default"

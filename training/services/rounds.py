@@ -1,0 +1,193 @@
+"""Rounds: "start the next round" picks prompts and models, generates, opens the items.
+
+Prompt sources:
+- ``new``: prompts of the project that have no item yet (imported or written, waiting);
+- ``held_out``: prompts outside the train split of the newest finished snapshot (the
+  same split function the export used, so they are truly unseen by its models);
+- ``uncertain``: prompts of the latest round whose items the project's reward model
+  separates least (smallest margin between two responses), most uncertain first.
+"""
+
+from django.db import IntegrityError, transaction
+from django.db.models import Exists, Max, OuterRef
+
+from annotation import acquisition_rules, dedup
+from annotation.models import Item, ItemResponse, Prompt
+from config.errors import ApplicationError
+from projects.models import Project
+from training.export.splits import split_of
+from training.models import (
+    ArtifactKind,
+    DatasetSnapshot,
+    Generator,
+    ResponseScore,
+    Round,
+    SnapshotStatus,
+)
+from training.services.generation_run import generation_job_create
+
+MAX_ROUND_PROMPTS = 10_000
+
+
+def _invalid(field: str, message: str) -> ApplicationError:
+    return ApplicationError(f"{field}: {message}", extra={"field": field})
+
+
+def current_round(project: Project) -> int:
+    """The highest round number among the project's items and rounds (1 when none)."""
+    items = Item.objects.filter(project=project).aggregate(top=Max("round"))["top"] or 1
+    rounds = Round.objects.filter(project=project).aggregate(top=Max("number"))["top"] or 0
+    return max(items, rounds)
+
+
+def _new_prompts(project: Project) -> list[int]:
+    has_item = Item.objects.filter(prompt=OuterRef("pk"))
+    return list(
+        Prompt.objects.filter(project=project)
+        .exclude(Exists(has_item))
+        .order_by("id")
+        .values_list("pk", flat=True)
+    )
+
+
+def _held_out_prompts(project: Project) -> list[int]:
+    snapshot = (
+        DatasetSnapshot.objects.filter(project=project, status=SnapshotStatus.SUCCEEDED)
+        .order_by("-number")
+        .first()
+    )
+    if snapshot is None:
+        raise _invalid("prompt_source", "held-out prompts need a finished snapshot (its split)")
+    ratios = snapshot.options.get("splits") or {}
+    seed = snapshot.options.get("seed", 0)
+    if set(ratios) <= {"train"}:
+        raise _invalid("prompt_source", f"snapshot {snapshot.number} holds nothing out")
+    rows = Prompt.objects.filter(project=project).order_by("id")
+    return [
+        pk
+        for pk, key, messages in rows.values_list("pk", "dedup_key", "messages").iterator()
+        if split_of(key or dedup.exact_key(messages), seed=seed, ratios=ratios) != "train"
+    ]
+
+
+def _uncertain_prompts(project: Project) -> list[int]:
+    if project.reward_model_id is None:
+        raise _invalid("prompt_source", "the project has no reward model to be unsure")
+    latest = current_round(project)
+    item_prompt = dict(
+        Item.objects.filter(project=project, round=latest, is_gold=False).values_list(
+            "pk", "prompt_id"
+        )
+    )
+    scores: dict[int, list[float]] = {}
+    scored = ResponseScore.objects.filter(artifact_id=project.reward_model_id)
+    rows = ItemResponse.objects.filter(item_id__in=item_prompt).values_list(
+        "item_id", "response_id"
+    )
+    by_response = dict(
+        scored.filter(response__in=rows.values("response_id")).values_list("response_id", "score")
+    )
+    for item_id, response_id in rows:
+        if response_id in by_response:
+            scores.setdefault(item_id, []).append(by_response[response_id])
+    margins = sorted(
+        (acquisition_rules.reward_margin(values), item_id) for item_id, values in scores.items()
+    )
+    ordered, seen = [], set()
+    for _, item_id in margins:
+        prompt_id = item_prompt[item_id]
+        if prompt_id not in seen:
+            seen.add(prompt_id)
+            ordered.append(prompt_id)
+    return ordered
+
+
+SOURCES = {
+    Round.PromptSource.NEW: _new_prompts,
+    Round.PromptSource.HELD_OUT: _held_out_prompts,
+    Round.PromptSource.UNCERTAIN: _uncertain_prompts,
+}
+
+
+def round_prompts(project: Project, source: str, count: int) -> list[int]:
+    if source not in SOURCES:
+        raise _invalid("prompt_source", f"must be one of {', '.join(SOURCES)}")
+    if not 1 <= count <= MAX_ROUND_PROMPTS:
+        raise _invalid("prompts", f"must be between 1 and {MAX_ROUND_PROMPTS:,}")
+    chosen = SOURCES[source](project)[:count]
+    if not chosen:
+        raise _invalid("prompt_source", f"no {Round.PromptSource(source).label.lower()} to use")
+    return chosen
+
+
+def _generators(project: Project, generator_ids) -> list[Generator]:
+    if not generator_ids:
+        generators = list(project.generators.filter(active=True))
+    else:
+        wanted = {int(g) for g in generator_ids}
+        generators = list(project.generators.filter(pk__in=wanted))
+        if len(generators) != len(wanted):
+            raise _invalid("generators", "not all are generators of this project")
+    if not generators:
+        raise _invalid("generators", "the project has no active generator; add one first")
+    return generators
+
+
+def round_start(
+    *,
+    project: Project,
+    user,
+    prompt_source: str,
+    prompts: int,
+    generator_ids=None,
+    client_token: str | None = None,
+    enqueue: bool = True,
+) -> tuple[Round, bool]:
+    """Open round N+1: choose prompts, queue their generation; (round, created).
+
+    A retried request with the same ``client_token`` returns the round it made.
+    """
+    if client_token:
+        existing = Round.objects.filter(
+            project=project, created_by=user, client_token=client_token
+        ).first()
+        if existing:
+            return existing, False
+    generators = _generators(project, generator_ids)
+    prompt_ids = round_prompts(project, prompt_source, prompts)
+    policies = [g.policy for g in generators if g.policy_id]
+    try:
+        with transaction.atomic():
+            number = current_round(project) + 1
+            previous = Round.objects.filter(project=project, number__lt=number).first()
+            round = Round.objects.create(
+                project=project, number=number, prompt_source=prompt_source, created_by=user,
+                client_token=client_token or None,
+                policy=policies[0] if policies else None,
+                baseline=_baseline(policies, previous),
+            )  # fmt: skip
+            round.generators.set(generators)
+            generation_job_create(
+                project=project, user=user, prompt_ids=prompt_ids, generators=generators,
+                round=round, item_round=number, enqueue=enqueue,
+            )  # fmt: skip
+    except IntegrityError:
+        # Two starts at once: the other one took the number (or the token).
+        existing = Round.objects.filter(
+            project=project, created_by=user, client_token=client_token
+        ).first()
+        if client_token and existing:
+            return existing, False
+        raise
+    return round, True
+
+
+def _baseline(policies: list, previous: Round | None):
+    """What the round's policy is compared with: a second policy among its generators,
+    else the previous round's policy."""
+    others = [p for p in policies[1:] if p.kind == ArtifactKind.POLICY]
+    if others:
+        return others[0]
+    if previous and previous.policy_id and (not policies or previous.policy_id != policies[0].pk):
+        return previous.policy
+    return None
