@@ -218,35 +218,34 @@ class HttpBackend:
         from training.generation.openai_client import GenerationRequestFailed
 
         g = self.generator
-        client = self._client()
         out = []
-        for done, messages in enumerate(conversations, start=1):
-            try:
-                completions = _distinct(
-                    lambda missing, messages=messages: client.complete(
-                        messages,
-                        missing,
-                        temperature=g.temperature,
-                        top_p=g.top_p,
+        with self._client() as client:  # one client (and rate-limit bucket) per batch
+            for done, messages in enumerate(conversations, start=1):
+
+                def ask(missing: int, attempt: int, messages=messages):
+                    # A seeded endpoint would repeat itself: a new seed per retry.
+                    return client.complete(
+                        messages, missing, temperature=g.temperature, top_p=g.top_p,
                         max_tokens=g.max_new_tokens,
-                        seed=seed,
-                    ),  # fmt: skip
-                    n,
-                )
-            except GenerationRequestFailed as exc:
-                raise PromptFailed(done - 1, f"{g.name}: {exc}") from exc
-            out.append(
-                [
-                    GeneratedResponse(
-                        text=c.text,
-                        model_name=g.model_label,
-                        settings=_provenance(g, {"finish_reason": c.finish_reason}),
+                        seed=None if seed is None else seed + attempt,
                     )  # fmt: skip
-                    for c in completions
-                ]
-            )
-            if progress:
-                progress(done, len(conversations))
+
+                try:
+                    completions = _distinct(ask, n)
+                except GenerationRequestFailed as exc:
+                    raise PromptFailed(done - 1, f"{g.name}: {exc}") from exc
+                out.append(
+                    [
+                        GeneratedResponse(
+                            text=c.text,
+                            model_name=g.model_label,
+                            settings=_provenance(g, {"finish_reason": c.finish_reason}),
+                        )  # fmt: skip
+                        for c in completions
+                    ]
+                )
+                if progress:
+                    progress(done, len(conversations))
         return out
 
 
@@ -264,8 +263,8 @@ ATTEMPTS = 3
 def _distinct(ask, n: int) -> list:
     """``n`` distinct non-empty completions, asking again for the repeats (a few times)."""
     kept, seen = [], set()
-    for _ in range(ATTEMPTS):
-        for completion in ask(n - len(kept)):
+    for attempt in range(ATTEMPTS):
+        for completion in ask(n - len(kept), attempt):
             text = completion.text.strip()
             if text and text not in seen:
                 seen.add(text)
