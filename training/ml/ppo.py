@@ -8,20 +8,21 @@ Each step samples a response to each of B prompts, scores it with the reward mod
 (which may use another tokenizer: responses are decoded and re-encoded), pays a per-token
 KL penalty against the frozen reference (a copy of the starting policy, or the policy
 with its LoRA adapter disabled), estimates advantages with GAE, whitens them, and runs
-several epochs of clipped PPO updates of the policy and its value model in minibatches.
-Responses that never reach EOS lose ``--missing-eos-penalty``; scores are normalised by
-their running mean and deviation; the KL coefficient is fixed or adaptive
-(``--kl-target``). ``--policy tiny`` builds a 2-layer GPT-2 with a tokenizer trained on
-the prompts, so the whole loop runs on a CPU.
+several epochs of clipped PPO updates of the policy and its value model in minibatches
+(``--value-model``: a copy of the policy's body with a scalar head, or ``shared``, a head
+on the policy's own last hidden state). Responses that never reach EOS lose
+``--missing-eos-penalty``; scores are normalised by their running mean and deviation;
+the KL coefficient is fixed or adaptive (``--kl-target``). ``--policy tiny`` builds a
+2-layer GPT-2 with a tokenizer trained on the prompts, so the whole loop runs on a CPU.
 
 Writes DIR/metrics.jsonl (per step: reward_mean, reward_minus_kl, kl, entropy, clip
 fractions, approx_kl, value_loss, response_length, eos_rate, generation and training
 seconds; every ``--sample-every`` steps an event with sample prompts and responses),
-checkpoints under DIR/checkpoints/, and the final policy in DIR/model/.
+checkpoints under DIR/checkpoints/ (policy, value model or head, optimizer), and the
+final policy alone, a plain causal LM, in DIR/model/.
 """
 
 import argparse
-import copy
 import json
 import random
 import sys
@@ -56,6 +57,7 @@ DEFAULTS = {
     "max_grad_norm": 1.0,
     "lora_r": 0,
     "lora_alpha": 32,
+    "value_model": "separate",
     "seed": 0,
     "log_every": 1,
     "save_every": 50,
@@ -63,6 +65,7 @@ DEFAULTS = {
     "samples_shown": 4,
     "precision": "auto",
 }
+VALUE_MODELS = ("separate", "shared")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -105,6 +108,9 @@ def _parser() -> argparse.ArgumentParser:
     a("--max-grad-norm", type=float, help="gradient clipping")
     a("--lora-r", type=int, help="train a LoRA adapter of this rank (0: full fine-tuning)")
     a("--lora-alpha", type=int, help="LoRA alpha")
+    a("--value-model", choices=VALUE_MODELS,
+      help="the critic: a copy of the policy's body (separate) or a head on the policy's "
+           "last hidden state (shared: one forward, value gradients reach the policy)")  # fmt: skip
     a("--seed", type=int, help="seed of sampling, prompt order and initialisation")
     a("--log-every", type=int, help="steps between metrics lines")
     a("--save-every", type=int, help="steps between checkpoints (0: only at the end)")
@@ -125,63 +131,6 @@ def options_of(argv: list[str]) -> argparse.Namespace:
         parser, args, DEFAULTS, extra=extra, required=("reward_model", "prompts", "out"),
         lists=("prompts",),
     )  # fmt: skip
-
-
-def _policy_and_value(policy, value):
-    """The two trained modules as one: a checkpoint holds both, and one forward gives
-    the logits and the values, which is what DDP needs to average both modules'
-    gradients (it syncs what a forward through its wrapper used)."""
-    import torch
-
-    from training.ml.ppo_rollout import logits_of, values_of
-
-    class PolicyAndValue(torch.nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.policy, self.value = policy, value
-
-        def forward(self, query, query_mask, response, mask, temperature: float):
-            args = (query, query_mask, response, mask)
-            return logits_of(self.policy, *args, temperature), values_of(self.value, *args)
-
-    return PolicyAndValue()
-
-
-def _models(o, prompts: list, device, out: Path):
-    """(policy, tokenizer, reference, value model): the reference is a frozen copy, or
-    the policy with its LoRA adapter disabled. A tiny policy's tokenizer is kept in
-    OUT/tiny-tokenizer, so a resumed run speaks the same vocabulary."""
-    import torch
-    from transformers import AutoTokenizer
-
-    from training.ml.policy import TINY, policy_load, tiny_policy
-    from training.ml.prompt_data import prompt_text
-    from training.ml.value_model import value_model_of
-
-    if o.policy == TINY:
-        kept = out / "tiny-tokenizer"
-        tokenizer = AutoTokenizer.from_pretrained(kept) if kept.exists() else None
-        policy, tokenizer = tiny_policy(
-            [prompt_text(p) for p in prompts], seed=o.seed, tokenizer=tokenizer
-        )
-        if not kept.exists():
-            tokenizer.save_pretrained(kept)
-    else:
-        policy, tokenizer = policy_load(o.policy)
-    for module in policy.modules():  # dropout would make the first ratio differ from 1
-        if isinstance(module, torch.nn.Dropout):
-            module.p = 0.0
-    value = value_model_of(policy)
-    if o.lora_r:
-        from peft import LoraConfig, TaskType, get_peft_model
-
-        config = LoraConfig(task_type=TaskType.CAUSAL_LM, r=o.lora_r, lora_alpha=o.lora_alpha)
-        policy = get_peft_model(policy, config)
-        reference = policy.disable_adapter
-    else:
-        reference = copy.deepcopy(policy).eval().to(device)
-        reference.requires_grad_(False)
-    return policy.to(device), tokenizer, reference, value.to(device)
 
 
 def _prompt_batches(count: int, batch: int, seed: int):
@@ -216,18 +165,15 @@ def train(o: argparse.Namespace) -> dict:
         token_rewards,
         value_loss,
     )
-    from training.ml.ppo_rollout import (
-        Sampling,
-        logprobs_of,
-        prompt_ids,
-        rollout_fill,
-        sample,
-    )
+    from training.ml.ppo_models import PolicyAndValue, adamw_for, models_of
+    from training.ml.ppo_rollout import Sampling, logprobs_of, prompt_ids, rollout_fill, sample
     from training.ml.precision import autocast_for
     from training.ml.prompt_data import prompt_text, prompts_load
     from training.ml.reward_score import RewardScorer
     from training.ml.trl_runs import publish
 
+    if o.value_model not in VALUE_MODELS:
+        raise ValueError(f"value_model: one of {', '.join(VALUE_MODELS)}, got {o.value_model!r}")
     out = Path(o.out)
     par = parallel_start()
     if o.batch_size % par.world or o.mini_batch_size % par.world:
@@ -242,19 +188,19 @@ def train(o: argparse.Namespace) -> dict:
     autocast, precision = autocast_for(device.type, o.precision)
     prompts = prompts_load(o.prompts)
     if par.is_main:  # a tiny policy's tokenizer is trained once and kept for the others
-        policy, tokenizer, reference, value = _models(o, prompts, device, out)
+        policy, tokenizer, reference, value = models_of(o, prompts, device, out)
     par.barrier()
     if not par.is_main:
-        policy, tokenizer, reference, value = _models(o, prompts, device, out)
+        policy, tokenizer, reference, value = models_of(o, prompts, device, out)
     scorer = RewardScorer(o.reward_model, device)
     chat = o.chat_template == "auto" and bool(getattr(tokenizer, "chat_template", None))
     ids = prompt_ids(tokenizer, prompts, o.max_prompt_length, chat)
     texts = [prompt_text(p) for p in prompts]
     how = Sampling(o.max_new_tokens, o.temperature, o.top_k, o.top_p)
 
-    both = _policy_and_value(policy, value)
+    both = PolicyAndValue(policy, value)
     params = [p for p in both.parameters() if p.requires_grad]
-    optimizer = torch.optim.AdamW(params, lr=o.lr, eps=1e-5)
+    optimizer = adamw_for(params, o.lr)
     scheduler = get_linear_schedule_with_warmup(optimizer, 0, o.steps)
     kl = KLController(o.kl_coef, o.kl_target or None, o.kl_horizon)
     moments = RunningMoments()
@@ -273,11 +219,13 @@ def train(o: argparse.Namespace) -> dict:
         torch.manual_seed(o.seed + par.rank)  # each process samples its own responses
     model = par.wrap(both)  # DDP when there are several processes
     trained = sum(p.numel() for p in params)
+    fused = optimizer.param_groups[0]["fused"]  # a resumed run keeps its checkpoint's kind
     if log:
         log.write(step, event="start", total_steps=o.steps, prompts=len(prompts),
                   device=str(device), processes=par.world, precision=precision,
                   chat_template=chat, trainable_parameters=trained, policy=o.policy,
-                  reward_model=o.reward_model)  # fmt: skip
+                  reward_model=o.reward_model, value_model=o.value_model,
+                  optimizer="fused AdamW" if fused else "AdamW")  # fmt: skip
     batches = _prompt_batches(len(prompts), o.batch_size, o.seed)
     for _ in range(step):  # the prompts a resumed run already used
         next(batches)
@@ -298,10 +246,9 @@ def train(o: argparse.Namespace) -> dict:
             roll = sample(policy, tokenizer, [prompts[i] for i in chosen],
                           [ids[i] for i in chosen], how, device)  # fmt: skip
         t_gen = time.perf_counter() - t0
-        policy.eval()
-        value.eval()
+        both.eval()
         with autocast():
-            rollout_fill(roll, policy, reference, value, scorer, [texts[i] for i in chosen], how)
+            rollout_fill(roll, both, reference, scorer, [texts[i] for i in chosen], how)
         raw = roll.scores
         penalised = raw - o.missing_eos_penalty * (~roll.ended).float()
         if o.reward_norm == "running":  # the same moments on every process: all scores
@@ -316,8 +263,7 @@ def train(o: argparse.Namespace) -> dict:
         advantages = masked_whiten(advantages, mask)
 
         t1 = time.perf_counter()
-        policy.train()
-        value.train()
+        both.train()
         stats: dict[str, list[float]] = {}
         for _ in range(o.ppo_epochs):
             order = torch.randperm(local_batch, device=mask.device)

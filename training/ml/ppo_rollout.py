@@ -130,6 +130,24 @@ def logits_of(model, query, query_mask, response, mask, temperature: float) -> t
     return out.logits[:, :-1].float() / max(temperature, 1e-7)
 
 
+def logits_and_values(policy, head, query, query_mask, response, mask, temperature: float):
+    """(``logits_of``, values) from one forward of the policy: ``head`` reads the policy's
+    last hidden state at the positions that predict the response tokens, as ``values_of``
+    reads a separate critic's."""
+    # What the LM head reads is the last hidden state after the final norm, already cut
+    # to the last R + 1 positions by logits_to_keep; ``output_hidden_states`` would keep
+    # every layer's states of the whole sequence alive instead.
+    read = []
+    hook = policy.get_output_embeddings().register_forward_pre_hook(
+        lambda _, inputs: read.append(inputs[0])
+    )
+    try:
+        logits = logits_of(policy, query, query_mask, response, mask, temperature)
+    finally:
+        hook.remove()
+    return logits, head(read[0][:, :-1]).squeeze(-1).float()
+
+
 def logprobs_of(logits: torch.Tensor, response: torch.Tensor) -> torch.Tensor:
     return torch.log_softmax(logits, -1).gather(-1, response.unsqueeze(-1)).squeeze(-1)
 
@@ -144,20 +162,22 @@ def values_of(value_model, query, query_mask, response, mask) -> torch.Tensor:
 
 
 @torch.no_grad()
-def rollout_fill(roll: Rollout, policy, reference, value_model, scorer, prompt_texts, how):
+def rollout_fill(roll: Rollout, both, reference, scorer, prompt_texts, how):
     """Log-probabilities, reference log-probabilities, values and scores of a rollout;
-    ``reference`` is a model, or a context manager factory that turns the policy into
-    its reference (LoRA with the adapter disabled)."""
+    ``both`` is the policy and its critic as one (``ppo_models.PolicyAndValue``: logits
+    and values from one call), ``reference`` a model, or a context manager factory that
+    turns the policy into its reference (LoRA with the adapter disabled)."""
     started = time.perf_counter()
     args = (roll.query, roll.query_mask, roll.response, roll.mask)
-    roll.logprobs = logprobs_of(logits_of(policy, *args, how.temperature), roll.response)
+    logits, roll.values = both(*args, how.temperature)
+    roll.logprobs = logprobs_of(logits, roll.response)
+    del logits  # [B, R, vocabulary]: gone before the reference makes its own
     if callable(reference) and not isinstance(reference, torch.nn.Module):
         with reference():
-            ref_logits = logits_of(policy, *args, how.temperature)
+            ref_logits = logits_of(both.policy, *args, how.temperature)
     else:
         ref_logits = logits_of(reference, *args, how.temperature)
     roll.ref_logprobs = logprobs_of(ref_logits, roll.response)
-    roll.values = values_of(value_model, *args)
     roll.timings["forward_s"] = time.perf_counter() - started
     started = time.perf_counter()
     roll.scores = torch.tensor(

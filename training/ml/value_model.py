@@ -1,9 +1,13 @@
-"""PPO's critic: a copy of the policy's transformer body with a scalar head on every
-position, predicting the return from each state of a response.
+"""PPO's critic: a scalar head on every position of a transformer body, predicting the
+return from each state of a response.
 
-It starts from the policy's weights (InstructGPT starts it from the reward model; here
-the reward model may speak another tokenizer, so the policy is the body that fits) and
-trains apart from it, so value errors never reach the policy's representation.
+Two shapes (``--value-model``): ``separate``, a copy of the policy's body with its own head,
+which trains apart from the policy, so value errors never reach the policy's
+representation (InstructGPT's choice; it starts the critic from the reward model, but here
+the reward model may speak another tokenizer, so the policy is the body that fits); and
+``shared``, a head on the policy's own last hidden state: one forward gives logits and
+values, half the weights and optimizer state, and the value loss trains the policy's body
+too (its LoRA adapter only, with ``--lora-r``).
 """
 
 import copy
@@ -14,13 +18,19 @@ from torch import nn
 from training.ml.policy import position_ids_of
 
 
+def value_head(hidden_size: int) -> nn.Linear:
+    """A fresh ``Linear(hidden_size, 1)``: small weights, zero bias."""
+    head = nn.Linear(hidden_size, 1)
+    nn.init.normal_(head.weight, std=1 / (hidden_size + 1) ** 0.5)
+    nn.init.zeros_(head.bias)
+    return head
+
+
 class ValueModel(nn.Module):
     def __init__(self, body: nn.Module, hidden_size: int):
         super().__init__()
         self.body = body
-        self.head = nn.Linear(hidden_size, 1)
-        nn.init.normal_(self.head.weight, std=1 / (hidden_size + 1) ** 0.5)
-        nn.init.zeros_(self.head.bias)
+        self.head = value_head(hidden_size)
 
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
         out = self.body(

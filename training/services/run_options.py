@@ -14,6 +14,7 @@ from training.ml.grpo import DEFAULTS as GRPO_DEFAULTS
 from training.ml.grpo import ESTIMATORS as GRPO_ESTIMATORS
 from training.ml.policy_eval import DEFAULTS as EVAL_DEFAULTS
 from training.ml.ppo import DEFAULTS as PPO_DEFAULTS
+from training.ml.ppo import VALUE_MODELS as PPO_VALUE_MODELS
 from training.ml.reward import DEFAULTS as REWARD_DEFAULTS
 from training.ml.sft import DEFAULTS as SFT_DEFAULTS
 from training.models import DatasetSnapshot, RunKind, SnapshotStatus
@@ -69,6 +70,7 @@ TUNABLE = {
         "max_grad_norm",
         "lora_r",
         "lora_alpha",
+        "value_model",
         "seed",
         "log_every",
         "save_every",
@@ -128,6 +130,7 @@ CHOICES = {
     "loss_type": DPO_LOSS_TYPES,
     "distributed": ("ddp", "zero3", "fsdp"),
     "estimator": GRPO_ESTIMATORS,
+    "value_model": PPO_VALUE_MODELS,
 }
 TRAINER_MODULE = {
     RunKind.REWARD: "training.ml.reward",
