@@ -11,6 +11,11 @@ head. The runs alternate (PrefLab, TRL, PrefLab, ...) so that drift of this shar
 machine hits both alike, and the first ``--warmup-steps`` of every run are left out
 (first calls pay one-time costs on both sides).
 
+PrefLab also runs with ``--value-model shared`` (side ``preflab_shared``): the critic a
+head on the policy's own last hidden state, one forward for logits and values and no
+second body to train. That is another architecture than TRL's separate value model, so
+it is reported beside the like-for-like comparison, never as it.
+
 Two policies:
 - tiny: a 2-layer GPT-2 (width 64) from ``training.ml.policy.tiny_policy`` with a BPE
   tokenizer trained on the HH prompts; its reward model is a GPT-2 classifier on the same
@@ -50,9 +55,13 @@ from benchmarks.machine import cpu_model, git_version  # noqa: E402
 from benchmarks.ppo_models import smollm_setup, tiny_setup  # noqa: E402
 
 SHARED = ROOT.parent / "shared" / "data"
-# trl: TRL with PrefLab's AdamW implementation (torch's default: one tensor at a time on a
-# CPU); trl_fused: with its own default, the fused AdamW kernel (transformers, torch >= 2.8)
-SIDES = "preflab,trl,trl_fused"
+# preflab: PrefLab with a separate value model, as TRL has (the headline); preflab_shared:
+# PrefLab with a value head on the policy (another architecture); trl_fused: TRL with its
+# default optimizer, the fused AdamW kernel PrefLab uses too (the like-for-like baseline);
+# trl: TRL with torch's default AdamW (foreach: one tensor at a time on a CPU)
+SIDES = "preflab,preflab_shared,trl_fused,trl"
+# Ratios are PrefLab's samples/s over these TRL sides', the first present the headline.
+BASELINES = ("trl_fused", "trl")
 TRL_VENV = ROOT / ".bench" / "trl112-venv"
 # torch first and alone: pip's find-links carry the CPU wheel (a bare torch from the
 # index pulls the CUDA build); then TRL with the transformers and accelerate PrefLab pins.
@@ -149,7 +158,7 @@ def child(command: list[str], log: Path) -> dict:
             "others_share": others / (wall * (os.cpu_count() or 1))}  # fmt: skip
 
 
-def preflab_command(args, setup: dict, s: dict, out: Path) -> list[str]:
+def preflab_command(args, setup: dict, s: dict, out: Path, value_model: str) -> list[str]:
     return [
         sys.executable, "-m", "training.ml.ppo", "train", "--policy", str(setup["policy"]),
         "--reward-model", str(setup["reward_model"]), "--prompts", str(setup["prompts"]),
@@ -160,6 +169,7 @@ def preflab_command(args, setup: dict, s: dict, out: Path) -> list[str]:
         "--lr", str(args.lr), "--missing-eos-penalty", "1.0", "--reward-norm", "none",
         "--max-prompt-length", str(setup["prompt_tokens"]), "--save-every", "0",
         "--sample-every", "0", "--seed", str(args.seed), "--precision", "fp32",
+        "--value-model", value_model,
     ]  # fmt: skip
 
 
@@ -232,15 +242,17 @@ def compare(args, name: str, setup: dict, s: dict, python: Path, work: Path) -> 
     for n in range(s["rounds"]):
         for side in s["sides"]:
             out = work / f"{name}-{side}-{n}"
-            if side == "preflab":
-                command = preflab_command(args, setup, s, out)
+            if side.startswith("preflab"):
+                value_model = "shared" if side == "preflab_shared" else "separate"
+                command = preflab_command(args, setup, s, out, value_model)
             else:  # TRL with PrefLab's optimizer implementation, or with its own default
                 optim = "adamw_torch_fused" if side == "trl_fused" else "adamw_torch"
                 command = trl_command(args, python, setup, s, out, optim)
             process = child(command, work / f"{name}-{side}-{n}.log")
-            rows = preflab_steps(out) if side == "preflab" else trl_steps(out)
+            ours = side.startswith("preflab")
+            rows = preflab_steps(out) if ours else trl_steps(out)
             process["last_step"] = rows[-1]["time"]
-            shutil.rmtree(out / ("checkpoints" if side == "preflab" else "trl"), True)
+            shutil.rmtree(out / ("checkpoints" if ours else "trl"), True)
             runs[side].append((rows, process))
             one = summary(rows, s["warmup"], s["batch_size"], [process])
             say(f"{name} round {n + 1}: {side} {one['samples_per_s']:.2f} samples/s, generate "
@@ -259,16 +271,18 @@ def compare(args, name: str, setup: dict, s: dict, python: Path, work: Path) -> 
         if side in runs:
             facts = work / f"{name}-{side}-0" / "facts.json"
             result[side]["facts"] = json.loads(facts.read_text())
-    if "preflab" in runs and "trl" in runs:
-        ours, theirs = result["preflab"], result["trl"]
-        result["ratio"] = ours["samples_per_s"] / theirs["samples_per_s"]
-        result["ratio_per_round"] = [
-            a / b for a, b in zip(ours["per_round"], theirs["per_round"], strict=True)
-        ]
-    if "preflab" in runs and "trl_fused" in runs:
-        result["ratio_fused"] = (
-            result["preflab"]["samples_per_s"] / result["trl_fused"]["samples_per_s"]
-        )
+    result["ratios"] = {}
+    for ours in ("preflab", "preflab_shared"):
+        for theirs in (b for b in BASELINES if b in runs and ours in runs):
+            a, b = result[ours], result[theirs]
+            result["ratios"][f"{ours}/{theirs}"] = {
+                "ratio": a["samples_per_s"] / b["samples_per_s"],
+                "per_round": [x / y for x, y in zip(a["per_round"], b["per_round"], strict=True)],
+            }
+    baseline = next((b for b in BASELINES if b in runs), None)
+    if "preflab" in runs and baseline:
+        result["baseline"] = baseline
+        result["ratio"] = result["ratios"][f"preflab/{baseline}"]["ratio"]
     return result
 
 
@@ -290,7 +304,8 @@ def main(argv=None) -> int:
     results = {"tiny": compare(args, "tiny", tiny_setup(args, work, child, say), tiny, python,
                                work)}  # fmt: skip
     if "ratio" in results["tiny"]:
-        say(f"tiny: PrefLab / TRL samples/s {results['tiny']['ratio']:.2f}")
+        say(f"tiny: PrefLab / TRL samples/s {results['tiny']['ratio']:.2f} "
+            f"(against {results['tiny']['baseline']})")  # fmt: skip
     if args.smollm_steps:
         smollm = {"sides": args.smollm_sides.split(","), "rounds": args.smollm_rounds,
                   "steps": args.smollm_steps,
@@ -301,10 +316,11 @@ def main(argv=None) -> int:
         sample = setup.pop("sample")
         results["smollm"] = compare(args, "smollm", setup, smollm, python, work)
         results["smollm"]["sample"] = sample
-        if "preflab" in smollm["sides"]:
-            results["smollm"]["sample"]["greedy_reply_after_preflab_ppo"] = _reply_after(
-                work / "smollm-preflab-0" / "model"
-            )
+        for side in ("preflab", "preflab_shared"):
+            if side in smollm["sides"]:
+                results["smollm"]["sample"][f"greedy_reply_after_{side}_ppo"] = _reply_after(
+                    work / f"smollm-{side}-0" / "model"
+                )
     report = {
         "when": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
         "command": shlex.join(["python", "benchmarks/ppo.py", *(argv or sys.argv[1:])]),
