@@ -69,7 +69,7 @@ def project_detail(request, project):
     }
     if Capability.ANNOTATE in caps:
         context["progress"] = annotator_progress(user=request.user, project=project)
-    if Capability.EXPORT in caps:
+    if Capability.EXPORT in caps and project.rounds.exists():
         from training.selectors_rounds import round_stats
 
         context["rounds"] = round_stats(project)

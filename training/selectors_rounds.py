@@ -7,7 +7,14 @@ from dataclasses import dataclass, field
 
 from django.db.models import Avg, Count, Q
 
-from annotation.models import Annotation, AnnotationKind, AnnotationStatus, Item, Response
+from annotation.models import (
+    Annotation,
+    AnnotationKind,
+    AnnotationStatus,
+    Item,
+    Response,
+    ResponseOrigin,
+)
 from annotation.models_quality import ItemStats
 from annotation.progress import progress_read
 from projects.models import Project
@@ -89,17 +96,19 @@ def _judgements(project: Project, stats: dict[int, RoundStats], rounds: dict[int
         item__is_gold=False,
     ).exclude(ranking=[])  # fmt: skip
     rows = list(counted.values_list("item__round", "ranking"))
-    response_ids = {rid for _, ranking in rows for tier in ranking for rid in tier}
     scores = {}
     if project.reward_model_id:
         scores = dict(
             ResponseScore.objects.filter(
-                artifact_id=project.reward_model_id, response_id__in=response_ids
+                artifact_id=project.reward_model_id, response__prompt__project=project
             ).values_list("response_id", "score")
         )
-    policy_of = {}
-    for rid, metadata in Response.objects.filter(pk__in=response_ids).values_list("pk", "metadata"):
-        policy_of[rid] = ((metadata or {}).get("generation") or {}).get("policy")
+    # Only generated responses name a policy (metadata.generation.policy).
+    generated = Response.objects.filter(prompt__project=project, origin=ResponseOrigin.MODEL)
+    policy_of = {
+        rid: ((metadata or {}).get("generation") or {}).get("policy")
+        for rid, metadata in generated.values_list("pk", "metadata")
+    }
     counts: dict[int, int] = defaultdict(int)
     for number, ranking in rows:
         counts[number] += 1

@@ -62,16 +62,16 @@ def _rankings(items) -> dict[int, list]:
     return rankings
 
 
-def _scores(project: Project, items) -> dict[int, dict[int, float]]:
+def item_scores(project: Project, items) -> dict[int, dict[int, float]]:
+    """{item id: {response id: score}} under the project's reward model, for the items of
+    ``items`` (a queryset) whose every response is scored."""
     if project.reward_model_id is None:
         return {}
     from training.models import ResponseScore
 
     scored = ResponseScore.objects.filter(
         artifact_id=project.reward_model_id,
-        response__in=ItemResponse.objects.filter(item__in=items.values("pk")).values(
-            "response_id"
-        ),
+        response__in=ItemResponse.objects.filter(item__in=items.values("pk")).values("response_id"),
     ).values_list("response_id", "score")
     by_response = dict(scored.iterator(chunk_size=5000))
     responses: dict[int, list[int]] = defaultdict(list)
@@ -144,7 +144,7 @@ def project_acquisition_refresh(*, project_id: int) -> dict:
     open_items = list(waiting.values_list("pk", "priority"))
     item_ids = [item_id for item_id, _ in open_items]
     rankings = _rankings(waiting)
-    scores = _scores(project, waiting)
+    scores = item_scores(project, waiting)
     signals = [
         rules.ItemSignals(item_id, scores.get(item_id, {}), rankings.get(item_id, ()))
         for item_id in item_ids

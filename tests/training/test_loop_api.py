@@ -129,7 +129,7 @@ def test_round_figures_count_the_arena_and_the_reward_models_accuracy(loop_proje
         )
         for response_id, policy in ((first, new_policy), (second, old_policy)):
             item.responses.filter(pk=response_id).update(
-                metadata={"generation": {"policy": policy.pk}}
+                origin="model", metadata={"generation": {"policy": policy.pk}}
             )
         ResponseScore.objects.create(response_id=first, artifact=rm, score=1.0 if n < 2 else 0.0)
         ResponseScore.objects.create(response_id=second, artifact=rm, score=0.5)

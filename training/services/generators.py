@@ -93,10 +93,11 @@ def generator_save(*, project: Project, generator: Generator | None = None, **fi
     unknown = set(fields) - set(GENERATOR_FIELDS)
     if unknown:
         raise ApplicationError(f"unknown generator fields: {', '.join(sorted(unknown))}")
-    _policy_of(project, fields) if "policy" in fields else None
+    if "policy" in fields:
+        _policy_of(project, fields)
     generator = generator or Generator(project=project)
     for key, value in fields.items():
-        setattr(generator, key, value if value is not None or key != "model_path" else "")
+        setattr(generator, key, value)
     generator_validate(generator)
     try:
         with transaction.atomic():

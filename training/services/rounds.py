@@ -12,7 +12,8 @@ from django.db import IntegrityError, transaction
 from django.db.models import Exists, Max, OuterRef
 
 from annotation import acquisition_rules, dedup
-from annotation.models import Item, ItemResponse, Prompt
+from annotation.models import Item, Prompt
+from annotation.services.acquisition import item_scores
 from config.errors import ApplicationError
 from projects.models import Project
 from training.export.splits import split_of
@@ -20,7 +21,6 @@ from training.models import (
     ArtifactKind,
     DatasetSnapshot,
     Generator,
-    ResponseScore,
     Round,
     SnapshotStatus,
 )
@@ -73,25 +73,11 @@ def _held_out_prompts(project: Project) -> list[int]:
 def _uncertain_prompts(project: Project) -> list[int]:
     if project.reward_model_id is None:
         raise _invalid("prompt_source", "the project has no reward model to be unsure")
-    latest = current_round(project)
-    item_prompt = dict(
-        Item.objects.filter(project=project, round=latest, is_gold=False).values_list(
-            "pk", "prompt_id"
-        )
-    )
-    scores: dict[int, list[float]] = {}
-    scored = ResponseScore.objects.filter(artifact_id=project.reward_model_id)
-    rows = ItemResponse.objects.filter(item_id__in=item_prompt).values_list(
-        "item_id", "response_id"
-    )
-    by_response = dict(
-        scored.filter(response__in=rows.values("response_id")).values_list("response_id", "score")
-    )
-    for item_id, response_id in rows:
-        if response_id in by_response:
-            scores.setdefault(item_id, []).append(by_response[response_id])
+    latest = Item.objects.filter(project=project, round=current_round(project), is_gold=False)
+    item_prompt = dict(latest.values_list("pk", "prompt_id"))
     margins = sorted(
-        (acquisition_rules.reward_margin(values), item_id) for item_id, values in scores.items()
+        (acquisition_rules.reward_margin(list(scores.values())), item_id)
+        for item_id, scores in item_scores(project, latest).items()
     )
     ordered, seen = [], set()
     for _, item_id in margins:
