@@ -27,7 +27,8 @@ SHORT = {"temperature": 1.0, "top_p": 1.0, "max_new_tokens": 12}
 def _prompts(project, n: int) -> list[Prompt]:
     return [
         Prompt.objects.create(
-            project=project, external_id=f"q{i}",
+            project=project,
+            external_id=f"q{i}",
             messages=[{"role": "user", "content": f"Tell me about {s}."}],
             status=PromptStatus.NEEDS_GENERATION,
         )  # fmt: skip
@@ -187,8 +188,15 @@ def test_generators_are_validated_field_by_field(warm_policy):  # noqa: F811
         ({"kind": "local", "policy": foreign.pk}, "policy"),
         ({"kind": "openai", "base_url": "ftp://x", "model_name": "m"}, "base_url"),
         ({"kind": "openai", "base_url": "http://x/v1"}, "model_name"),
-        ({"kind": "openai", "base_url": "http://x/v1", "model_name": "m",
-          "api_key_env": "sk-live-123"}, "api_key_env"),  # fmt: skip
+        (
+            {
+                "kind": "openai",
+                "base_url": "http://x/v1",
+                "model_name": "m",
+                "api_key_env": "sk-live-123",
+            },
+            "api_key_env",
+        ),  # fmt: skip
         ({"kind": "local", "model_path": "x", "temperature": 3}, "temperature"),
     ]
     for fields, field in cases:

@@ -41,7 +41,8 @@ def _run(client, body) -> int:
 
 
 def test_a_whole_round_from_rankings_to_claimable_round_two_items(
-    trained_project, worker_log  # noqa: F811
+    trained_project,  # noqa: F811 - the imported fixture
+    worker_log,  # noqa: F811
 ):
     project, snapshot, engineer_client = trained_project
     manager = project.memberships.get(role=Role.MANAGER).user
