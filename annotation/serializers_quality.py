@@ -24,7 +24,11 @@ class DashboardSerializer(serializers.Serializer):
     median_time_ms = serializers.IntegerField(allow_null=True, source="summary.median_time_ms")
     series = serializers.JSONField(
         source="summary.series",
-        help_text="days, annotations, agreement (per day), agreement_bins, rounds, tags, wins",
+        help_text=(
+            "days, annotations, agreement (per day), agreement_bins, rounds, tags, wins, "
+            "reward_agreement (annotators against the project's reward model: overall, blind, "
+            "assisted, per day and per annotator; null without a reward model)"
+        ),
     )
     refreshed_at = serializers.DateTimeField(allow_null=True, source="summary.refreshed_at")
     alerts = AlertSerializer(many=True)

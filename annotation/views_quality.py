@@ -34,10 +34,45 @@ def _win_row(w: dict) -> charts.IntervalRow:
     return charts.IntervalRow(w["model"], w["rate"], w["low"], w["high"], f"{w['games']} games")
 
 
+def _reward_rows(agreement: dict | None) -> list[dict]:
+    """The per-annotator table's rows, each with its trend line by day."""
+    return [
+        {**a, "sparkline": charts.sparkline(
+            a["by_day"], y_min=0, y_max=1, title=f"{a['username']}: agreement with the model by day"
+        )}
+        for a in (agreement or {}).get("annotators", [])
+    ]  # fmt: skip
+
+
+def _reward_charts(agreement: dict | None) -> dict:
+    """Agreement with the reward model per annotator (95% intervals) and per day, blind and
+    assisted apart."""
+    if not agreement:
+        return {}
+    rows = [
+        charts.IntervalRow(a["username"], a["rate"], a["low"], a["high"], f"{a['pairs']} pairs")
+        for a in agreement["annotators"]
+    ]
+    series = [_daily("blind", agreement["blind_by_day"])]
+    if agreement["assisted"]["pairs"]:
+        series.append(_daily("assisted", agreement["assisted_by_day"]))
+    labels = day_labels(agreement["days"])
+    return {
+        "reward_annotators": charts.interval_bars(
+            rows, title="Agreement with the reward model per annotator (95% interval)"
+        ),
+        "reward_days": charts.line_chart(
+            series, title="Agreement with the reward model by day", x_labels=labels,
+            y_min=0, y_max=1,
+        ),
+    }  # fmt: skip
+
+
 def _charts(summary) -> dict:
     series = summary.series if summary else {}
     labels = day_labels(series.get("days", []))
     return {
+        **_reward_charts(series.get("reward_agreement")),
         "throughput": charts.line_chart(
             [_daily("annotations", series.get("annotations", []))],
             title="Annotations per day", x_labels=labels, y_min=0, y_format="{:.0f}",
@@ -79,6 +114,7 @@ def quality_dashboard(request, project):
     rows = annotator_table(project, sort=sort, descending=descending, fold=False)
     for row in rows:
         row.sparkline = charts.sparkline(row.trend_counts, title=f"{row.username}: items per day")
+    reward = board.summary.series.get("reward_agreement") if board.summary else None
     return render(
         request,
         "annotation/quality_dashboard.html",
@@ -93,6 +129,8 @@ def quality_dashboard(request, project):
             "worst": disagreement_list(project),
             "pairs": annotator_pairs(project, limit=20, fold=False),
             "tags": (board.summary.series.get("tags", []) if board.summary else [])[:30],
+            "reward": reward,
+            "reward_rows": _reward_rows(reward),
             "can_manage": has_capability(request.user, project, Capability.MANAGE),
             "can_review": has_capability(request.user, project, Capability.REVIEW),
         },

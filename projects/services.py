@@ -232,9 +232,11 @@ def project_update(*, project: Project, **fields) -> Project:
         prompt_bands_backfill_later(project)
     changed = {name for name in LOOP_SETTINGS if getattr(project, name) != before[name]}
     if "reward_model" in changed:
+        from annotation.services.annotator_quality import quality_refresh_soon
         from training.services.prerank import prerank_soon
 
         prerank_soon(project.pk)
+        quality_refresh_soon(project.pk)  # agreement with the newly attached model
     if changed:
         from annotation.services.acquisition import acquisition_refresh_soon
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from django.db.models import Avg, Count, Q
 
+from annotation.metrics.rankings import score_agreement, tier_of
 from annotation.models import (
     Annotation,
     AnnotationKind,
@@ -18,7 +19,8 @@ from annotation.models import (
 from annotation.models_quality import ItemStats
 from annotation.progress import progress_read
 from projects.models import Project
-from training.models import GenerationJob, ResponseScore, Round
+from training.models import GenerationJob, Round
+from training.selectors import reward_scores
 
 
 @dataclass
@@ -54,10 +56,6 @@ class RoundStats:
     @property
     def rm_accuracy(self) -> float | None:
         return self.rm_correct / self.rm_pairs if self.rm_pairs else None
-
-
-def _places(ranking: list) -> dict[int, int]:
-    return {rid: depth for depth, tier in enumerate(ranking) for rid in tier}
 
 
 def round_stats(project: Project) -> list[RoundStats]:
@@ -96,13 +94,7 @@ def _judgements(project: Project, stats: dict[int, RoundStats], rounds: dict[int
         item__is_gold=False,
     ).exclude(ranking=[])  # fmt: skip
     rows = list(counted.values_list("item__round", "ranking"))
-    scores = {}
-    if project.reward_model_id:
-        scores = dict(
-            ResponseScore.objects.filter(
-                artifact_id=project.reward_model_id, response__prompt__project=project
-            ).values_list("response_id", "score")
-        )
+    scores = reward_scores(project)
     # Only generated responses name a policy (metadata.generation.policy).
     generated = Response.objects.filter(prompt__project=project, origin=ResponseOrigin.MODEL)
     policy_of = {
@@ -113,18 +105,10 @@ def _judgements(project: Project, stats: dict[int, RoundStats], rounds: dict[int
     for number, ranking in rows:
         counts[number] += 1
         entry = stats.setdefault(number, RoundStats(number, None))
-        place = _places(ranking)
-        ids = list(place)
-        for n, a in enumerate(ids):
-            for b in ids[n + 1 :]:
-                if place[a] == place[b] or a not in scores or b not in scores:
-                    continue
-                better, worse = (a, b) if place[a] < place[b] else (b, a)
-                entry.rm_pairs += 1
-                if scores[better] > scores[worse]:
-                    entry.rm_correct += 1
-                elif scores[better] == scores[worse]:
-                    entry.rm_correct += 0.5
+        agreements, pairs = score_agreement(ranking, scores)
+        entry.rm_correct += agreements
+        entry.rm_pairs += pairs
+        place = tier_of(ranking)
         round = rounds.get(number)
         if round and round.policy_id and round.baseline_id:
             _arena(entry.arena, place, policy_of, round.policy_id, round.baseline_id)

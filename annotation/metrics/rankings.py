@@ -42,3 +42,22 @@ def shared_ids(rankings: Iterable[Tiers]) -> list[int]:
     """The response ids every ranking ranks, sorted."""
     sets = [set(tier_of(r)) for r in rankings]
     return sorted(set.intersection(*sets)) if sets else []
+
+
+def score_agreement(ranking: Tiers, scores: dict[int, float]) -> tuple[float, int]:
+    """How far a model's scores agree with a person's ranking: (agreements, pairs).
+
+    Counts the pairs the ranking orders (tied pairs say nothing about which is better) whose
+    responses both have a score; an equal score counts half, like a coin flip.
+    """
+    tiers = tier_of(ranking)
+    scored = sorted(rid for rid in tiers if rid in scores)
+    agreements, pairs = 0.0, 0
+    for a, b in combinations(scored, 2):
+        said = relation(tiers, a, b)
+        if said == 0:
+            continue
+        pairs += 1
+        margin = (scores[a] - scores[b]) * said
+        agreements += 1.0 if margin > 0 else 0.5 if margin == 0 else 0.0
+    return agreements, pairs

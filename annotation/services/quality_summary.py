@@ -1,9 +1,10 @@
 """The dashboard's figures over time and across models, rebuilt in the background.
 
 Throughput and agreement per day, the distribution of item agreement, progress per
-round, tag frequencies per response model and each model's win rate (the arena view):
-each is a grouped query or one pass over the project, too much for a page view at 100k
-annotations and cheap for a task every REFRESH_SECONDS. The page reads the stored row.
+round, tag frequencies per response model, each model's win rate (the arena view) and
+annotators' agreement with the reward model: each is a grouped query or one pass over
+the project, too much for a page view at 100k annotations and cheap for a task every
+REFRESH_SECONDS. The page reads the stored row.
 """
 
 from collections import defaultdict
@@ -30,6 +31,7 @@ from annotation.models import (
     ResponseLabel,
     SpanTag,
 )
+from annotation.services.reward_agreement import reward_agreement_series
 from projects.models import Project
 
 AGREEMENT_BINS = 10
@@ -163,6 +165,7 @@ def quality_summary_refresh(*, project: Project) -> ProjectQualitySummary:
         "rounds": _rounds(project),
         "tags": _tags_per_model(project),
         "wins": _wins(project),
+        "reward_agreement": reward_agreement_series(project),
     }
     summary, _ = ProjectQualitySummary.objects.update_or_create(
         project=project,

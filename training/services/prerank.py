@@ -79,8 +79,10 @@ def project_prerank(*, project_id: int) -> int:
         )
     if pairs:
         from annotation.services.acquisition import acquisition_refresh_soon
+        from annotation.services.annotator_quality import quality_refresh_soon
 
         acquisition_refresh_soon(project.pk)
+        quality_refresh_soon(project.pk)  # the dashboard's agreement with the model
     logger.info("pre-ranked %d responses of project %s", len(pairs), project.slug)
     return len(pairs)
 
