@@ -5,8 +5,6 @@ tiny model, slowed down per request so that a person (here: the browser) has tim
 the bar and press Cancel; a real Celery worker runs the job."""
 
 import re
-import threading
-import time
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -15,35 +13,26 @@ from annotation.models import Item, Prompt
 from projects.models import Role
 from tests.conftest import WORKER_SKIP_REASON, start_celery_worker, worker_can_share_database
 from tests.factories import add_member, make_items, make_project
-from tests.training.ml.policy_fixtures import warm_policy  # noqa: F401 - fixture
-from training.ml.generate import LocalGenerator
-from training.ml.openai_server import ChatHandler, serve
+from tests.training import endpoint_fixtures
 from training.models import GenerationJob, JobState
 from training.services.generators import generator_save
+
+# The fixtures this module uses, by name.
+slow_endpoint = endpoint_fixtures.slow_endpoint
+warm_policy = endpoint_fixtures.warm_policy
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 PROMPTS = 64  # four chunks of 16
 
 
-class SlowHandler(ChatHandler):
-    def chat_completion(self, body: dict) -> dict:
-        time.sleep(0.3)  # ~5 s a chunk: long enough to see the bar and cancel between chunks
-        return super().chat_completion(body)
-
-
-@pytest.fixture
-def slow_endpoint(warm_policy):  # noqa: F811
-    server = serve(LocalGenerator(str(warm_policy)), port=0, handler_class=SlowHandler,
-                   model_name="tiny-served")  # fmt: skip
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield server.base_url
-    server.shutdown()
-    server.server_close()
-
-
 def test_start_a_round_watch_its_progress_and_cancel_it(
-    page: Page, live_server, log_in, page_errors, slow_endpoint, tmp_path
+    page: Page,
+    live_server,
+    log_in,
+    page_errors,
+    slow_endpoint,
+    tmp_path,
 ):
     if not worker_can_share_database():
         pytest.skip(WORKER_SKIP_REASON)

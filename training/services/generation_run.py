@@ -9,6 +9,7 @@ redelivered job skips prompts that already have their item, so it never duplicat
 """
 
 import logging
+from collections.abc import Callable
 
 from django.db import transaction
 from django.utils import timezone
@@ -170,8 +171,11 @@ def _reason_on_waiting_prompts(failures: dict) -> None:
         )
 
 
-def generation_job_run(*, job_id: int) -> GenerationJob:
-    """Run (or resume after a worker died) a generation job."""
+def generation_job_run(
+    *, job_id: int, on_progress: Callable[[Progress], None] | None = None
+) -> GenerationJob:
+    """Run (or resume after a worker died) a generation job; ``on_progress`` (the command
+    line's bar) hears each chunk's progress too."""
     job = _claim(job_id)
     if job is None:
         return GenerationJob.objects.get(pk=job_id)
@@ -194,7 +198,10 @@ def generation_job_run(*, job_id: int) -> GenerationJob:
                 if prompt.pk in answers:
                     _store(job, prompt, answers[prompt.pk])
             done = min(start + CHUNK, total)
-            progress_report(PROGRESS_KIND, job.pk, Progress("generating", done, total, "prompts"))
+            progress = Progress("generating", done, total, "prompts")
+            progress_report(PROGRESS_KIND, job.pk, progress)
+            if on_progress is not None:
+                on_progress(progress)
             GenerationJob.objects.filter(pk=job.pk).update(prompts_done=done, failures=failures)
     except Exception as exc:  # an unexpected error: the job says so, nothing half-written
         logger.exception("generation job %s failed", job.pk)
