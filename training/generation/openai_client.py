@@ -126,6 +126,7 @@ class OpenAIChatClient:
         max_retries: int = 3,
         backoff_s: float = 1.0,
         requests_per_minute: float | None = None,
+        limiter=None,
         transport=None,
     ):
         """
@@ -138,6 +139,8 @@ class OpenAIChatClient:
             backoff_s: the first pause; the k-th retry waits ``backoff_s * 2**(k-1)``,
                 scaled by a random factor in [0.5, 1.5).
             requests_per_minute: client-side limit over all attempts; None: no limit.
+            limiter: anything with ``acquire()`` to pace the attempts instead (a rate
+                shared between processes); overrides ``requests_per_minute``.
             transport: an ``httpx`` transport (e.g. ``httpx.MockTransport``), else the
                 network.
         """
@@ -149,7 +152,9 @@ class OpenAIChatClient:
         self.endpoint = f"{self.base_url}/chat/completions"
         self.timeout_s, self.max_retries, self.backoff_s = timeout_s, max_retries, backoff_s
         self._api_key = api_key
-        self._limiter = RateLimiter(requests_per_minute) if requests_per_minute else None
+        if limiter is None and requests_per_minute:
+            limiter = RateLimiter(requests_per_minute)
+        self._limiter = limiter
         self._http = httpx.Client(timeout=httpx.Timeout(timeout_s), transport=transport)
 
     def __repr__(self) -> str:

@@ -20,6 +20,7 @@ from config.errors import ApplicationError, ConflictError
 from projects.models import Project
 from training.models import ArtifactKind, Generator, GeneratorKind, ModelArtifact
 from training.models_loop import env_name_validate
+from training.services.rate_limit import SharedRateLimiter
 
 GENERATOR_FIELDS = (
     "name", "kind", "policy", "model_path", "base_url", "model_name", "api_key_env",
@@ -210,9 +211,13 @@ class HttpBackend:
                     f"{g.name}: the environment variable {g.api_key_env} (the API key) is not "
                     "set on this worker"
                 )
+        # The generator's rate is the endpoint's: shared by every job on every worker.
+        limiter = None
+        if g.requests_per_minute:
+            limiter = SharedRateLimiter(f"generator-{g.pk}", g.requests_per_minute)
         return OpenAIChatClient(
             g.base_url.rstrip("/"), g.model_name, api_key=key, timeout_s=g.timeout_s,
-            max_retries=g.max_retries, requests_per_minute=g.requests_per_minute,
+            max_retries=g.max_retries, limiter=limiter,
         )  # fmt: skip
 
     def generate_many(self, conversations: list[list[dict]], n: int, *, seed=None, progress=None):
