@@ -5,7 +5,8 @@ its baseline, as annotators judged them)."""
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from django.db.models import Avg, Count, Q
+from django.core.cache import cache
+from django.db.models import Avg, Count, Max, Q
 
 from annotation.metrics.rankings import score_agreement, tier_of
 from annotation.models import (
@@ -19,8 +20,10 @@ from annotation.models import (
 from annotation.models_quality import ItemStats
 from annotation.progress import progress_read
 from projects.models import Project
-from training.models import GenerationJob, Round
+from training.models import GenerationJob, ResponseScore, Round
 from training.selectors import reward_scores
+
+CACHE_SECONDS = 3600
 
 
 @dataclass
@@ -88,12 +91,36 @@ def round_stats(project: Project) -> list[RoundStats]:
     return [stats[n] for n in sorted(stats, reverse=True)]
 
 
-def _judgements(project: Project, stats: dict[int, RoundStats], rounds: dict[int, Round]):
-    counted = Annotation.objects.filter(
+def _counted(project: Project):
+    return Annotation.objects.filter(
         project=project, kind=AnnotationKind.JUDGEMENT, status=AnnotationStatus.ACTIVE,
         item__is_gold=False,
     ).exclude(ranking=[])  # fmt: skip
-    rows = list(counted.values_list("item__round", "ranking"))
+
+
+def _signature(project: Project, rounds: dict[int, Round]) -> tuple:
+    """Changes whenever a figure of the judgement pass can: a judgement added, revised,
+    reviewed or no longer counted, a score added, another reward model, a round's
+    policies. Two aggregate queries, against the pass's reading of every judgement."""
+    seen = _counted(project).aggregate(
+        n=Count("id"), last=Max("id"), revised=Max("revised_at"), reviewed=Max("reviewed_at")
+    )
+    scored = ResponseScore.objects.filter(
+        artifact_id=project.reward_model_id, response__prompt__project=project
+    ).aggregate(n=Count("id"), last=Max("id"))
+    policies = sorted((n, r.policy_id, r.baseline_id) for n, r in rounds.items())
+    return (tuple(seen.values()), project.reward_model_id, tuple(scored.values()), policies)
+
+
+def _judgement_figures(project: Project, rounds: dict[int, Round]) -> dict[int, dict]:
+    """Per round: annotations, the reward model's agreements and pairs, the arena's wins,
+    ties and losses. One pass over every counted judgement, so it is cached until the
+    signature moves (the loop page re-reads the figures every 2 s while generating)."""
+    key = f"preflab:round-judgements:{project.pk}"
+    signature = _signature(project, rounds)
+    cached = cache.get(key)
+    if cached and cached["signature"] == signature:
+        return cached["figures"]
     scores = reward_scores(project)
     # Only generated responses name a policy (metadata.generation.policy).
     generated = Response.objects.filter(prompt__project=project, origin=ResponseOrigin.MODEL)
@@ -101,19 +128,30 @@ def _judgements(project: Project, stats: dict[int, RoundStats], rounds: dict[int
         rid: ((metadata or {}).get("generation") or {}).get("policy")
         for rid, metadata in generated.values_list("pk", "metadata")
     }
-    counts: dict[int, int] = defaultdict(int)
-    for number, ranking in rows:
-        counts[number] += 1
-        entry = stats.setdefault(number, RoundStats(number, None))
+    figures: dict[int, dict] = defaultdict(
+        lambda: {"annotations": 0, "rm_correct": 0.0, "rm_pairs": 0, "arena": Arena()}
+    )
+    for number, ranking in (
+        _counted(project).values_list("item__round", "ranking").iterator(chunk_size=5000)
+    ):
+        entry = figures[number]
+        entry["annotations"] += 1
         agreements, pairs = score_agreement(ranking, scores)
-        entry.rm_correct += agreements
-        entry.rm_pairs += pairs
-        place = tier_of(ranking)
+        entry["rm_correct"] += agreements
+        entry["rm_pairs"] += pairs
         round = rounds.get(number)
         if round and round.policy_id and round.baseline_id:
-            _arena(entry.arena, place, policy_of, round.policy_id, round.baseline_id)
-    for number, n in counts.items():
-        stats[number].annotations = n
+            _arena(entry["arena"], tier_of(ranking), policy_of, round.policy_id, round.baseline_id)
+    figures = dict(figures)
+    cache.set(key, {"signature": signature, "figures": figures}, CACHE_SECONDS)
+    return figures
+
+
+def _judgements(project: Project, stats: dict[int, RoundStats], rounds: dict[int, Round]):
+    for number, figure in _judgement_figures(project, rounds).items():
+        entry = stats.setdefault(number, RoundStats(number, None))
+        entry.annotations, entry.arena = figure["annotations"], figure["arena"]
+        entry.rm_correct, entry.rm_pairs = figure["rm_correct"], figure["rm_pairs"]
 
 
 def _arena(arena: Arena, place: dict, policy_of: dict, policy: int, baseline: int) -> None:

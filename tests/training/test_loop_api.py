@@ -151,3 +151,33 @@ def test_round_figures_count_the_arena_and_the_reward_models_accuracy(loop_proje
     annotator_client = APIClient()
     assert annotator_client.login(username=annotator.username, password=PASSWORD)
     assert annotator_client.get(f"/p/{project.slug}/loop/").status_code == 403
+
+
+def test_round_figures_are_reused_until_a_judgement_or_score_moves_them(loop_project):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    project, engineer, annotator = loop_project
+    rm = ModelArtifact.objects.create(project=project, kind="reward", name="rm", path="/rm")
+    project.reward_model = rm
+    project.save()
+    items = list(Item.objects.filter(project=project).order_by("pk"))
+    pairs = [list(i.item_responses.order_by("position").values_list("response__pk", flat=True))
+             for i in items]  # fmt: skip
+    _judge(items[0], annotator, pairs[0])
+
+    def figures():
+        with CaptureQueriesContext(connection) as queries:
+            (stats,) = [r for r in round_stats(project) if r.number == 1]
+        return (stats.annotations, stats.rm_pairs, stats.rm_correct), len(queries)
+
+    first, cold = figures()
+    again, warm = figures()
+    assert first == again == (1, 0, 0.0) and warm < cold  # the judgement pass is skipped
+    ResponseScore.objects.create(response_id=pairs[0][0], artifact=rm, score=1.0)
+    ResponseScore.objects.create(response_id=pairs[0][1], artifact=rm, score=0.0)
+    assert figures()[0] == (1, 1, 1.0)  # a new score moves them
+    _judge(items[1], annotator, pairs[1])
+    assert figures()[0][0] == 2  # so does a new judgement
+    Annotation.objects.filter(item=items[1]).update(status="rejected")
+    assert figures()[0][0] == 1  # and one no longer counted
