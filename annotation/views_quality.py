@@ -50,7 +50,13 @@ def _reward_charts(agreement: dict | None) -> dict:
     if not agreement:
         return {}
     rows = [
-        charts.IntervalRow(a["username"], a["rate"], a["low"], a["high"], f"{a['pairs']} pairs")
+        charts.IntervalRow(
+            a["username"],
+            a["rate"],
+            a["low"],
+            a["high"],
+            f"{a['annotations']} rankings, {a['pairs']} pairs",
+        )  # fmt: skip
         for a in agreement["annotators"]
     ]
     series = [_daily("blind", agreement["blind_by_day"])]

@@ -219,6 +219,10 @@ PREFLAB_ACCELERATE_FSDP_CONFIG = env_str(
 )
 # Score with reward models on the gpu queue even when this process could load them.
 PREFLAB_SCORE_ON_WORKER = env_bool("PREFLAB_SCORE_ON_WORKER", False)
+# Generators read their API key from a worker environment variable an engineer names;
+# only names with this prefix may be read, so no project can send SECRET_KEY,
+# DATABASE_URL or a cloud credential to an endpoint of its choosing.
+PREFLAB_GENERATOR_KEY_PREFIX = env_str("PREFLAB_GENERATOR_KEY_PREFIX", "PREFLAB_KEY_")
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 
 # --- REST API ---------------------------------------------------------------------------

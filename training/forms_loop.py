@@ -41,8 +41,8 @@ class GeneratorForm(forms.ModelForm):
         help_texts = {
             "model_path": "Local: a model folder, a .gguf file, or a hub name (when no policy).",
             "base_url": "OpenAI-compatible: e.g. http://vllm:8000/v1",
-            "api_key_env": "The NAME of the environment variable with the key on the workers "
-            "(the key itself is never stored).",
+            "api_key_env": "The NAME of the environment variable with the key on the workers, "
+            "starting with PREFLAB_KEY_ (the key itself is never stored).",
         }
 
     # Not a URLField: in-cluster names such as http://vllm:8000/v1 have no domain.

@@ -24,9 +24,19 @@ class GeneratorKind(models.TextChoices):
 
 
 def env_name_validate(value: str) -> None:
-    if value and not ENV_NAME.match(value):
+    """A variable the workers may read an API key from: a name, not a key, and one under
+    the operator's prefix (``PREFLAB_GENERATOR_KEY_PREFIX``), never any other secret."""
+    if not value:
+        return
+    if not ENV_NAME.match(value):
         raise ValidationError(
             "api_key_env: the NAME of an environment variable (A-Z, 0-9, _), not the key"
+        )
+    prefix = settings.PREFLAB_GENERATOR_KEY_PREFIX
+    if not value.startswith(prefix) or value == prefix:
+        raise ValidationError(
+            f"api_key_env: must start with {prefix} (keep generator keys in variables such "
+            f"as {prefix}OPENAI on the workers; other variables are never read)"
         )
 
 
@@ -116,6 +126,12 @@ class Round(models.Model):
         related_name="+",
     )  # fmt: skip
     baseline = models.ForeignKey(
+        "training.ModelArtifact", null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="+",
+    )  # fmt: skip
+    # The project's reward model when the round started: trained on earlier rounds, so its
+    # accuracy on this round's labels is accuracy on fresh data.
+    reward_model = models.ForeignKey(
         "training.ModelArtifact", null=True, blank=True, on_delete=models.SET_NULL,
         related_name="+",
     )  # fmt: skip

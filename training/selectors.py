@@ -19,13 +19,14 @@ def snapshot_for_user(*, snapshot_id: int, user) -> DatasetSnapshot:
     return snapshot
 
 
-def reward_scores(project) -> dict[int, float]:
-    """Response id → score under the project's reward model, for every scored response;
-    empty when the project has none attached."""
-    if not project.reward_model_id:
+def reward_scores(project, artifact_id: int | None = None) -> dict[int, float]:
+    """Response id → score under a reward model (the project's own by default), for every
+    scored response of the project; empty when there is no model."""
+    artifact_id = artifact_id or project.reward_model_id
+    if not artifact_id:
         return {}
     return dict(
         ResponseScore.objects.filter(
-            artifact_id=project.reward_model_id, response__prompt__project=project
+            artifact_id=artifact_id, response__prompt__project=project
         ).values_list("response_id", "score")
     )

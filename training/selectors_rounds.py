@@ -52,6 +52,7 @@ class RoundStats:
     agreement: float | None = None
     rm_correct: float = 0.0
     rm_pairs: int = 0
+    rm_name: str = ""  # the reward model judged: the round's own, else the project's
     arena: Arena = field(default_factory=Arena)
     job: GenerationJob | None = None
     job_percent: int = 0
@@ -64,7 +65,7 @@ class RoundStats:
 def round_stats(project: Project) -> list[RoundStats]:
     """Newest round first."""
     rounds = {r.number: r for r in Round.objects.filter(project=project).select_related(
-        "policy", "baseline"
+        "policy", "baseline", "reward_model"
     )}  # fmt: skip
     stats: dict[int, RoundStats] = {n: RoundStats(n, r) for n, r in rounds.items()}
     items = Item.objects.filter(project=project, is_gold=False)
@@ -106,10 +107,22 @@ def _signature(project: Project, rounds: dict[int, Round]) -> tuple:
         n=Count("id"), last=Max("id"), revised=Max("revised_at"), reviewed=Max("reviewed_at")
     )
     scored = ResponseScore.objects.filter(
-        artifact_id=project.reward_model_id, response__prompt__project=project
+        artifact_id__in=_judges(project, rounds), response__prompt__project=project
     ).aggregate(n=Count("id"), last=Max("id"))
-    policies = sorted((n, r.policy_id, r.baseline_id) for n, r in rounds.items())
+    policies = sorted((n, r.policy_id, r.baseline_id, r.reward_model_id) for n, r in rounds.items())
     return (tuple(seen.values()), project.reward_model_id, tuple(scored.values()), policies)
+
+
+def _judge_of(project: Project, round: Round | None) -> int | None:
+    """The reward model whose accuracy a round shows: the one attached when the round
+    started (it had not seen the round's labels), else the project's current one (rounds
+    from imports and writing)."""
+    return (round.reward_model_id if round else None) or project.reward_model_id
+
+
+def _judges(project: Project, rounds: dict[int, Round]) -> set[int]:
+    judges = {r.reward_model_id for r in rounds.values()} | {project.reward_model_id}
+    return judges - {None}
 
 
 def _judgement_figures(project: Project, rounds: dict[int, Round]) -> dict[int, dict]:
@@ -121,7 +134,7 @@ def _judgement_figures(project: Project, rounds: dict[int, Round]) -> dict[int, 
     cached = cache.get(key)
     if cached and cached["signature"] == signature:
         return cached["figures"]
-    scores = reward_scores(project)
+    scores = {artifact: reward_scores(project, artifact) for artifact in _judges(project, rounds)}
     # Only generated responses name a policy (metadata.generation.policy).
     generated = Response.objects.filter(prompt__project=project, origin=ResponseOrigin.MODEL)
     policy_of = {
@@ -136,10 +149,11 @@ def _judgement_figures(project: Project, rounds: dict[int, Round]) -> dict[int, 
     ):
         entry = figures[number]
         entry["annotations"] += 1
-        agreements, pairs = score_agreement(ranking, scores)
+        round = rounds.get(number)
+        judge = _judge_of(project, round)
+        agreements, pairs = score_agreement(ranking, scores.get(judge, {}))
         entry["rm_correct"] += agreements
         entry["rm_pairs"] += pairs
-        round = rounds.get(number)
         if round and round.policy_id and round.baseline_id:
             _arena(entry["arena"], tier_of(ranking), policy_of, round.policy_id, round.baseline_id)
     figures = dict(figures)
@@ -150,6 +164,9 @@ def _judgement_figures(project: Project, rounds: dict[int, Round]) -> dict[int, 
 def _judgements(project: Project, stats: dict[int, RoundStats], rounds: dict[int, Round]):
     for number, figure in _judgement_figures(project, rounds).items():
         entry = stats.setdefault(number, RoundStats(number, None))
+        round = rounds.get(number)
+        judge = round.reward_model if round and round.reward_model_id else project.reward_model
+        entry.rm_name = judge.name if judge else ""
         entry.annotations, entry.arena = figure["annotations"], figure["arena"]
         entry.rm_correct, entry.rm_pairs = figure["rm_correct"], figure["rm_pairs"]
 

@@ -27,7 +27,8 @@ class GeneratorInputSerializer(serializers.Serializer):
     model_name = serializers.CharField(max_length=200, required=False, allow_blank=True)
     api_key_env = serializers.CharField(
         max_length=100, required=False, allow_blank=True,
-        help_text="the NAME of the environment variable holding the key on the workers",
+        help_text="the NAME of the environment variable holding the key on the workers; it "
+        "must start with PREFLAB_GENERATOR_KEY_PREFIX (PREFLAB_KEY_ by default)",
     )  # fmt: skip
     temperature = serializers.FloatField(required=False)
     top_p = serializers.FloatField(required=False)
@@ -86,6 +87,10 @@ class RoundSerializer(serializers.Serializer):
     agreement = serializers.FloatField(allow_null=True)
     reward_model_accuracy = serializers.FloatField(source="rm_accuracy", allow_null=True)
     reward_model_pairs = serializers.IntegerField(source="rm_pairs")
+    reward_model_name = serializers.CharField(
+        source="rm_name", help_text="the round's reward model (attached when it started), "
+        "else the project's: its accuracy on the round's labels is on data it had not seen",
+    )  # fmt: skip
     arena_win_rate = serializers.FloatField(source="arena.win_rate", allow_null=True)
     arena_wins = serializers.IntegerField(source="arena.wins")
     arena_ties = serializers.IntegerField(source="arena.ties")

@@ -24,10 +24,12 @@ from projects.models import Project
 class _Tally:
     agreements: float = 0.0
     pairs: int = 0
+    annotations: int = 0
 
-    def add(self, agreements: float, pairs: int) -> None:
+    def add(self, agreements: float, pairs: int, annotations: int = 1) -> None:
         self.agreements += agreements
         self.pairs += pairs
+        self.annotations += annotations
 
     @property
     def rate(self) -> float | None:
@@ -35,8 +37,12 @@ class _Tally:
 
 
 def _interval(tally: _Tally) -> dict:
-    low, high = wilson_interval(tally.agreements, tally.pairs)
-    return {"pairs": tally.pairs, "rate": tally.rate, "low": low, "high": high}
+    """The rate with a 95% Wilson interval counted in annotations, not pairs: the pairs of
+    one ranking (6 for K = 4) hang together, so they are not independent trials."""
+    rate = tally.rate
+    low, high = wilson_interval((rate or 0.0) * tally.annotations, tally.annotations)
+    return {"pairs": tally.pairs, "annotations": tally.annotations, "rate": rate,
+            "low": low, "high": high}  # fmt: skip
 
 
 def reward_agreement_series(project: Project) -> dict | None:
@@ -87,8 +93,9 @@ def reward_agreement_series(project: Project) -> dict | None:
         for user_id, person in people.items()
     ]
     annotators.sort(key=lambda row: (-row["rate"], row["username"]))
-    everyone = _Tally(overall[False].agreements + overall[True].agreements,
-                      overall[False].pairs + overall[True].pairs)  # fmt: skip
+    everyone = _Tally()
+    for tally in overall.values():
+        everyone.add(tally.agreements, tally.pairs, tally.annotations)
     return {
         "model": project.reward_model.name,
         "model_id": project.reward_model_id,

@@ -6,6 +6,7 @@ from django.test import Client
 from rest_framework.test import APIClient
 
 from annotation.metrics.rankings import score_agreement
+from annotation.metrics.reliability import wilson_interval
 from annotation.models import Annotation, ProjectQualitySummary, Response
 from annotation.services.quality_refresh import project_quality_refresh
 from projects.models import Role
@@ -69,7 +70,9 @@ def test_per_annotator_blind_and_assisted_agreement(scored):
     assert rows["alice"]["blind"]["pairs"] == 9 and rows["alice"]["assisted"]["rate"] == 1.0
     assert rows["bob"]["pairs"] == 18 and rows["bob"]["rate"] == 0.5
     assert rows["bob"]["blind"]["rate"] == 0.0 and rows["bob"]["assisted"]["rate"] == 1.0
-    assert rows["bob"]["low"] < 0.5 < rows["bob"]["high"]  # a 95% interval around it
+    # The interval counts Bob's 6 rankings (3 pairs each hang together), not 18 pairs.
+    assert rows["bob"]["annotations"] == 6
+    assert (rows["bob"]["low"], rows["bob"]["high"]) == wilson_interval(3, 6)
     assert [r["username"] for r in series["annotators"]] == ["alice", "bob"]  # best first
     assert series["blind"] == {**series["blind"], "pairs": 18, "rate": 0.5}
     assert series["assisted"]["pairs"] == 18 and series["assisted"]["rate"] == 1.0

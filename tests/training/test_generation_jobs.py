@@ -17,7 +17,12 @@ from training.ml.generate import LocalGenerator
 from training.ml.openai_server import ChatHandler, RequestError, serve
 from training.models import JobState, ModelArtifact
 from training.services.generation_run import generation_job_create, generation_job_run
-from training.services.generators import generator_save, response_plan
+from training.services.generators import (
+    GenerationError,
+    HttpBackend,
+    generator_save,
+    response_plan,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -155,15 +160,15 @@ def test_an_endpoint_that_refuses_everything_fails_the_job_with_the_reason(endpo
 
 
 def test_a_missing_api_key_variable_is_named(monkeypatch, endpoint):
-    monkeypatch.delenv("PREFLAB_TEST_KEY", raising=False)
+    monkeypatch.delenv("PREFLAB_KEY_TEST", raising=False)
     project = make_project(slug="gen-key", responses_per_item=2, ranking_mode="pairwise")
     api = generator_save(project=project, name="keyed", kind="openai", base_url=endpoint(
-        ChatHandler), model_name="tiny-served", api_key_env="PREFLAB_TEST_KEY", **SHORT)  # fmt: skip
+        ChatHandler), model_name="tiny-served", api_key_env="PREFLAB_KEY_TEST", **SHORT)  # fmt: skip
     (prompt,) = _prompts(project, 1)
     job = generation_job_create(project=project, user=None, prompt_ids=[prompt.pk],
                                 generators=[api], enqueue=False)  # fmt: skip
     job = generation_job_run(job_id=job.pk)
-    assert "PREFLAB_TEST_KEY" in job.failures[str(prompt.pk)]
+    assert "PREFLAB_KEY_TEST" in job.failures[str(prompt.pk)]
     assert "not set" in job.failures[str(prompt.pk)]
 
 
@@ -198,8 +203,82 @@ def test_generators_are_validated_field_by_field(warm_policy):  # noqa: F811
             "api_key_env",
         ),  # fmt: skip
         ({"kind": "local", "model_path": "x", "temperature": 3}, "temperature"),
+        # A real variable name, but another secret of the workers: never readable.
+        (
+            {
+                "kind": "openai",
+                "base_url": "http://x/v1",
+                "model_name": "m",
+                "api_key_env": "SECRET_KEY",
+            },
+            "api_key_env",
+        ),  # fmt: skip
+        (
+            {
+                "kind": "openai",
+                "base_url": "http://x/v1",
+                "model_name": "m",
+                "api_key_env": "PREFLAB_KEY_",
+            },
+            "api_key_env",
+        ),  # fmt: skip
     ]
     for fields, field in cases:
         with pytest.raises(ApplicationError) as caught:
             generator_save(project=project, name="g", **fields)
         assert caught.value.extra["field"] == field, (fields, caught.value.message)
+
+
+def test_a_worker_reads_no_key_outside_the_prefix_even_from_an_old_row(settings, db):
+    project = make_project(slug="keys")
+    g = generator_save(project=project, name="api", kind="openai", base_url="http://h:1/v1",
+                       model_name="m", api_key_env="PREFLAB_KEY_API")  # fmt: skip
+    settings.PREFLAB_GENERATOR_KEY_PREFIX = "TEAM_KEY_"  # the operator narrowed it since
+    with pytest.raises(GenerationError, match="api_key_env: must start with TEAM_KEY_"):
+        HttpBackend(g)._client()
+    with pytest.raises(ApplicationError, match="must start with TEAM_KEY_"):
+        generator_save(project=project, name="api2", kind="openai", base_url="http://h:1/v1",
+                       model_name="m", api_key_env="DATABASE_URL")  # fmt: skip
+
+
+class RepeatsForYes(ChatHandler):
+    """The real model answers, except a prompt asking for "yes": the same word n times.
+    Every request's prompt is logged in order."""
+
+    asked: list[str] = []
+
+    def chat_completion(self, body: dict) -> dict:
+        prompt = body["messages"][-1]["content"]
+        type(self).asked.append(prompt)
+        if "yes" in prompt:
+            choice = {"index": 0, "message": {"role": "assistant", "content": "yes"},
+                      "finish_reason": "stop"}  # fmt: skip
+            return {
+                "id": "r",
+                "object": "chat.completion",
+                "choices": [{**choice, "index": i} for i in range(body.get("n", 1))],
+            }
+        return super().chat_completion(body)
+
+
+def test_a_prompt_with_repeated_answers_fails_alone_and_the_others_are_not_asked_again(endpoint):
+    project = make_project(slug="repeats", responses_per_item=2)
+    prompts = _prompts(project, 2)  # cats, rain
+    prompts.insert(1, Prompt.objects.create(
+        project=project, external_id="yes", status=PromptStatus.NEEDS_GENERATION,
+        messages=[{"role": "user", "content": "Reply only yes."}]))  # fmt: skip
+    RepeatsForYes.asked = []
+    api = generator_save(project=project, name="served", kind="openai", base_url=endpoint(
+        RepeatsForYes), model_name="tiny-served", max_retries=0, **SHORT)  # fmt: skip
+    job = generation_job_create(project=project, user=None, prompt_ids=[p.pk for p in prompts],
+                                generators=[api], enqueue=False)  # fmt: skip
+    job = generation_job_run(job_id=job.pk)
+
+    assert list(job.failures) == [str(prompts[1].pk)]
+    assert "served: the model gave only 1 distinct answers of 2" in job.failures[str(prompts[1].pk)]
+    assert Item.objects.filter(project=project).count() == 2  # cats and rain, whole
+    assert not Response.objects.filter(prompt=prompts[1]).exists()
+    # Cats was answered before the failure and kept: only rain is asked after it.
+    first_yes = RepeatsForYes.asked.index("Reply only yes.")
+    after = {p for p in RepeatsForYes.asked[first_yes:] if p != "Reply only yes."}
+    assert after == {"Tell me about rain."}

@@ -36,14 +36,14 @@ def _client(user) -> APIClient:
 def test_engineers_add_generators_and_annotators_cannot(loop_project):
     project, engineer, annotator = loop_project
     body = {"name": "vllm", "kind": "openai", "base_url": "http://vllm:8000/v1",
-            "model_name": "llama", "api_key_env": "VLLM_KEY"}  # fmt: skip
+            "model_name": "llama", "api_key_env": "PREFLAB_KEY_VLLM"}  # fmt: skip
     assert _client(annotator).post(f"/api/v1/projects/{project.slug}/generators/", body,
                                    format="json").status_code == 403  # fmt: skip
     created = _client(engineer).post(
         f"/api/v1/projects/{project.slug}/generators/", body, format="json"
     )
     assert created.status_code == 201, created.json()
-    assert created.json()["api_key_env"] == "VLLM_KEY"
+    assert created.json()["api_key_env"] == "PREFLAB_KEY_VLLM"
     bad = _client(engineer).post(
         f"/api/v1/projects/{project.slug}/generators/",
         {**body, "name": "leaky", "api_key_env": "sk-abc123"}, format="json",

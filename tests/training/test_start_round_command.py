@@ -88,26 +88,39 @@ def test_mistakes_are_named_and_start_nothing(warm_policy):
     assert not Round.objects.filter(project=project).exists()
 
 
-@pytest.mark.django_db(transaction=True)
-def test_ctrl_c_cancels_after_the_chunk_it_is_on(slow_endpoint, tmp_path):
-    if not worker_can_share_database():
-        pytest.skip(WORKER_SKIP_REASON)
-    project = _project(64)
-    generator_save(project=project, name="served", kind="openai", base_url=slow_endpoint,
-                   model_name="tiny-served", max_retries=1, timeout_s=30, **SHORT)  # fmt: skip
+def _start_in_a_process(project, err_log):
     root = Path(__file__).resolve().parents[2]
-    err_log = tmp_path / "stderr.log"
     with err_log.open("w") as err:
-        process = subprocess.Popen(
+        return subprocess.Popen(
             [sys.executable, "manage.py", "start_round", project.slug, "--prompts", "64"],
             cwd=root, env={**os.environ, "DATABASE_URL": _test_database_url()},
             stdout=subprocess.PIPE, stderr=err, text=True,
         )  # fmt: skip
+
+
+def _wait_for(text: str, process, err_log) -> None:
     deadline = time.monotonic() + 120
-    while "16/64 prompts" not in err_log.read_text():  # the first chunk is stored
+    while text not in err_log.read_text():
         assert process.poll() is None, err_log.read_text()[-2000:]
         assert time.monotonic() < deadline, err_log.read_text()[-2000:]
         time.sleep(0.1)
+
+
+def _served_project(base_url):
+    project = _project(64)
+    generator_save(project=project, name="served", kind="openai", base_url=base_url,
+                   model_name="tiny-served", max_retries=1, timeout_s=30, **SHORT)  # fmt: skip
+    return project
+
+
+@pytest.mark.django_db(transaction=True)
+def test_ctrl_c_cancels_after_the_chunk_it_is_on(slow_endpoint, tmp_path):
+    if not worker_can_share_database():
+        pytest.skip(WORKER_SKIP_REASON)
+    project = _served_project(slow_endpoint)
+    err_log = tmp_path / "stderr.log"
+    process = _start_in_a_process(project, err_log)
+    _wait_for("16/64 prompts", process, err_log)  # the first chunk is stored
     process.send_signal(signal.SIGINT)
     out, _ = process.communicate(timeout=120)
     assert process.returncode == 0, err_log.read_text()[-2000:]
@@ -118,3 +131,23 @@ def test_ctrl_c_cancels_after_the_chunk_it_is_on(slow_endpoint, tmp_path):
     items = Item.objects.filter(project=project, round=2)
     assert items.count() == job.prompts_done
     assert all(item.responses.count() == 2 for item in items)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_second_ctrl_c_stops_at_once_and_leaves_no_job_running(slow_endpoint, tmp_path):
+    if not worker_can_share_database():
+        pytest.skip(WORKER_SKIP_REASON)
+    project = _served_project(slow_endpoint)
+    err_log = tmp_path / "stderr.log"
+    process = _start_in_a_process(project, err_log)
+    _wait_for("16/64 prompts", process, err_log)
+    process.send_signal(signal.SIGINT)
+    _wait_for("cancelling after this chunk", process, err_log)
+    process.send_signal(signal.SIGINT)
+    process.communicate(timeout=60)
+    assert process.returncode != 0  # interrupted, mid-chunk
+    job = GenerationJob.objects.get(round__project=project)
+    assert job.state == JobState.CANCELLED and job.finished_at is not None
+    assert job.error == "stopped from the command line"
+    items = Item.objects.filter(project=project, round=2)
+    assert items.count() >= 16 and all(item.responses.count() == 2 for item in items)

@@ -85,6 +85,15 @@ def generation_job_cancel(*, job: GenerationJob) -> GenerationJob:
     return job
 
 
+def generation_job_stopped(*, job_id: int, reason: str) -> None:
+    """Mark a job whose runner stopped dead (a second Ctrl-C, a killed process) as
+    cancelled, so no page waits on it; its stored items are whole, as after a cancel."""
+    GenerationJob.objects.filter(pk=job_id, finished_at=None).update(
+        state=JobState.CANCELLED, error=reason[:2000], finished_at=timezone.now(),
+        cancel_requested=True,
+    )  # fmt: skip
+
+
 def _claim(job_id: int) -> GenerationJob | None:
     with transaction.atomic():
         job = GenerationJob.objects.select_for_update().get(pk=job_id)
@@ -95,13 +104,13 @@ def _claim(job_id: int) -> GenerationJob | None:
     return job
 
 
-def _pending(job: GenerationJob, prompt_ids: list[int]) -> list[Prompt]:
-    """The chunk's prompts that have no item in the job's round yet (redelivery-safe)."""
-    done = set(
-        Item.objects.filter(
-            prompt_id__in=prompt_ids, round=job.item_round, is_gold=False
-        ).values_list("prompt_id", flat=True)
-    )
+def _pending(job: GenerationJob, prompt_ids: list[int], *, once: bool) -> list[Prompt]:
+    """The chunk's prompts that have no item in the job's round yet (redelivery-safe), or
+    none at all for a job of new prompts."""
+    items = Item.objects.filter(prompt_id__in=prompt_ids, is_gold=False)
+    if not once:
+        items = items.filter(round=job.item_round)
+    done = set(items.values_list("prompt_id", flat=True))
     prompts = Prompt.objects.filter(project=job.project_id, pk__in=prompt_ids).in_bulk()
     return [prompts[pk] for pk in prompt_ids if pk in prompts and pk not in done]
 
@@ -117,12 +126,15 @@ def _answer(prompts: list[Prompt], plan, failures: dict) -> dict[int, list]:
         try:
             written = backend.generate_many([p.messages for p in alive], count)
         except PromptFailed as exc:
-            # Isolate the failing prompt: record it, then answer the rest one by one.
+            # Isolate the failing prompt: record it, keep what the backend answered before
+            # it, and answer the rest one by one.
             failed = alive[exc.index]
             failures[str(failed.pk)] = str(exc)
             answers.pop(failed.pk)
-            written = _one_by_one(backend, [p for p in alive if p.pk != failed.pk], count, failures)
-            alive = [p for p in alive if p.pk != failed.pk]
+            before = alive[: exc.index] if exc.answered is not None else []
+            redo = [p for p in alive if p.pk != failed.pk and p not in before]
+            written = list(exc.answered or []) + _one_by_one(backend, redo, count, failures)
+            alive = before + redo
         except GenerationError as exc:
             for prompt in alive:
                 failures[str(prompt.pk)] = str(exc)
@@ -148,11 +160,19 @@ def _one_by_one(backend, prompts: list[Prompt], count: int, failures: dict) -> l
     return out
 
 
-def _store(job: GenerationJob, prompt: Prompt, generated: list) -> bool:
+def _once_per_prompt(job: GenerationJob) -> bool:
+    """New prompts (a round from ``new``, or written prompts) get one item ever: a second
+    job over the same prompt, started before the first finished, must not add another.
+    Held-out and uncertain rounds answer prompts that already have items, on purpose."""
+    return job.round_id is None or job.round.prompt_source == Round.PromptSource.NEW
+
+
+def _store(job: GenerationJob, prompt: Prompt, generated: list, *, once: bool) -> bool:
     with transaction.atomic():
         prompt = Prompt.objects.select_for_update().select_related("project").get(pk=prompt.pk)
-        if Item.objects.filter(prompt=prompt, round=job.item_round, is_gold=False).exists():
-            return False  # a duplicate delivery got here first
+        existing = Item.objects.filter(prompt=prompt, is_gold=False)
+        if (existing if once else existing.filter(round=job.item_round)).exists():
+            return False  # a duplicate delivery, or another job, got here first
         responses = Response.objects.bulk_create(
             Response(
                 prompt=prompt, text=answer.text, model_name=answer.model_name,
@@ -183,6 +203,7 @@ def generation_job_run(
     generators = list(job.generators.order_by("id"))
     plan = response_plan(generators, project.responses_per_item)
     failures: dict[str, str] = dict(job.failures)
+    once = _once_per_prompt(job)
     total = len(job.prompt_ids)
     done = 0
     cancelled = False
@@ -192,11 +213,11 @@ def generation_job_run(
                 cancelled = True
                 break
             chunk_ids = job.prompt_ids[start : start + CHUNK]
-            prompts = [p for p in _pending(job, chunk_ids) if str(p.pk) not in failures]
+            prompts = [p for p in _pending(job, chunk_ids, once=once) if str(p.pk) not in failures]
             answers = _answer(prompts, plan, failures) if prompts else {}
             for prompt in prompts:
                 if prompt.pk in answers:
-                    _store(job, prompt, answers[prompt.pk])
+                    _store(job, prompt, answers[prompt.pk], once=once)
             done = min(start + CHUNK, total)
             progress = Progress("generating", done, total, "prompts")
             progress_report(PROGRESS_KIND, job.pk, progress)

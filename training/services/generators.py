@@ -205,6 +205,10 @@ class HttpBackend:
         g = self.generator
         key = None
         if g.api_key_env:
+            try:  # checked again here: the setting may have changed since it was saved
+                env_name_validate(g.api_key_env)
+            except ValidationError as exc:
+                raise GenerationError(f"{g.name}: {exc.messages[0]}") from None
             key = os.environ.get(g.api_key_env)
             if not key:
                 raise GenerationError(
@@ -238,8 +242,9 @@ class HttpBackend:
 
                 try:
                     completions = _distinct(ask, n)
-                except GenerationRequestFailed as exc:
-                    raise PromptFailed(done - 1, f"{g.name}: {exc}") from exc
+                except (GenerationRequestFailed, GenerationError) as exc:
+                    # The answers before it are paid for: hand them on with the failure.
+                    raise PromptFailed(done - 1, f"{g.name}: {exc}", answered=out) from exc
                 out.append(
                     [
                         GeneratedResponse(
@@ -258,9 +263,11 @@ class HttpBackend:
 class PromptFailed(GenerationError):
     """One prompt of a batch failed; the others may still be answered."""
 
-    def __init__(self, index: int, message: str):
+    def __init__(self, index: int, message: str, answered: list | None = None):
         super().__init__(message)
         self.index = index
+        # The answers of the batch's prompts before ``index``, when the backend has them.
+        self.answered = answered
 
 
 ATTEMPTS = 3

@@ -12,21 +12,25 @@ from django.db import IntegrityError, transaction
 from django.db.models import Exists, Max, OuterRef
 
 from annotation import acquisition_rules, dedup
-from annotation.models import Item, Prompt
+from annotation.models import Item, Prompt, PromptStatus
 from annotation.services.acquisition import item_scores
-from config.errors import ApplicationError
+from config.errors import ApplicationError, ConflictError
 from projects.models import Project
+from training.export.options import options_check
 from training.export.splits import split_of
 from training.models import (
     ArtifactKind,
     DatasetSnapshot,
+    GenerationJob,
     Generator,
+    JobState,
     Round,
     SnapshotStatus,
 )
 from training.services.generation_run import generation_job_create
 
 MAX_ROUND_PROMPTS = 10_000
+NUMBERING_ATTEMPTS = 3
 
 
 def _invalid(field: str, message: str) -> ApplicationError:
@@ -41,13 +45,24 @@ def current_round(project: Project) -> int:
 
 
 def _new_prompts(project: Project) -> list[int]:
+    """Prompts with no item, not waiting for people to write their responses, and not
+    already being answered by an unfinished job."""
     has_item = Item.objects.filter(prompt=OuterRef("pk"))
-    return list(
+    in_flight = {
+        pk
+        for ids in GenerationJob.objects.filter(
+            project=project, state__in=[JobState.QUEUED, JobState.RUNNING]
+        ).values_list("prompt_ids", flat=True)
+        for pk in ids
+    }
+    rows = (
         Prompt.objects.filter(project=project)
         .exclude(Exists(has_item))
+        .exclude(status=PromptStatus.NEEDS_RESPONSES)
         .order_by("id")
         .values_list("pk", flat=True)
     )
+    return [pk for pk in rows if pk not in in_flight]
 
 
 def _held_out_prompts(project: Project) -> list[int]:
@@ -58,8 +73,10 @@ def _held_out_prompts(project: Project) -> list[int]:
     )
     if snapshot is None:
         raise _invalid("prompt_source", "held-out prompts need a finished snapshot (its split)")
-    ratios = snapshot.options.get("splits") or {}
-    seed = snapshot.options.get("seed", 0)
+    # Through the export's own option check: it puts the splits in their canonical order,
+    # which the split function depends on (PostgreSQL's jsonb does not keep key order).
+    options = options_check(snapshot.options)
+    ratios, seed = options.splits, options.seed
     if set(ratios) <= {"train"}:
         raise _invalid("prompt_source", f"snapshot {snapshot.number} holds nothing out")
     rows = Prompt.objects.filter(project=project).order_by("id")
@@ -73,11 +90,24 @@ def _held_out_prompts(project: Project) -> list[int]:
 def _uncertain_prompts(project: Project) -> list[int]:
     if project.reward_model_id is None:
         raise _invalid("prompt_source", "the project has no reward model to be unsure")
-    latest = Item.objects.filter(project=project, round=current_round(project), is_gold=False)
+    # The latest round whose items the model has scored (a round still generating, or one
+    # whose job failed, has nothing to be unsure about).
+    rounds = (
+        Item.objects.filter(project=project, is_gold=False)
+        .values_list("round", flat=True)
+        .distinct()
+        .order_by("-round")
+    )
+    latest, scored = Item.objects.none(), {}
+    for number in rounds:
+        latest = Item.objects.filter(project=project, round=number, is_gold=False)
+        scored = {i: s for i, s in item_scores(project, latest).items() if len(s) >= 2}
+        if scored:
+            break
     item_prompt = dict(latest.values_list("pk", "prompt_id"))
     margins = sorted(
         (acquisition_rules.reward_margin(list(scores.values())), item_id)
-        for item_id, scores in item_scores(project, latest).items()
+        for item_id, scores in scored.items()
     )
     ordered, seen = [], set()
     for _, item_id in margins:
@@ -141,39 +171,60 @@ def round_start(
             return existing, False
     generators = _generators(project, generator_ids)
     prompt_ids = round_prompts(project, prompt_source, prompts)
-    policies = [g.policy for g in generators if g.policy_id]
-    try:
-        with transaction.atomic():
-            number = current_round(project) + 1
-            previous = Round.objects.filter(project=project, number__lt=number).first()
-            round = Round.objects.create(
-                project=project, number=number, prompt_source=prompt_source, created_by=user,
-                client_token=client_token or None,
-                policy=policies[0] if policies else None,
-                baseline=_baseline(policies, previous),
-            )  # fmt: skip
-            round.generators.set(generators)
-            generation_job_create(
-                project=project, user=user, prompt_ids=prompt_ids, generators=generators,
-                round=round, item_round=number, enqueue=enqueue,
-            )  # fmt: skip
-    except IntegrityError:
-        # Two starts at once: the other one took the number (or the token).
-        existing = Round.objects.filter(
-            project=project, created_by=user, client_token=client_token
-        ).first()
-        if client_token and existing:
-            return existing, False
-        raise
-    return round, True
+    for _ in range(NUMBERING_ATTEMPTS):
+        try:
+            return _round_create(
+                project, user, prompt_source, prompt_ids, generators, client_token, enqueue
+            ), True
+        except IntegrityError:
+            # Two starts at once: the other took the number (or this token).
+            existing = Round.objects.filter(
+                project=project, created_by=user, client_token=client_token
+            ).first()
+            if client_token and existing:
+                return existing, False
+    raise ConflictError("another round was started at the same moment; start this one again")
 
 
-def _baseline(policies: list, previous: Round | None):
-    """What the round's policy is compared with: a second policy among its generators,
-    else the previous round's policy."""
-    others = [p for p in policies[1:] if p.kind == ArtifactKind.POLICY]
-    if others:
-        return others[0]
-    if previous and previous.policy_id and (not policies or previous.policy_id != policies[0].pk):
-        return previous.policy
-    return None
+def _round_create(project, user, prompt_source, prompt_ids, generators, client_token, enqueue):
+    with transaction.atomic():
+        number = current_round(project) + 1
+        previous = Round.objects.filter(project=project, number__lt=number).first()
+        policy, baseline = _policy_and_baseline(generators, previous)
+        round = Round.objects.create(
+            project=project, number=number, prompt_source=prompt_source, created_by=user,
+            client_token=client_token or None, policy=policy, baseline=baseline,
+            reward_model_id=project.reward_model_id,
+        )  # fmt: skip
+        round.generators.set(generators)
+        generation_job_create(
+            project=project, user=user, prompt_ids=prompt_ids, generators=generators,
+            round=round, item_round=number, enqueue=enqueue,
+        )  # fmt: skip
+    return round
+
+
+def _policy_and_baseline(generators: list[Generator], previous: Round | None):
+    """The round's policy and what the arena compares it with; both must write responses
+    in the round (else no item holds the two side by side). The baseline is the previous
+    round's policy when it is among the generators, else the older of the others; the
+    round's policy is the newest other one. One policy alone has no baseline."""
+    policies = list(
+        {
+            g.policy.pk: g.policy
+            for g in generators
+            if g.policy_id and g.policy.kind == ArtifactKind.POLICY
+        }.values()
+    )
+    if not policies:
+        return None, None
+    newest_first = sorted(policies, key=lambda p: -p.pk)
+    if len(policies) == 1:
+        return policies[0], None
+    by_pk = {p.pk: p for p in policies}
+    if previous and previous.policy_id in by_pk:
+        baseline = by_pk[previous.policy_id]
+    else:
+        baseline = newest_first[1]
+    policy = next(p for p in newest_first if p.pk != baseline.pk)
+    return policy, baseline

@@ -17,7 +17,11 @@ from annotation.progress import cancel_request, progress_bar
 from config.errors import ApplicationError
 from projects.models import Project
 from training.models import JobState, Round
-from training.services.generation_run import PROGRESS_KIND, generation_job_run
+from training.services.generation_run import (
+    PROGRESS_KIND,
+    generation_job_run,
+    generation_job_stopped,
+)
 from training.services.rounds import round_start
 
 
@@ -96,6 +100,9 @@ class Command(BaseCommand):
         previous = signal.signal(signal.SIGINT, cancel)
         try:
             return generation_job_run(job_id=job.pk, on_progress=draw)
+        except BaseException:  # the second Ctrl-C, or anything else that stops us dead
+            generation_job_stopped(job_id=job.pk, reason="stopped from the command line")
+            raise
         finally:
             signal.signal(signal.SIGINT, previous)
             sys.stderr.write("\n")

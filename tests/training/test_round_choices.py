@@ -1,0 +1,151 @@
+"""What a round picks: held-out prompts as the export split them, new prompts never
+twice nor while people write for them, the newest scored round for "uncertain", a
+baseline that wrote responses in the round, and per-round accuracy by the reward model
+the round started with."""
+
+import json
+
+import pytest
+from django.core.files.storage import default_storage
+
+from annotation.models import Annotation, Assignment, AssignmentState, Item, Prompt, PromptStatus
+from projects.models import Role
+from tests.factories import add_member, make_items, make_project
+from tests.training import endpoint_fixtures
+from tests.training.run_helpers import project_with_listwise_snapshot
+from training.models import DatasetSnapshot, ModelArtifact, ResponseScore, Round
+from training.selectors_rounds import round_stats
+from training.services.generation_run import generation_job_create, generation_job_run
+from training.services.generators import generator_save
+from training.services.rounds import _policy_and_baseline, round_prompts, round_start
+
+pytestmark = pytest.mark.django_db
+
+# The fixtures this module uses, by name.
+warm_policy = endpoint_fixtures.warm_policy
+
+
+def test_held_out_prompts_are_the_ones_the_export_put_outside_train():
+    project, snapshot, engineer = project_with_listwise_snapshot(items=24)
+    held = snapshot.files.get(format="listwise", split="test")
+    item_ids = [json.loads(line)["item_id"]
+                for line in default_storage.open(f"{snapshot.path}/{held.name}").read().splitlines()]  # fmt: skip
+    expected = set(Item.objects.filter(pk__in=item_ids).values_list("prompt_id", flat=True))
+    assert 0 < len(expected) < 24
+    # PostgreSQL's jsonb hands the splits back as {"test": …, "train": …}; whatever order the
+    # options come back in, the round must pick what the export held out.
+    options = {**snapshot.options, "splits": {"test": 0.25, "train": 0.75}}
+    DatasetSnapshot.objects.filter(pk=snapshot.pk).update(options=options)
+    assert set(round_prompts(project, "held_out", 100)) == expected
+
+
+def test_new_prompts_are_never_picked_twice_nor_while_people_write_for_them():
+    project = make_project(slug="fresh", responses_per_item=2)
+    engineer = add_member(project, Role.ENGINEER, "eng")
+    waiting = [Prompt.objects.create(project=project, external_id=f"n{i}",
+                                     status=PromptStatus.NEEDS_GENERATION,
+                                     messages=[{"role": "user", "content": f"Q{i}?"}])
+               for i in range(6)]  # fmt: skip
+    writing = Prompt.objects.create(project=project, external_id="w",
+                                    status=PromptStatus.NEEDS_RESPONSES,
+                                    messages=[{"role": "user", "content": "Being written?"}])  # fmt: skip
+    generator_save(project=project, name="g", kind="local", model_path="/models/x")
+    second, _ = round_start(project=project, user=engineer, prompt_source="new", prompts=4,
+                            enqueue=False)  # fmt: skip
+    third, _ = round_start(project=project, user=engineer, prompt_source="new", prompts=4,
+                           enqueue=False)  # fmt: skip
+    first_ids = set(second.jobs.get().prompt_ids)
+    second_ids = set(third.jobs.get().prompt_ids)
+    assert len(first_ids) == 4 and len(second_ids) == 2  # the rest, not the same four
+    assert first_ids | second_ids == {p.pk for p in waiting}
+    assert writing.pk not in first_ids | second_ids
+
+
+def test_two_jobs_over_one_new_prompt_make_one_item(warm_policy):
+    project = make_project(slug="twice", responses_per_item=2)
+    prompt = Prompt.objects.create(project=project, external_id="p",
+                                   status=PromptStatus.NEEDS_GENERATION,
+                                   messages=[{"role": "user", "content": "Tell me about tea."}])  # fmt: skip
+    g = generator_save(project=project, name="tiny", kind="local", model_path=str(warm_policy),
+                       temperature=1.0, top_p=1.0, max_new_tokens=8)  # fmt: skip
+    # Both were queued before either ran (written-prompt jobs: round-less, new prompts).
+    jobs = [generation_job_create(project=project, user=None, prompt_ids=[prompt.pk],
+                                  generators=[g], enqueue=False) for _ in range(2)]  # fmt: skip
+    for job in jobs:
+        generation_job_run(job_id=job.pk)
+    assert Item.objects.filter(prompt=prompt).count() == 1
+    assert prompt.responses.count() == 2
+
+
+def _judge(item, user, ranking):
+    a = Assignment.objects.create(
+        item=item, user=user, project=item.project, state=AssignmentState.SUBMITTED,
+        claimed_at=item.created_at, lease_expires_at=item.created_at, display_order=ranking,
+    )  # fmt: skip
+    Annotation.objects.create(assignment=a, item=item, user=user, project=item.project,
+                              mode="pairwise", ranking=[[r] for r in ranking],
+                              display_order=ranking)  # fmt: skip
+
+
+def _pair(item) -> list[int]:
+    return list(item.item_responses.order_by("position").values_list("response_id", flat=True))
+
+
+def test_uncertain_reads_the_newest_round_the_model_has_scored():
+    project = make_project(slug="unsure", responses_per_item=2)
+    engineer = add_member(project, Role.ENGINEER, "eng")
+    rm = ModelArtifact.objects.create(project=project, kind="reward", name="rm", path="/rm")
+    project.reward_model = rm
+    project.save()
+    items = make_items(project, 3)
+    for margin, item in zip([0.9, 0.1, 0.5], items, strict=True):
+        a, b = _pair(item)
+        ResponseScore.objects.create(response_id=a, artifact=rm, score=0.0)
+        ResponseScore.objects.create(response_id=b, artifact=rm, score=margin)
+    # Round 2 has started but has nothing yet (its job is still queued).
+    generator_save(project=project, name="g", kind="local", model_path="/models/x")
+    Prompt.objects.create(project=project, external_id="n",
+                          messages=[{"role": "user", "content": "New?"}])  # fmt: skip
+    round_start(project=project, user=engineer, prompt_source="new", prompts=1, enqueue=False)
+    chosen = round_prompts(project, "uncertain", 3)
+    assert chosen == [items[1].prompt_id, items[2].prompt_id, items[0].prompt_id]
+
+
+def test_the_baseline_is_a_policy_that_writes_in_the_round():
+    project = make_project(slug="arena")
+    old, new, newer = (ModelArtifact.objects.create(project=project, kind="policy", name=n,
+                                                    path=f"/{n}") for n in ("old", "new", "newer"))  # fmt: skip
+
+    def gen(name, policy):
+        return generator_save(project=project, name=name, kind="local", policy=policy)
+
+    hot, cold = gen("hot", new), gen("cold", new)  # one policy at two temperatures
+    assert _policy_and_baseline([hot, cold], None) == (new, None)  # never itself
+    previous = Round(project=project, number=2, prompt_source="new", policy=old)
+    assert _policy_and_baseline([gen("n", newer), gen("o", old)], previous) == (newer, old)
+    # The previous round's policy does not generate here: the older of the two others.
+    assert _policy_and_baseline([gen("a", newer), gen("b", new)], previous) == (newer, new)
+    assert _policy_and_baseline([gen("c", newer)], previous) == (newer, None)
+
+
+def test_each_rounds_accuracy_is_the_reward_model_it_started_with():
+    project = make_project(slug="fresh-rm", responses_per_item=2, ranking_mode="pairwise",
+                           pairwise_strength=False)  # fmt: skip
+    annotator = add_member(project, Role.ANNOTATOR, "ann")
+    first_rm = ModelArtifact.objects.create(project=project, kind="reward", name="rm1", path="/1")
+    later_rm = ModelArtifact.objects.create(project=project, kind="reward", name="rm2", path="/2")
+    Round.objects.create(project=project, number=2, prompt_source="new", reward_model=first_rm)
+    project.reward_model = later_rm  # trained on round 2's labels, attached afterwards
+    project.save()
+    one, two = make_items(project, 2)
+    Item.objects.filter(pk=two.pk).update(round=2)
+    for item in (one, two):
+        better, worse = _pair(item)
+        _judge(item, annotator, [better, worse])
+        # rm1 gets both right; rm2 gets both wrong.
+        for rm, (sb, sw) in ((first_rm, (1.0, 0.0)), (later_rm, (0.0, 1.0))):
+            ResponseScore.objects.create(response_id=better, artifact=rm, score=sb)
+            ResponseScore.objects.create(response_id=worse, artifact=rm, score=sw)
+    stats = {s.number: s for s in round_stats(project)}
+    assert (stats[2].rm_accuracy, stats[2].rm_name) == (1.0, "rm1")  # fresh: its own model
+    assert (stats[1].rm_accuracy, stats[1].rm_name) == (0.0, "rm2")  # imported: the current
