@@ -282,3 +282,27 @@ def test_a_prompt_with_repeated_answers_fails_alone_and_the_others_are_not_asked
     first_yes = RepeatsForYes.asked.index("Reply only yes.")
     after = {p for p in RepeatsForYes.asked[first_yes:] if p != "Reply only yes."}
     assert after == {"Tell me about rain."}
+
+
+class NulInAnswers(ChatHandler):
+    """The real model's answers, each with a NUL byte in it (as broken models emit)."""
+
+    def chat_completion(self, body: dict) -> dict:
+        reply = super().chat_completion(body)
+        for choice in reply["choices"]:
+            choice["message"]["content"] = "a\x00" + choice["message"]["content"]
+        return reply
+
+
+def test_a_nul_in_an_answer_is_stored_visibly_instead_of_failing_the_job(endpoint):
+    # PostgreSQL text refuses NUL: this failed whole jobs there before.
+    project = make_project(slug="nul", responses_per_item=2)
+    prompts = _prompts(project, 2)
+    api = generator_save(project=project, name="served", kind="openai", base_url=endpoint(
+        NulInAnswers), model_name="tiny-served", max_retries=0, **SHORT)  # fmt: skip
+    job = generation_job_create(project=project, user=None, prompt_ids=[p.pk for p in prompts],
+                                generators=[api], enqueue=False)  # fmt: skip
+    job = generation_job_run(job_id=job.pk)
+    assert job.state == JobState.SUCCEEDED and job.failures == {}, job.error
+    texts = list(Response.objects.filter(prompt__project=project).values_list("text", flat=True))
+    assert len(texts) == 4 and all(t.startswith("a\ufffd") and "\x00" not in t for t in texts)

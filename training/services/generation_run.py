@@ -160,6 +160,12 @@ def _one_by_one(backend, prompts: list[Prompt], count: int, failures: dict) -> l
     return out
 
 
+def _storable(text: str) -> str:
+    """A model can emit NUL (a small or broken one does), which PostgreSQL text refuses:
+    shown as U+FFFD instead, so one odd answer cannot fail the job."""
+    return text.replace("\x00", "\ufffd")
+
+
 def _once_per_prompt(job: GenerationJob) -> bool:
     """New prompts (a round from ``new``, or written prompts) get one item ever: a second
     job over the same prompt, started before the first finished, must not add another.
@@ -175,7 +181,7 @@ def _store(job: GenerationJob, prompt: Prompt, generated: list, *, once: bool) -
             return False  # a duplicate delivery, or another job, got here first
         responses = Response.objects.bulk_create(
             Response(
-                prompt=prompt, text=answer.text, model_name=answer.model_name,
+                prompt=prompt, text=_storable(answer.text), model_name=answer.model_name,
                 origin=ResponseOrigin.MODEL, metadata={"generation": answer.settings},
             )
             for answer in generated
