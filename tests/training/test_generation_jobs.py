@@ -15,8 +15,12 @@ from tests.factories import add_member, make_project
 from tests.training.ml.policy_fixtures import warm_policy  # noqa: F401 - fixture
 from training.ml.generate import LocalGenerator
 from training.ml.openai_server import ChatHandler, RequestError, serve
-from training.models import JobState, ModelArtifact
-from training.services.generation_run import generation_job_create, generation_job_run
+from training.models import GenerationJob, JobState, ModelArtifact
+from training.services.generation_run import (
+    generation_job_cancel,
+    generation_job_create,
+    generation_job_run,
+)
 from training.services.generators import (
     GenerationError,
     HttpBackend,
@@ -180,6 +184,22 @@ def test_a_cancelled_job_stops_before_its_next_chunk(warm_policy):  # noqa: F811
     job = generation_job_create(project=project, user=None, prompt_ids=[p.pk for p in prompts],
                                 generators=[local], enqueue=False)  # fmt: skip
     cancel_request("generation", job.pk)
+    job = generation_job_run(job_id=job.pk)
+    assert job.state == JobState.CANCELLED and not Item.objects.filter(project=project).exists()
+
+
+def test_a_cancel_holds_even_when_the_cache_lost_its_flag(warm_policy):  # noqa: F811
+    from django.core.cache import cache
+
+    project = make_project(slug="gen-cancel-db", responses_per_item=2, ranking_mode="pairwise")
+    local = generator_save(project=project, name="local", kind="local",
+                           model_path=str(warm_policy), **SHORT)  # fmt: skip
+    prompts = _prompts(project, 3)
+    job = generation_job_create(project=project, user=None, prompt_ids=[p.pk for p in prompts],
+                                generators=[local], enqueue=False)  # fmt: skip
+    GenerationJob.objects.filter(pk=job.pk).update(state=JobState.RUNNING)  # a worker has it
+    generation_job_cancel(job=GenerationJob.objects.get(pk=job.pk))
+    cache.clear()  # evicted, or flushed
     job = generation_job_run(job_id=job.pk)
     assert job.state == JobState.CANCELLED and not Item.objects.filter(project=project).exists()
 

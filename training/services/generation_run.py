@@ -197,6 +197,14 @@ def _reason_on_waiting_prompts(failures: dict) -> None:
         )
 
 
+def _cancelled(job: GenerationJob) -> bool:
+    """The cache says at once; the row says it too, should the cache have lost the key
+    (evicted, or flushed)."""
+    if cancel_requested(PROGRESS_KIND, job.pk):
+        return True
+    return GenerationJob.objects.filter(pk=job.pk, cancel_requested=True).exists()
+
+
 def generation_job_run(
     *, job_id: int, on_progress: Callable[[Progress], None] | None = None
 ) -> GenerationJob:
@@ -215,7 +223,7 @@ def generation_job_run(
     cancelled = False
     try:
         for start in range(0, total, CHUNK):
-            if cancel_requested(PROGRESS_KIND, job.pk):
+            if _cancelled(job):
                 cancelled = True
                 break
             chunk_ids = job.prompt_ids[start : start + CHUNK]
