@@ -114,15 +114,22 @@
     keptOf(open.form).set(open.id, reviewedText);
     figuresOf(open.form).set(open.id, stats);
     mark(open.card, true);
-    dialog.close();
+    closeOnCard();
   });
   dropButton.addEventListener("click", () => {
     if (!open) return;
     keptOf(open.form).delete(open.id);
     figuresOf(open.form).delete(open.id);
     mark(open.card, false);
-    dialog.close();
+    closeOnCard();
   });
+  // Focus the card in the same task as the close: the "close" event comes a task later,
+  // and keys pressed in between would go to the button the browser refocused.
+  function closeOnCard() {
+    const card = open.card;
+    dialog.close();
+    card.focus();
+  }
   dialog.addEventListener("close", () => {
     if (open) open.card.focus();
     open = null;
