@@ -204,6 +204,9 @@ CELERY_TASK_TRACK_STARTED = True
 PREFLAB_EXPORT_CHUNK_ITEMS = int(env_str("PREFLAB_EXPORT_CHUNK_ITEMS", "500"))
 # Seconds without a launcher heartbeat after which a running training run counts as lost.
 PREFLAB_RUN_HEARTBEAT_TIMEOUT = env_int("PREFLAB_RUN_HEARTBEAT_TIMEOUT", 120)
+# Seconds a running generation job may go without finishing a chunk before a cancel stops
+# it at once (its runner died: a killed command, a lost worker). Longer than any chunk.
+PREFLAB_GENERATION_STALE_SECONDS = env_int("PREFLAB_GENERATION_STALE_SECONDS", 1800)
 # The `accelerate launch` configs of runs with gpus > 1, by the run's `distributed` option:
 # DDP (every kind), DeepSpeed ZeRO-3 and FSDP (TRL-backed policy runs). Multi-node: point
 # them at your own copies.

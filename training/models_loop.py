@@ -180,6 +180,9 @@ class GenerationJob(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
+    # Its runner's last sign of life (start, each chunk): a cancel stops a job silent for
+    # PREFLAB_GENERATION_STALE_SECONDS at once, its runner being gone.
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

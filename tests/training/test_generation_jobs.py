@@ -204,6 +204,30 @@ def test_a_cancel_holds_even_when_the_cache_lost_its_flag(warm_policy):  # noqa:
     assert job.state == JobState.CANCELLED and not Item.objects.filter(project=project).exists()
 
 
+def test_cancelling_a_job_whose_runner_is_gone_stops_it_at_once(settings, warm_policy):  # noqa: F811
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    settings.PREFLAB_GENERATION_STALE_SECONDS = 600
+    project = make_project(slug="gen-stale", responses_per_item=2, ranking_mode="pairwise")
+    local = generator_save(project=project, name="local", kind="local",
+                           model_path=str(warm_policy), **SHORT)  # fmt: skip
+    prompts = _prompts(project, 2)
+    jobs = [generation_job_create(project=project, user=None, prompt_ids=[p.pk],
+                                  generators=[local], enqueue=False) for p in prompts]  # fmt: skip
+    now = timezone.now()
+    for job, silent in zip(jobs, (timedelta(minutes=30), timedelta(seconds=5)), strict=True):
+        GenerationJob.objects.filter(pk=job.pk).update(
+            state=JobState.RUNNING, started_at=now - silent, heartbeat_at=now - silent
+        )
+    gone, alive = (generation_job_cancel(job=GenerationJob.objects.get(pk=j.pk)) for j in jobs)
+    assert gone.state == JobState.CANCELLED and gone.finished_at is not None
+    assert "silent" in gone.error
+    # A runner heard from recently stops after its chunk, as usual.
+    assert alive.state == JobState.RUNNING and alive.cancel_requested
+
+
 def test_generators_are_validated_field_by_field(warm_policy):  # noqa: F811
     project = make_project(slug="gen-bad")
     other = make_project(slug="gen-other")

@@ -10,7 +10,9 @@ redelivered job skips prompts that already have their item, so it never duplicat
 
 import logging
 from collections.abc import Callable
+from datetime import timedelta
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -74,12 +76,22 @@ def _enqueue(job: GenerationJob, generators: list[Generator]) -> None:
 
 
 def generation_job_cancel(*, job: GenerationJob) -> GenerationJob:
+    """A queued job stops now; a running one after the chunk it is on, or now when its
+    runner has been silent for PREFLAB_GENERATION_STALE_SECONDS (it is gone)."""
     if job.finished:
         raise ConflictError(f"the job has already {job.get_state_display().lower()}")
     cancel_request(PROGRESS_KIND, job.pk)
+    now = timezone.now()
     GenerationJob.objects.filter(pk=job.pk, state=JobState.QUEUED).update(
-        state=JobState.CANCELLED, finished_at=timezone.now(), cancel_requested=True
+        state=JobState.CANCELLED, finished_at=now, cancel_requested=True
     )
+    stale = now - timedelta(seconds=settings.PREFLAB_GENERATION_STALE_SECONDS)
+    GenerationJob.objects.filter(
+        pk=job.pk, state=JobState.RUNNING, heartbeat_at__lt=stale
+    ).update(
+        state=JobState.CANCELLED, finished_at=now, cancel_requested=True,
+        error="its runner had been silent since the last chunk; stopped",
+    )  # fmt: skip
     GenerationJob.objects.filter(pk=job.pk).update(cancel_requested=True)
     job.refresh_from_db()
     return job
@@ -100,7 +112,8 @@ def _claim(job_id: int) -> GenerationJob | None:
         if job.finished:
             return None
         job.state, job.started_at = JobState.RUNNING, job.started_at or timezone.now()
-        job.save(update_fields=["state", "started_at"])
+        job.heartbeat_at = timezone.now()
+        job.save(update_fields=["state", "started_at", "heartbeat_at"])
     return job
 
 
@@ -237,7 +250,9 @@ def generation_job_run(
             progress_report(PROGRESS_KIND, job.pk, progress)
             if on_progress is not None:
                 on_progress(progress)
-            GenerationJob.objects.filter(pk=job.pk).update(prompts_done=done, failures=failures)
+            GenerationJob.objects.filter(pk=job.pk).update(
+                prompts_done=done, failures=failures, heartbeat_at=timezone.now()
+            )
     except Exception as exc:  # an unexpected error: the job says so, nothing half-written
         logger.exception("generation job %s failed", job.pk)
         return _finish(job, JobState.FAILED, done, failures, error=str(exc)[:2000])
