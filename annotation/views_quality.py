@@ -44,34 +44,40 @@ def _reward_rows(agreement: dict | None) -> list[dict]:
     ]  # fmt: skip
 
 
+CHART_ANNOTATORS = 40  # rows of the per-annotator chart; the table below has everyone
+
+
 def _reward_charts(agreement: dict | None) -> dict:
     """Agreement with the reward model per annotator (95% intervals) and per day, blind and
     assisted apart."""
     if not agreement:
         return {}
+    people = agreement["annotators"]
+    title = "Agreement with the reward model per annotator (95% interval)"
+    if len(people) > CHART_ANNOTATORS:
+        most = {
+            a["user_id"] for a in sorted(people, key=lambda a: -a["annotations"])[:CHART_ANNOTATORS]
+        }
+        people = [a for a in people if a["user_id"] in most]
+        title += f": the {CHART_ANNOTATORS} with the most rankings"
+    note = "{annotations} rankings, {pairs} pairs"
     rows = [
-        charts.IntervalRow(
-            a["username"],
-            a["rate"],
-            a["low"],
-            a["high"],
-            f"{a['annotations']} rankings, {a['pairs']} pairs",
-        )  # fmt: skip
-        for a in agreement["annotators"]
+        charts.IntervalRow(a["username"], a["rate"], a["low"], a["high"], note.format(**a))
+        for a in people
     ]
     series = [_daily("blind", agreement["blind_by_day"])]
     if agreement["assisted"]["pairs"]:
         series.append(_daily("assisted", agreement["assisted_by_day"]))
-    labels = day_labels(agreement["days"])
     return {
-        "reward_annotators": charts.interval_bars(
-            rows, title="Agreement with the reward model per annotator (95% interval)"
-        ),
+        "reward_annotators": charts.interval_bars(rows, title=title),
         "reward_days": charts.line_chart(
-            series, title="Agreement with the reward model by day", x_labels=labels,
-            y_min=0, y_max=1,
+            series,
+            title="Agreement with the reward model by day",
+            x_labels=day_labels(agreement["days"]),
+            y_min=0,
+            y_max=1,
         ),
-    }  # fmt: skip
+    }
 
 
 def _charts(summary) -> dict:

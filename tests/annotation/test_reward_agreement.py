@@ -109,3 +109,15 @@ def test_without_a_reward_model_the_dashboard_says_how_to_attach_one(db):
     client.force_login(project.memberships.get(role=Role.MANAGER).user)
     page = client.get(f"/p/{project.slug}/quality/").content.decode()
     assert "No reward model is attached" in page and f"/p/{project.slug}/loop/" in page
+
+
+def test_the_per_annotator_chart_keeps_the_40_with_the_most_rankings():
+    from annotation.views_quality import CHART_ANNOTATORS, _reward_charts
+
+    people = [{"user_id": n, "username": f"a{n}", "rate": 0.5, "low": 0.4, "high": 0.6,
+               "annotations": n, "pairs": 3 * n} for n in range(1, 46)]  # fmt: skip
+    series = {"annotators": people, "blind_by_day": [0.5], "assisted_by_day": [None],
+              "assisted": {"pairs": 0}, "days": ["2026-11-22"]}  # fmt: skip
+    chart = str(_reward_charts(series)["reward_annotators"])
+    assert f"the {CHART_ANNOTATORS} with the most rankings" in chart
+    assert ">a45<" in chart and ">a6<" in chart and ">a5<" not in chart  # 6..45 kept
