@@ -204,7 +204,7 @@ def project_fill(project, users: list[int], size: int, config: ExportConfig) -> 
             rows["annotation_annotation"].append(
                 (first["annotation_annotation"] + n, aid, iid, user, project.pk, "rank",
                  "judgement", json.dumps(ranking), "{}", "{}", False, "", spent, guideline_id,
-                 shown, 1, False, "active", "", "", done)
+                 shown, 1, False, False, "active", "", "", done)
             )  # fmt: skip
             method, tiers, scores, confidence = fit(ranking, ids)
             rows["annotation_itemstats"].append(
@@ -236,7 +236,7 @@ COLUMNS = {
     "display_order, skip_reason, project_id, user_id, item_id",
     "annotation_annotation": "id, assignment_id, item_id, user_id, project_id, mode, kind, "
     "ranking, ratings, rubric_scores, none_acceptable, rationale, time_spent_ms, guideline_id, "
-    "display_order, revision, unsure, status, review_state, review_reason, created_at",
+    "display_order, revision, unsure, assisted, status, review_state, review_reason, created_at",
     "annotation_itemstats": "item_id, judgements, pairs_same, pairs_total, agreement, "
     "kendall_w, tau_b_mean, consensus, consensus_method, consensus_scores, pair_confidence, "
     "basis, updated_at, project_id",

@@ -251,7 +251,8 @@ def judgement_rows(project, people, items, quality, zlen, config, rng):
             annotations.append(
                 (len(annotations) + 1, aid, item_id, a.user_id, project.pk, "rank", "judgement",
                  json.dumps(ranking_of(a, display, quality, zlen, rng)), "{}", "{}", False, "",
-                 spent, guideline_id, order, 1, review[1] == "unsure", "active", *review, created)
+                 spent, guideline_id, order, 1, review[1] == "unsure", False, "active", *review,
+                 created)
             )  # fmt: skip
         if rng.random() < config.skip_share:
             (a,) = _pick(people, cum, 1, rng, taken={j.user_id for j in judges})
@@ -271,7 +272,7 @@ ASSIGNMENT_COLUMNS = (
 ANNOTATION_COLUMNS = (
     "id, assignment_id, item_id, user_id, project_id, mode, kind, ranking, ratings, "
     "rubric_scores, none_acceptable, rationale, time_spent_ms, guideline_id, display_order, "
-    "revision, unsure, status, review_state, review_reason, created_at"
+    "revision, unsure, assisted, status, review_state, review_reason, created_at"
 )
 
 
@@ -445,6 +446,46 @@ def next_pass_estimate(project) -> dict:
     return {"annotators_s": seconds, "moved_annotators": len(moved), "items": items}
 
 
+REWARD_NOISE = 0.8  # sd of the reward model's error around a response's hidden quality
+
+
+def reward_model_attach(project, quality: dict, people: list, rng) -> dict:
+    """A reward model that scores every response (its hidden quality plus noise), attached
+    to the project, and a third of the annotators' work marked assisted: the dashboard's
+    agreement-with-the-model section then has what it has on a real loop project."""
+    from annotation.models import Annotation
+    from training.models import ModelArtifact, ResponseScore
+
+    started = time.perf_counter()
+    artifact = ModelArtifact.objects.create(
+        project=project, kind="reward", name="bench-rm", path="/bench/rm"
+    )
+    ResponseScore.objects.bulk_create(
+        (ResponseScore(response_id=rid, artifact=artifact, score=q + rng.gauss(0, REWARD_NOISE))
+         for rid, q in quality.items()),
+        batch_size=5000,
+    )  # fmt: skip
+    project.reward_model = artifact
+    project.save(update_fields=["reward_model"])
+    assisted_users = [a.user_id for a in people[::3]]
+    assisted = Annotation.objects.filter(project=project, user_id__in=assisted_users).update(
+        assisted=True
+    )
+    return {"scores": len(quality), "assisted": assisted, "annotators_assisted": len(
+        assisted_users), "seconds": time.perf_counter() - started}  # fmt: skip
+
+
+def reward_agreement_time(project) -> dict:
+    """The dashboard's agreement-with-the-model series alone (part of the summary refresh)."""
+    from annotation.services.reward_agreement import reward_agreement_series
+
+    started = time.perf_counter()
+    series = reward_agreement_series(project)
+    return {"seconds": time.perf_counter() - started, "pairs": series["pairs"],
+            "rate": series["rate"], "blind": series["blind"]["rate"],
+            "assisted": series["assisted"]["rate"]}  # fmt: skip
+
+
 def seed(config: QualityConfig) -> dict:
     from benchmarks.seed import statistics_refresh
 
@@ -460,6 +501,7 @@ def seed(config: QualityConfig) -> dict:
     seeded = items[: config.items]
     assignments, annotations = judgement_rows(project, people, seeded, quality, zlen, config, rng)
     judgements_copy(project, assignments, annotations, [item_id for item_id, _, _ in seeded])
+    reward = reward_model_attach(project, quality, people, rng)
     statistics_refresh()
     timings["copy_s"] = time.perf_counter() - mark
     say(f"{len(annotations):,} annotations copied in {timings['copy_s']:.0f} s")
@@ -470,11 +512,13 @@ def seed(config: QualityConfig) -> dict:
     say(f"aggregates built in {timings['aggregates_s']:.0f} s")
     background = background_pass(project.pk)
     say(f"background pass: {background['seconds']:.0f} s, {background['reweighted_items']:,} items")
+    project.refresh_from_db()
+    reward["series"] = reward_agreement_time(project)
     timings["total_s"] = time.perf_counter() - started
     return {
         "project": project, "users": users, "manager": manager, "reviewer": reviewer,
         "people": people, "quality": quality, "timings": timings, "background": background,
-        "build": build,
+        "build": build, "reward": reward,
         "rows": {"assignments": len(assignments), "annotations": len(annotations)},
     }  # fmt: skip
 
@@ -942,6 +986,20 @@ def _build_fold_lines(build: dict, c: QualityConfig) -> list[str]:
     ]
 
 
+def _reward_lines(reward: dict) -> list[str]:
+    series = reward["series"]
+    return [
+        f"- a reward model attached: all {reward['scores']:,} responses scored (hidden "
+        f"quality plus N(0, {REWARD_NOISE})), and the {reward['assisted']:,} annotations of "
+        f"{reward['annotators_assisted']} annotators (a third) marked assisted, in "
+        f"{reward['seconds']:.0f} s; its agreement series (`reward_agreement_series`, part "
+        f"of the dashboard series) alone takes {series['seconds']:.1f} s over "
+        f"{series['pairs']:,} ordered pairs (agreement {series['rate']:.3f}; blind "
+        f"{series['blind']:.3f}, assisted {series['assisted']:.3f}: the same simulated "
+        "people, so the two should match)"
+    ]
+
+
 def _dataset_lines(r: dict) -> list[str]:
     c, sizes, t, build = r["config"], r["sizes"], r["timings"], r["build"]
     refresh = build["refresh"]
@@ -967,7 +1025,8 @@ def _dataset_lines(r: dict) -> list[str]:
         "process, each item in its own transaction with its row locked; per call p50 "
         f"{refresh['p50_ms']:.2f} ms, p95 {refresh['p95_ms']:.2f} ms, all {c.overlap} "
         f"judgements at once), then one background pass {r['background']['seconds']:.0f} s",
-        *_build_fold_lines(build, c), "",
+        *_build_fold_lines(build, c),
+        *_reward_lines(r["reward"]), "",
         "## Background pass (`project_quality_refresh`), first after seeding", "",
         *_background_lines(r["background"], r["next_pass"]), "",
     ]  # fmt: skip
@@ -1080,6 +1139,7 @@ def measure(config: QualityConfig) -> dict:
         "timings": seeded["timings"],
         "background": seeded["background"],
         "build": seeded["build"],
+        "reward": seeded["reward"],
         "folds": folds,
         "pages": pages,
         "submits": submits,
