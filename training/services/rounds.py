@@ -1,11 +1,12 @@
 """Rounds: "start the next round" picks prompts and models, generates, opens the items.
 
 Prompt sources:
-- ``new``: prompts of the project that have no item yet (imported or written, waiting);
+- ``new``: prompts of the project that have no item yet (imported or written, waiting),
+  leaving out those people are writing responses for and those an unfinished job has;
 - ``held_out``: prompts outside the train split of the newest finished snapshot (the
   same split function the export used, so they are truly unseen by its models);
-- ``uncertain``: prompts of the latest round whose items the project's reward model
-  separates least (smallest margin between two responses), most uncertain first.
+- ``uncertain``: prompts of the newest round the project's reward model has scored,
+  whose responses it separates least (smallest margin between two), most uncertain first.
 """
 
 from django.db import IntegrityError, transaction
