@@ -6,7 +6,8 @@ project's judgements against the stored scores (``training.ResponseScore``), too
 page view on a large project. Agreement is counted over the response pairs an annotator
 ordered (ties carry no order) whose responses both have a score; an equal score counts
 half. Assisted annotations (the annotator saw the model's order) are kept apart from
-blind ones, since a gap between the two is how anchoring on the suggestion shows.
+blind ones, since a gap between the two is how anchoring on the suggestion shows: an
+annotator whose assisted interval lies wholly above their blind one is flagged.
 """
 
 from collections import defaultdict
@@ -43,6 +44,18 @@ def _interval(tally: _Tally) -> dict:
     low, high = wilson_interval((rate or 0.0) * tally.annotations, tally.annotations)
     return {"pairs": tally.pairs, "annotations": tally.annotations, "rate": rate,
             "low": low, "high": high}  # fmt: skip
+
+
+ANCHORING_MIN_RANKINGS = 20  # blind and assisted each, before a gap means anything
+
+
+def _anchoring(blind: dict, assisted: dict) -> dict:
+    """How much more an annotator agrees with the model when shown its order; flagged when
+    both sides have enough rankings and their 95% intervals do not overlap."""
+    if min(blind["annotations"], assisted["annotations"]) < ANCHORING_MIN_RANKINGS:
+        return {"gap": None, "anchoring": False}
+    gap = assisted["rate"] - blind["rate"]
+    return {"gap": gap, "anchoring": assisted["low"] > blind["high"]}
 
 
 def reward_agreement_series(project: Project) -> dict | None:
@@ -89,6 +102,7 @@ def reward_agreement_series(project: Project) -> dict | None:
             "blind": _interval(person[False]),
             "assisted": _interval(person[True]),
             "by_day": daily(person["days"]),
+            **_anchoring(_interval(person[False]), _interval(person[True])),
         }
         for user_id, person in people.items()
     ]

@@ -13,6 +13,12 @@ def share(value) -> str:
 
 
 @register.filter
+def signed_share(value) -> str:
+    """0.12 -> "+12 pts" (a difference of two shares, in percentage points)."""
+    return DASH if value is None else f"{100 * value:+.0f} pts"
+
+
+@register.filter
 def number(value, digits: int = 2) -> str:
     return DASH if value is None else f"{value:.{int(digits)}f}"
 

@@ -79,6 +79,8 @@ def test_per_annotator_blind_and_assisted_agreement(scored):
     assert len(series["days"]) == 1
     assert series["blind_by_day"] == [0.5] and series["assisted_by_day"] == [1.0]
     assert rows["bob"]["by_day"] == [0.5]
+    # Six rankings a side are too few to call anchoring (20 needed).
+    assert rows["bob"]["gap"] is None and rows["bob"]["anchoring"] is False
 
 
 def test_the_dashboard_draws_it_and_the_api_returns_it(scored):
@@ -90,6 +92,7 @@ def test_the_dashboard_draws_it_and_the_api_returns_it(scored):
     assert "Agreement with the reward model per annotator (95% interval)" in page
     assert "Agreement with the reward model by day" in page
     assert 'data-user="bob"' in page and "bob: agreement with the model by day" in page
+    assert "Assisted − blind" in page
     api = APIClient()
     api.force_authenticate(manager)
     body = api.get(f"/api/v1/projects/{project.slug}/quality/").json()
@@ -121,3 +124,22 @@ def test_the_per_annotator_chart_keeps_the_40_with_the_most_rankings():
     chart = str(_reward_charts(series)["reward_annotators"])
     assert f"the {CHART_ANNOTATORS} with the most rankings" in chart
     assert ">a45<" in chart and ">a6<" in chart and ">a5<" not in chart  # 6..45 kept
+
+
+def test_anchoring_is_flagged_only_with_enough_rankings_and_apart_intervals():
+    from annotation.services.reward_agreement import _anchoring
+
+    def side(rate, n):
+        low, high = wilson_interval(rate * n, n)
+        return {"rate": rate, "annotations": n, "low": low, "high": high}
+
+    # 0.9 assisted against 0.5 blind over 40 rankings each: intervals apart.
+    assert _anchoring(side(0.5, 40), side(0.9, 40)) == {
+        "gap": pytest.approx(0.4),
+        "anchoring": True,
+    }
+    # The same gap over 10 rankings a side: too few to say.
+    assert _anchoring(side(0.5, 10), side(0.9, 10)) == {"gap": None, "anchoring": False}
+    # A small gap over many: measured, not flagged (the intervals overlap).
+    small = _anchoring(side(0.70, 40), side(0.75, 40))
+    assert small["gap"] == pytest.approx(0.05) and small["anchoring"] is False
