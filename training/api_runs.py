@@ -67,9 +67,6 @@ class RunListApi(APIView):
             )
         models = {name: _artifact(project, data, name) for name in
                   ("reward_model", "policy", "reference_policy")}  # fmt: skip
-        reference = data.get("reference", "")
-        if models["reference_policy"]:
-            reference = models["reference_policy"].path
         run, created = run_create(
             project=project,
             user=request.user,
@@ -77,7 +74,8 @@ class RunListApi(APIView):
             snapshot=snapshot,
             reward_model=models["reward_model"],
             policy=models["policy"],
-            reference=reference,
+            reference=data.get("reference", ""),
+            reference_policy=models["reference_policy"],
             hyperparameters=data.get("hyperparameters") or {},
             base_model=data.get("base_model", ""),
             name=data.get("name", ""),

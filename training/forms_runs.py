@@ -7,7 +7,6 @@ from django import forms
 
 from training.models import ArtifactKind, DatasetSnapshot, ModelArtifact, SnapshotStatus
 from training.services.run_options import CHOICES, run_defaults
-from training.services.runs import policy_start_model
 
 
 def _offer_finished_snapshots(field: forms.ModelChoiceField, project) -> None:
@@ -166,12 +165,9 @@ class EvaluationForm(forms.Form):
         """The reference: the path typed, else the chosen policy's, else the model the
         evaluated policy's training started from."""
         data = self.cleaned_data
-        reference = data["reference"].strip()
-        if not reference and data["reference_policy"]:
-            reference = data["reference_policy"].path
         return {"kind": "eval", "snapshot": data["snapshot"], "policy": data["policy"],
                 "reward_model": data["reward_model"], "name": data["name"],
-                "reference": reference or policy_start_model(data["policy"]),
+                "reference": data["reference"], "reference_policy": data["reference_policy"],
                 "hyperparameters": self.hyperparameters()}  # fmt: skip
 
     def hyperparameters(self) -> dict:

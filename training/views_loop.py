@@ -5,8 +5,6 @@ Managers and engineers see it; managers change the pre-ranking and acquisition
 settings, engineers add generators, both start rounds.
 """
 
-import uuid
-
 from django.contrib import messages
 from django.db.models import Count
 from django.shortcuts import get_object_or_404, redirect, render
@@ -112,8 +110,6 @@ def loop(request, project):
         "settings_form": settings_form,
         "generator_form": generator_form,
         "round_form": round_form,
-        # One per rendered form: a double submit repeats it, two tabs never share it.
-        "round_token": uuid.uuid4().hex,
         "generators": project.generators.select_related("policy").annotate(jobs_n=Count("jobs")),
         "rounds": rounds,
         "generating": any(r.job and not r.job.finished for r in rounds),

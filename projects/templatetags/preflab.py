@@ -1,4 +1,6 @@
-"""Template helpers: safe markdown and small counting loops."""
+"""Template helpers: safe markdown, small counting loops, request tokens."""
+
+import uuid
 
 from django import template
 
@@ -26,3 +28,10 @@ def lookup(mapping, key):
         return mapping.get(key)
     except AttributeError:
         return None
+
+
+@register.simple_tag
+def client_token() -> str:
+    """A fresh idempotency token for a form that creates something: resubmitting the same
+    rendered form repeats it (one object), two forms or tabs never share it."""
+    return uuid.uuid4().hex

@@ -250,10 +250,20 @@ def test_an_evaluation_run_needs_a_policy_a_judge_and_a_held_out_split(setup, tm
         ({"reward_model": policy.pk, "policy": policy.pk}, "reward_model"),
         ({"reward_model": judge.pk, "policy": policy.pk, "hyperparameters": {"lr": 1}},
          "hyperparameters.lr"),
+        # A reward model is no reference to generate with: refused before any work.
+        ({"reward_model": judge.pk, "policy": policy.pk, "reference_policy": judge.pk},
+         "reference_policy"),
     ]  # fmt: skip
     for extra, field in cases:
         response = _post(client, project, snapshot, kind="eval", **extra)
         assert response.status_code == 400 and response.json()["field"] == field, extra
+    # No reference named: the model the policy's training started from, as on the page.
+    ModelArtifact.objects.filter(pk=policy.pk).update(base_model="HuggingFaceTB/SmolLM2-135M")
+    response = _post(client, project, snapshot, kind="eval", reward_model=judge.pk,
+                     policy=policy.pk)  # fmt: skip
+    assert (
+        response.status_code == 202 and response.json()["reference"] == "HuggingFaceTB/SmolLM2-135M"
+    )
     response = _post(client, project, snapshot, kind="eval", reward_model=judge.pk,
                      policy=policy.pk, reference_policy=start.pk,
                      hyperparameters={"max_new_tokens": 16})  # fmt: skip
@@ -333,6 +343,11 @@ def test_ppo_shards_with_ddp_only_and_lora_runs_are_not_sharded(setup):
         ("reward", {"gpus": 2, "distributed": "fsdp"}, "hyperparameters.distributed"),
         ("dpo", {"gpus": 2, "distributed": "zero3", "lora_r": 8}, "hyperparameters.distributed"),
         ("dpo", {"distributed": "megatron"}, "hyperparameters.distributed"),
+        (
+            "sft",
+            {"gpus": 1, "distributed": "fsdp"},
+            "hyperparameters.distributed",
+        ),  # nothing to shard over
         ("ppo", {"gpus": 3, "batch_size": 12, "mini_batch_size": 4}, "hyperparameters.gpus"),
     ]
     for kind, hyper, field in cases:

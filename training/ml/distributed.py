@@ -29,6 +29,14 @@ def _die_with_parent() -> None:
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
+def rank_guard() -> None:
+    """In a process started by ``accelerate launch`` / torchrun (it sets LOCAL_RANK): die
+    with the agent. torch elastic starts each rank in a session of its own, so the
+    platform's signal to the agent's group never reaches the ranks."""
+    if "LOCAL_RANK" in os.environ:
+        _die_with_parent()
+
+
 @dataclass
 class Parallel:
     accelerator: object
@@ -78,8 +86,7 @@ def parallel_start() -> Parallel:
     set up. Mixed precision stays the trainer's business (its own bf16 autocast)."""
     from accelerate import Accelerator
 
-    if "LOCAL_RANK" in os.environ:
-        _die_with_parent()
+    rank_guard()
     accelerator = Accelerator(cpu=not torch.cuda.is_available(), mixed_precision="no")
     return Parallel(
         accelerator, accelerator.process_index, accelerator.num_processes, accelerator.device

@@ -3,16 +3,31 @@ per logging step (``step`` plus named metrics). The platform tails this file int
 run's page; a line is written whole and flushed, so a reader never sees half of one."""
 
 import json
+import logging
 import math
 import os
 import time
 from pathlib import Path
+
+logger = logging.getLogger(__name__)
+
+
+def _drop_torn_line(path: Path) -> None:
+    """A trainer killed mid-write leaves half a line; cut it before appending, or the
+    next line would be glued to it and neither could be read."""
+    if not path.exists() or path.stat().st_size == 0:
+        return
+    with open(path, "rb+") as f:
+        data = f.read()
+        if not data.endswith(b"\n"):
+            f.truncate(data.rfind(b"\n") + 1)
 
 
 class MetricsLog:
     def __init__(self, folder: Path):
         folder.mkdir(parents=True, exist_ok=True)
         self.path = folder / "metrics.jsonl"
+        _drop_torn_line(self.path)
         self._file = open(self.path, "a", encoding="utf-8")  # noqa: SIM115 - closed in close()
 
     def write(self, step: int, **metrics) -> None:
@@ -38,5 +53,12 @@ def metrics_read(path: Path, *, after_bytes: int = 0) -> tuple[list[dict], int]:
         f.seek(after_bytes)
         data = f.read()
     end = data.rfind(b"\n") + 1
-    rows = [json.loads(line) for line in data[:end].splitlines() if line.strip()]
+    rows = []
+    for line in data[:end].splitlines():
+        if not line.strip():
+            continue
+        try:
+            rows.append(json.loads(line))
+        except ValueError:  # an older trainer's torn line: skipped, not a stuck run
+            logger.warning("%s: skipped an unreadable line: %.80r", path, line)
     return rows, after_bytes + end

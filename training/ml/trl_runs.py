@@ -253,6 +253,9 @@ def trl_main(argv, options_of, train, report: str) -> int:
     from training.ml.cli_options import cli_run
 
     def run(o):
+        from training.ml.distributed import rank_guard
+
+        rank_guard()  # a killed launch leaves no rank holding a GPU
         summary = train(o)
         if not is_main_process():
             return None

@@ -12,6 +12,8 @@ cancelled. A launch of a run with checkpoints passes ``--resume``.
 
 import ctypes
 import json
+import logging
+import math
 import os
 import signal
 import subprocess
@@ -48,6 +50,8 @@ POLL_S = 1.0
 TERM_GRACE_S = 10.0
 LOG_TAIL_BYTES = 8000
 _PR_SET_PDEATHSIG = 1
+
+logger = logging.getLogger(__name__)
 
 
 def run_folder(run: TrainingRun) -> Path:
@@ -146,8 +150,11 @@ def _die_with_launcher() -> None:
 
 
 def _storable(value):
-    """The value with NUL characters replaced: PostgreSQL's jsonb refuses ``\u0000``,
-    which sampled text (a policy's raw bytes) can hold."""
+    """The value as PostgreSQL's jsonb takes it, at any depth: NUL characters replaced
+    (sampled text, a policy's raw bytes, can hold ``\u0000``) and NaN or infinite numbers
+    as null (a diverging loss; Python writes them as bare ``NaN``, which jsonb refuses)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
     if isinstance(value, str):
         return value.replace("\x00", "\ufffd")
     if isinstance(value, dict):
@@ -202,7 +209,7 @@ def _stop(process: subprocess.Popen) -> None:
 
 
 def _register(run: TrainingRun, out: Path) -> None:
-    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    summary = _storable(json.loads((out / "summary.json").read_text(encoding="utf-8")))
     if run.kind == RunKind.EVAL:
         _record_evaluation(run, summary)
         return
@@ -279,11 +286,20 @@ def _record_evaluation(run: TrainingRun, summary: dict) -> None:
 
 
 def _finish(run: TrainingRun, state: str, error: str = "") -> TrainingRun:
-    TrainingRun.objects.filter(pk=run.pk).update(
-        state=state, finished_at=timezone.now(), error=error, eta_seconds=None
-    )
+    _mine(run).update(state=state, finished_at=timezone.now(), error=error, eta_seconds=None)
     run.refresh_from_db()
     return run
+
+
+def _start_over(run: TrainingRun, out: Path) -> None:
+    """A run launched again with no checkpoint to resume from trains from step 0: the
+    earlier attempt's metrics move aside (kept as a file) and leave its curves."""
+    metrics = out / "metrics.jsonl"
+    if metrics.exists():
+        metrics.rename(out / f"metrics.attempt-{run.attempt - 1}.jsonl")
+    RunMetric.objects.filter(run=run).delete()
+    TrainingRun.objects.filter(pk=run.pk).update(metrics_offset=0, step=0)
+    run.metrics_offset, run.step = 0, 0
 
 
 def run_execute(run_id: int, *, worker: str = "") -> TrainingRun | None:
@@ -300,6 +316,8 @@ def run_execute(run_id: int, *, worker: str = "") -> TrainingRun | None:
         command = trainer_command(run, out, config_path)
     except ValueError as exc:
         return _finish(run, RunState.FAILED, str(exc))
+    if "--resume" not in command and run.attempt > 1:
+        _start_over(run, out)
     with open(out / "log.txt", "ab") as log:
         log.write(f"$ {' '.join(command)}\n".encode())
         log.flush()
@@ -322,16 +340,25 @@ def run_execute(run_id: int, *, worker: str = "") -> TrainingRun | None:
         raise
 
 
-def _follow(run: TrainingRun, out: Path, process: subprocess.Popen) -> TrainingRun:
-    """Mirror, beat and watch for cancel until the trainer exits; then the verdict."""
+def _mine(run: TrainingRun):
+    """The run's row while this launcher still owns it: running, in this attempt. A run
+    reaped (its heartbeat stalled) and launched again belongs to the newer launcher."""
+    return TrainingRun.objects.filter(pk=run.pk, state=RunState.RUNNING, attempt=run.attempt)
+
+
+def _follow(run: TrainingRun, out: Path, process: subprocess.Popen) -> TrainingRun | None:
+    """Mirror, beat and watch for cancel until the trainer exits; then the verdict. None
+    when the run was taken from this launcher (its trainer is stopped, nothing written)."""
     cancelled = False
     while True:
         code = process.poll()
+        if not _mine(run).update(heartbeat_at=timezone.now(), log_tail=_tail(out / "log.txt")):
+            if code is None:
+                _stop(process)
+            logger.warning("run %s: attempt %s lost the run; stopped", run.pk, run.attempt)
+            return None
         _mirror(run, out)
         cancelled = TrainingRun.objects.filter(pk=run.pk, cancel_requested=True).exists()
-        TrainingRun.objects.filter(pk=run.pk).update(
-            heartbeat_at=timezone.now(), log_tail=_tail(out / "log.txt")
-        )
         if cancelled and code is None:
             _stop(process)
             code = process.returncode

@@ -198,6 +198,11 @@ def hyperparameters_check(kind: str, given: dict) -> dict:
             raise ValueError(
                 "hyperparameters.distributed: LoRA runs use ddp (the adapter is small)"
             )
+        if int(out.get("gpus") or 1) < 2:
+            raise ValueError(
+                f"hyperparameters.distributed: {out['distributed']} shards over several GPUs; "
+                "set gpus above 1 (one GPU trains unsharded)"
+            )
     if kind == RunKind.GRPO:
         if out["num_generations"] < 2:
             raise ValueError("hyperparameters.num_generations: at least 2 responses per prompt")

@@ -4,6 +4,7 @@ The work itself happens in ``run_launcher`` inside a Celery task on the ``gpu`` 
 everything here is quick and safe to call from a request.
 """
 
+import logging
 from datetime import timedelta
 
 from django.conf import settings
@@ -27,6 +28,8 @@ from training.services.run_options import (
     prompt_data,
     reward_data,
 )
+
+logger = logging.getLogger(__name__)
 
 
 def _heartbeat_limit() -> timedelta:
@@ -53,6 +56,7 @@ def run_create(
     reward_model: ModelArtifact | None = None,
     policy: ModelArtifact | None = None,
     reference: str = "",
+    reference_policy: ModelArtifact | None = None,
 ) -> tuple[TrainingRun, bool]:
     """A queued run (checked options) and whether it is new; the same client token
     returns the earlier run instead of training twice. A reward-model run trains on the
@@ -61,7 +65,8 @@ def run_create(
     answers the snapshot's prompts and is scored by ``reward_model`` (a registered reward
     model of the project). An evaluation run judges ``policy`` (a registered policy) on
     the snapshot's held-out prompts with ``reward_model``, against ``reference`` (a
-    policy path or hub name) when given."""
+    policy path or hub name), else ``reference_policy`` (a registered policy), else the
+    model the evaluated policy's training started from."""
     if client_token:
         earlier = TrainingRun.objects.filter(
             project=project, created_by=user, client_token=client_token
@@ -80,6 +85,7 @@ def run_create(
             evaluation_data(snapshot)
             _check_reward_model(project, reward_model, "an evaluation run")
             _check_policy(project, policy)
+            reference = _reference_of(project, reference, reference_policy, policy)
         elif kind in (RunKind.PPO, RunKind.GRPO):
             prompt_data(snapshot)
             _check_reward_model(project, reward_model, f"a {kind.upper()} run")
@@ -128,6 +134,17 @@ def policy_start_model(policy: ModelArtifact) -> str:
     return "" if policy.base_model in ("", "tiny") else policy.base_model
 
 
+def _reference_of(project, typed: str, registered: ModelArtifact | None, policy) -> str:
+    """What an evaluation compares the policy with, the same from the page and the API."""
+    if typed.strip():
+        return typed.strip()
+    if registered is not None:
+        if registered.project_id != project.pk or registered.kind != ArtifactKind.POLICY:
+            raise ValueError("reference_policy: not a policy of this project")
+        return registered.path
+    return policy_start_model(policy)
+
+
 def _check_policy(project: Project, artifact: ModelArtifact | None) -> None:
     if artifact is None:
         raise ValueError("policy: an evaluation run needs a registered policy")
@@ -136,9 +153,19 @@ def _check_policy(project: Project, artifact: ModelArtifact | None) -> None:
 
 
 def run_enqueue(run_id: int) -> None:
+    """Hand the run to a GPU worker; a broker that refuses it fails the run with the
+    reason, so it can be launched again rather than stay queued for ever."""
     from training.tasks import training_run_execute
 
-    result = training_run_execute.apply_async((run_id,), queue="gpu")
+    try:
+        result = training_run_execute.apply_async((run_id,), queue="gpu")
+    except Exception as exc:
+        logger.exception("could not queue training run %s", run_id)
+        TrainingRun.objects.filter(pk=run_id, state=RunState.QUEUED).update(
+            state=RunState.FAILED, finished_at=timezone.now(),
+            error=f"could not queue it ({type(exc).__name__}: {exc}); launch it again"[:2000],
+        )  # fmt: skip
+        return
     TrainingRun.objects.filter(pk=run_id).update(celery_task_id=result.id or "")
 
 
@@ -158,11 +185,13 @@ def run_cancel(*, run: TrainingRun) -> TrainingRun:
 def run_relaunch(*, run: TrainingRun) -> TrainingRun:
     """Queue a failed or cancelled run again; the trainer resumes from its latest
     checkpoint."""
-    if run.state not in (RunState.FAILED, RunState.CANCELLED):
+    # One conditional UPDATE: a double click or a retried request finds the run queued
+    # (or already claimed) and queues nothing more.
+    relaunched = TrainingRun.objects.filter(
+        pk=run.pk, state__in=[RunState.FAILED, RunState.CANCELLED]
+    ).update(state=RunState.QUEUED, cancel_requested=False, error="", finished_at=None)
+    if not relaunched:
         raise ConflictError("only a failed or cancelled run can be launched again")
-    TrainingRun.objects.filter(pk=run.pk).update(
-        state=RunState.QUEUED, cancel_requested=False, error="", finished_at=None
-    )
     transaction.on_commit(lambda: run_enqueue(run.pk))
     run.refresh_from_db()
     return run
