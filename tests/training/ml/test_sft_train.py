@@ -123,3 +123,59 @@ def test_two_processes_train_under_the_shipped_ddp_config(tmp_path):
     roll = sample(policy, tokenizer, [prompt], prompt_ids(tokenizer, [prompt], 64, chat=False),
                   Sampling(max_new_tokens=6), "cpu")  # fmt: skip
     assert roll.response.shape[0] == 1
+
+
+def _alive(pid: int) -> bool:
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except FileNotFoundError:
+        return False
+    return "\nState:\tZ" not in status  # a zombie has stopped; nobody may reap it here
+
+
+def _ranks_of(out: Path, agent: int) -> list[int]:
+    ranks = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == agent:
+            continue
+        try:
+            command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except (FileNotFoundError, ProcessLookupError, PermissionError):
+            continue
+        if "training.ml.sft" in command and str(out) in command:
+            ranks.append(int(entry.name))
+    return ranks
+
+
+def test_the_ranks_die_with_a_killed_launch(tmp_path):
+    """torch elastic starts each rank in a session of its own: the platform's SIGKILL of
+    the launch's group reaches the agent only. Each rank asks the kernel to follow it."""
+    import os
+    import signal
+    import time
+
+    data = _write(tmp_path / "sft.jsonl", _demonstrations())
+    out = tmp_path / "run"
+    agent = subprocess.Popen(
+        [sys.executable, "-m", "accelerate.commands.launch", "--config_file",
+         str(ROOT / "training" / "accelerate" / "multi_gpu.yaml"), "--num_processes", "2",
+         "-m", "training.ml.sft", "train", "--policy", "tiny", "--data", str(data),
+         "--out", str(out), "--epochs", "500", "--batch-size", "4", "--log-every", "1",
+         "--max-length", "64"],
+        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 180
+        while not (out / "metrics.jsonl").exists() or len(_ranks_of(out, agent.pid)) < 2:
+            assert agent.poll() is None and time.monotonic() < deadline
+            time.sleep(0.5)
+        ranks = _ranks_of(out, agent.pid)
+        os.killpg(agent.pid, signal.SIGKILL)  # what the launcher's group kill reaches
+        agent.wait()
+        deadline = time.monotonic() + 30
+        while any(_alive(pid) for pid in ranks) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert not any(_alive(pid) for pid in ranks), "ranks outlived their agent"
+    finally:
+        for pid in _ranks_of(out, -1):
+            os.kill(pid, signal.SIGKILL)
