@@ -20,6 +20,21 @@ def _finite_float(text: str) -> float:
     return value
 
 
+INT_LIMIT = 2**63  # a 64-bit integer: what jsonb readers such as orjson (the export) read
+
+
+def _bounded_int(text: str) -> int:
+    # Python reads integers of thousands of digits, and jsonb stores them; the exports'
+    # reader (orjson) cannot, so one such number would fail every later snapshot.
+    value = int(text)
+    if not -INT_LIMIT <= value < INT_LIMIT:
+        raise JsonProblem(
+            f"is not valid JSON for storage: {text[:20]}{'…' if len(text) > 20 else ''} is "
+            "too large a whole number (at most 19 digits); write it as a string"
+        )
+    return value
+
+
 def _unique_keys(pairs: list[tuple[str, object]]) -> dict:
     # json keeps the last of two equal keys silently; the first one was probably meant.
     result: dict = {}
@@ -37,6 +52,7 @@ def loads_strict(text: str) -> object:
             text,
             parse_constant=_reject_constant,
             parse_float=_finite_float,
+            parse_int=_bounded_int,
             object_pairs_hook=_unique_keys,
         )
     except JsonProblem:

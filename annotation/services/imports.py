@@ -11,6 +11,7 @@ import random
 import uuid
 from collections.abc import Iterator
 from itertools import islice
+from pathlib import Path
 
 from django.conf import settings
 from django.core.files.storage import default_storage
@@ -73,13 +74,13 @@ def import_job_create(*, project: Project, user, upload, batch_name: str = "") -
         raise ApplicationError(
             f"file {name} is {size:,} bytes; the limit is {settings.PREFLAB_IMPORT_MAX_BYTES:,}"
         )
-    path = default_storage.save(f"imports/{project.slug}/{uuid.uuid4().hex}-{name}", upload)
+    path = default_storage.save(_stored_name(project, name), upload)
     with transaction.atomic():
         job = ImportJob.objects.create(
             project=project,
             uploaded_by=user,
             file_path=path,
-            original_name=name,
+            original_name=name[:255],
             file_format=file_format,
             file_size=size,
             batch_name=batch_name.strip()[:200],
@@ -135,14 +136,15 @@ def _validate(job: ImportJob, project: Project) -> tuple[int, list[dict], int]:
                 errors.append({"line": entry.line, "field": entry.field, "message": entry.message})
         else:
             rows += 1
-            if rows % 5000 == 0:
-                # Rows are unknown until the end, so this pass reports bytes read.
-                read = min(opened[0].tell(), job.file_size) if job.file_size else 0
-                progress_report(
-                    PROGRESS_KIND, job.pk, Progress("validating", read, job.file_size, "bytes")
-                )
-                if cancel_requested(PROGRESS_KIND, job.pk):
-                    raise ImportCancelled
+        # Every entry counts, valid or not: a file of mostly bad rows reports and cancels too.
+        if (rows + error_count) % 5000 == 0:
+            # Rows are unknown until the end, so this pass reports bytes read.
+            read = min(opened[0].tell(), job.file_size) if job.file_size else 0
+            progress_report(
+                PROGRESS_KIND, job.pk, Progress("validating", read, job.file_size, "bytes")
+            )
+            if cancel_requested(PROGRESS_KIND, job.pk):
+                raise ImportCancelled
     return rows, errors, error_count
 
 
@@ -201,9 +203,22 @@ def _insert_chunk(
     return len(new_rows)
 
 
+BATCH_NAME_ROOM = 200 - len(" (2026-01-31 12:00)")
+
+
+def _stored_name(project: Project, name: str) -> str:
+    """Where an upload is kept: a random name and the file's extension. The person's file
+    name (kept on the job) could be longer than a file system allows (255 bytes)."""
+    suffix = "".join(Path(name).suffixes)[-24:]
+    return f"imports/{project.slug}/{uuid.uuid4().hex}{suffix}"
+
+
 def _insert(job: ImportJob, project: Project, total: int) -> tuple[int, int]:
     """Second pass, in one transaction: every row lands, or (on any failure) none does."""
-    default_batch = job.batch_name or f"{job.original_name} ({job.created_at:%Y-%m-%d %H:%M})"
+    # Batch names hold 200 characters: the file's name gives way to the date.
+    default_batch = job.batch_name or (
+        f"{job.original_name[:BATCH_NAME_ROOM]} ({job.created_at:%Y-%m-%d %H:%M})"
+    )
     created = seen = 0
     batches: dict[str, Batch] = {}
     rows = (entry for entry in _rows(job, project) if isinstance(entry, ImportRow))
@@ -296,8 +311,6 @@ def import_job_create_from_path(
     *, project: Project, user, path: str, batch_name: str = ""
 ) -> ImportJob:
     """Register a local file (CLI, demo loader) as an import job without queueing it."""
-    from pathlib import Path
-
     from django.core.files import File
 
     source = Path(path)
@@ -306,15 +319,13 @@ def import_job_create_from_path(
     except ValueError as exc:
         raise ApplicationError(f"file {source.name}: {exc}") from exc
     with source.open("rb") as handle:
-        stored = default_storage.save(
-            f"imports/{project.slug}/{uuid.uuid4().hex}-{source.name}", File(handle)
-        )
+        stored = default_storage.save(_stored_name(project, source.name), File(handle))
     return ImportJob.objects.create(
         project=project,
         uploaded_by=user,
         file_path=stored,
-        original_name=source.name,
+        original_name=source.name[:255],
         file_format=file_format,
         file_size=source.stat().st_size,
-        batch_name=batch_name,
+        batch_name=batch_name.strip()[:200],
     )

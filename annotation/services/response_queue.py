@@ -28,6 +28,7 @@ from annotation.services.instrumentation import writing_stats_clean
 from annotation.services.items_build import item_create_for_prompt
 from annotation.services.prompts import text_clean
 from config.errors import ApplicationError, ConflictError, NotFoundError
+from config.tokens import client_token_checked
 from projects.models import Project, ResponseSource
 
 
@@ -118,6 +119,7 @@ def write_submit(
     *, assignment_id: int, user, text, writing=None, client_token: str | None = None
 ) -> tuple[Response, bool]:
     """Store the user's response to their leased prompt; returns (response, created)."""
+    client_token = client_token_checked(client_token)
     assignment = _lock_own(assignment_id, user)
     if assignment.state == AssignmentState.SUBMITTED:
         if client_token and assignment.client_token == client_token:

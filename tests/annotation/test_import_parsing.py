@@ -384,6 +384,9 @@ MALFORMED = [
      "spreads each JSON object over several lines"),
     ("NaN", '{"prompt": "p", "responses": ["a", "b"], "metadata": {"x": NaN}}\n', "jsonl", 2, 1,
      "(row)", "NaN is not a number in JSON"),
+    # jsonb would store it, but the exports' reader (orjson) could not read it back.
+    ("huge integer", '{"prompt": "p", "responses": ["a", "b"], "metadata": {"x": 1' + "0" * 400
+     + '}}\n', "jsonl", 2, 1, "(row)", "too large a whole number"),
     ("duplicate key", '{"prompt": "p", "prompt": "q", "responses": ["a", "b"]}\n', "jsonl", 2, 1,
      "(row)", "has the key 'prompt' twice"),
     ("missing prompt", lines({"responses": ["a", "b"]}), "jsonl", 2, 1, "prompt", "is required"),

@@ -255,3 +255,15 @@ def test_cancel_is_noticed_while_validating_a_large_file(project, manager):
     assert job.status == ImportStatus.CANCELLED and Item.objects.count() == 0
     assert (progress.phase, progress.unit, progress.total) == ("validating", "bytes", job.file_size)
     assert 0 < progress.done <= job.file_size
+
+
+def test_a_very_long_file_name_imports_and_names_its_batch(project, manager):
+    # 240 characters: too long for a file on disk with a prefix, and for a batch name
+    # with the date; PostgreSQL refused the batch, the file system the stored copy.
+    name = "x" * 235 + ".jsonl"
+    job = run_import(project, manager, jsonl(row(1)), name=name)
+    assert job.status == ImportStatus.SUCCEEDED, job.errors
+    assert job.original_name == name
+    batch = Item.objects.get(prompt__external_id="r1").batch.name
+    assert len(batch) <= 200 and batch.startswith("x" * 100) and batch.endswith(")")
+    assert job.file_path.endswith(".jsonl") and len(job.file_path.rsplit("/", 1)[1]) < 64

@@ -91,6 +91,14 @@ def test_split_of_is_stable_per_group_and_follows_the_ratios():
         ({"filters": {"created_from": "yesterday"}}, "filters.created_from: must be a date"),
         ({"filters": {"colour": "red"}}, "filters.colour: unknown filter"),
         ({"seed": "abc"}, "seed: must be a number"),
+        # "nan" parses as a float; jsonb (and every comparison) refuses it.
+        ({"filters": {"min_agreement": "nan"}}, "filters.min_agreement: must be a finite number"),
+        ({"min_margin": "inf"}, "min_margin: must be a finite number"),
+        ({"splits": {"train": float("nan"), "test": 0.1}}, "splits.train: must be a number"),
+        (
+            {"filters": {"tags_present": ["a\x00"]}},
+            "filters.tags_present: .* holds a character a tag name cannot have",
+        ),
         ({"split": {"train": 1}}, "split: unknown option"),
     ],
 )

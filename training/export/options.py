@@ -5,6 +5,7 @@ raises ``ValueError`` naming the field that is wrong. ``as_dict`` is what the ma
 records, so a snapshot says exactly how it was made.
 """
 
+import math
 from dataclasses import asdict, dataclass, field
 from datetime import date
 
@@ -73,8 +74,10 @@ def _number(name: str, value, *, low=None, high=None, integer=False):
         raise ValueError(f"{name}: must be a number, got {value!r}")
     try:
         number = int(value) if integer else float(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise ValueError(f"{name}: must be a number, got {value!r}") from None
+    if not math.isfinite(number):  # "nan" parses; jsonb and every comparison refuse it
+        raise ValueError(f"{name}: must be a finite number, got {value!r}")
     if (low is not None and number < low) or (high is not None and number > high):
         raise ValueError(f"{name}: must be between {low} and {high}, got {value!r}")
     return number
@@ -96,6 +99,9 @@ def _names(name: str, value) -> tuple[str, ...]:
         value = [v.strip() for v in value.split(",")]
     if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
         raise ValueError(f"{name}: must be a list of tag names")
+    for v in value:
+        if "\x00" in v or any(0xD800 <= ord(c) <= 0xDFFF for c in v):
+            raise ValueError(f"{name}: {v!r} holds a character a tag name cannot have")
     return tuple(sorted({v for v in value if v}))
 
 

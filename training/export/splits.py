@@ -6,6 +6,7 @@ adding annotations, changing filters or re-running an export never moves a promp
 """
 
 import hashlib
+import math
 
 SPLIT_NAMES = ("train", "validation", "test")
 
@@ -20,7 +21,12 @@ def splits_check(ratios: dict) -> dict[str, float]:
     clean = {}
     for name in SPLIT_NAMES:
         value = ratios.get(name, 0)
-        if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, int | float)
+            or not math.isfinite(value)
+            or value < 0
+        ):
             raise ValueError(f"splits.{name}: must be a number from 0 to 1, got {value!r}")
         if value:
             clean[name] = float(value)

@@ -16,6 +16,7 @@ from annotation import acquisition_rules, dedup
 from annotation.models import Item, Prompt, PromptStatus
 from annotation.services.acquisition import item_scores
 from config.errors import ApplicationError, ConflictError
+from config.tokens import client_token_checked
 from projects.models import Project
 from training.export.options import options_check
 from training.export.splits import split_of
@@ -164,6 +165,7 @@ def round_start(
 
     A retried request with the same ``client_token`` returns the round it made.
     """
+    client_token = client_token_checked(client_token)
     if client_token:
         existing = Round.objects.filter(
             project=project, created_by=user, client_token=client_token

@@ -12,6 +12,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from config.errors import ApplicationError, ConflictError
+from config.tokens import client_token_checked
 from projects.models import Project
 from training.models import (
     ArtifactKind,
@@ -67,6 +68,7 @@ def run_create(
     the snapshot's held-out prompts with ``reward_model``, against ``reference`` (a
     policy path or hub name), else ``reference_policy`` (a registered policy), else the
     model the evaluated policy's training started from."""
+    client_token = client_token_checked(client_token)
     if client_token:
         earlier = TrainingRun.objects.filter(
             project=project, created_by=user, client_token=client_token

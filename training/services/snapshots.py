@@ -28,6 +28,7 @@ from annotation.progress import (
 )
 from annotation.services.pass_lock import pass_lock
 from config.errors import ApplicationError, ConflictError, NotFoundError
+from config.tokens import client_token_checked
 from projects.models import Project
 from training.export.card import card_text
 from training.export.options import ExportOptions, options_check
@@ -56,6 +57,7 @@ def snapshot_create(
     """A queued snapshot (validated options), and whether it is new: the same client
     token returns the snapshot it made before instead of exporting twice. ``enqueue``
     sends it to a worker once committed (the CLI runs it itself instead)."""
+    client_token = client_token_checked(client_token)
     try:
         checked = options_check(options)
     except ValueError as exc:
