@@ -26,6 +26,7 @@ from annotation.serializers_authoring import (
 from annotation.services.prompts import messages_clean, prompt_duplicates_find, prompt_write
 from annotation.services.response_queue import write_claim, write_skip, write_submit
 from annotation.services.revisions import annotation_revise
+from config.numbers import plain_int
 from projects.permissions import Capability
 from projects.selectors import project_get_for_user
 
@@ -41,7 +42,8 @@ def _valid(serializer_class, request) -> dict:
 def _page(request) -> tuple[int, int]:
     def number(name: str, default: int, top: int) -> int:
         raw = request.query_params.get(name, "")
-        return min(int(raw), top) if raw.isascii() and raw.isdigit() else default
+        number = plain_int(raw)
+        return default if number is None else min(number, top)
 
     return number("offset", 0, 10**9), number("limit", PAGE_SIZE, 200)
 

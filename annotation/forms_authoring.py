@@ -9,6 +9,7 @@ import json
 
 from annotation.models import AnnotationKind
 from config.errors import ApplicationError
+from config.numbers import plain_int
 from projects.models import RankingMode
 
 
@@ -36,8 +37,7 @@ def _field(writing: dict, name: str) -> dict | None:
 
 
 def _int(post, name: str) -> int:
-    raw = post.get(name, "")
-    return int(raw) if raw.isascii() and raw.isdigit() else 0
+    return plain_int(post.get(name, "")) or 0
 
 
 def prompt_payload_from_post(post) -> dict:
@@ -64,6 +64,9 @@ def prompt_payload_from_post(post) -> dict:
         ]
         order = _json_field(post, "order", None)
         if order is not None:
+            if not isinstance(order, list):
+                raise ApplicationError("order: must be a list of response positions",
+                                       extra={"field": "order"})  # fmt: skip
             payload["ranking"] = [[index] for index in order]
     return payload
 

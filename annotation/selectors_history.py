@@ -28,7 +28,8 @@ def annotations_of_user(*, user, project: Project, query: str = "") -> QuerySet[
         .select_related("item__prompt", "guideline")
         .order_by("-created_at", "-id")
     )
-    query = " ".join(query.split())[:MAX_QUERY_CHARS]
+    # NUL cannot reach PostgreSQL as a parameter; no prompt or rationale holds one anyway.
+    query = " ".join(query.replace("\x00", " ").split())[:MAX_QUERY_CHARS]
     if query:
         annotations = annotations.annotate(
             prompt_text=Cast("item__prompt__messages", TextField())

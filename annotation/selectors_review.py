@@ -14,6 +14,8 @@ from annotation.models import (
     Annotation,
     AnnotationKind,
     AnnotationStatus,
+    Assignment,
+    AssignmentState,
     Item,
     ItemResponse,
     ItemStats,
@@ -29,6 +31,14 @@ def _own_items(project: Project, reviewer):
         .exclude(kind=AnnotationKind.REVIEW_CORRECTION)
         .values("item_id")
     )
+
+
+def _leased_items(project: Project, reviewer):
+    """Items the reviewer holds to annotate: reviewing one would show them the others'
+    answers before they give their own."""
+    return Assignment.objects.filter(
+        project=project, user=reviewer, state=AssignmentState.ACTIVE
+    ).values("item_id")
 
 
 @dataclass(frozen=True)
@@ -53,6 +63,7 @@ def review_queue(*, project: Project, reviewer, limit: int = 50) -> list[QueueEn
         )
         .exclude(user=reviewer)
         .exclude(item_id__in=_own_items(project, reviewer))
+        .exclude(item_id__in=_leased_items(project, reviewer))
         .values("item_id")
         .annotate(
             pending=Count("id"),
@@ -88,6 +99,7 @@ def review_queue_count(*, project: Project, reviewer) -> int:
         )
         .exclude(user=reviewer)
         .exclude(item_id__in=_own_items(project, reviewer))
+        .exclude(item_id__in=_leased_items(project, reviewer))
         .aggregate(n=Count("item_id", distinct=True))["n"]
     )
 
@@ -126,7 +138,7 @@ def _as_letters(tiers: list, letters: dict[int, str]) -> list[list[str]]:
 def review_item(*, project: Project, item_id: int, reviewer) -> ReviewItem | None:
     """One item with every annotation on it (who, time, guideline version, verdicts)."""
     item = Item.objects.select_related("prompt").filter(pk=item_id, project=project).first()
-    if item is None:
+    if item is None or _leased_items(project, reviewer).filter(item_id=item_id).exists():
         return None
     links = list(ItemResponse.objects.filter(item=item).select_related("response"))
     letters = {link.response_id: ascii_uppercase[i] for i, link in enumerate(links)}

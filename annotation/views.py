@@ -19,6 +19,7 @@ from annotation.services.claiming import (
 from annotation.services.imports import import_job_cancel, import_job_create
 from annotation.services.submission import annotation_submit
 from config.errors import ApplicationError
+from config.numbers import plain_int
 from projects.decorators import project_view
 from projects.models import LabelKind
 from projects.permissions import Capability
@@ -29,7 +30,8 @@ ITEM_PARTIAL = "annotation/partials/item.html"
 
 def _ids(value: str) -> tuple[int, ...]:
     """A plain decimal id as a one-tuple, else empty (``"²".isdigit()`` is true)."""
-    return (int(value),) if value.isascii() and value.isdigit() else ()
+    number = plain_int(value)
+    return () if number is None else (number,)
 
 
 def _wants_fragment(request) -> bool:
@@ -57,6 +59,7 @@ def _item_context(project, view, request) -> dict:
 
 @project_view(Capability.ANNOTATE)
 def annotate(request, project):
+    stopped = ""
     try:
         current = _claim_view(request, project)
         upcoming = (
@@ -64,10 +67,13 @@ def annotate(request, project):
         )
     except GuidelinesNotAcknowledged:
         return redirect(f"/p/{project.slug}/guidelines/?next=/p/{project.slug}/annotate/")
+    except ApplicationError as exc:  # paused by quality control, an archived project
+        current, upcoming, stopped = None, None, exc.message
     context = {
         **_item_context(project, current, request),
         "upcoming": upcoming,
         "guideline": guideline_current(project),
+        "stopped": stopped,
     }
     return render(request, "annotation/annotate.html", context)
 
@@ -89,17 +95,21 @@ def _then_next(request, project, action):
         return redirect("annotate", slug=project.slug)
     # The item to prefetch next, excluding the one now on screen.
     shown = request.POST.get("shown", "")
+    stopped = ""
     try:
         view = _claim_view(request, project, exclude=_ids(shown))
     except GuidelinesNotAcknowledged:
         # The judgement is stored; new guidelines were published meanwhile.
         view, guidelines_changed = None, True
+    except ApplicationError as exc:  # stored, but no more work: paused, or archived
+        view, guidelines_changed, stopped = None, False, exc.message
     else:
         guidelines_changed = False
     context = {
         **_item_context(project, view, request),
         "oob_progress": True,
         "guidelines_changed": guidelines_changed,
+        "stopped": stopped,
     }
     return render(request, ITEM_PARTIAL, context)
 
@@ -154,8 +164,13 @@ def prefetch(request, project):
 
     A POST: it leases work, so no image or link can trigger it.
     """
-    view = _claim_view(request, project, exclude=_ids(request.POST.get("exclude", "")))
-    return render(request, ITEM_PARTIAL, _item_context(project, view, request))
+    stopped = ""
+    try:
+        view = _claim_view(request, project, exclude=_ids(request.POST.get("exclude", "")))
+    except ApplicationError as exc:  # guidelines, a pause, an archived project
+        view, stopped = None, exc.message
+    return render(request, ITEM_PARTIAL, {**_item_context(project, view, request),
+                                          "stopped": stopped})  # fmt: skip
 
 
 @project_view(Capability.MANAGE)

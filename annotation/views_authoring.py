@@ -29,6 +29,7 @@ from annotation.services.prompts import (
 from annotation.services.response_queue import write_claim, write_skip, write_submit
 from annotation.services.revisions import annotation_revise
 from config.errors import ApplicationError, ConflictError, NotFoundError
+from config.numbers import plain_int
 from projects.decorators import project_view
 from projects.models import ResponseSource
 from projects.permissions import Capability
@@ -62,8 +63,10 @@ def prompt_write_page(request, project):
         raise Http404("this project does not take written prompts")
     if request.method != "POST":
         return render(request, "annotation/prompt_write.html", _write_context(project, request))
-    payload = prompt_payload_from_post(request.POST)
+    payload = {"category": request.POST.get("category", ""),
+               "client_token": request.POST.get("client_token") or None}  # fmt: skip
     try:
+        payload = prompt_payload_from_post(request.POST)  # a malformed field is named, not a 500
         written = prompt_write(project=project, user=request.user, **payload)
     except GuidelinesNotAcknowledged:
         return _guidelines_first(project)
@@ -116,7 +119,7 @@ def response_write_page(request, project):
 
 def _response_write_post(request) -> None:
     raw_id = request.POST.get("assignment", "")
-    if not (raw_id.isascii() and raw_id.isdigit()):
+    if plain_int(raw_id) is None:
         raise ApplicationError("assignment: missing")
     if "skip" in request.POST:
         write_skip(assignment_id=int(raw_id), user=request.user)
@@ -158,7 +161,7 @@ def history_detail(request, project, annotation_id: int):
                 annotation_id=annotation_id,
                 user=request.user,
                 payload=revision_payload_from_post(request.POST, detail.annotation),
-                base_revision=int(base) if base.isdigit() else None,
+                base_revision=plain_int(base),
             )
         except ApplicationError as exc:
             error = exc.message
@@ -206,7 +209,7 @@ def rewrite_diff(request, project, assignment_id: int):
         pk=assignment_id, user=request.user, project=project
     ).first()
     raw_id = request.POST.get("response", "")
-    response_id = int(raw_id) if raw_id.isascii() and raw_id.isdigit() else None
+    response_id = plain_int(raw_id)
     if assignment is None or response_id not in assignment.display_order:
         raise Http404("no such response on your item")
     original = ResponseRow.objects.values_list("text", flat=True).get(pk=response_id)

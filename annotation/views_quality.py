@@ -17,6 +17,7 @@ from annotation.services import gold, guideline_flags, review
 from annotation.services.quality_summary import day_labels
 from annotation.tasks import items_quality_refresh, quality_refresh
 from config.errors import ApplicationError
+from config.numbers import plain_int
 from projects.decorators import project_view
 from projects.permissions import Capability, has_capability
 from projects.selectors import guideline_current
@@ -207,10 +208,10 @@ def _ranking_from_post(post, view) -> list[list[int]]:
     """Per-response rank selects (``rank-<response id>``) to tiers; equal ranks tie."""
     ranks: dict[int, list[int]] = {}
     for _, response in view.responses:
-        value = post.get(f"rank-{response.pk}", "")
-        if not value.isdigit():
+        rank = plain_int(post.get(f"rank-{response.pk}", ""))
+        if rank is None:
             raise ApplicationError(f"rank-{response.pk}: give every response a rank")
-        ranks.setdefault(int(value), []).append(response.pk)
+        ranks.setdefault(rank, []).append(response.pk)
     return [ranks[rank] for rank in sorted(ranks)]
 
 

@@ -49,7 +49,7 @@ class TagLabelDetailApi(APIView):
     @extend_schema(responses={204: None})
     def delete(self, request, slug, label_id):
         project = project_get_for_user(slug=slug, user=request.user, capability=Capability.MANAGE)
-        labels.tag_label_get(project=project, label_id=label_id).delete()
+        labels.tag_label_delete(project=project, label_id=label_id)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 

@@ -5,6 +5,7 @@ from django.db import IntegrityError, transaction
 from django.utils.text import slugify
 
 from config.errors import ApplicationError, ConflictError, NotFoundError
+from config.numbers import plain_int
 from projects.models import (
     AcquisitionRule,
     AnnotatorGroup,
@@ -85,6 +86,11 @@ def project_validate(project: Project) -> None:
             "must say who answers written prompts (writer, queue or model)",
         ),
         (0 <= project.prompt_target <= 10000, "prompt_target", "must be between 0 and 10000"),
+        # The API's serializer checked these; the settings page posts them straight here.
+        (0 <= project.gold_rate <= 0.5, "gold_rate", "must be between 0 and 0.5"),
+        (0 <= project.gold_threshold <= 1, "gold_threshold", "must be between 0 and 1"),
+        (1 <= project.gold_min_answers <= 1000, "gold_min_answers", "must be between 1 and 1000"),
+        (0 <= project.review_rate <= 1, "review_rate", "must be between 0 and 1"),
         (len(project.generation_backend) <= 100, "generation_backend", "must be at most 100 chars"),
         (project.assist_mode in AssistMode.values, "assist_mode", _one_of(AssistMode)),
         (
@@ -148,7 +154,8 @@ def _reward_model_of(fields: dict) -> None:
         return
     from training.models import ModelArtifact
 
-    artifact = ModelArtifact.objects.filter(pk=value).first() if str(value).isdigit() else None
+    pk = plain_int(str(value))
+    artifact = ModelArtifact.objects.filter(pk=pk).first() if pk is not None else None
     if artifact is None:
         raise ApplicationError(f"reward_model: no model {value}", extra={"field": "reward_model"})
     fields["reward_model"] = artifact
@@ -245,6 +252,9 @@ def project_update(*, project: Project, **fields) -> Project:
 
 
 def _check_not_last_manager(project: Project) -> None:
+    """Counted under a lock on the project's row: two managers demoting each other at
+    once would each count two and leave none (PostgreSQL runs them side by side)."""
+    Project.objects.select_for_update().filter(pk=project.pk).first()
     if project.memberships.filter(role=Role.MANAGER).count() <= 1:
         raise ConflictError("a project needs at least one manager")
 

@@ -3,6 +3,7 @@
 import re
 
 from django.db import IntegrityError, transaction
+from django.db.models import ProtectedError
 
 from config.errors import ApplicationError, ConflictError, NotFoundError
 from projects.models import LabelKind, Project, RatingDimension, TagLabel
@@ -103,3 +104,17 @@ def rating_dimension_get(*, project: Project, dimension_id: int) -> RatingDimens
     if dimension is None:
         raise NotFoundError(f"no rubric dimension {dimension_id} in this project")
     return dimension
+
+
+def tag_label_delete(*, project: Project, label_id: int) -> None:
+    """Delete a label nobody has used; a used one stays (annotations point at it)."""
+    label = tag_label_get(project=project, label_id=label_id)
+    try:
+        with transaction.atomic():
+            label.delete()
+    except ProtectedError as exc:
+        raise ConflictError(
+            f"label {label.name!r} is used by {len(exc.protected_objects)} tags or labels in "
+            "annotations; it stays",
+            extra={"field": "label"},
+        ) from None

@@ -4,18 +4,26 @@ from django.contrib import messages
 from django.shortcuts import redirect, render
 
 from config.errors import ApplicationError
+from config.numbers import plain_int
 from projects import services_labels as labels
 from projects.decorators import project_view
 from projects.forms import RatingDimensionForm, TagLabelForm
 from projects.permissions import Capability
 
 
+def _id(value: str) -> int:
+    number = plain_int(value)
+    if number is None:
+        raise ApplicationError(f"not an id: {value[:20]!r}")
+    return number
+
+
 def _handle_post(request, project) -> None:
     post = request.POST
     if "delete_label" in post:
-        labels.tag_label_get(project=project, label_id=int(post["delete_label"])).delete()
+        labels.tag_label_delete(project=project, label_id=_id(post["delete_label"]))
     elif "delete_dimension" in post:
-        dimension_id = int(post["delete_dimension"])
+        dimension_id = _id(post["delete_dimension"])
         labels.rating_dimension_get(project=project, dimension_id=dimension_id).delete()
     elif "add_label" in post:
         form = TagLabelForm(post)

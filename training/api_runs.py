@@ -10,6 +10,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from config.errors import ApplicationError
+from config.numbers import plain_int
 from projects.permissions import Capability
 from projects.selectors import project_get_for_user
 from training.models import DatasetSnapshot, ModelArtifact, RunMetric, TrainingRun
@@ -128,8 +129,8 @@ class RunMetricsApi(APIView):
         run = run_for_user(run_id=run_id, user=request.user)
         rows = RunMetric.objects.filter(run=run).order_by("id")
         after = request.query_params.get("after")
-        if after and after.isdigit():
-            rows = rows.filter(id__gt=int(after))
+        if plain_int(after) is not None:
+            rows = rows.filter(id__gt=plain_int(after))
         return Response(RunMetricSerializer(rows[:5000], many=True).data)
 
 

@@ -8,6 +8,7 @@ from django.views.decorators.http import require_POST
 
 from annotation import charts
 from config.errors import ApplicationError
+from config.numbers import plain_int
 from projects.decorators import project_view
 from projects.permissions import Capability, has_capability
 from training.forms_runs import EvaluationForm, PolicyRunForm, RunForm
@@ -259,7 +260,7 @@ def run_relaunch_view(request, project, run_id: int):
 
 @project_view(Capability.EXPORT)
 def run_compare(request, project):
-    ids = [int(i) for i in request.GET.getlist("run") if i.isdigit()][:8]
+    ids = [n for n in map(plain_int, request.GET.getlist("run")) if n is not None][:8]
     runs = list(TrainingRun.objects.filter(project=project, pk__in=ids).order_by("pk"))
     drawn = (
         ("loss", "Training loss"),

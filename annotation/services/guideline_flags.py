@@ -37,6 +37,8 @@ def superseded_annotations(*, project: Project, label_names: list[str] | None = 
         guideline__version__lt=current.version,
     ).exclude(kind=AnnotationKind.REVIEW_CORRECTION)
     if label_names:
+        if any("\x00" in name for name in label_names):
+            raise ApplicationError("labels: a label name holds NUL", extra={"field": "labels"})
         labels = list(TagLabel.objects.filter(project=project, name__in=label_names))
         unknown = sorted(set(label_names) - {label.name for label in labels})
         if unknown:

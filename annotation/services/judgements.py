@@ -8,6 +8,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+from annotation.text_rules import unstorable_character
 from config.errors import ApplicationError
 from projects.models import Project, RankingMode, RationaleMode
 
@@ -197,8 +198,8 @@ def judgement_validate(
     if not isinstance(rationale, str):
         raise _invalid("rationale", "must be a string")
     rationale = rationale.strip()
-    if "\x00" in rationale:
-        raise _invalid("rationale", "must not contain NUL characters")
+    if bad := unstorable_character(rationale):
+        raise _invalid("rationale", f"must not contain {bad}")
     if project.rationale == RationaleMode.REQUIRED and not rationale:
         raise _invalid("rationale", "this project requires a rationale")
     if project.rationale == RationaleMode.OFF:

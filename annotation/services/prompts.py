@@ -30,6 +30,7 @@ from annotation.services.claiming import work_allowed_check
 from annotation.services.instrumentation import writing_stats_clean
 from annotation.services.items_build import item_create_for_prompt
 from annotation.services.judgements import tiers_check
+from annotation.text_rules import unstorable_character
 from config.errors import ApplicationError, ConflictError
 from projects.models import Project, RankingMode, ResponseSource
 
@@ -49,8 +50,8 @@ def text_clean(value, field: str) -> str:
     value = value.strip()
     if not value:
         raise _invalid(field, "must not be empty")
-    if "\x00" in value:
-        raise _invalid(field, "must not contain NUL characters")
+    if bad := unstorable_character(value):
+        raise _invalid(field, f"must not contain {bad}")
     if len(value) > MAX_TEXT_CHARS:
         raise _invalid(field, f"at most {MAX_TEXT_CHARS:,} characters")
     return value

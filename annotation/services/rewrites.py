@@ -48,7 +48,11 @@ def rewrites_validate(raw, *, response_ids: list[int]) -> list[ValidRewrite]:
         if not isinstance(entry, dict):
             raise _invalid(field, "must be an object with response and text")
         response_id = entry.get("response")
-        if isinstance(response_id, bool) or response_id not in originals:
+        if (
+            not isinstance(response_id, int)
+            or isinstance(response_id, bool)
+            or (response_id not in originals)
+        ):
             raise _invalid(f"{field}.response", f"response {response_id!r} is not in this item")
         if any(r.response_id == response_id for r in rewrites):
             raise _invalid(f"{field}.response", "one rewrite per response")

@@ -7,6 +7,7 @@ same label twice is refused as a mistake.
 
 from dataclasses import dataclass
 
+from annotation.text_rules import unstorable_character
 from config.errors import ApplicationError
 from projects.models import LabelKind
 
@@ -79,8 +80,10 @@ def spans_validate(raw, *, texts: dict[int, str], labels: dict[int, LabelInfo]) 
             )
         label = _label(entry.get("label"), f"{field}.label", labels, LabelKind.SPAN)
         note = entry.get("note") or ""
-        if not isinstance(note, str) or len(note) > MAX_NOTE_CHARS or "\x00" in note:
+        if not isinstance(note, str) or len(note) > MAX_NOTE_CHARS:
             raise _invalid(f"{field}.note", f"text of at most {MAX_NOTE_CHARS} characters")
+        if bad := unstorable_character(note):
+            raise _invalid(f"{field}.note", f"must not contain {bad}")
         key = (response_id, label.id, start, end)
         if key in seen:
             raise _invalid(field, "the same span with the same label is already tagged")
