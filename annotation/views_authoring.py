@@ -13,6 +13,7 @@ from annotation.forms_authoring import (
     response_payload_from_post,
     revision_payload_from_post,
 )
+from annotation.models import WriteAssignment
 from annotation.selectors_history import (
     annotation_detail_for_user,
     annotations_of_user,
@@ -106,7 +107,7 @@ def response_write_page(request, project):
         raise Http404("this project has no response-writing queue")
     try:
         if request.method == "POST":
-            _response_write_post(request)
+            _response_write_post(request, project)
         lease = write_claim(user=request.user, project=project)
     except GuidelinesNotAcknowledged:
         return redirect(f"/p/{project.slug}/guidelines/?next=/p/{project.slug}/write-responses/")
@@ -117,10 +118,14 @@ def response_write_page(request, project):
     return render(request, "annotation/response_write.html", context)
 
 
-def _response_write_post(request) -> None:
+def _response_write_post(request, project) -> None:
     raw_id = request.POST.get("assignment", "")
     if plain_int(raw_id) is None:
         raise ApplicationError("assignment: missing")
+    # This page's project only: a lease held in a project the user has since left stays
+    # out of reach, as through the API.
+    if not WriteAssignment.objects.filter(pk=int(raw_id), project=project).exists():
+        raise NotFoundError(f"no write assignment {raw_id} of yours in this project")
     if "skip" in request.POST:
         write_skip(assignment_id=int(raw_id), user=request.user)
         messages.info(request, "Skipped; that prompt will not come back to you.")

@@ -96,3 +96,26 @@ def test_only_queue_projects_have_a_queue(db):
     project = make_project(slug="own", prompt_writing=True, response_source="writer")
     with pytest.raises(ConflictError, match="no response-writing queue"):
         write_claim(user=add_member(project), project=project)
+
+
+def test_a_lease_is_submitted_only_through_its_own_projects_page(project, prompt):
+    from django.test import Client
+
+    from projects.services import membership_remove
+
+    writer = add_member(project, username="writer")
+    lease = write_claim(user=writer, project=project)
+    other = make_project(slug="elsewhere", prompt_writing=True, response_source="queue")
+    add_member_as = add_member(other, username="writer")  # the same account, member there
+    assert add_member_as == writer
+    membership_remove(project=project, username="writer")  # left the lease's project
+    client = Client()
+    client.force_login(writer)
+    page = client.post(
+        f"/p/{other.slug}/write-responses/",
+        {"assignment": str(lease.pk), "text": "An answer."},
+        follow=True,
+    )
+    assert page.status_code == 200 and "no write assignment" in page.content.decode()
+    lease.refresh_from_db()
+    assert lease.state == AssignmentState.ACTIVE and lease.response_id is None
