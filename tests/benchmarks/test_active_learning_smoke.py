@@ -2,24 +2,34 @@
 a point per round, accuracies that are shares, and the report files it writes."""
 
 import json
-
-import pytest
+from pathlib import Path
 
 from annotation.acquisition_rules import RULES
 from benchmarks.active_learning import Config, run
 from benchmarks.active_learning_report import report_write
 from tests.training.ml.conftest import shared_data
 
+TOPICS = ["bread", "tea", "maps", "rain", "cats", "snow", "music", "trains", "paint", "bikes"]
+
+
+def _hh_shaped(folder: Path) -> Path:
+    """HH-shaped pairs written here, for a checkout without ../shared/data: the benchmark
+    measures the real sample (never copied into the repository); this checks its code."""
+    folder.mkdir()
+    for name, offset, count in (("hh_sample_train.jsonl", 0, 60), ("hh_sample_test.jsonl", 60, 40)):
+        rows = [
+            {"prompt": f"Human: How do I do thing {n} with {TOPICS[n % 10]}?\n\nAssistant:",
+             "chosen": f" Start with {TOPICS[n % 10]}, then check step {n} carefully.",
+             "rejected": " No." if n % 2 else " Figure it out."}
+            for n in range(offset, offset + count)
+        ]  # fmt: skip
+        (folder / name).write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return folder
+
 
 def test_tiny_pool_gives_a_curve_per_rule_and_seed_and_the_reports(tmp_path):
     # given: 60 pool pairs revealed 20 at a time (a seed set and 2 rounds), 40 test pairs
-    data = shared_data()
-    if data is None:
-        # The benchmark measures the real HH sample, never copied into the repository.
-        pytest.skip(
-            "the HH sample is not here: put ../shared/data beside the checkout or set "
-            "PREFLAB_SHARED_DATA to its folder"
-        )
+    data = shared_data() or _hh_shaped(tmp_path / "data")
     cfg = Config(pool=60, test=40, step=20, budget=60, seeds=2, committee=3, max_length=64)
 
     # when
