@@ -1,19 +1,18 @@
 """``manage.py start_round``: the loop's round start from the command line, run in this
-process with a progress bar, handed to the workers with --queue, cancelled by Ctrl-C."""
+process with a progress bar, handed to the workers with --queue, cancelled by Ctrl-C (a
+real SIGINT to the test's process)."""
 
 import io
 import os
 import signal
-import subprocess
 import sys
+import threading
 import time
-from pathlib import Path
 
 import pytest
 from django.core.management import CommandError, call_command
 
 from annotation.models import Item, Prompt
-from tests.conftest import WORKER_SKIP_REASON, _test_database_url, worker_can_share_database
 from tests.factories import make_items, make_project
 from tests.training import endpoint_fixtures
 from training.models import GenerationJob, JobState, Round
@@ -88,24 +87,6 @@ def test_mistakes_are_named_and_start_nothing(warm_policy):
     assert not Round.objects.filter(project=project).exists()
 
 
-def _start_in_a_process(project, err_log):
-    root = Path(__file__).resolve().parents[2]
-    with err_log.open("w") as err:
-        return subprocess.Popen(
-            [sys.executable, "manage.py", "start_round", project.slug, "--prompts", "64"],
-            cwd=root, env={**os.environ, "DATABASE_URL": _test_database_url()},
-            stdout=subprocess.PIPE, stderr=err, text=True,
-        )  # fmt: skip
-
-
-def _wait_for(text: str, process, err_log) -> None:
-    deadline = time.monotonic() + 120
-    while text not in err_log.read_text():
-        assert process.poll() is None, err_log.read_text()[-2000:]
-        assert time.monotonic() < deadline, err_log.read_text()[-2000:]
-        time.sleep(0.1)
-
-
 def _served_project(base_url):
     project = _project(64)
     generator_save(project=project, name="served", kind="openai", base_url=base_url,
@@ -113,18 +94,39 @@ def _served_project(base_url):
     return project
 
 
-@pytest.mark.django_db(transaction=True)
-def test_ctrl_c_cancels_after_the_chunk_it_is_on(slow_endpoint, tmp_path):
-    if not worker_can_share_database():
-        pytest.skip(WORKER_SKIP_REASON)
+def _press_ctrl_c(err: io.StringIO, *after: str) -> threading.Thread:
+    """A person at the terminal: a real SIGINT to this process (the command runs in its
+    main thread, where Python delivers signals) once each text is on the error stream."""
+
+    def watch() -> None:
+        for text in after:
+            deadline = time.monotonic() + 120
+            while text not in err.getvalue() and time.monotonic() < deadline:
+                time.sleep(0.05)
+            os.kill(os.getpid(), signal.SIGINT)
+
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
+    return watcher
+
+
+def _run_with(err: io.StringIO, project) -> str:
+    out = io.StringIO()
+    old_stderr, sys.stderr = sys.stderr, err
+    try:
+        call_command("start_round", project.slug, "--prompts", "64", stdout=out, stderr=err)
+    finally:
+        sys.stderr = old_stderr
+    return out.getvalue()
+
+
+@pytest.mark.django_db
+def test_ctrl_c_cancels_after_the_chunk_it_is_on(slow_endpoint):
     project = _served_project(slow_endpoint)
-    err_log = tmp_path / "stderr.log"
-    process = _start_in_a_process(project, err_log)
-    _wait_for("16/64 prompts", process, err_log)  # the first chunk is stored
-    process.send_signal(signal.SIGINT)
-    out, _ = process.communicate(timeout=120)
-    assert process.returncode == 0, err_log.read_text()[-2000:]
-    assert "cancelling after this chunk" in err_log.read_text()
+    err = io.StringIO()
+    _press_ctrl_c(err, "16/64 prompts")  # once the first chunk is stored
+    out = _run_with(err, project)
+    assert "cancelling after this chunk" in err.getvalue()
     job = GenerationJob.objects.get(round__project=project)
     assert job.state == JobState.CANCELLED and 16 <= job.prompts_done < 64
     assert f"Cancelled: {job.prompts_done}/64 prompts" in out
@@ -133,19 +135,13 @@ def test_ctrl_c_cancels_after_the_chunk_it_is_on(slow_endpoint, tmp_path):
     assert all(item.responses.count() == 2 for item in items)
 
 
-@pytest.mark.django_db(transaction=True)
-def test_a_second_ctrl_c_stops_at_once_and_leaves_no_job_running(slow_endpoint, tmp_path):
-    if not worker_can_share_database():
-        pytest.skip(WORKER_SKIP_REASON)
+@pytest.mark.django_db
+def test_a_second_ctrl_c_stops_at_once_and_leaves_no_job_running(slow_endpoint):
     project = _served_project(slow_endpoint)
-    err_log = tmp_path / "stderr.log"
-    process = _start_in_a_process(project, err_log)
-    _wait_for("16/64 prompts", process, err_log)
-    process.send_signal(signal.SIGINT)
-    _wait_for("cancelling after this chunk", process, err_log)
-    process.send_signal(signal.SIGINT)
-    process.communicate(timeout=60)
-    assert process.returncode != 0  # interrupted, mid-chunk
+    err = io.StringIO()
+    _press_ctrl_c(err, "16/64 prompts", "cancelling after this chunk")
+    with pytest.raises(KeyboardInterrupt):  # interrupted mid-chunk
+        _run_with(err, project)
     job = GenerationJob.objects.get(round__project=project)
     assert job.state == JobState.CANCELLED and job.finished_at is not None
     assert job.error == "stopped from the command line"
