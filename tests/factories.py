@@ -3,7 +3,15 @@
 import factory
 from django.contrib.auth import get_user_model
 
-from annotation.models import Item, ItemResponse, Prompt, Response
+from annotation.models import (
+    Annotation,
+    Assignment,
+    AssignmentState,
+    Item,
+    ItemResponse,
+    Prompt,
+    Response,
+)
 from projects.models import Project, Role
 from projects.services import (
     guideline_acknowledge,
@@ -92,3 +100,16 @@ def make_items(
         for j in range(k)
     )
     return items
+
+
+def judgement_stored(item, user, ranking: list[int]):
+    """A pairwise judgement written straight to the tables (for figures read from them;
+    the claim and submit paths have their own tests): ``ranking`` best first, no ties."""
+    assignment = Assignment.objects.create(
+        item=item, user=user, project=item.project, state=AssignmentState.SUBMITTED,
+        claimed_at=item.created_at, lease_expires_at=item.created_at, display_order=ranking,
+    )  # fmt: skip
+    return Annotation.objects.create(
+        assignment=assignment, item=item, user=user, project=item.project, mode="pairwise",
+        ranking=[[r] for r in ranking], display_order=ranking,
+    )  # fmt: skip

@@ -11,7 +11,6 @@ with ``benchmarks/active_learning.py``.
 import logging
 from collections import defaultdict
 
-from django.core.cache import cache
 from django.db import transaction
 from django.db.models import F
 
@@ -25,6 +24,7 @@ from annotation.models import (
     Item,
     ItemResponse,
 )
+from config.debounce import run_soon
 from projects.models import AcquisitionRule, Project
 
 logger = logging.getLogger(__name__)
@@ -35,20 +35,11 @@ TOP_UP_RULES = (AcquisitionRule.DISAGREEMENT, AcquisitionRule.MIX)
 
 def acquisition_refresh_soon(project_id: int) -> None:
     """Ask for a priority pass after this transaction commits (debounced, never inline)."""
-
-    def enqueue() -> None:
-        try:
-            if not cache.add(f"preflab:acquisition:{project_id}", 1, DEBOUNCE_SECONDS):
-                return
-            from annotation.tasks import acquisition_refresh
-
-            acquisition_refresh.apply_async((project_id,), countdown=DEBOUNCE_SECONDS)
-        except Exception:  # a broker outage must not fail the submit that asked
-            logger.warning("could not queue the priority pass of %s", project_id, exc_info=True)
-
     rule = Project.objects.filter(pk=project_id).values_list("acquisition_rule", flat=True).first()
     if rule and rule != AcquisitionRule.MANUAL:
-        transaction.on_commit(enqueue)
+        run_soon(
+            "acquisition", DEBOUNCE_SECONDS, "annotation.tasks.acquisition_refresh", project_id
+        )
 
 
 def _rankings(items) -> dict[int, list]:

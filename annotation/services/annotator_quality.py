@@ -12,8 +12,6 @@ import statistics
 from collections import defaultdict
 from datetime import timedelta
 
-from django.core.cache import cache
-from django.db import transaction
 from django.db.models import Count
 from django.db.models.functions import TruncDate
 from django.utils import timezone
@@ -31,6 +29,7 @@ from annotation.models import (
     QualityAlert,
 )
 from annotation.models_quality import AlertKind
+from config.debounce import run_soon
 from projects.models import Project
 
 logger = logging.getLogger(__name__)
@@ -43,18 +42,7 @@ TREND_DAYS = 14
 
 def quality_refresh_soon(project_id: int) -> None:
     """Ask for a refresh after this transaction commits, at most once per interval."""
-
-    def enqueue() -> None:
-        try:
-            if not cache.add(f"preflab:quality-refresh:{project_id}", 1, REFRESH_SECONDS):
-                return
-            from annotation.tasks import quality_refresh
-
-            quality_refresh.apply_async((project_id,), countdown=REFRESH_SECONDS)
-        except Exception:  # a broker or cache outage must not fail the submit
-            logger.warning("could not queue the quality refresh of %s", project_id, exc_info=True)
-
-    transaction.on_commit(enqueue)
+    run_soon("quality-refresh", REFRESH_SECONDS, "annotation.tasks.quality_refresh", project_id)
 
 
 def _times(project: Project) -> tuple[dict[int, list[int]], list[int]]:

@@ -4,9 +4,9 @@ prompt sources, per-round figures including the arena."""
 import pytest
 from rest_framework.test import APIClient
 
-from annotation.models import Annotation, Assignment, AssignmentState, Item, Prompt
+from annotation.models import Annotation, Item, Prompt
 from projects.models import Role
-from tests.factories import PASSWORD, add_member, make_items, make_project
+from tests.factories import PASSWORD, add_member, judgement_stored, make_items, make_project
 from training.models import GenerationJob, ModelArtifact, ResponseScore, Round
 from training.selectors_rounds import round_stats
 from training.services.generators import generator_save
@@ -100,16 +100,6 @@ def test_uncertain_prompts_come_in_order_of_the_reward_models_margins(loop_proje
     assert job.prompt_ids == [items[1].prompt_id, items[2].prompt_id]
 
 
-def _judge(item, user, ranking):
-    a = Assignment.objects.create(
-        item=item, user=user, project=item.project, state=AssignmentState.SUBMITTED,
-        claimed_at=item.created_at, lease_expires_at=item.created_at, display_order=ranking,
-    )  # fmt: skip
-    Annotation.objects.create(assignment=a, item=item, user=user, project=item.project,
-                              mode="pairwise", ranking=[[r] for r in ranking],
-                              display_order=ranking)  # fmt: skip
-
-
 def test_round_figures_count_the_arena_and_the_reward_models_accuracy(loop_project):
     project, engineer, annotator = loop_project
     new_policy = ModelArtifact.objects.create(project=project, kind="policy", name="p2", path="/2")
@@ -133,7 +123,7 @@ def test_round_figures_count_the_arena_and_the_reward_models_accuracy(loop_proje
             )
         ResponseScore.objects.create(response_id=first, artifact=rm, score=1.0 if n < 2 else 0.0)
         ResponseScore.objects.create(response_id=second, artifact=rm, score=0.5)
-        _judge(item, annotator, [first, second] if n < 3 else [second, first])
+        judgement_stored(item, annotator, [first, second] if n < 3 else [second, first])
 
     (stats,) = [r for r in round_stats(project) if r.number == 2]
 
@@ -164,7 +154,7 @@ def test_round_figures_are_reused_until_a_judgement_or_score_moves_them(loop_pro
     items = list(Item.objects.filter(project=project).order_by("pk"))
     pairs = [list(i.item_responses.order_by("position").values_list("response__pk", flat=True))
              for i in items]  # fmt: skip
-    _judge(items[0], annotator, pairs[0])
+    judgement_stored(items[0], annotator, pairs[0])
 
     def figures():
         with CaptureQueriesContext(connection) as queries:
@@ -177,7 +167,7 @@ def test_round_figures_are_reused_until_a_judgement_or_score_moves_them(loop_pro
     ResponseScore.objects.create(response_id=pairs[0][0], artifact=rm, score=1.0)
     ResponseScore.objects.create(response_id=pairs[0][1], artifact=rm, score=0.0)
     assert figures()[0] == (1, 1, 1.0)  # a new score moves them
-    _judge(items[1], annotator, pairs[1])
+    judgement_stored(items[1], annotator, pairs[1])
     assert figures()[0][0] == 2  # so does a new judgement
     Annotation.objects.filter(item=items[1]).update(status="rejected")
     assert figures()[0][0] == 1  # and one no longer counted

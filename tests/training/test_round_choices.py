@@ -8,9 +8,9 @@ import json
 import pytest
 from django.core.files.storage import default_storage
 
-from annotation.models import Annotation, Assignment, AssignmentState, Item, Prompt, PromptStatus
+from annotation.models import Item, Prompt, PromptStatus
 from projects.models import Role
-from tests.factories import add_member, make_items, make_project
+from tests.factories import add_member, judgement_stored, make_items, make_project
 from tests.training import endpoint_fixtures
 from tests.training.run_helpers import project_with_listwise_snapshot
 from training.models import DatasetSnapshot, ModelArtifact, ResponseScore, Round
@@ -77,16 +77,6 @@ def test_two_jobs_over_one_new_prompt_make_one_item(warm_policy):
     assert prompt.responses.count() == 2
 
 
-def _judge(item, user, ranking):
-    a = Assignment.objects.create(
-        item=item, user=user, project=item.project, state=AssignmentState.SUBMITTED,
-        claimed_at=item.created_at, lease_expires_at=item.created_at, display_order=ranking,
-    )  # fmt: skip
-    Annotation.objects.create(assignment=a, item=item, user=user, project=item.project,
-                              mode="pairwise", ranking=[[r] for r in ranking],
-                              display_order=ranking)  # fmt: skip
-
-
 def _pair(item) -> list[int]:
     return list(item.item_responses.order_by("position").values_list("response_id", flat=True))
 
@@ -141,7 +131,7 @@ def test_each_rounds_accuracy_is_the_reward_model_it_started_with():
     Item.objects.filter(pk=two.pk).update(round=2)
     for item in (one, two):
         better, worse = _pair(item)
-        _judge(item, annotator, [better, worse])
+        judgement_stored(item, annotator, [better, worse])
         # rm1 gets both right; rm2 gets both wrong.
         for rm, (sb, sw) in ((first_rm, (1.0, 0.0)), (later_rm, (0.0, 1.0))):
             ResponseScore.objects.create(response_id=better, artifact=rm, score=sb)

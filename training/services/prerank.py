@@ -8,11 +8,10 @@ scores whatever is unscored, so it is safe to retry and to ask for often.
 
 import logging
 
-from django.core.cache import cache
-from django.db import transaction
 from django.db.models import Exists, OuterRef
 
 from annotation.models import ItemResponse
+from config.debounce import run_soon
 from projects.models import AssistMode, Project
 from training.models import ModelArtifact, ResponseScore
 
@@ -24,19 +23,8 @@ DEBOUNCE_SECONDS = 5
 
 def prerank_soon(project_id: int) -> None:
     """Ask for a pre-ranking pass after this transaction commits (debounced)."""
-
-    def enqueue() -> None:
-        try:
-            if not cache.add(f"preflab:prerank:{project_id}", 1, DEBOUNCE_SECONDS):
-                return
-            from training.tasks import project_prerank
-
-            project_prerank.apply_async((project_id,), countdown=DEBOUNCE_SECONDS)
-        except Exception:  # a broker outage must not fail the write that asked
-            logger.warning("could not queue pre-ranking of project %s", project_id, exc_info=True)
-
     if Project.objects.filter(pk=project_id, reward_model__isnull=False).exists():
-        transaction.on_commit(enqueue)
+        run_soon("prerank", DEBOUNCE_SECONDS, "training.tasks.project_prerank", project_id)
 
 
 def unscored_pairs(project: Project, artifact: ModelArtifact) -> list[tuple[int, list, str]]:

@@ -6,14 +6,13 @@ project's list and API like any other.
 
 import sys
 
-from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
 from annotation.progress import progress_bar
 from config.errors import ApplicationError
-from projects.models import Project
 from training.export.binarize import Binarization
 from training.export.options import AGGREGATIONS, FILE_TYPES, FORMATS, STYLES
+from training.management.lookups import project_and_user
 from training.services.snapshots import snapshot_create, snapshot_export
 
 
@@ -57,14 +56,7 @@ class Command(BaseCommand):
         parser.add_argument("--as-user", default="", help="username recorded as the creator")
 
     def handle(self, *args, **o):
-        project = Project.objects.filter(slug=o["project"]).first()
-        if project is None:
-            raise CommandError(f"no project {o['project']!r}")
-        user = None
-        if o["as_user"]:
-            user = get_user_model().objects.filter(username=o["as_user"]).first()
-            if user is None:
-                raise CommandError(f"no user {o['as_user']!r}")
+        project, user = project_and_user(o["project"], o["as_user"])
         options = {
             "formats": o["format"] or ["pairwise"],
             "file_types": o["file_type"] or list(FILE_TYPES),

@@ -10,12 +10,11 @@ items only, as a cancel from the page); a second one stops at once.
 import signal
 import sys
 
-from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
 from annotation.progress import cancel_request, progress_bar
 from config.errors import ApplicationError
-from projects.models import Project
+from training.management.lookups import project_and_user
 from training.models import JobState, Round
 from training.services.generation_run import (
     PROGRESS_KIND,
@@ -46,14 +45,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, **o):
-        project = Project.objects.filter(slug=o["project"]).first()
-        if project is None:
-            raise CommandError(f"no project {o['project']!r}")
-        user = None
-        if o["as_user"]:
-            user = get_user_model().objects.filter(username=o["as_user"]).first()
-            if user is None:
-                raise CommandError(f"no user {o['as_user']!r}")
+        project, user = project_and_user(o["project"], o["as_user"])
         generator_ids = []
         for name in o["generator"]:
             generator = project.generators.filter(name=name).first()
