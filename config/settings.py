@@ -267,6 +267,15 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
 }
 
+# Who may create projects: "superusers" (staff only), "managers" (anyone who manages a
+# project, the default) or "everyone" (any signed-in user).
+PREFLAB_PROJECT_CREATORS = env_str("PREFLAB_PROJECT_CREATORS", "managers")
+if PREFLAB_PROJECT_CREATORS not in {"superusers", "managers", "everyone"}:
+    raise RuntimeError(
+        f"PREFLAB_PROJECT_CREATORS={PREFLAB_PROJECT_CREATORS!r}: "
+        "use superusers, managers or everyone"
+    )
+
 # Claiming: how many leases one annotator may hold at once (the current item plus
 # one prefetched so the next switch is instant).
 PREFLAB_MAX_LEASES_PER_USER = 2

@@ -2,6 +2,8 @@
 
 from enum import StrEnum
 
+from django.conf import settings
+
 from projects.models import Membership, Project, Role
 
 
@@ -99,4 +101,19 @@ def has_capability(user, project: Project, capability: Capability) -> bool:
 
 
 def can_create_projects(user) -> bool:
-    return user.is_authenticated and (user.is_staff or user.has_perm("projects.add_project"))
+    """Whether ``user`` may create projects, under the ``PREFLAB_PROJECT_CREATORS`` setting.
+
+    ``superusers``: staff and holders of the ``projects.add_project`` permission only;
+    ``managers``: those, plus anyone who manages at least one project (the default);
+    ``everyone``: any signed-in user.
+    """
+    if not user.is_authenticated:
+        return False
+    if user.is_staff or user.has_perm("projects.add_project"):
+        return True
+    creators = settings.PREFLAB_PROJECT_CREATORS
+    if creators == "everyone":
+        return True
+    if creators == "managers":
+        return Membership.objects.filter(user=user, role=Role.MANAGER).exists()
+    return False

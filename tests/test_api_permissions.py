@@ -97,7 +97,7 @@ ENDPOINTS = [
     ("list projects", "get", "/api/v1/projects/", None, "json",
      {"anonymous": 401, "outsider": 200, "annotator": 200, "reviewer": 200, "manager": 200, "engineer": 200}),
     ("create project", "post", "/api/v1/projects/", lambda w: {"name": "New one"}, "json",
-     {"anonymous": 401, "outsider": 403, "annotator": 403, "reviewer": 403, "manager": 403, "engineer": 403}),
+     {"anonymous": 401, "outsider": 403, "annotator": 403, "reviewer": 403, "manager": 201, "engineer": 403}),
     ("project detail", "get", "/api/v1/projects/{slug}/", None, "json",
      {"anonymous": 401, "outsider": 404, "annotator": 200, "reviewer": 200, "manager": 200, "engineer": 200}),
     ("update project", "patch", "/api/v1/projects/{slug}/", lambda w: {"overlap": 3}, "json",
