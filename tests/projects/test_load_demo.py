@@ -41,7 +41,7 @@ def test_load_demo_twice(db, capsys):
 
 
 def test_the_demo_has_round_two_prompts_and_smollm2_when_it_is_installed(db):
-    from training.ml.generate import bundled_smollm2
+    from training.ml.bundled_models import bundled_smollm2
     from training.services.rounds import round_prompts
 
     call_command("load_demo")

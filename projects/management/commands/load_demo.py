@@ -8,10 +8,11 @@ from django.db import transaction
 
 from annotation.models import Prompt
 from annotation.services.imports import import_job_create_from_path, import_job_run
+from projects.management.demo_work import demo_work_simulate, simulated_usernames
 from projects.models import LabelKind, Project, Role
 from projects.services import guideline_publish, membership_set, project_create
 from projects.services_labels import tag_label_save
-from training.ml.generate import bundled_smollm2
+from training.ml.bundled_models import bundled_smollm2
 from training.services.generators import generator_save
 
 DEMO_ITEMS = Path(__file__).resolve().parents[2] / "demo" / "demo_items.jsonl"
@@ -76,6 +77,10 @@ ROUND_TWO_PROMPTS = [
 ]
 
 
+# Short answers keep the demo's round 2 to a few minutes on two CPU cores.
+DEMO_MAX_NEW_TOKENS = 96
+
+
 def password_for(username: str) -> str:
     return f"{username}-demo"
 
@@ -122,6 +127,13 @@ class Command(BaseCommand):
         )
         job = import_job_run(job_id=job.pk)
         self.stdout.write(f"demo project '{project.slug}': {job.message}")
+        simulated = demo_work_simulate(project=project)
+        if simulated:
+            self.stdout.write(
+                f"  {simulated} rankings by simulated annotators "
+                f"({', '.join(simulated_usernames())}) on part of the items, with gold "
+                "answers and reviews: the dashboard, snapshots and training have data"
+            )
         self._loop(project)
         self.stdout.write(f"demo project '{writing.slug}': annotators write prompts and responses")
         self.stdout.write("demo users (username / password):")
@@ -147,7 +159,8 @@ class Command(BaseCommand):
         if not project.generators.filter(name="SmolLM2-135M-Instruct").exists():
             generator_save(
                 project=project, name="SmolLM2-135M-Instruct", kind="local",
-                model_path=str(smollm2), temperature=0.8, top_p=0.95, max_new_tokens=160,
+                model_path=str(smollm2), temperature=0.8, top_p=0.95,
+                max_new_tokens=DEMO_MAX_NEW_TOKENS,
             )  # fmt: skip
         self.stdout.write(
             f"generator SmolLM2-135M-Instruct ({smollm2.name}): start round 2 on /p/"
