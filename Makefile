@@ -6,10 +6,11 @@ STAMP := $(VENV)/.installed
 ML_STAMP := $(VENV)/.ml-installed
 PORT ?= 8000
 
-.PHONY: run test lint format browser demo worker clean ml
+.PHONY: run test lint format browser demo worker clean ml first-run
 
 # A fresh venv whenever pyproject.toml changes. torch (the `ml` extra) is not
-# needed by the web tier; `make ml` installs the CPU build pinned there.
+# needed by the web tier; `make ml` installs the CPU build pinned there, and `make run`
+# installs it too, since the demo trains and generates.
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
@@ -33,7 +34,7 @@ browser:
 	  echo "installing Debian's chromium for the browser tests"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
-run: $(STAMP)
+run: $(ML_STAMP)
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py load_demo
 	$(BIN)/python manage.py serve_embedded --port $(PORT)
@@ -41,6 +42,11 @@ run: $(STAMP)
 test: $(ML_STAMP) browser lint
 	$(BIN)/python manage.py makemigrations --check --dry-run
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# What CI proves first: `make run` on a fresh clone of HEAD serves every role's journey.
+first-run:
+	rm -rf /tmp/preflab-first-run && git clone -q . /tmp/preflab-first-run
+	$(PYTHON) .ci/first_run.py /tmp/preflab-first-run $${FIRST_RUN_PORT:-8765}
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -50,3 +50,36 @@ def test_the_demo_has_round_two_prompts_and_smollm2_when_it_is_installed(db):
     generators = list(demo.generators.values_list("name", "kind", "model_path"))
     # `make ml` installs SmolLM2, so the demo always gets its generator under `make test`.
     assert generators == [("SmolLM2-135M-Instruct", "local", str(bundled_smollm2()))]
+
+
+def test_the_demo_arrives_with_work_done_and_work_left(db):
+    from annotation.models import Annotation, Review
+    from projects.management.demo_work import ANNOTATIONS_EACH, ANNOTATORS
+
+    # given a fresh demo
+    call_command("load_demo")
+    demo = Project.objects.get(slug="demo")
+
+    # then simulated annotators ranked part of it, through the real services
+    simulated = Annotation.objects.filter(project=demo, user__username__startswith="sim.")
+    assert simulated.count() == ANNOTATIONS_EACH * len(ANNOTATORS)
+    items = Item.objects.filter(project=demo, is_gold=False)
+    done_twice = [i for i in items if i.submitted_count >= 2]
+    assert len(done_twice) >= 15
+    # with agreement and some disagreement
+    rankings = {}
+    for annotation in simulated.filter(status="active"):
+        rankings.setdefault(annotation.item_id, []).append(annotation.ranking)
+    pairs = [r for r in rankings.values() if len(r) == 2]
+    agreeing = sum(1 for a, b in pairs if a[0] == b[0])
+    assert 0 < agreeing < len(pairs)
+    # gold answers, and reviews: two accepted, one rejected
+    assert simulated.filter(item__is_gold=True).exists()
+    verdicts = sorted(Review.objects.filter(project=demo).values_list("verdict", flat=True))
+    assert verdicts == ["accepted", "accepted", "rejected"]
+    # while the people trying the demo still find items nobody has touched
+    assert sum(1 for i in items if i.submitted_count == 0) >= 10
+
+    # and loading again adds nothing
+    call_command("load_demo")
+    assert simulated.count() == ANNOTATIONS_EACH * len(ANNOTATORS)
