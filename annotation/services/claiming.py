@@ -9,6 +9,9 @@ Correctness under concurrency rests on three things:
   serialised by SQLite's write lock and read-then-write cannot interleave.
 - Everywhere: a unique (item, user) constraint on assignments, so an item can
   never reach one annotator twice, whatever a bug upstream might do.
+- One user's requests at once (a double click, a second tab) queue on the user's
+  row, taken ``FOR NO KEY UPDATE`` so that it never conflicts with the foreign-key
+  check a submit of the same user makes at commit: no deadlock between them.
 """
 
 import logging
@@ -155,12 +158,19 @@ def assignment_claim(
 def _claim_locked(*, user, project: Project, exclude_ids: tuple[int, ...], now: datetime):
     with transaction.atomic():
         # One claim per user at a time: a double click or a second tab waits here
-        # instead of leasing a second item.
-        get_user_model().objects.select_for_update().filter(pk=user.pk).values_list("pk").first()
+        # instead of leasing a second item. NO KEY UPDATE, not UPDATE: a submit of the
+        # same user checks its foreign key to this row at commit (KEY SHARE) while we
+        # wait below for its assignment, and UPDATE would deadlock with it.
+        user_rows = get_user_model().objects.select_for_update(no_key=True)
+        user_rows.filter(pk=user.pk).values_list("pk").first()
+        # Locked so that a submit or skip in flight finishes first and its lease is
+        # read as it ends, never renewed and served again once submitted.
         held = list(
-            Assignment.objects.filter(
+            Assignment.objects.select_for_update()
+            .filter(
                 user=user, project=project, state=AssignmentState.ACTIVE, lease_expires_at__gt=now
-            ).order_by("claimed_at", "id")
+            )
+            .order_by("claimed_at", "id")
         )
         live = next((a for a in held if a.pk not in exclude_ids), None)
         if live is not None:

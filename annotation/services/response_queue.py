@@ -58,9 +58,13 @@ def write_claim(*, user, project: Project) -> WriteAssignment | None:
     now = timezone.now()
     write_leases_reap(project=project, now=now)
     with transaction.atomic():
-        get_user_model().objects.select_for_update().filter(pk=user.pk).values_list("pk").first()
+        # NO KEY UPDATE and a locked live lease, as in assignment_claim: a write submit
+        # of the same user finishes first instead of deadlocking on its foreign key.
+        user_rows = get_user_model().objects.select_for_update(no_key=True)
+        user_rows.filter(pk=user.pk).values_list("pk").first()
         live = (
-            WriteAssignment.objects.filter(
+            WriteAssignment.objects.select_for_update(of=("self",))
+            .filter(
                 user=user, project=project, state=AssignmentState.ACTIVE, lease_expires_at__gt=now
             )
             .select_related("prompt")
