@@ -1,11 +1,13 @@
 """Pages for writing prompts and responses, the annotator's own history, and written prompts."""
 
 import uuid
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from annotation.forms_authoring import (
@@ -34,6 +36,7 @@ from config.numbers import plain_int
 from projects.decorators import project_view
 from projects.models import ResponseSource
 from projects.permissions import Capability
+from projects.selectors import guideline_needs_ack
 
 HISTORY_PAGE_SIZE = 25
 
@@ -63,6 +66,10 @@ def prompt_write_page(request, project):
     if not project.prompt_writing:
         raise Http404("this project does not take written prompts")
     if request.method != "POST":
+        # Ask for the guidelines before the writer types, not after Save (the ranking page
+        # does the same through its claim).
+        if guideline_needs_ack(project=project, user=request.user) is not None:
+            return _guidelines_first(project)
         return render(request, "annotation/prompt_write.html", _write_context(project, request))
     payload = {"category": request.POST.get("category", ""),
                "client_token": request.POST.get("client_token") or None}  # fmt: skip
@@ -83,7 +90,9 @@ def prompt_write_page(request, project):
         return render(request, "annotation/prompt_write.html", context, status=status)
     prompt = written.prompt
     messages.success(request, f"Prompt {prompt.pk} saved: {prompt.get_status_display().lower()}.")
-    return redirect("prompt-write", slug=project.slug)
+    # The token names the draft the page may now drop from the browser's storage (writing.js).
+    saved = "?" + urlencode({"saved": payload["client_token"]}) if payload["client_token"] else ""
+    return redirect(reverse("prompt-write", kwargs={"slug": project.slug}) + saved)
 
 
 @require_POST

@@ -314,8 +314,33 @@
     render(form);
   }
 
+  /* ---- drafts of typed text (static/js/drafts.js): kept until the item is stored ---- */
+
+  const drafts = window.PrefLabDrafts;
+  const rationaleKey = (form) => `item:${form.dataset.assignment}:rationale`;
+
+  function restoreDrafts(form) {
+    const rationale = form.querySelector("[data-rationale]");
+    const draft = drafts && rationale ? drafts.load(rationaleKey(form)) : null;
+    if (draft && draft.text && !rationale.value) rationale.value = draft.text;
+    if (window.PrefLabRewrites) window.PrefLabRewrites.restore(form); // rewrite.js
+  }
+
+  function dropDrafts(form) {
+    if (drafts) drafts.clearPrefix(`item:${form.dataset.assignment}:`);
+  }
+
+  document.addEventListener("input", (event) => {
+    const rationale = event.target.closest("[data-rationale]");
+    const form = rationale && rationale.closest("form.item");
+    if (!drafts || !form) return;
+    if (rationale.value) drafts.save(rationaleKey(form), { text: rationale.value });
+    else drafts.clear(rationaleKey(form));
+  });
+
   function activate(form) {
     if (!form) return;
+    restoreDrafts(form);
     if (!form.dataset.token) form.dataset.token = newToken();
     form.querySelector("[name=client_token]").value = form.dataset.token;
     // Time spent counts from the first time the item was shown, across failed submits.
@@ -398,6 +423,7 @@
     const url = kind === "submit" ? form.action : form.dataset.skipUrl;
     try {
       const response = await postWithRetry(url, body);
+      dropDrafts(form); // stored (or skipped) by the server: nothing typed is left to keep
       const html = await response.text();
       if (next) {
         place(upcoming, html);

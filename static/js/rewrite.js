@@ -16,6 +16,7 @@
   const dropButton = dialog.querySelector("[data-rewrite-drop]");
   const kept = new WeakMap(); // form -> Map(response id -> rewritten text)
   const figures = new WeakMap(); // form -> Map(response id -> writing figures)
+  const drafts = window.PrefLabDrafts; // static/js/drafts.js, cleared by annotate.js on submit
   let open = null; // { form, card, id }
   let reviewedText = null;
   let stats = null;
@@ -28,6 +29,17 @@
   function figuresOf(form) {
     if (!figures.has(form)) figures.set(form, new Map());
     return figures.get(form);
+  }
+
+  function draftKey(form, id) {
+    return `item:${form.dataset.assignment}:rewrite:${id}`;
+  }
+
+  function keepDraft(typing) {
+    if (!drafts || !open) return;
+    const keptText = keptOf(open.form).get(open.id) || null;
+    if (typing === null && keptText === null) return drafts.clear(draftKey(open.form, open.id));
+    drafts.save(draftKey(open.form, open.id), { typing, kept: keptText, figures: stats });
   }
 
   function sourceText(card) {
@@ -56,10 +68,13 @@
     const id = Number(card.dataset.response);
     open = { form, card, id };
     title.textContent = `Improve response ${card.dataset.letter}`;
-    textarea.value = keptOf(form).get(id) || sourceText(card);
+    const draft = drafts ? drafts.load(draftKey(form, id)) : null;
+    // Text typed and not kept yet (the dialog closed, the page reloaded) comes back.
+    textarea.value = (draft && draft.typing) || keptOf(form).get(id) || sourceText(card);
     stats = Object.assign(
-      { typing_ms: 0, keystrokes: 0, paste_events: 0, pasted_chars: 0, last: 0 },
-      figuresOf(form).get(id) || {}
+      { typing_ms: 0, keystrokes: 0, paste_events: 0, pasted_chars: 0 },
+      figuresOf(form).get(id) || (draft && draft.figures) || {},
+      { last: 0 }
     );
     reviewedText = null;
     diffBox.innerHTML = "";
@@ -95,6 +110,7 @@
   textarea.addEventListener("input", () => {
     keepButton.disabled = true; // the diff on screen no longer matches: review again
     reviewedText = null;
+    keepDraft(textarea.value);
   });
   textarea.addEventListener("keydown", (event) => {
     if (event.ctrlKey || event.metaKey || event.altKey) return;
@@ -113,6 +129,7 @@
     if (!open || reviewedText === null) return;
     keptOf(open.form).set(open.id, reviewedText);
     figuresOf(open.form).set(open.id, stats);
+    keepDraft(null);
     mark(open.card, true);
     closeOnCard();
   });
@@ -120,6 +137,7 @@
     if (!open) return;
     keptOf(open.form).delete(open.id);
     figuresOf(open.form).delete(open.id);
+    keepDraft(null);
     mark(open.card, false);
     closeOnCard();
   });
@@ -146,6 +164,18 @@
   });
 
   window.PrefLabRewrites = {
+    /** Bring back the rewrites kept on this item before a reload (annotate.js, on show). */
+    restore(form) {
+      if (!drafts) return;
+      for (const card of form.querySelectorAll("article.response")) {
+        const id = Number(card.dataset.response);
+        const draft = drafts.load(draftKey(form, id));
+        if (!draft || !draft.kept || keptOf(form).has(id)) continue;
+        keptOf(form).set(id, draft.kept);
+        figuresOf(form).set(id, draft.figures || {});
+        mark(card, true);
+      }
+    },
     /** The kept rewrites of a form, as the submit payload wants them. */
     payload(form) {
       const out = [];

@@ -133,7 +133,84 @@
     sync();
   }
 
+  /* ---- the draft: kept in localStorage until the server has stored the prompt ---- */
+
+  function readState(form) {
+    const category = form.querySelector("[data-category]");
+    const order = form.querySelector("[data-order]");
+    return {
+      token: form.querySelector("[name=client_token]").value,
+      category: category ? category.value : "",
+      turns: Array.from(form.querySelectorAll("[data-turn]"), (field) => field.value),
+      answers: Array.from(form.querySelectorAll("[data-answer]"), (field) => field.value),
+      order: order ? order.value : "",
+    };
+  }
+
+  function hasText(state) {
+    return [...state.turns, ...state.answers].some((text) => text.trim());
+  }
+
+  function fill(form, draft) {
+    const turns = form.querySelector("[data-turns]");
+    const template = document.querySelector("[data-turn-template]");
+    const wanted = Math.max(1, draft.turns.length);
+    while (turns.querySelectorAll("[data-turn-field]").length < wanted) {
+      turns.appendChild(template.content.firstElementChild.cloneNode(true));
+    }
+    renumberTurns(form);
+    form.querySelectorAll("[data-turn]").forEach((field, index) => {
+      field.value = draft.turns[index] || "";
+    });
+    form.querySelectorAll("[data-answer]").forEach((field, index) => {
+      field.value = (draft.answers || [])[index] || "";
+    });
+    const category = form.querySelector("[data-category]");
+    if (category && draft.category) category.value = draft.category;
+    const order = form.querySelector("[data-order]");
+    if (order && draft.order) order.value = draft.order;
+  }
+
+  function wireDraft(form) {
+    const drafts = window.PrefLabDrafts; // static/js/drafts.js
+    const key = form.dataset.draftKey;
+    if (!drafts || !key) return;
+    const saved = new URLSearchParams(window.location.search).get("saved");
+    const draft = drafts.load(key);
+    if (saved !== null) {
+      // The server stored the prompt this draft was submitted as: drop it, and the token
+      // from the address, so a reload does not look like another save.
+      if (draft && draft.token === saved) drafts.clear(key);
+      window.history.replaceState(null, "", window.location.pathname);
+    } else if (draft && hasText(draft) && !hasText(readState(form))) {
+      // A blank form over a draft: the writer came back from the guidelines, reloaded,
+      // or lost the tab. A failed save renders what was sent, so it is not blank.
+      fill(form, draft);
+      const note = document.querySelector("[data-draft-note]");
+      if (note) note.hidden = false;
+    }
+    const keep = () => {
+      const state = readState(form);
+      if (hasText(state)) drafts.save(key, state);
+      else drafts.clear(key);
+    };
+    form.addEventListener("input", keep);
+    form.addEventListener("change", keep);
+    form.addEventListener("click", (event) => {
+      if (event.target.closest("[data-move], [data-remove-turns]")) keep();
+    });
+    form.addEventListener("submit", keep); // with this form's token, which a save reports
+    const discard = document.querySelector("[data-draft-discard]");
+    if (discard) {
+      discard.addEventListener("click", () => {
+        drafts.clear(key);
+        window.location.reload();
+      });
+    }
+  }
+
   for (const form of document.querySelectorAll("[data-write-form]")) {
+    wireDraft(form); // first: wireOrder reads the restored order
     instrument(form);
     wireTurns(form);
     wireOrder(form);

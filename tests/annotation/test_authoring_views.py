@@ -45,6 +45,25 @@ def test_the_write_page_saves_a_two_turn_prompt_with_its_figures(project):
     assert b"You wrote 1 of 3" in page.get("/p/pages/write/").content
 
 
+def test_the_write_page_asks_for_the_guidelines_before_anything_is_typed(project):
+    # given a writer who has not acknowledged the current guidelines
+    page = logged_in(add_member(project, username="new", ack=False))
+    # when they open the writing page
+    response = page.get("/p/pages/write/")
+    # then they are sent to the guidelines first, and back here afterwards
+    assert response.status_code == 302
+    assert response["Location"] == "/p/pages/guidelines/?next=/p/pages/write/"
+
+
+def test_a_save_names_its_token_so_the_page_drops_that_draft(project):
+    page = logged_in(add_member(project))
+    response = page.post("/p/pages/write/", {
+        "turn": ["Why is the sky blue?"], "category": "advice", "client_token": "draft-7",
+    })  # fmt: skip
+    assert response.status_code == 302
+    assert response["Location"] == "/p/pages/write/?saved=draft-7"
+
+
 def test_a_repeat_shows_the_match_and_keeps_what_was_typed(project):
     author = add_member(project)
     prompt_write(
