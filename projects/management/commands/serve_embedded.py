@@ -23,6 +23,7 @@ logger = logging.getLogger(__name__)
 # an embedded SQLite database sees at most two writers.
 WORKERS = (("default", ["--pool=solo"]), ("gpu", ["--pool=solo"]))
 MAX_RESTART_PAUSE_S = 60.0
+STOP_GRACE_S = 1.0
 
 
 @dataclass
@@ -48,7 +49,9 @@ class SupervisedWorker:
         """Wait on the worker; start it again after an unasked exit."""
         while not self.stopping.is_set():
             code = self.process.wait()
-            if self.stopping.is_set():
+            # A signal to the whole process group (Ctrl-C, `kill -- -PGID`) reaches the
+            # worker as soon as this process: give the stop a moment to be seen.
+            if self.stopping.wait(STOP_GRACE_S):
                 return
             self.restarts += 1
             pause = min(2.0**self.restarts, MAX_RESTART_PAUSE_S)
@@ -90,7 +93,13 @@ class Command(BaseCommand):
                 f"celery worker for queue '{worker.queue}' (pid {worker.process.pid})"
             )
         self.stdout.write(f"web at http://{host}:{port}/")
-        signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+
+        def shut_down(*_):
+            for worker in workers:
+                worker.stopping.set()
+            sys.exit(0)
+
+        signal.signal(signal.SIGTERM, shut_down)
         try:
             call_command("runserver", f"{host}:{port}", use_reloader=False)
         finally:
