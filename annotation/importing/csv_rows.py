@@ -21,6 +21,8 @@ _INTEGER = re.compile(r"[+-]?\d+")
 # validate_row names responses as in JSON; a CSV user knows the columns.
 _RESPONSE_REF = re.compile(r"responses\[(\d+)\](\.text|\.model)?")
 _NOT_READ = "; the rest of the file was not read"
+# One field of a record as written: quoted (quotes inside doubled) or bare, with no quote.
+_FIELD = re.compile(r'"[^"]*(?:""[^"]*)*"|[^,"\r\n]*')
 
 
 class _StopReading(Exception):
@@ -50,8 +52,11 @@ def _entries(records: Iterator, k: int) -> Iterator[ImportRow | RowError]:
         if isinstance(record, RowError):
             yield record
             return
-        line, cells = record
+        line, cells, bare = record
         if names is None:
+            if bare is not None:
+                yield RowError(line, "(header)", _bare_quote_message(bare + 1))
+                return
             names, errors = check_header(cells, line=line, k=k)
             if errors:
                 yield from errors
@@ -61,16 +66,21 @@ def _entries(records: Iterator, k: int) -> Iterator[ImportRow | RowError]:
             message = f"has {len(cells)} fields, but the header has {len(names)} columns"
             yield RowError(line, "(row)", message)
             continue
+        if bare is not None:
+            yield RowError(line, names[bare], _bare_quote_message())
+            continue
         yield from _row_entries(dict(zip(names, cells, strict=True)), line=line, k=k)
 
 
-def _records(text: io.TextIOWrapper) -> Iterator[tuple[int, list[str]] | RowError]:
-    """Non-blank records with the physical line each starts on; a final error stops them."""
+def _records(text: io.TextIOWrapper) -> Iterator[tuple[int, list[str], int | None] | RowError]:
+    """Non-blank records with the physical line each starts on and the index of a field
+    with a bare quote (or None); a final error stops them."""
     lines = _Lines(text)
     reader = csv.reader(lines, strict=True)
     end = 0
     while True:
         start = end + 1
+        lines.record.clear()
         try:
             cells = next(reader)
         except StopIteration:
@@ -86,7 +96,34 @@ def _records(text: io.TextIOWrapper) -> Iterator[tuple[int, list[str]] | RowErro
         end = reader.line_num
         # Spreadsheets export empty rows as ",,,"; they are blank lines, not rows.
         if any(cell.strip() for cell in cells):
-            yield start, cells
+            yield start, cells, _bare_quote_field(lines.record)
+
+
+def _bare_quote_field(record: list[str]) -> int | None:
+    """The index of the first unquoted field holding a quote character, else None.
+
+    csv takes such a quote as text (a"b reads as a"b), but it is what a field cut at a
+    quote, or a hand-edited line, looks like: refused instead of imported as written.
+    """
+    if not any('"' in line for line in record):
+        return None
+    raw, position, index = "".join(record), 0, 0
+    while True:
+        position = _FIELD.match(raw, position).end()
+        if position < len(raw) and raw[position] == '"':
+            return index
+        if position == len(raw) or raw[position] != ",":
+            return None  # the record's end (what else follows a field, csv has refused)
+        position, index = position + 1, index + 1
+
+
+def _bare_quote_message(column: int | None = None) -> str:
+    where = f" (column {column})" if column else ""
+    return (
+        f'has a " inside a field that does not start with one{where}; put the whole field '
+        "in double quotes and double each quote inside it, as spreadsheets save it: "
+        '"5"" tall"'
+    )
 
 
 class _Lines:
@@ -95,6 +132,7 @@ class _Lines:
     def __init__(self, text: io.TextIOWrapper) -> None:
         self.text = text
         self.count = 0
+        self.record: list[str] = []  # the physical lines of the record being read
         self.limit = MAX_LINE_CHARS  # read once, so a test can lower it for one call
 
     def __iter__(self) -> "_Lines":
@@ -111,6 +149,7 @@ class _Lines:
         if len(line) > self.limit and not line.endswith(("\n", "\r")):
             message = f"is longer than {self.limit:,} characters, the limit for one line{_NOT_READ}"
             raise _StopReading(RowError(self.count, "(row)", message))
+        self.record.append(line)
         return line
 
 

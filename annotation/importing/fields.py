@@ -11,6 +11,11 @@ MAX_TEXT_CHARS = 100_000
 # Ids and batch names go into CharField(max_length=200) columns.
 MAX_NAME_CHARS = 200
 
+# Metadata deeper than this is refused: the exports' writer (orjson) cannot write a
+# value nested 255 levels deep, and a row it cannot write fails every later snapshot
+# of its project. No real metadata needs more than a handful of levels.
+MAX_JSON_DEPTH = 64
+
 # Lone surrogates can arrive through JSON escapes ("\ud83d") but cannot be encoded
 # as UTF-8, so PostgreSQL would reject the whole insert later.
 _SURROGATE = re.compile("[\ud800-\udfff]")
@@ -108,4 +113,21 @@ def json_strings_error(value: object, *, line: int, field: str) -> RowError | No
             problem = unstorable_error(text, line=line, field=field, where=" in a string inside it")
             if problem:
                 return problem
+    return None
+
+
+def json_depth_error(value: object, *, line: int, field: str) -> RowError | None:
+    """An error if objects and arrays nest more than MAX_JSON_DEPTH levels deep, else None."""
+    # An explicit stack, as above; it stops at the first level past the limit.
+    stack = [(value, 1)]
+    while stack:
+        current, depth = stack.pop()
+        if depth > MAX_JSON_DEPTH:
+            message = (
+                f"is nested more than {MAX_JSON_DEPTH} levels deep (objects and arrays inside "
+                "each other); exports cannot write it: flatten it"
+            )
+            return RowError(line, field, message)
+        children = current.values() if isinstance(current, dict) else current
+        stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
     return None

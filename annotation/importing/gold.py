@@ -4,7 +4,9 @@
 responses[3] is last. Indices, not texts, because the file names responses by position.
 """
 
-from annotation.importing.fields import type_error
+import json
+
+from annotation.importing.fields import json_type, type_error
 from annotation.importing.rows import RowError
 
 
@@ -19,9 +21,9 @@ def gold_tiers(raw: dict, *, line: int, k: int) -> tuple[tuple[tuple[int, ...], 
     tiers, seen = [], []
     for index, tier in enumerate(value):
         members = tier if isinstance(tier, list) else [tier]
-        if not members or any(isinstance(m, bool) or not isinstance(m, int) for m in members):
-            return None, [type_error(tier, "a list of response indices", line=line,
-                                     field=f"gold[{index}]")]  # fmt: skip
+        problem = _tier_error(tier, members, line=line, field=f"gold[{index}]", k=k)
+        if problem:
+            return None, [problem]
         tiers.append(tuple(members))
         seen += members
     out_of_range = sorted({i for i in seen if not 0 <= i < k})
@@ -35,3 +37,16 @@ def gold_tiers(raw: dict, *, line: int, k: int) -> tuple[tuple[tuple[int, ...], 
     if missing:
         return None, [RowError(line, "gold", f"must rank every response; missing {missing}")]
     return tuple(tiers), []
+
+
+def _tier_error(tier: object, members: list, *, line: int, field: str, k: int) -> RowError | None:
+    """Name the first member that is no response index, and show what it is instead."""
+    index = f"a whole number 0..{k - 1}, a response's position in 'responses'"
+    if not members:
+        return RowError(line, field, f"is an empty tier; expected response indices ({index})")
+    for position, member in enumerate(members):
+        if isinstance(member, bool) or not isinstance(member, int):
+            where = f"{field}[{position}]" if isinstance(tier, list) else field
+            found = f"{json_type(member)} {json.dumps(member, ensure_ascii=False)[:40]}"
+            return RowError(line, where, f"must be a response index ({index}), got {found}")
+    return None

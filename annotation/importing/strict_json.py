@@ -58,8 +58,42 @@ def loads_strict(text: str) -> object:
     except JsonProblem:
         raise
     except json.JSONDecodeError as exc:
-        raise JsonProblem(f"is not valid JSON: {exc.msg} (column {exc.colno})") from None
+        raise JsonProblem(_decode_problem(exc)) from None
     except RecursionError:
         raise JsonProblem("is nested too deeply to read") from None
     except ValueError as exc:  # e.g. an integer with more digits than Python converts
         raise JsonProblem(f"is not valid JSON: {exc}") from None
+
+
+_CUT_SHORT = "; was the line cut short?"
+# What json says when the text ended where more was due: at the end, a cut-off line.
+_WANTS_MORE = ("Expecting value", "Expecting ',' delimiter", "Expecting ':' delimiter",
+               "Expecting property name enclosed in double quotes")  # fmt: skip
+
+
+def _decode_problem(exc: json.JSONDecodeError) -> str:
+    """json's reason in the words of someone who wrote or cut the file."""
+    text, column = exc.doc, exc.colno
+    if exc.msg.startswith("Invalid control character"):
+        character = text[exc.pos]
+        if character in "\r\n":  # json's "control character" is the line's own end here
+            return (
+                f"is not complete JSON: a string is not closed before the line ends (column "
+                f"{column}); was the line cut short? A line break inside a string is written \\n"
+            )
+        return (
+            f"is not valid JSON: a control character (U+{ord(character):04X}) inside a string "
+            f"at column {column}; write it escaped, e.g. \\t or \\u{ord(character):04x}"
+        )
+    if exc.msg.startswith("Unterminated string"):
+        return f"is not complete JSON: the string starting at column {column} is not closed" + (
+            _CUT_SHORT
+        )
+    end = text.rstrip()
+    if end and exc.msg in _WANTS_MORE and exc.pos >= len(end):
+        last = len(end) - (end.rfind("\n") + 1)  # the column of its last character
+        return (
+            f"is not complete JSON: it stops after column {last} with an object or array "
+            f"still open{_CUT_SHORT}"
+        )
+    return f"is not valid JSON: {exc.msg} (column {column})"

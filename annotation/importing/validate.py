@@ -8,6 +8,7 @@ from annotation.importing.conversation import completion, last_role_errors, prom
 from annotation.importing.fields import (
     MAX_NAME_CHARS,
     MAX_TEXT_CHARS,
+    json_depth_error,
     json_strings_error,
     string_error,
     text_error,
@@ -271,7 +272,9 @@ def _pair_extras(raw: dict, *, line: int) -> tuple[dict, list]:
 def _metadata(value: object, *, line: int, field: str) -> tuple[dict, list]:
     if not isinstance(value, dict):
         return {}, [type_error(value, "an object", line=line, field=field)]
-    problem = json_strings_error(value, line=line, field=field)
+    problem = json_depth_error(value, line=line, field=field) or json_strings_error(
+        value, line=line, field=field
+    )
     return value, [problem] if problem else []
 
 

@@ -28,7 +28,7 @@ def test_gold_rows_import_with_their_ranking_in_response_ids(project, manager):
         ([[0], [1], [2], [7]], "not responses of this row"),
         ([[0], [0], [1], [2], [3]], "more than once"),
         ([[0], [1], [2]], "missing [3]"),
-        ([[0], ["1"], [2], [3]], "a list of response indices"),
+        ([[0], ["1"], [2], [3]], "must be a response index"),
     ],
 )
 def test_a_bad_gold_ranking_imports_nothing_and_names_the_line(project, manager, gold, message):

@@ -4,6 +4,7 @@ import io
 import json
 import tracemalloc
 
+import orjson
 import pytest
 
 from annotation.importing import (
@@ -15,6 +16,7 @@ from annotation.importing import (
     iter_import_rows,
     jsonl,
 )
+from annotation.importing.fields import MAX_JSON_DEPTH
 
 TEN_MB = 10 * 1024 * 1024
 
@@ -367,6 +369,14 @@ def _huge_response() -> str:
     return lines({"prompt": "p", "responses": ["x" * TEN_MB, "b"]})
 
 
+def nested(depth: int) -> dict:
+    """An object with objects inside it, ``depth`` levels in all ({} is one level)."""
+    value: dict = {}
+    for _ in range(depth - 1):
+        value = {"k": value}
+    return value
+
+
 # fmt: off
 MALFORMED = [
     # (case, data, format, K, line, field, phrase)
@@ -389,6 +399,35 @@ MALFORMED = [
      + '}}\n', "jsonl", 2, 1, "(row)", "too large a whole number"),
     ("duplicate key", '{"prompt": "p", "prompt": "q", "responses": ["a", "b"]}\n', "jsonl", 2, 1,
      "(row)", "has the key 'prompt' twice"),
+    # A line cut short: json's own words ("Invalid control character") named the newline.
+    ("line cut inside a string", lines(GOOD, '{"prompt": "p", "responses": ["a", "b is cu'),
+     "jsonl", 2, 2, "(row)",
+     "is not complete JSON: a string is not closed before the line ends (column 44); was the "
+     "line cut short?"),
+    ("last line cut inside a string", lines(GOOD) + '{"prompt": "p", "responses": ["a", "b is',
+     "jsonl", 2, 2, "(row)",
+     "is not complete JSON: the string starting at column 36 is not closed; was the line cut"),
+    ("line cut between values", lines(GOOD, '{"prompt": "p", "responses": ["a",'), "jsonl", 2, 2,
+     "(row)", "is not complete JSON: it stops after column 34 with an object or array still open"),
+    ("tab inside a string", '{"prompt": "a\tb", "responses": ["a", "b"]}\n', "jsonl", 2, 1,
+     "(row)", "a control character (U+0009) inside a string at column 14; write it escaped"),
+    # Exports (orjson) cannot write 255 levels: such a row failed every later snapshot.
+    ("metadata nested too deep", lines({**GOOD, "metadata": nested(65)}), "jsonl", 2, 1,
+     "metadata", "is nested more than 64 levels deep"),
+    ("metadata nested 500 deep",
+     '{"prompt": "p", "responses": ["a", "b"], "metadata": ' + '{"k": ' * 499 + "{}"
+     + "}" * 500 + "\n", "jsonl", 2, 1, "metadata", "is nested more than 64 levels deep"),
+    ("response metadata nested too deep",
+     lines({"prompt": "p", "responses": ["a", {"text": "b", "metadata": {"x": [nested(300)]}}]}),
+     "jsonl", 2, 1, "responses[1].metadata", "is nested more than 64 levels deep"),
+    ("gold with a boolean", lines({**GOOD, "gold": [[True], [1]]}), "jsonl", 2, 1, "gold[0][0]",
+     "must be a response index (a whole number 0..1, a response's position in 'responses'), "
+     "got boolean true"),
+    ("gold with a text", lines({**GOOD, "gold": [[0], "b"]}), "jsonl", 2, 1, "gold[1]",
+     'must be a response index (a whole number 0..1, a response\'s position in \'responses\'), '
+     'got string "b"'),
+    ("gold with an empty tier", lines({**GOOD, "gold": [[], [0, 1]]}), "jsonl", 2, 1, "gold[0]",
+     "is an empty tier; expected response indices"),
     ("missing prompt", lines({"responses": ["a", "b"]}), "jsonl", 2, 1, "prompt", "is required"),
     ("missing responses", lines({"prompt": "p"}), "jsonl", 2, 1, "responses",
      "is required; expected a list of 2 responses"),
@@ -498,6 +537,18 @@ MALFORMED = [
      "the file has no rows"),
     ("csv bad quoting", 'prompt,response_1,response_2\na,"b"c,d\n', "csv", 2, 2, "(row)",
      "is not valid CSV: ',' expected after '\"'"),
+    # csv reads a"b as the text a"b; refused, since it is how a field cut at a quote looks.
+    ("csv bare quote", 'prompt,response_1,response_2\na,5" tall,c\n', "csv", 2, 2, "response_1",
+     'has a " inside a field that does not start with one; put the whole field in double quotes'),
+    ("csv bare quote after a multi-line field", 'prompt,response_1,response_2\n"a\nb",c,d"\n',
+     "csv", 2, 2, "response_2", 'has a " inside a field that does not start with one'),
+    ("csv space before a quote", 'prompt,response_1,response_2\na, "b",c\n', "csv", 2, 2,
+     "response_1", 'has a " inside a field that does not start with one'),
+    ("csv bare quote in the header", 'prompt,response_1,resp"onse_2\na,b,c\n', "csv", 2, 1,
+     "(header)", 'has a " inside a field that does not start with one (column 3)'),
+    ("csv metadata nested too deep",
+     "prompt,response_1,response_2,metadata\na,b,c,\"" + json.dumps(nested(65)).replace('"', '""')
+     + '"\n', "csv", 2, 2, "metadata", "is nested more than 64 levels deep"),
     ("csv unclosed quote", 'prompt,response_1,response_2\na,b,c\nd,"e\nf,g\n', "csv", 2, 3,
      "(row)", "is not valid CSV: unexpected end of data at line 4"),
     ("csv invalid utf-8", b"prompt,response_1,response_2\na,b,c\n\xff,b,c\n", "csv", 2, 3,
@@ -548,6 +599,32 @@ def test_malformed_input_is_reported_with_line_and_field(data, fmt, k, line, fie
     matching = [error for error in errors if (error.line, error.field) == (line, field)]
     assert matching, f"no error at line {line}, field {field}; got {[str(e) for e in errors]}"
     assert any(phrase in error.message for error in matching), [str(e) for e in matching]
+
+
+def test_metadata_at_the_depth_limit_imports_and_the_exports_can_write_it():
+    # given a row and a response whose metadata nest exactly as deep as allowed
+    generation = {"generation": nested(MAX_JSON_DEPTH - 1)}
+    response = {"text": "b", "metadata": generation}
+    data = lines({"prompt": "p", "responses": ["a", response], "metadata": nested(MAX_JSON_DEPTH)})
+
+    # when
+    row = only_row(parse(data))
+
+    # then the exports' writer (orjson) writes both, with a record's own levels around them
+    record = {"rows": [{"metadata": row.metadata, "responses": [row.responses[1].metadata]}]}
+    assert orjson.loads(orjson.dumps(record))["rows"][0]["metadata"] == nested(MAX_JSON_DEPTH)
+
+
+def test_csv_quotes_inside_quoted_fields_are_text():
+    # given quotes written as spreadsheets write them, and one in a field that has none
+    data = 'prompt,response_1,response_2\n"She said ""hi""",5\' 9\'\' tall,"6"" tall"\n'
+
+    # when
+    row = only_row(parse(data, fmt="csv"))
+
+    # then
+    assert row.messages[0]["content"] == 'She said "hi"'
+    assert [r.text for r in row.responses] == ["5' 9'' tall", '6" tall']
 
 
 def test_all_errors_are_collected():
