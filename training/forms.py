@@ -2,12 +2,13 @@
 
 from django import forms
 
+from config.labels import human
 from training.export.binarize import Binarization
 from training.export.options import AGGREGATIONS, FILE_TYPES, FORMATS, STYLES
 
 
 def _choices(values):
-    return [(v, v.replace("_", " ")) for v in values]
+    return [(v, human(v)) for v in values]
 
 
 class SnapshotForm(forms.Form):

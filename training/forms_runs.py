@@ -5,6 +5,7 @@ judge and a reference."""
 
 from django import forms
 
+from config.labels import human
 from training.models import ArtifactKind, DatasetSnapshot, ModelArtifact, SnapshotStatus
 from training.services.run_options import CHOICES, run_defaults
 
@@ -29,9 +30,11 @@ class RunForm(forms.Form):
     base_model = forms.CharField(
         required=False, max_length=500, help_text="a local path or hub name; empty: MiniLM"
     )
-    strategy = forms.ChoiceField(choices=[(c, c) for c in CHOICES["strategy"]])
-    pooling = forms.ChoiceField(choices=[(c, c) for c in CHOICES["pooling"]])
-    loss = forms.ChoiceField(choices=[(c, c.replace("_", "–")) for c in CHOICES["loss"]])
+    strategy = forms.ChoiceField(
+        choices=[(c, human(c)) for c in CHOICES["strategy"]], label="What is trained"
+    )
+    pooling = forms.ChoiceField(choices=[(c, human(c)) for c in CHOICES["pooling"]])
+    loss = forms.ChoiceField(choices=[(c, human(c)) for c in CHOICES["loss"]], label="Ranking loss")
     epochs = forms.FloatField(min_value=0.01)
     batch_size = forms.IntegerField(min_value=1, help_text="sequences (responses) per batch")
     lr = forms.FloatField(min_value=0, label="Learning rate")

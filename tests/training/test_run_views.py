@@ -80,8 +80,8 @@ def test_compare_shows_the_runs_and_the_options_that_differ(setup):
     assert (
         "slow" in html
         and "fast" in html
-        and "<th>lr</th>" in html
-        and "<th>epochs</th>" not in html
+        and '<th title="lr">Learning rate</th>' in html
+        and ">Epochs</th>" not in html
     )
     assert html.count('class="series"') >= 4  # two runs on each of two charts
 
