@@ -9,6 +9,7 @@ import pytest
 from django.core.files.storage import default_storage
 
 from annotation.models import Item, Prompt, PromptStatus
+from config.errors import ConflictError
 from projects.models import Role
 from tests.factories import add_member, judgement_stored, make_items, make_project
 from tests.training import endpoint_fixtures
@@ -49,16 +50,41 @@ def test_new_prompts_are_never_picked_twice_nor_while_people_write_for_them():
     writing = Prompt.objects.create(project=project, external_id="w",
                                     status=PromptStatus.NEEDS_RESPONSES,
                                     messages=[{"role": "user", "content": "Being written?"}])  # fmt: skip
-    generator_save(project=project, name="g", kind="local", model_path="/models/x")
+    g = generator_save(project=project, name="g", kind="local", model_path="/models/x")
+    # an unfinished job (a written prompts' job, round-less) holds four of them
+    earlier = generation_job_create(project=project, user=None, generators=[g], enqueue=False,
+                                    prompt_ids=[p.pk for p in waiting[:4]])  # fmt: skip
     second, _ = round_start(project=project, user=engineer, prompt_source="new", prompts=4,
                             enqueue=False)  # fmt: skip
-    third, _ = round_start(project=project, user=engineer, prompt_source="new", prompts=4,
-                           enqueue=False)  # fmt: skip
-    first_ids = set(second.jobs.get().prompt_ids)
-    second_ids = set(third.jobs.get().prompt_ids)
+    first_ids = set(earlier.prompt_ids)
+    second_ids = set(second.jobs.get().prompt_ids)
     assert len(first_ids) == 4 and len(second_ids) == 2  # the rest, not the same four
     assert first_ids | second_ids == {p.pk for p in waiting}
     assert writing.pk not in first_ids | second_ids
+
+
+def test_no_round_starts_while_the_last_one_is_still_generating():
+    # given round 2 whose generation job is still queued
+    project = make_project(slug="busy", responses_per_item=2)
+    engineer = add_member(project, Role.ENGINEER, "eng")
+    for i in range(4):
+        Prompt.objects.create(project=project, external_id=f"b{i}",
+                              messages=[{"role": "user", "content": f"Busy {i}?"}])  # fmt: skip
+    generator_save(project=project, name="g", kind="local", model_path="/models/x")
+    second, _ = round_start(project=project, user=engineer, prompt_source="new", prompts=2,
+                            enqueue=False)  # fmt: skip
+
+    # when round 3 is asked for, then it is refused with the reason and what to do
+    with pytest.raises(ConflictError, match="round 2 is still generating .*cancel it"):
+        round_start(project=project, user=engineer, prompt_source="new", prompts=2,
+                    enqueue=False)  # fmt: skip
+    assert Round.objects.filter(project=project).count() == 1
+
+    # and once round 2's job is over, round 3 starts
+    second.jobs.update(state="cancelled")
+    third, created = round_start(project=project, user=engineer, prompt_source="new", prompts=2,
+                                 enqueue=False)  # fmt: skip
+    assert created and third.number == 3
 
 
 def test_two_jobs_over_one_new_prompt_make_one_item(warm_policy):

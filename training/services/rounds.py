@@ -172,6 +172,7 @@ def round_start(
         ).first()
         if existing:
             return existing, False
+    _round_still_generating(project)  # before choosing prompts: a clear answer, at once
     generators = _generators(project, generator_ids)
     prompt_ids = round_prompts(project, prompt_source, prompts)
     for _ in range(NUMBERING_ATTEMPTS):
@@ -189,8 +190,30 @@ def round_start(
     raise ConflictError("another round was started at the same moment; start this one again")
 
 
+def _round_still_generating(project: Project) -> None:
+    """A round starts only once the one before it has its answers (or was cancelled):
+    rounds measure each policy against the last, so they must not overlap."""
+    busy = (
+        GenerationJob.objects.filter(
+            project=project, round__isnull=False, state__in=[JobState.QUEUED, JobState.RUNNING]
+        )
+        .select_related("round")
+        .first()
+    )
+    if busy is not None:
+        raise ConflictError(
+            f"round {busy.round.number} is still generating ({busy.prompts_done} of "
+            f"{busy.prompts_total} prompts answered): wait for it to finish, or cancel it "
+            "on the loop page, then start the next round",
+            extra={"round": busy.round.number},
+        )
+
+
 def _round_create(project, user, prompt_source, prompt_ids, generators, client_token, enqueue):
     with transaction.atomic():
+        # One round start per project at a time: the check below, then the create.
+        Project.objects.select_for_update().filter(pk=project.pk).values_list("pk").first()
+        _round_still_generating(project)
         number = current_round(project) + 1
         previous = Round.objects.filter(project=project, number__lt=number).first()
         policy, baseline = _policy_and_baseline(generators, previous)
