@@ -77,6 +77,24 @@ def test_starting_a_round_queues_one_job_and_a_retry_returns_the_same_round(loop
     nothing = _client(engineer).post(url, {"prompt_source": "uncertain", "prompts": 2},
                                      format="json")  # fmt: skip
     assert nothing.status_code == 400 and nothing.json()["field"] == "prompt_source"
+    busy = _client(engineer).post(url, {"prompt_source": "new", "prompts": 1}, format="json")
+    assert busy.status_code == 409 and "round 2 is still generating" in busy.json()["message"]
+
+
+def test_the_loop_page_offers_no_next_round_while_one_is_generating(loop_project, client):
+    # given round 2 still generating
+    project, engineer, _ = loop_project
+    generator_save(project=project, name="local", kind="local", model_path="/models/x")
+    client.force_login(engineer)
+    page = client.get(f"/p/{project.slug}/loop/").content.decode()
+    assert 'id="round-form"' in page
+    _client(engineer).post(f"/api/v1/projects/{project.slug}/rounds/",
+                           {"prompt_source": "new", "prompts": 2}, format="json")  # fmt: skip
+
+    # when the engineer opens the loop page, then it says why there is no start button
+    page = client.get(f"/p/{project.slug}/loop/").content.decode()
+    assert 'id="round-form"' not in page
+    assert "Round 2 is still generating" in page
 
 
 def test_uncertain_prompts_come_in_order_of_the_reward_models_margins(loop_project):

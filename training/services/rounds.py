@@ -172,7 +172,6 @@ def round_start(
         ).first()
         if existing:
             return existing, False
-    _round_still_generating(project)  # before choosing prompts: a clear answer, at once
     generators = _generators(project, generator_ids)
     prompt_ids = round_prompts(project, prompt_source, prompts)
     for _ in range(NUMBERING_ATTEMPTS):
