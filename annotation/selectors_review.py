@@ -1,8 +1,9 @@
 """Reads for reviewers: the review queue and one item with all its annotations side by side.
 
 Reviewers see who annotated what (that is their job); annotators never reach these reads
-(the views and API check the review capability). Items a reviewer annotated themselves
-never appear in their queue.
+(the views and API check the review capability). An item a reviewer annotated themselves
+never appears in their queue, and its review view is refused them, page and API alike:
+the others' names, rankings and rationales are someone else's to review.
 """
 
 from dataclasses import dataclass, field
@@ -22,6 +23,7 @@ from annotation.models import (
     Review,
     ReviewState,
 )
+from config.errors import PermissionDeniedError
 from projects.models import Project
 
 
@@ -127,7 +129,6 @@ class ReviewItem:
     annotations: list[ReviewedAnnotation]
     stats: ItemStats | None
     consensus: list[list[str]]
-    reviewer_annotated: bool
     gold: list[list[str]]
 
 
@@ -136,7 +137,11 @@ def _as_letters(tiers: list, letters: dict[int, str]) -> list[list[str]]:
 
 
 def review_item(*, project: Project, item_id: int, reviewer) -> ReviewItem | None:
-    """One item with every annotation on it (who, time, guideline version, verdicts)."""
+    """One item with every annotation on it (who, time, guideline version, verdicts).
+
+    None when the item is not in the project or the reviewer holds it to annotate;
+    PermissionDeniedError when they annotated it (the rule the review actions follow).
+    """
     item = Item.objects.select_related("prompt").filter(pk=item_id, project=project).first()
     if item is None or _leased_items(project, reviewer).filter(item_id=item_id).exists():
         return None
@@ -148,9 +153,10 @@ def review_item(*, project: Project, item_id: int, reviewer) -> ReviewItem | Non
         .prefetch_related("reviews__reviewer", "spans__label", "response_labels__label")
         .order_by("created_at", "pk")
     )
-    reviewer_annotated = any(
+    if any(
         a.user_id == reviewer.pk and a.kind != AnnotationKind.REVIEW_CORRECTION for a in annotations
-    )
+    ):
+        raise PermissionDeniedError("you annotated this item; someone else reviews it")
     stats = ItemStats.objects.filter(pk=item.pk).first()
     return ReviewItem(
         item=item,
@@ -162,8 +168,7 @@ def review_item(*, project: Project, item_id: int, reviewer) -> ReviewItem | Non
                 tiers=_as_letters(a.ranking, letters),
                 reviews=list(a.reviews.all()),
                 reviewable=(
-                    not reviewer_annotated
-                    and a.user_id != reviewer.pk
+                    a.user_id != reviewer.pk
                     and a.kind != AnnotationKind.REVIEW_CORRECTION
                     and a.status == AnnotationStatus.ACTIVE
                     and a.review_state != ReviewState.DONE
@@ -173,7 +178,6 @@ def review_item(*, project: Project, item_id: int, reviewer) -> ReviewItem | Non
         ],
         stats=stats,
         consensus=_as_letters(stats.consensus, letters) if stats else [],
-        reviewer_annotated=reviewer_annotated,
         gold=_as_letters(item.gold_ranking or [], letters),
     )
 

@@ -119,7 +119,6 @@ class ReviewItemSerializer(serializers.Serializer):
     messages = serializers.JSONField(source="item.prompt.messages")
     responses = serializers.SerializerMethodField()
     annotations = ReviewAnnotationSerializer(many=True)
-    reviewer_annotated = serializers.BooleanField()
 
     def get_responses(self, view) -> list[dict]:
         return [

@@ -1,6 +1,7 @@
 """Quality pages: the manager's dashboard (and its CSV), the review queue and review item."""
 
 import csv
+from functools import wraps
 
 from django.contrib import messages
 from django.db import transaction
@@ -16,7 +17,7 @@ from annotation.selectors_review import next_review_item_id, review_item, review
 from annotation.services import gold, guideline_flags, review
 from annotation.services.quality_summary import day_labels
 from annotation.tasks import items_quality_refresh, quality_refresh
-from config.errors import ApplicationError
+from config.errors import ApplicationError, PermissionDeniedError
 from config.numbers import plain_int
 from projects.decorators import project_view
 from projects.permissions import Capability, has_capability
@@ -187,7 +188,21 @@ def review_queue_page(request, project):
     return render(request, "annotation/review_queue.html", {"project": project, "queue": queue})
 
 
+def _refusal_as_page(view):
+    """A review item refused to this user (they annotated it) is a 403 page saying why."""
+
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        try:
+            return view(request, *args, **kwargs)
+        except PermissionDeniedError as exc:
+            return render(request, "403.html", {"message": exc.message}, status=403)
+
+    return wrapper
+
+
 @project_view(Capability.REVIEW)
+@_refusal_as_page
 def review_item_page(request, project, item_id: int):
     view = review_item(project=project, item_id=item_id, reviewer=request.user)
     if view is None:
@@ -217,6 +232,7 @@ def _ranking_from_post(post, view) -> list[list[int]]:
 
 @require_POST
 @project_view(Capability.REVIEW)
+@_refusal_as_page
 def review_act(request, project, item_id: int, annotation_id: int):
     verdict = request.POST.get("verdict")
     comment = request.POST.get("comment", "")
@@ -258,6 +274,7 @@ def review_act(request, project, item_id: int, annotation_id: int):
 
 @require_POST
 @project_view(Capability.MANAGE)
+@_refusal_as_page
 def item_gold(request, project, item_id: int):
     view = review_item(project=project, item_id=item_id, reviewer=request.user)
     if view is None:

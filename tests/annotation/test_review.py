@@ -2,6 +2,8 @@
 kept), no self-review, and the queue's order."""
 
 import pytest
+from django.test import Client
+from rest_framework.test import APIClient
 
 from annotation.models import (
     Annotation,
@@ -155,13 +157,44 @@ def test_reviewers_never_review_their_own_work(reviewed):
         annotation_review_reject(
             project=project, annotation_id=theirs.pk, reviewer=busy_reviewer, comment="no"
         )
-    # and such items never reach their queue
+    # and such items never reach their queue, nor their review view
     assert theirs.item_id not in [
         e.item_id for e in review_queue(project=project, reviewer=busy_reviewer)
     ]
-    assert review_item(
-        project=project, item_id=theirs.item_id, reviewer=busy_reviewer
-    ).reviewer_annotated
+    with pytest.raises(PermissionDeniedError, match="you annotated this item"):
+        review_item(project=project, item_id=theirs.item_id, reviewer=busy_reviewer)
+
+
+@pytest.mark.parametrize("role", [Role.REVIEWER, Role.MANAGER])
+def test_the_review_view_of_an_item_one_annotated_is_refused_on_the_page_and_in_the_api(
+    reviewed, role
+):
+    # given a reviewer (or manager) who ranked an item that others ranked too
+    project, ann1, _, _ = reviewed
+    busy = add_member(project, role, "busy")
+    theirs = Annotation.objects.filter(user=ann1).first()
+    annotation_submit_other_on(project, theirs.item_id, busy)
+    api, page = APIClient(), Client()
+    api.force_authenticate(busy)
+    page.force_login(busy)
+
+    # when they open its review view by address
+    answer = api.get(f"/api/v1/projects/{project.slug}/review/items/{theirs.item_id}/")
+    html = page.get(f"/p/{project.slug}/review/items/{theirs.item_id}/")
+
+    # then both refuse, saying why, and show nobody's work
+    assert answer.status_code == 403
+    assert "you annotated this item" in answer.json()["message"]
+    assert html.status_code == 403
+    assert "you annotated this item; someone else reviews it" in html.content.decode()
+    for shown in (answer.content.decode(), html.content.decode()):
+        assert "ann1" not in shown and "ann2" not in shown
+    # and an item they did not annotate still opens
+    other = Annotation.objects.exclude(item_id=theirs.item_id).first()
+    assert (
+        api.get(f"/api/v1/projects/{project.slug}/review/items/{other.item_id}/").status_code == 200
+    )
+    assert page.get(f"/p/{project.slug}/review/items/{other.item_id}/").status_code == 200
 
 
 def annotation_submit_other_on(project, item_id, user):

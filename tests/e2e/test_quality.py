@@ -300,11 +300,12 @@ def test_a_reviewer_never_sees_items_they_annotated(page, live_server, log_in, p
     expect(rows).to_have_count(2)
     assert sorted(int(i) for i in rows.evaluate_all("rs => rs.map(r => r.dataset.item)")) == others
 
-    # and their own item, opened by address, says so and offers no review form
-    page.goto(item_url(live_server, "own", own.item_id))
-    expect(page.locator(".warn")).to_contain_text("You annotated this item")
-    expect(page.locator("article[data-annotation]")).to_have_count(2)
-    expect(page.locator("article[data-annotation] form")).to_have_count(0)
+    # and their own item, opened by address, is refused with the reason, showing nobody's work
+    opened = page.goto(item_url(live_server, "own", own.item_id))
+    assert opened.status == 403
+    expect(page.locator("main")).to_contain_text("you annotated this item; someone else reviews it")
+    expect(page.locator("article[data-annotation]")).to_have_count(0)
+    expect(page.locator("main")).not_to_contain_text("alice")
 
     # and a hand-made POST on alice's annotation there is refused
     theirs = Annotation.objects.get(item_id=own.item_id, user=alice)
@@ -313,7 +314,7 @@ def test_a_reviewer_never_sees_items_they_annotated(page, live_server, log_in, p
         form={"verdict": "accept"},
         headers={"X-CSRFToken": csrf_token(page)},
     )
-    assert answer.ok and "someone else reviews it" in answer.text()
+    assert answer.status == 403 and "someone else reviews it" in answer.text()
     assert not Review.objects.exists()
     theirs.refresh_from_db()
     assert theirs.review_state == ReviewState.PENDING
