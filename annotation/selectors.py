@@ -3,6 +3,7 @@
 import string
 from dataclasses import dataclass
 
+from django.db.models import Q
 from django.utils import timezone
 
 from annotation.models import Annotation, Assignment, AssignmentState, ImportJob, Item, Response
@@ -77,16 +78,27 @@ def annotator_progress(*, user, project: Project) -> AnnotatorProgress:
 @dataclass(frozen=True)
 class ProjectCounts:
     items: int
-    items_complete: int
+    items_complete: int  # every annotator the overlap asks for has submitted
+    items_waiting: int  # still open to annotators: the annotator's "items left"
     annotations: int
     live_leases: int
 
+    @property
+    def items_in_progress(self) -> int:
+        """Neither complete nor open: every slot taken by a live lease, or gold items."""
+        return max(0, self.items - self.items_complete - self.items_waiting)
+
 
 def project_counts(project: Project) -> ProjectCounts:
+    """The project page's item counts; complete, waiting and in progress add up to items."""
     items = Item.objects.filter(project=project)
+    complete = Q(submitted_count__gte=project.overlap)
     return ProjectCounts(
         items=items.count(),
-        items_complete=items.filter(submitted_count__gte=project.overlap).count(),
+        items_complete=items.filter(complete).count(),
+        # As annotator_progress counts "items left", less any already complete (a lowered
+        # overlap leaves such items open), so the three counts never overlap.
+        items_waiting=items.filter(open_slots__gt=0).exclude(complete).count(),
         annotations=Annotation.objects.filter(project=project).count(),
         live_leases=Assignment.objects.filter(
             project=project, state=AssignmentState.ACTIVE, lease_expires_at__gt=timezone.now()

@@ -4,7 +4,7 @@ Only the user's own annotations are ever read here; nobody sees another annotato
 answers on an item through these selectors.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from django.db.models import Count, Q, QuerySet, TextField
 from django.db.models.functions import Cast
@@ -12,7 +12,7 @@ from django.db.models.functions import Cast
 from annotation.models import Annotation, AnnotationRevision, Prompt, Response
 from annotation.selectors import LETTERS
 from config.errors import NotFoundError
-from projects.models import Project
+from projects.models import Project, TagLabel
 
 MAX_QUERY_CHARS = 200
 
@@ -45,11 +45,22 @@ def prompts_of_user(*, user, project: Project) -> QuerySet[Prompt]:
 
 
 @dataclass(frozen=True)
+class HistorySpan:
+    label: TagLabel
+    start: int  # code points into the response's text, as stored
+    end: int
+    quote: str  # the tagged text itself
+    note: str
+
+
+@dataclass(frozen=True)
 class HistoryResponse:
     id: int
     letter: str
     text: str
     rewrites: list[Response]  # this annotation's rewrites of it, oldest first
+    spans: list[HistorySpan] = field(default_factory=list)  # in text order
+    labels: list[TagLabel] = field(default_factory=list)  # response-level labels
 
 
 @dataclass(frozen=True)
@@ -68,7 +79,7 @@ def annotation_detail_for_user(*, user, annotation_id: int) -> AnnotationDetail:
     """One of the user's annotations with its item as they saw it and its earlier revisions."""
     annotation = (
         Annotation.objects.select_related("item__prompt", "guideline", "project")
-        .prefetch_related("spans", "response_labels")
+        .prefetch_related("spans__label", "response_labels__label")
         .filter(pk=annotation_id, user=user)
         .first()
     )
@@ -78,8 +89,24 @@ def annotation_detail_for_user(*, user, annotation_id: int) -> AnnotationDetail:
     rewrites: dict[int, list[Response]] = {}
     for rewrite in Response.objects.filter(annotation=annotation).order_by("id"):
         rewrites.setdefault(rewrite.rewrite_of_id, []).append(rewrite)
+    spans: dict[int, list[HistorySpan]] = {}
+    for span in annotation.spans.all():
+        quote = texts.get(span.response_id, "")[span.start : span.end]
+        spans.setdefault(span.response_id, []).append(
+            HistorySpan(span.label, span.start, span.end, quote, span.note)
+        )
+    labels: dict[int, list[TagLabel]] = {}
+    for tag in annotation.response_labels.all():
+        labels.setdefault(tag.response_id, []).append(tag.label)
     responses = [
-        HistoryResponse(rid, LETTERS[index], texts.get(rid, ""), rewrites.get(rid, []))
+        HistoryResponse(
+            rid,
+            LETTERS[index],
+            texts.get(rid, ""),
+            rewrites.get(rid, []),
+            spans.get(rid, []),
+            labels.get(rid, []),
+        )
         for index, rid in enumerate(annotation.display_order)
     ]
     return AnnotationDetail(

@@ -142,6 +142,12 @@
       const [start, end] = [Number(entry.dataset.start), Number(entry.dataset.end)];
       return { id: entry.dataset.spanId, start, end, name: label.name, colour: label.colour };
     });
+    paintAll(body, spans);
+  }
+
+  /** Highlight spans ({id, start, end, name, colour}, source offsets) in a rendered body. */
+  function paintAll(body, spans) {
+    spans = spans.map((span) => ({ ...span, colour: safeColour(span.colour) }));
     if (!spans.length) return;
     // Shorter spans paint last, on top.
     spans.sort((x, y) => y.end - y.start - (x.end - x.start));
@@ -223,7 +229,7 @@
       : "";
   }
 
-  window.PrefLabSpans = { payload, problem, offsets };
+  window.PrefLabSpans = { payload, problem, offsets, paint: paintAll }; // paint: history.js
 
   /* ---- keys and clicks ---- */
 
