@@ -3,10 +3,10 @@
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.authtoken.views import ObtainAuthToken
-from rest_framework.throttling import ScopedRateThrottle
 
 from annotation import api as annotation_api
 from annotation import api_authoring, api_quality
+from config.auth_throttle import PasswordTryThrottle
 from projects import api as projects_api
 from projects import api_labels
 from training import api as training_api
@@ -14,10 +14,9 @@ from training import api_loop, api_runs
 
 
 class TokenApi(ObtainAuthToken):
-    """username + password -> token, throttled per client address."""
+    """username + password -> token; password tries limited as on the login page."""
 
-    throttle_classes = [ScopedRateThrottle]
-    throttle_scope = "auth"
+    throttle_classes = [PasswordTryThrottle]
 
 
 urlpatterns = [

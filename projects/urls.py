@@ -3,6 +3,8 @@ from django.urls import path
 from projects import views, views_labels
 
 urlpatterns = [
+    # Django's login page under the token endpoint's limit on password tries.
+    path("accounts/login/", views.login, name="login"),
     path("", views.home, name="home"),
     path("projects/new/", views.project_create, name="project-create"),
     path("p/<slug:slug>/", views.project_detail, name="project-detail"),

@@ -1,12 +1,18 @@
 """HTML pages for projects, members and guidelines. Each view: parse, one service, render."""
 
+import math
+
 from django.contrib import messages
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.forms import AuthenticationForm
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 
 from annotation.selectors import annotator_progress, project_counts
+from config.auth_throttle import PasswordTryThrottle
 from config.errors import ApplicationError
 from projects import services
 from projects.decorators import project_view
@@ -26,6 +32,26 @@ from projects.selectors import (
     membership_list,
     project_list_for_user,
 )
+
+_django_login = auth_views.LoginView.as_view()
+
+
+@sensitive_post_parameters("password")
+def login(request):
+    """Django's login page, under the token endpoint's limit on password tries."""
+    if request.method == "POST":
+        throttle = PasswordTryThrottle()
+        if not throttle.allow_request(request, None):
+            seconds = max(1, math.ceil(throttle.wait() or 1))
+            context = {
+                "form": AuthenticationForm(request, initial={"username": ""}),
+                "next": request.POST.get("next", ""),
+                "wait_seconds": seconds,
+            }
+            response = render(request, "registration/login.html", context, status=429)
+            response["Retry-After"] = str(seconds)
+            return response
+    return _django_login(request)
 
 
 @login_required
