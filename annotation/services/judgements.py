@@ -137,9 +137,14 @@ def _ratings(payload: dict, project: Project, response_ids: list[int]) -> tuple[
 
 def _rubric(payload: dict, dimensions: list[Dimension], response_ids: list[int]) -> dict:
     """Every dimension scores every response, each on its own scale."""
-    if not dimensions:
-        return {}
     raw = payload.get("rubric")
+    if not dimensions:
+        # Scores for dimensions this project lacks (another project's, or deleted since
+        # the page loaded) are refused, not dropped: the annotator believes them stored.
+        if raw:
+            named = sorted(map(str, raw)) if isinstance(raw, dict) else raw
+            raise _invalid("rubric", f"this project has no rubric; dimensions not in it: {named}")
+        return {}
     if not isinstance(raw, dict):
         names = ", ".join(d.name for d in dimensions)
         raise _invalid("rubric", f"score every response on: {names}")

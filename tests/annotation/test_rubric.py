@@ -83,6 +83,32 @@ def test_projects_without_a_rubric_ignore_it(project, annotator):
     assert annotation.rubric_scores == {}
 
 
+def test_another_projects_rubric_dimension_is_refused_not_dropped(project, annotator):
+    # given: a project without a rubric, and a dimension of another project
+    from rest_framework.test import APIClient
+
+    from tests.factories import make_project
+
+    other = make_project(slug="other")
+    foreign = rating_dimension_save(project=other, name="helpful", scale=5, hotkey="h")
+    make_items(project, 1)
+    api = APIClient()
+    api.force_authenticate(annotator)
+    body = api.post(f"/api/v1/projects/{project.slug}/claim/").json()
+    ids = [r["id"] for r in body["item"]["responses"]]
+    # when: the submit scores the foreign dimension
+    response = api.post(
+        f"/api/v1/assignments/{body['id']}/submit/",
+        {"ranking": [[rid] for rid in ids], "rubric": {str(foreign.pk): {str(ids[0]): 3}}},
+        format="json",
+    )
+    # then: a 400 naming the field, and nothing stored
+    assert response.status_code == 400, response.content
+    assert response.json()["field"] == "rubric"
+    assert str(foreign.pk) in response.json()["message"]
+    assert not Annotation.objects.exists()
+
+
 def test_rubric_from_the_plain_form(project, annotator, rubric, client):
     make_items(project, 2)
     client.force_login(annotator)
