@@ -19,6 +19,7 @@ from annotation.serializers import (
 from annotation.services.claiming import assignment_claim, assignment_heartbeat, assignment_skip
 from annotation.services.imports import import_job_cancel, import_job_create
 from annotation.services.submission import annotation_submit
+from config.api_schema import JOB_QUEUE_DOWN
 from config.errors import NotFoundError
 from projects.permissions import Capability, has_capability
 from projects.selectors import project_get_for_user
@@ -83,7 +84,9 @@ class HeartbeatApi(APIView):
 class ImportCreateApi(APIView):
     parser_classes = [MultiPartParser, FormParser]
 
-    @extend_schema(request=ImportInputSerializer, responses={202: ImportJobSerializer})
+    @extend_schema(
+        request=ImportInputSerializer, responses={202: ImportJobSerializer, 503: JOB_QUEUE_DOWN}
+    )
     def post(self, request, slug):
         project = project_get_for_user(slug=slug, user=request.user, capability=Capability.MANAGE)
         data = _valid(ImportInputSerializer, request)
@@ -111,7 +114,7 @@ class ImportDetailApi(APIView):
 
 
 class ImportCancelApi(APIView):
-    @extend_schema(request=None, responses=ImportJobSerializer)
+    @extend_schema(request=None, responses={202: ImportJobSerializer})
     def post(self, request, import_id):
         job = _import_for_manager(request, import_id)
         import_job_cancel(job=job)

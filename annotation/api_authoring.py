@@ -26,7 +26,7 @@ from annotation.serializers_authoring import (
 from annotation.services.prompts import messages_clean, prompt_duplicates_find, prompt_write
 from annotation.services.response_queue import write_claim, write_skip, write_submit
 from annotation.services.revisions import annotation_revise
-from config.numbers import plain_int
+from config.numbers import query_int
 from projects.permissions import Capability
 from projects.selectors import project_get_for_user
 
@@ -39,17 +39,22 @@ def _valid(serializer_class, request) -> dict:
     return serializer.validated_data
 
 
+PAGE_PARAMETERS = [
+    OpenApiParameter("offset", {"type": "integer", "minimum": 0}),
+    OpenApiParameter("limit", {"type": "integer", "minimum": 0}, description="at most 200"),
+]
+
+
 def _page(request) -> tuple[int, int]:
     def number(name: str, default: int, top: int) -> int:
-        raw = request.query_params.get(name, "")
-        number = plain_int(raw)
+        number = query_int(request, name)
         return default if number is None else min(number, top)
 
     return number("offset", 0, 10**9), number("limit", PAGE_SIZE, 200)
 
 
 class PromptListApi(APIView):
-    @extend_schema(responses=PromptOutSerializer(many=True))
+    @extend_schema(parameters=PAGE_PARAMETERS, responses=PromptOutSerializer(many=True))
     def get(self, request, slug):
         """The prompts you wrote in the project, newest first."""
         project = project_get_for_user(slug=slug, user=request.user, capability=Capability.ANNOTATE)
@@ -150,8 +155,7 @@ class MyAnnotationsApi(APIView):
     @extend_schema(
         parameters=[
             OpenApiParameter("q", str, description="text in the prompt or your rationale"),
-            OpenApiParameter("offset", int),
-            OpenApiParameter("limit", int, description="at most 200"),
+            *PAGE_PARAMETERS,
         ],
         responses=HistoryEntrySerializer(many=True),
     )

@@ -1,7 +1,14 @@
 """The REST API, version 1."""
 
 from django.urls import path
+from drf_spectacular.utils import (
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+    inline_serializer,
+)
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework import serializers
 from rest_framework.authtoken.views import ObtainAuthToken
 
 from annotation import api as annotation_api
@@ -13,6 +20,15 @@ from training import api as training_api
 from training import api_loop, api_runs
 
 
+@extend_schema_view(
+    post=extend_schema(
+        auth=[],
+        responses={
+            200: inline_serializer("AuthToken", {"token": serializers.CharField()}),
+            429: OpenApiResponse(description="Too many tries from your address; wait a minute."),
+        },
+    )
+)
 class TokenApi(ObtainAuthToken):
     """username + password -> token; password tries limited as on the login page."""
 

@@ -1,5 +1,7 @@
 """Whole numbers typed into URLs and forms (ids, ranks, counts)."""
 
+from config.errors import ApplicationError
+
 MAX_DIGITS = 18  # every id and count fits a 64-bit integer column with this many
 
 
@@ -10,3 +12,18 @@ def plain_int(value) -> int | None:
     if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= MAX_DIGITS:
         return int(value)
     return None
+
+
+def query_int(request, name: str) -> int | None:
+    """The whole number in the API query parameter ``name``; None when it is absent or
+    empty. Anything else is refused with a 400 naming the parameter, rather than ignored:
+    a client that sends ``offset=ten`` must learn that it paged nowhere."""
+    raw = request.query_params.get(name, "")
+    if raw == "":
+        return None
+    number = plain_int(raw)
+    if number is None:
+        raise ApplicationError(
+            f"{name}: expected a whole number (0 or more), got {raw[:20]!r}", extra={"field": name}
+        )
+    return number

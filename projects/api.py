@@ -11,6 +11,7 @@ from projects.permissions import Capability, can_create_projects
 from projects.selectors import guideline_current, project_get_for_user, project_list_for_user
 from projects.serializers import (
     GuidelineAckInputSerializer,
+    GuidelineAckSerializer,
     GuidelineInputSerializer,
     GuidelineSerializer,
     MembershipInputSerializer,
@@ -93,9 +94,9 @@ class GuidelineApi(APIView):
 
 
 class GuidelineAckApi(APIView):
-    @extend_schema(request=GuidelineAckInputSerializer, responses={200: GuidelineSerializer})
+    @extend_schema(request=GuidelineAckInputSerializer, responses={200: GuidelineAckSerializer})
     def post(self, request, slug):
         project = project_get_for_user(slug=slug, user=request.user, capability=Capability.ANNOTATE)
         data = _valid(GuidelineAckInputSerializer, request)
         ack = services.guideline_acknowledge(project=project, user=request.user, **data)
-        return Response({"version": ack.guideline.version, "acknowledged_at": ack.acknowledged_at})
+        return Response(GuidelineAckSerializer(ack).data)

@@ -105,7 +105,9 @@ class GuidelineInputSerializer(serializers.Serializer):
 
 
 class GuidelineSerializer(serializers.ModelSerializer):
-    published_by = serializers.CharField(source="published_by.username", default=None)
+    published_by = serializers.CharField(
+        source="published_by.username", default=None, allow_null=True
+    )
 
     class Meta:
         model = Guideline
@@ -114,6 +116,13 @@ class GuidelineSerializer(serializers.ModelSerializer):
 
 class GuidelineAckInputSerializer(serializers.Serializer):
     version = serializers.IntegerField(min_value=1, required=False)
+
+
+class GuidelineAckSerializer(serializers.Serializer):
+    """Which version the user acknowledged, and when."""
+
+    version = serializers.IntegerField(source="guideline.version")
+    acknowledged_at = serializers.DateTimeField()
 
 
 class TagLabelSerializer(serializers.Serializer):

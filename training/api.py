@@ -6,6 +6,7 @@ from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from config.api_schema import JOB_QUEUE_DOWN
 from projects.permissions import Capability
 from projects.selectors import project_get_for_user
 from training.selectors import snapshot_for_user, snapshots_of
@@ -23,7 +24,10 @@ class SnapshotListApi(APIView):
         data = SnapshotSerializer(snapshots_of(project), many=True, context={"request": request})
         return Response(data.data)
 
-    @extend_schema(request=SnapshotCreateSerializer, responses={202: SnapshotSerializer})
+    @extend_schema(
+        request=SnapshotCreateSerializer,
+        responses={202: SnapshotSerializer, 200: SnapshotSerializer, 503: JOB_QUEUE_DOWN},
+    )
     def post(self, request, slug):
         """Queue an export; a repeated ``client_token`` returns the earlier snapshot (200)."""
         project = project_get_for_user(slug=slug, user=request.user, capability=Capability.EXPORT)

@@ -10,6 +10,7 @@ from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from config.api_schema import JOB_QUEUE_DOWN
 from projects.permissions import Capability
 from projects.selectors import project_get_for_user
 from training.models import GenerationJob, Generator
@@ -63,7 +64,10 @@ class RoundListApi(APIView):
         project = project_get_for_user(slug=slug, user=request.user, capability=Capability.EXPORT)
         return Response(RoundSerializer(round_stats(project), many=True).data)
 
-    @extend_schema(request=RoundStartSerializer, responses={202: RoundSerializer})
+    @extend_schema(
+        request=RoundStartSerializer,
+        responses={202: RoundSerializer, 200: RoundSerializer, 503: JOB_QUEUE_DOWN},
+    )
     def post(self, request, slug):
         """Start the next round: pick prompts and generators and queue the generation; a
         repeated ``client_token`` returns the round it started (200)."""

@@ -4,13 +4,14 @@ Engineers launch, cancel and re-launch runs; managers and engineers read them.
 """
 
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from config.api_schema import JOB_QUEUE_DOWN
 from config.errors import ApplicationError
-from config.numbers import plain_int
+from config.numbers import query_int
 from projects.permissions import Capability
 from projects.selectors import project_get_for_user
 from training.models import DatasetSnapshot, ModelArtifact, RunMetric, TrainingRun
@@ -51,7 +52,15 @@ class RunListApi(APIView):
         )
         return Response(RunSummarySerializer(runs, many=True).data)
 
-    @extend_schema(request=RunCreateSerializer, responses={202: RunSerializer})
+    @extend_schema(
+        request=RunCreateSerializer,
+        responses={
+            202: RunSerializer,
+            200: RunSerializer,
+            404: OpenApiResponse(description="No such project visible to you."),
+            503: JOB_QUEUE_DOWN,
+        },
+    )
     def post(self, request):
         """Queue a run on the ``gpu`` queue; a repeated ``client_token`` returns the
         earlier run (200) instead of training twice."""
@@ -112,7 +121,7 @@ class RunCancelApi(APIView):
 
 
 class RunRelaunchApi(APIView):
-    @extend_schema(request=None, responses=RunSerializer)
+    @extend_schema(request=None, responses={202: RunSerializer, 503: JOB_QUEUE_DOWN})
     def post(self, request, run_id):
         """Queue a failed or cancelled run again; it resumes from its last checkpoint."""
         run = run_for_user(run_id=run_id, user=request.user, capability=Capability.ENGINEER)
@@ -121,16 +130,20 @@ class RunRelaunchApi(APIView):
 
 class RunMetricsApi(APIView):
     @extend_schema(
-        parameters=[OpenApiParameter("after", int, description="only rows with a larger id")],
+        parameters=[
+            OpenApiParameter(
+                "after", {"type": "integer", "minimum": 0}, description="only rows with a larger id"
+            )
+        ],
         responses=RunMetricSerializer(many=True),
     )
     def get(self, request, run_id):
         """The run's metrics lines in order (poll with ``after`` for new ones)."""
         run = run_for_user(run_id=run_id, user=request.user)
         rows = RunMetric.objects.filter(run=run).order_by("id")
-        after = request.query_params.get("after")
-        if plain_int(after) is not None:
-            rows = rows.filter(id__gt=plain_int(after))
+        after = query_int(request, "after")
+        if after is not None:
+            rows = rows.filter(id__gt=after)
         return Response(RunMetricSerializer(rows[:5000], many=True).data)
 
 
@@ -147,7 +160,13 @@ class ModelListApi(APIView):
 
 
 class ModelScoreApi(APIView):
-    @extend_schema(request=ScoreSerializer, responses=ScoreResultSerializer)
+    @extend_schema(
+        request=ScoreSerializer,
+        responses={
+            200: ScoreResultSerializer,
+            503: OpenApiResponse(description="The model's files are not on this machine."),
+        },
+    )
     def post(self, request, model_id):
         """Rewards of the responses to the prompt, one per response, in order."""
         artifact = get_object_or_404(ModelArtifact.objects.select_related("project"), pk=model_id)

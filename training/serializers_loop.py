@@ -78,9 +78,12 @@ class RoundSerializer(serializers.Serializer):
     """A round with its figures (``training.selectors_rounds.RoundStats``)."""
 
     number = serializers.IntegerField()
-    prompt_source = serializers.CharField(source="round.prompt_source", default=None)
-    policy = serializers.IntegerField(source="round.policy_id", default=None)
-    baseline = serializers.IntegerField(source="round.baseline_id", default=None)
+    # None for a round of imported items that no Round row describes.
+    prompt_source = serializers.CharField(
+        source="round.prompt_source", default=None, allow_null=True
+    )
+    policy = serializers.IntegerField(source="round.policy_id", default=None, allow_null=True)
+    baseline = serializers.IntegerField(source="round.baseline_id", default=None, allow_null=True)
     items = serializers.IntegerField()
     items_complete = serializers.IntegerField()
     annotations = serializers.IntegerField()

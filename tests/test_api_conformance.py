@@ -1,0 +1,132 @@
+"""The API answers what its OpenAPI schema says: schemathesis, in-process, on the test DB.
+
+Every operation of ``/api/v1/schema/`` gets a few generated requests (valid ones and ones
+the schema calls invalid) as a project's manager, and every answer must be documented:
+its status code, content type and body schema; no 5xx; and a request the schema calls
+invalid must be refused. Bounded (a few examples per operation, a fixed seed) so it
+stays a CI test of about a minute, not a fuzzing campaign.
+
+Not checked: that every schema-valid request is accepted. A valid-looking submit can
+still name a response that is not in the item, or a generator the project lacks; the
+schema cannot know the project's state, and the services answer those with a 400 that
+names the field.
+"""
+
+import pytest
+import schemathesis
+from django.core.handlers.wsgi import WSGIHandler
+from django.core.signals import request_finished, request_started
+from django.db import close_old_connections
+from hypothesis import HealthCheck, settings
+from rest_framework.authtoken.models import Token
+
+from annotation.services.claiming import assignment_claim
+from annotation.services.submission import annotation_submit
+from projects.models import Role
+from tests.factories import add_member, make_items
+
+CONFIG = schemathesis.Config.from_dict(
+    {
+        "seed": 19,
+        "generation": {"max-examples": 3, "deterministic": True},
+        # Aim at the project the data is in; ids stay generated (most miss: 404).
+        "parameters": {"slug": "proj"},
+        "checks": {"positive_data_acceptance": {"enabled": False}},
+    }
+)
+schema = schemathesis.openapi.from_wsgi("/api/v1/schema/", WSGIHandler(), config=CONFIG)
+
+
+@pytest.fixture
+def _requests_keep_the_test_transaction():
+    """Django closes the connection after each request; inside the test's transaction it
+    must not (Django's own test client unhooks the same signal)."""
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    yield
+    request_started.connect(close_old_connections)
+    request_finished.connect(close_old_connections)
+
+
+@pytest.fixture
+def token(_requests_keep_the_test_transaction, project, manager):
+    """The manager's token, in a project with members, items and an annotation."""
+    annotator = add_member(project, Role.ANNOTATOR, "annotator")
+    add_member(project, Role.ENGINEER, "engineer")
+    make_items(project, 6)
+    done = assignment_claim(user=annotator, project=project)
+    annotation_submit(
+        assignment_id=done.pk,
+        user=annotator,
+        payload={"ranking": [[rid] for rid in done.display_order]},
+    )
+    return Token.objects.get_or_create(user=manager)[0].key
+
+
+@schema.parametrize()
+@settings(suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_api_answers_as_documented(case, token):
+    case.call_and_validate(headers={"Authorization": f"Token {token}"})
+
+
+def _call(path: str, method: str, token: str | None, **case):
+    """One hand-made request through the same checks (documented status, type, body)."""
+    operation = schema[path][method]
+    headers = {"Authorization": f"Token {token}"} if token else {}
+    return operation.Case(**case).call_and_validate(headers=headers)
+
+
+def test_rounds_of_imported_items_answer_as_documented(token):
+    # given: items imported outside any started round (no Round row: no source, no policy)
+    # when / then: their round's null prompt_source, policy and baseline are documented
+    response = _call(
+        "/api/v1/projects/{slug}/rounds/", "GET", token, path_parameters={"slug": "proj"}
+    )
+    assert response.json()[0]["prompt_source"] is None
+
+
+def test_acknowledging_guidelines_answers_as_documented(token):
+    response = _call(
+        "/api/v1/projects/{slug}/guidelines/ack/", "POST", token,
+        path_parameters={"slug": "proj"}, body={"version": 1},
+    )  # fmt: skip
+    assert set(response.json()) == {"version", "acknowledged_at"}
+
+
+@pytest.mark.parametrize(
+    ("signed_in", "path", "method", "case", "status"),
+    [
+        (False, "/api/v1/projects/", "GET", {}, 401),
+        (True, "/api/v1/projects/{slug}/", "GET", {"path_parameters": {"slug": "nope"}}, 404),
+        (True, "/api/v1/projects/{slug}/guidelines/ack/", "POST",
+         {"path_parameters": {"slug": "proj"}, "body": {"version": 9}}, 409),
+        (True, "/api/v1/projects/{slug}/members/", "POST",
+         {"path_parameters": {"slug": "proj"}, "body": {"username": "annotator", "role": "boss"}}, 400),
+    ],
+)  # fmt: skip
+def test_error_answers_are_documented_json(token, signed_in, path, method, case, status):
+    response = _call(path, method, token if signed_in else None, **case)
+    assert response.status_code == status
+    assert set(response.json()) >= {"error", "message"}
+
+
+@pytest.mark.parametrize(
+    ("path", "method", "case", "field"),
+    [
+        ("/api/v1/projects/{slug}/guidelines/", "POST",
+         {"path_parameters": {"slug": "proj"}, "body": {"body": "# v2", "summary": 0}}, "summary"),
+        ("/api/v1/projects/{slug}/", "PATCH",
+         {"path_parameters": {"slug": "proj"}, "body": {"overlap": "3"}}, "overlap"),
+        ("/api/v1/projects/{slug}/", "PATCH",
+         {"path_parameters": {"slug": "proj"}, "body": {"archived": "no"}}, "archived"),
+        ("/api/v1/projects/{slug}/annotations/mine/", "GET",
+         {"path_parameters": {"slug": "proj"}, "query": {"offset": "ten"}}, "offset"),
+    ],
+)  # fmt: skip
+def test_requests_the_schema_calls_invalid_are_refused(token, path, method, case, field):
+    # given: a JSON value of the wrong type, or a query number that is no number
+    # when
+    response = _call(path, method, token, **case)
+    # then: refused, naming the field, rather than coerced or ignored
+    assert response.status_code == 400
+    assert field in response.json()["message"]
