@@ -38,11 +38,20 @@ ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]", "t
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 
 # Behind a TLS-terminating proxy: secure cookies, HSTS, and trust its scheme header.
-if env_bool("PREFLAB_HTTPS", False):
+# On by default wherever the site answers to a name other than this machine's (a
+# deployment), so production is secure unless PREFLAB_HTTPS=0 says it serves plain http
+# on purpose; off for DEBUG and for the embedded default (make run: 127.0.0.1). Not keyed
+# on DATABASE_URL: developers and CI run PostgreSQL behind plain http on 127.0.0.1, where
+# a Secure session cookie would never come back and every login would silently fail.
+_LOCAL_HOSTS = {"localhost", "127.0.0.1", "[::1]", "::1", "testserver"}
+PREFLAB_HTTPS = env_bool("PREFLAB_HTTPS", not DEBUG and not set(ALLOWED_HOSTS) <= _LOCAL_HOSTS)
+if PREFLAB_HTTPS:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
     SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
+    # Health checks reach the web process over plain http from inside (docker-compose).
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
     SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 3600)
 
 INSTALLED_APPS = [
@@ -66,6 +75,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Scripts and styles from this site only, on every response (config/csp.py).
+    "config.csp.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -242,8 +253,11 @@ REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
     "PAGE_SIZE": 100,
-    # Password guessing against the token endpoint (per client address).
+    # Password guessing on the token endpoint and the login page (config/auth_throttle.py).
     "DEFAULT_THROTTLE_RATES": {"auth": env_str("PREFLAB_AUTH_RATE", "30/min")},
+    # A client's address: REMOTE_ADDR, or behind this many proxies the one they recorded in
+    # X-Forwarded-For; never the header as sent, which a client could vary to dodge limits.
+    "NUM_PROXIES": env_int("PREFLAB_PROXIES", 1 if PREFLAB_HTTPS else 0),
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "PrefLab API",

@@ -40,11 +40,18 @@ def browser_type_launch_args(browser_type_launch_args):
     }
 
 
+def _csp_refusal(message, errors: list[str]) -> None:
+    if message.type == "error" and "Content Security Policy" in message.text:
+        errors.append(message.text)
+
+
 @pytest.fixture
 def page_errors(page: Page) -> list[str]:
-    """Uncaught JavaScript errors on the page; tests assert it stays empty."""
+    """Uncaught JavaScript errors and CSP refusals on the page; tests assert it stays empty."""
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
+    # Something the Content-Security-Policy refused (config/csp.py) is a broken page too.
+    page.on("console", lambda message: _csp_refusal(message, errors))
     page.set_default_timeout(TIMEOUT_MS)
     return errors
 
