@@ -84,3 +84,23 @@ def test_a_right_password_within_the_limit_logs_in(victim):
     answer = login(client, PASSWORD)
     assert answer.status_code == 302
     assert client.session["_auth_user_id"] == str(victim.pk)
+
+
+def test_with_the_cache_down_logins_still_work_unlimited(victim, settings):
+    # given a cache that cannot be reached (nothing listens on that port)
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": "redis://127.0.0.1:1/0",
+        }
+    }
+
+    # when someone logs in on the page and through the API
+    page = login(Client(), PASSWORD)
+    token = APIClient().post(
+        "/api/v1/auth/token/", {"username": "victim", "password": PASSWORD}, format="json"
+    )
+
+    # then both work: nobody is locked out because the limiter cannot count
+    assert page.status_code == 302
+    assert token.status_code == 200
