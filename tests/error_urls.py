@@ -9,5 +9,6 @@ def fail(request):
     raise RuntimeError("a view that fails, as any unforeseen bug would")
 
 
-urlpatterns = [path("test-failure/", fail), *site.urlpatterns]
+urlpatterns = [path("test-failure/", fail), path("api/v1/test-failure/", fail), *site.urlpatterns]
 handler404 = site.handler404
+handler500 = site.handler500

@@ -37,6 +37,31 @@ def test_a_server_error_answers_the_sites_500_page(db, settings):
     assert "Something went wrong" in response.content.decode()
 
 
+@pytest.mark.urls("tests.error_urls")
+def test_a_server_error_under_the_api_answers_json(db, settings):
+    settings.DEBUG = False
+    client = _client()
+    client.raise_request_exception = False
+    response = client.get("/api/v1/test-failure/")
+    assert response.status_code == 500
+    assert response.json() == {
+        "error": "server_error",
+        "message": "Internal error; it has been logged.",
+    }
+
+
+def test_an_expired_form_answers_the_sites_page(project, manager):
+    # given a browser whose form token is missing (signed out and in again in another tab)
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(manager)
+    # when it sends a form
+    response = client.post(f"/p/{project.slug}/quality/refresh/")
+    # then the 403 says what happened and what to do, in the site's layout
+    assert response.status_code == 403
+    assert _has_layout(response)
+    assert "reload the page and send it again" in response.content.decode()
+
+
 def test_not_found_and_not_allowed_pages_use_the_layout(project, annotator):
     client = _client(annotator)
     missing = client.get("/no/such/page/")
