@@ -1,16 +1,18 @@
 """The API answers what its OpenAPI schema says: schemathesis, in-process, on the test DB.
 
 Every operation of ``/api/v1/schema/`` gets a few generated requests (valid ones and ones
-the schema calls invalid) as a project's manager, and every answer must be documented:
-its status code, content type and body schema; no 5xx; and a request the schema calls
-invalid must be refused. Bounded (a few examples per operation, a fixed seed) so it
-stays a CI test of about a minute, not a fuzzing campaign.
+the schema calls invalid) as the project's manager and as its engineer. Every answer must
+be documented (status code, content type, body schema), none may be a 5xx, and a request
+the schema calls invalid must be refused. Bounded (a few examples per operation, a fixed
+seed) so it stays a CI test of a minute or two, not a fuzzing campaign.
 
 Not checked: that every schema-valid request is accepted. A valid-looking submit can
 still name a response that is not in the item, or a generator the project lacks; the
 schema cannot know the project's state, and the services answer those with a 400 that
 names the field.
 """
+
+import os
 
 import pytest
 import schemathesis
@@ -27,8 +29,12 @@ from tests.factories import add_member, make_items
 
 CONFIG = schemathesis.Config.from_dict(
     {
-        "seed": 19,
-        "generation": {"max-examples": 3, "deterministic": True},
+        # CI's bound; raise them locally to look harder (PREFLAB_API_EXAMPLES=50).
+        "seed": int(os.environ.get("PREFLAB_API_SEED", "19")),
+        "generation": {
+            "max-examples": int(os.environ.get("PREFLAB_API_EXAMPLES", "3")),
+            "deterministic": True,
+        },
         # Aim at the project the data is in; ids stay generated (most miss: 404).
         "parameters": {"slug": "proj"},
         "checks": {"positive_data_acceptance": {"enabled": False}},
@@ -49,10 +55,10 @@ def _requests_keep_the_test_transaction():
 
 
 @pytest.fixture
-def token(_requests_keep_the_test_transaction, project, manager):
-    """The manager's token, in a project with members, items and an annotation."""
+def people(_requests_keep_the_test_transaction, project, manager) -> dict:
+    """The project's manager and engineer, with an annotator, items and an annotation."""
     annotator = add_member(project, Role.ANNOTATOR, "annotator")
-    add_member(project, Role.ENGINEER, "engineer")
+    engineer = add_member(project, Role.ENGINEER, "engineer")
     make_items(project, 6)
     done = assignment_claim(user=annotator, project=project)
     annotation_submit(
@@ -60,7 +66,18 @@ def token(_requests_keep_the_test_transaction, project, manager):
         user=annotator,
         payload={"ranking": [[rid] for rid in done.display_order]},
     )
-    return Token.objects.get_or_create(user=manager)[0].key
+    return {"manager": manager, "engineer": engineer}
+
+
+@pytest.fixture(params=["manager", "engineer"])
+def token(request, people) -> str:
+    """Each role's token: each passes the role checks the other meets with a 403."""
+    return Token.objects.get_or_create(user=people[request.param])[0].key
+
+
+@pytest.fixture
+def manager_token(people) -> str:
+    return Token.objects.get_or_create(user=people["manager"])[0].key
 
 
 @schema.parametrize()
@@ -76,18 +93,18 @@ def _call(path: str, method: str, token: str | None, **case):
     return operation.Case(**case).call_and_validate(headers=headers)
 
 
-def test_rounds_of_imported_items_answer_as_documented(token):
+def test_rounds_of_imported_items_answer_as_documented(manager_token):
     # given: items imported outside any started round (no Round row: no source, no policy)
     # when / then: their round's null prompt_source, policy and baseline are documented
     response = _call(
-        "/api/v1/projects/{slug}/rounds/", "GET", token, path_parameters={"slug": "proj"}
+        "/api/v1/projects/{slug}/rounds/", "GET", manager_token, path_parameters={"slug": "proj"}
     )
     assert response.json()[0]["prompt_source"] is None
 
 
-def test_acknowledging_guidelines_answers_as_documented(token):
+def test_acknowledging_guidelines_answers_as_documented(manager_token):
     response = _call(
-        "/api/v1/projects/{slug}/guidelines/ack/", "POST", token,
+        "/api/v1/projects/{slug}/guidelines/ack/", "POST", manager_token,
         path_parameters={"slug": "proj"}, body={"version": 1},
     )  # fmt: skip
     assert set(response.json()) == {"version", "acknowledged_at"}
@@ -104,8 +121,8 @@ def test_acknowledging_guidelines_answers_as_documented(token):
          {"path_parameters": {"slug": "proj"}, "body": {"username": "annotator", "role": "boss"}}, 400),
     ],
 )  # fmt: skip
-def test_error_answers_are_documented_json(token, signed_in, path, method, case, status):
-    response = _call(path, method, token if signed_in else None, **case)
+def test_error_answers_are_documented_json(manager_token, signed_in, path, method, case, status):
+    response = _call(path, method, manager_token if signed_in else None, **case)
     assert response.status_code == status
     assert set(response.json()) >= {"error", "message"}
 
@@ -123,10 +140,10 @@ def test_error_answers_are_documented_json(token, signed_in, path, method, case,
          {"path_parameters": {"slug": "proj"}, "query": {"offset": "ten"}}, "offset"),
     ],
 )  # fmt: skip
-def test_requests_the_schema_calls_invalid_are_refused(token, path, method, case, field):
+def test_requests_the_schema_calls_invalid_are_refused(manager_token, path, method, case, field):
     # given: a JSON value of the wrong type, or a query number that is no number
     # when
-    response = _call(path, method, token, **case)
+    response = _call(path, method, manager_token, **case)
     # then: refused, naming the field, rather than coerced or ignored
     assert response.status_code == 400
     assert field in response.json()["message"]
