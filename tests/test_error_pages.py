@@ -128,6 +128,13 @@ def test_a_nul_byte_is_refused_with_a_clear_message(project, engineer, snapshot,
         assert "contains a NUL character" in response.content.decode()
 
 
+def test_a_request_django_refuses_answers_the_sites_400_page(db):
+    # Django renders 400.html without the request (here: a host not in ALLOWED_HOSTS)
+    response = _client().get("/", HTTP_HOST="unknown.example")
+    assert response.status_code == 400
+    assert _has_layout(response) and "Bad request" in response.content.decode()
+
+
 def test_a_nul_byte_under_static_is_no_server_error(db):
     assert _client().get("/static/css/%00").status_code < 500
 
