@@ -145,6 +145,10 @@ VALUE_LABELS = {
     "accepted": "accepted by a reviewer",
     "blind": "blind only",
     "assisted": "assisted only",
+    # why an annotation waits for review
+    "unsure": "the annotator was unsure",
+    "sampled": "sampled at the review rate",
+    "guideline": "made under guidelines since changed",
 }
 
 

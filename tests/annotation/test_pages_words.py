@@ -71,3 +71,18 @@ def test_project_counts_add_up_and_name_what_they_count(project, annotator):
     assert "<strong>3</strong><span>waiting for annotators</span>" in page
     assert "<strong>1</strong><span>in progress</span>" in page
     assert "3 items of 5 still wait for annotators (1 complete, 1 in progress)" in page
+
+
+def test_the_review_page_says_why_an_annotation_waits_in_words(db):
+    # given an annotation sampled for review (review rate 1)
+    project = make_project(slug="rv", responses_per_item=2, review_rate=1.0)
+    item = make_items(project, 1)[0]
+    annotator = add_member(project)
+    lease = assignment_claim(user=annotator, project=project)
+    annotation_submit(assignment_id=lease.pk, user=annotator,
+                      payload={"ranking": [[rid] for rid in lease.display_order]})  # fmt: skip
+    # when a reviewer opens the item
+    reviewer = add_member(project, Role.REVIEWER, "rev")
+    page = logged_in(reviewer).get(f"/p/rv/review/items/{item.pk}/").content.decode()
+    # then the reason is said in words, not as its stored code
+    assert "waiting for review (sampled at the review rate)" in page
