@@ -174,7 +174,7 @@
   function wireDraft(form) {
     const drafts = window.PrefLabDrafts; // static/js/drafts.js
     const key = form.dataset.draftKey;
-    if (!drafts || !key) return;
+    if (!drafts || !key || !form.querySelector("[data-turns]")) return; // the prompt page
     const saved = new URLSearchParams(window.location.search).get("saved");
     const draft = drafts.load(key);
     if (saved !== null) {
@@ -209,7 +209,32 @@
     }
   }
 
+  // The write-a-response page: one draft per lease, restored while the lease is the one on
+  // screen (after a failed save the page claims the same lease again); drafts of the
+  // writer's earlier leases in the project are done with (saved, skipped or expired).
+  function wireResponseDraft(form) {
+    const drafts = window.PrefLabDrafts;
+    const field = form.querySelector("[data-response-text]");
+    const { draftKey: key, draftScope: scope } = form.dataset;
+    if (!drafts || !field || !key || !scope) return;
+    const draft = drafts.load(key);
+    drafts.clearPrefix(scope);
+    if (draft && draft.text && !field.value) {
+      field.value = draft.text;
+      const note = document.querySelector("[data-draft-note]");
+      if (note) note.hidden = false;
+    }
+    const keep = () => (field.value.trim() ? drafts.save(key, { text: field.value }) : drafts.clear(key));
+    keep();
+    field.addEventListener("input", keep);
+  }
+
+  // No lease on screen: every draft of this writer's leases in the project is done with.
+  for (const empty of document.querySelectorAll("[data-empty][data-draft-scope]")) {
+    if (window.PrefLabDrafts) window.PrefLabDrafts.clearPrefix(empty.dataset.draftScope);
+  }
   for (const form of document.querySelectorAll("[data-write-form]")) {
+    wireResponseDraft(form);
     wireDraft(form); // first: wireOrder reads the restored order
     instrument(form);
     wireTurns(form);

@@ -156,3 +156,31 @@ def test_rationale_and_rewrite_survive_a_reload_until_submitted(
     # and the next item starts with an empty rationale
     expect(screen.form.locator("[data-rationale]")).to_have_value("")
     assert page_errors == []
+
+
+def test_a_response_being_written_survives_a_reload(page, live_server, log_in, page_errors):
+    # given a prompt waiting for others' responses, and a responder on the queue page
+    project = make_project(slug="queue", prompt_writing=True, response_source="queue",
+                           responses_per_item=2)  # fmt: skip
+    from annotation.services.prompts import prompt_write
+
+    author = add_member(project, username="author")
+    prompt_write(project=project, user=author,
+                 messages=[{"role": "user", "content": "What rhymes with orange?"}])  # fmt: skip
+    add_member(project, username="responder")
+    log_in("responder")
+    page.goto(f"{live_server.url}/p/queue/write-responses/")
+    answer = page.get_by_label("Your response")
+
+    # when they write half an answer and the page reloads
+    answer.fill("Almost nothing: 'door hinge' is the usual near rhyme.")
+    page.reload()
+
+    # then the answer is back, and saving it stores it and drops the draft
+    expect(answer).to_have_value("Almost nothing: 'door hinge' is the usual near rhyme.")
+    expect(page.locator("[data-draft-note]")).to_be_visible()
+    page.get_by_role("button", name="Save response").click()
+    expect(page.locator(".messages")).to_contain_text("Response saved")
+    assert Response.objects.filter(text__startswith="Almost nothing").exists()
+    assert page.evaluate(DRAFT_KEYS_JS) == []
+    assert page_errors == []
