@@ -71,6 +71,9 @@ def test_project_counts_add_up_and_name_what_they_count(project, annotator):
     assert "<strong>3</strong><span>waiting for annotators</span>" in page
     assert "<strong>1</strong><span>in progress</span>" in page
     assert "3 items of 5 still wait for annotators (1 complete, 1 in progress)" in page
+    # and the ranking page's progress line counts the same thing in the same words
+    annotate = logged_in(annotator).get(f"/p/{project.slug}/annotate/").content.decode()
+    assert "items waiting for annotators</p>" in annotate
 
 
 def test_the_review_page_says_why_an_annotation_waits_in_words(db):
