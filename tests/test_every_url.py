@@ -12,11 +12,10 @@ than leaving them out. Routes that only accept POST are walked too: their GET mu
 import logging
 import traceback
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import pytest
 from django.contrib.admin import ModelAdmin
-from django.contrib.auth.models import Group
 from django.contrib.contenttypes.models import ContentType
 from django.db import transaction
 from django.test import Client
@@ -24,34 +23,19 @@ from django.urls import URLPattern, URLResolver, get_resolver, resolve
 from django.urls.converters import IntConverter
 from django.urls.exceptions import Resolver404
 from django.utils.regex_helper import normalize
-from django_celery_results.models import GroupResult, TaskResult
-from rest_framework.authtoken.models import Token
 
 from annotation.models import (
     Annotation,
     Assignment,
     AssignmentState,
-    Batch,
     ImportJob,
     Item,
-    SpanTag,
     WriteAssignment,
 )
-from annotation.services.claiming import assignment_claim
-from annotation.services.gold import item_gold_mark
-from annotation.services.prompts import prompt_write
-from annotation.services.quality_refresh import project_quality_refresh
-from annotation.services.response_queue import write_claim
-from annotation.services.review import annotation_review_accept, annotation_review_reject
-from annotation.services.submission import annotation_submit
-from projects.models import Guideline, Project, RatingDimension, Role, TagLabel
-from projects.services import group_set_members, project_update
-from projects.services_labels import rating_dimension_save, tag_label_save
-from tests.annotation.quality_helpers import annotate_all, by_id, first_shown_first
-from tests.factories import UserFactory, add_member, make_items, make_project
-from training.models import DatasetSnapshot, ModelArtifact, RunMetric, SnapshotFile, TrainingRun
-from training.models_loop import GenerationJob, Generator, JobState, Round
-from training.services.snapshots import snapshot_create, snapshot_export
+from projects.models import Guideline, Project, RatingDimension, TagLabel
+from tests.walk_worlds import STATES, World
+from training.models import DatasetSnapshot, ModelArtifact, SnapshotFile, TrainingRun
+from training.models_loop import GenerationJob, Generator
 
 ROLES = ["anonymous", "outsider", "annotator", "reviewer", "manager", "engineer", "superuser"]
 MISSING_ID = 987_654_321  # what a parameter gets when its kind has no row in this project
@@ -88,177 +72,6 @@ def all_routes() -> list[Route]:
     found: list[Route] = []
     _collect(get_resolver().url_patterns, "", "", set(), found)
     return found
-
-
-# --- the projects, one per state -------------------------------------------------------
-
-
-@dataclass
-class World:
-    project: Project
-    people: dict = field(default_factory=dict)
-
-
-def _people(project: Project, *, ack: bool = True) -> dict:
-    manager = project.memberships.get(role=Role.MANAGER).user
-    return {
-        "anonymous": None,
-        "outsider": UserFactory(username="outsider"),
-        "annotator": add_member(project, Role.ANNOTATOR, "annotator", ack=ack),
-        "annotator2": add_member(project, Role.ANNOTATOR, "annotator2", ack=ack),
-        "reviewer": add_member(project, Role.REVIEWER, "reviewer", ack=ack),
-        "manager": manager,
-        "engineer": add_member(project, Role.ENGINEER, "engineer", ack=ack),
-        "superuser": UserFactory(username="root", is_staff=True, is_superuser=True),
-    }
-
-
-def _annotated(project: Project, people: dict, payload=None) -> None:
-    """Two annotators on every item, a review each way, a gold item."""
-    annotate_all(project, people["annotator"], by_id, payload_extra=payload)
-    annotate_all(project, people["annotator2"], first_shown_first, payload_extra=payload)
-    first, second = Annotation.objects.filter(project=project).order_by("pk")[:2]
-    reviewer = people["reviewer"]
-    annotation_review_accept(project=project, annotation_id=first.pk, reviewer=reviewer)
-    annotation_review_reject(
-        project=project, annotation_id=second.pk, reviewer=reviewer, comment="Ties missed."
-    )
-    gold = first.item
-    item_gold_mark(project=project, item_id=gold.pk, ranking=[[r] for r in first.display_order])
-
-
-def _new(slug: str) -> World:
-    """Created a minute ago: no guidelines, no items, members who acknowledged nothing."""
-    project = make_project(slug=slug, guidelines=False)
-    return World(project, _people(project, ack=False))
-
-
-def _items(slug: str) -> World:
-    project = make_project(slug=slug, responses_per_item=3, overlap=2)
-    people = _people(project)
-    make_items(project, 4)
-    return World(project, people)
-
-
-def _with_everything(slug: str) -> World:
-    """Annotations with spans and labels, a rubric, an export, runs, models and the loop."""
-    project = make_project(slug=slug, responses_per_item=3, overlap=2, review_rate=1.0)
-    people = _people(project)
-    make_items(project, 6)
-    label = tag_label_save(project=project, name="unsafe")
-    tag_label_save(project=project, name="helpful", kind="response")
-    _annotated(project, people)
-    rating_dimension_save(project=project, name="clarity")  # added after the first rankings
-    annotation = Annotation.objects.filter(project=project).order_by("pk").first()
-    SpanTag.objects.create(
-        annotation=annotation, response_id=annotation.display_order[0], label=label, start=0, end=4
-    )
-    project_quality_refresh(project_id=project.pk)
-    group = group_set_members(project=project, name="seniors", usernames=["annotator"])
-    batch = Batch.objects.create(project=project, name="hard ones", restricted=True)
-    batch.allowed_groups.add(group)
-    make_items(project, 2, batch=batch)
-    assignment_claim(user=people["annotator"], project=project)
-    _training(project, people["engineer"])
-    _writing_too(project, people)
-    ImportJob.objects.create(
-        project=project, uploaded_by=people["manager"], file_path="gone.jsonl",
-        original_name="gone.jsonl", file_format="jsonl", status="failed", message="gone",
-    )  # fmt: skip
-    # a row behind each of the admin's other pages
-    Group.objects.create(name="staff")
-    Token.objects.create(user=people["manager"])
-    TaskResult.objects.create(task_id="walk-task", status="FAILURE", result='"boom"')
-    GroupResult.objects.create(group_id="walk-group")
-    return World(project, people)
-
-
-def _writing_too(project: Project, people: dict) -> None:
-    """People also write prompts and answer them: a held write lease."""
-    project = project_update(project=project, prompt_writing=True, response_source="queue")
-    messages = [{"role": "user", "content": "A prompt the manager wrote for the queue"}]
-    prompt_write(project=project, user=people["manager"], messages=messages)
-    write_claim(user=people["annotator"], project=project)
-
-
-def _training(project: Project, engineer) -> None:
-    snapshot, _ = snapshot_create(project=project, user=engineer, options={}, enqueue=False)
-    snapshot = snapshot_export(snapshot_id=snapshot.pk)
-    DatasetSnapshot.objects.create(project=project, number=snapshot.number + 1, options={})
-    run = TrainingRun.objects.create(
-        project=project, kind="reward", snapshot=snapshot, state="succeeded", step=2,
-        total_steps=2, summary={"eval": {"accuracy": 0.5}}, log_tail="\x1b[32mdone\x1b[0m",
-    )  # fmt: skip
-    RunMetric.objects.bulk_create(
-        RunMetric(run=run, step=s, values={"loss": 1.0 / s, "event": "train"}) for s in (1, 2)
-    )
-    TrainingRun.objects.create(project=project, kind="dpo", snapshot=snapshot, error="no torch")
-    model = ModelArtifact.objects.create(
-        project=project, kind="reward", name="rm", path="/nonexistent/rm", snapshot=snapshot
-    )
-    policy = ModelArtifact.objects.create(
-        project=project, kind="policy", name="policy", path="/nonexistent/policy"
-    )
-    generator = Generator.objects.create(project=project, name="local", kind="local", policy=policy)
-    loop_round = Round.objects.create(
-        project=project, number=2, prompt_source="new", policy=policy, reward_model=model
-    )
-    loop_round.generators.add(generator)
-    prompt_ids = list(project.prompts.values_list("pk", flat=True)[:2])
-    job = GenerationJob.objects.create(
-        project=project, round=loop_round, state=JobState.RUNNING, prompt_ids=prompt_ids
-    )
-    job.generators.add(generator)
-
-
-def _writing(slug: str) -> World:
-    project = make_project(slug=slug, responses_per_item=2, overlap=1)
-    project = project_update(project=project, prompt_writing=True, response_source="queue")
-    people = _people(project)
-    messages = [{"role": "user", "content": "A prompt the manager wrote for the queue"}]
-    prompt_write(project=project, user=people["manager"], messages=messages)
-    mine = [{"role": "user", "content": "A prompt an annotator wrote"}]
-    prompt_write(project=project, user=people["annotator"], messages=mine)
-    write_claim(user=people["annotator"], project=project)
-    return World(project, people)
-
-
-def _pairwise(slug: str) -> World:
-    project = make_project(slug=slug, ranking_mode="pairwise", responses_per_item=2, overlap=2)
-    people = _people(project)
-    make_items(project, 4)
-    _annotated(project, people, payload={"strength": 2})
-    return World(project, people)
-
-
-def _rate(slug: str) -> World:
-    project = make_project(slug=slug, ranking_mode="rate", rating_scale=7, overlap=2)
-    people = _people(project)
-    make_items(project, 3)
-    for who in ("annotator", "annotator2"):
-        while (lease := assignment_claim(user=people[who], project=project)) is not None:
-            ratings = {str(r): 1 + n % 7 for n, r in enumerate(lease.display_order)}
-            annotation_submit(
-                assignment_id=lease.pk, user=people[who], payload={"ratings": ratings}
-            )
-    return World(project, people)
-
-
-def _archived(slug: str) -> World:
-    world = _pairwise(slug)
-    world.project = project_update(project=world.project, archived=True)
-    return world
-
-
-STATES = {
-    "new": _new,
-    "items": _items,
-    "annotated": _with_everything,
-    "writing": _writing,
-    "pairwise": _pairwise,
-    "rate": _rate,
-    "archived": _archived,
-}
 
 
 # --- filling parameters ----------------------------------------------------------------
