@@ -6,9 +6,12 @@ a second writer would wait on the job's lock. The cache is visible at once to
 every web node and worker.
 """
 
+import logging
 from dataclasses import asdict, dataclass
 
 from django.core.cache import cache
+
+logger = logging.getLogger(__name__)
 
 TTL_SECONDS = 7 * 24 * 3600
 
@@ -44,7 +47,13 @@ def progress_report(kind: str, job_id: int, progress: Progress) -> None:
 
 
 def progress_read(kind: str, job_id: int) -> Progress | None:
-    raw = cache.get(_key(kind, job_id, "progress"))
+    """The live progress, or None; None too when the cache is down, so a job's page and
+    status answer from its row instead of failing with the cache (reads need no Redis)."""
+    try:
+        raw = cache.get(_key(kind, job_id, "progress"))
+    except Exception:
+        logger.warning("cache unreachable; %s %s shows its stored state", kind, job_id)
+        return None
     return Progress(**raw) if raw else None
 
 

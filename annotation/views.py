@@ -19,6 +19,7 @@ from annotation.services.claiming import (
 from annotation.services.imports import import_job_cancel, import_job_create
 from annotation.services.submission import annotation_submit
 from config.errors import ApplicationError
+from config.jobs import job_waiting
 from config.numbers import plain_int
 from projects.decorators import project_view
 from projects.models import LabelKind
@@ -176,6 +177,7 @@ def prefetch(request, project):
 @project_view(Capability.MANAGE)
 def import_list(request, project):
     form = ImportForm(request.POST or None, request.FILES or None)
+    status = 200
     if request.method == "POST" and form.is_valid():
         try:
             job = import_job_create(
@@ -186,16 +188,22 @@ def import_list(request, project):
             )
         except ApplicationError as exc:
             form.add_error("file", exc.message)
+            status = exc.status_code if exc.status_code >= 500 else 200  # the broker is down
         else:
             return redirect("import-detail", slug=project.slug, import_id=job.pk)
     context = {"project": project, "form": form, "jobs": import_jobs_for_project(project)}
-    return render(request, "annotation/import_list.html", context)
+    return render(request, "annotation/import_list.html", context, status=status)
 
 
 @project_view(Capability.MANAGE)
 def import_detail(request, project, import_id: int):
     job = get_object_or_404(ImportJob, pk=import_id, project=project)
-    context = {"project": project, "job": job, "progress": progress_read("import", job.pk)}
+    context = {
+        "project": project,
+        "job": job,
+        "progress": progress_read("import", job.pk),
+        "waiting": None if job.is_finished else job_waiting(job),
+    }
     if request.htmx:
         return render(request, "annotation/import_detail.html#job-status", context)
     return render(request, "annotation/import_detail.html", context)

@@ -28,3 +28,10 @@ class NotFoundError(ApplicationError):
 class ConflictError(ApplicationError):
     status_code = 409
     code = "conflict"
+
+
+class ServiceUnavailableError(ApplicationError):
+    """A service the request needs is down (the job queue, the workers): try again later."""
+
+    status_code = 503
+    code = "unavailable"

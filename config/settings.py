@@ -217,6 +217,9 @@ CELERY_TASK_TRACK_STARTED = True
 PREFLAB_EXPORT_CHUNK_ITEMS = int(env_str("PREFLAB_EXPORT_CHUNK_ITEMS", "500"))
 # Seconds without a launcher heartbeat after which a running training run counts as lost.
 PREFLAB_RUN_HEARTBEAT_TIMEOUT = env_int("PREFLAB_RUN_HEARTBEAT_TIMEOUT", 120)
+# Seconds a running job's task may be held by no live worker before the reaper fails it
+# (config.jobs.jobs_reap): longer than a redelivery after a killed pool child takes.
+PREFLAB_JOB_LOST_SECONDS = env_int("PREFLAB_JOB_LOST_SECONDS", 60)
 # Seconds a running generation job may go without finishing a chunk before a cancel stops
 # it at once (its runner died: a killed command, a lost worker). Longer than any chunk.
 PREFLAB_GENERATION_STALE_SECONDS = env_int("PREFLAB_GENERATION_STALE_SECONDS", 1800)

@@ -4,3 +4,26 @@ from django.apps import AppConfig
 class TrainingConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "training"
+
+    def ready(self) -> None:
+        from config.jobs import JobKind, job_kind_register
+
+        job_kind_register(
+            JobKind(
+                task="training.export_snapshot", model="training.DatasetSnapshot",
+                state_field="status", reason_field="error", queue="default", noun="snapshot",
+                on_stop="training.services.snapshots.snapshot_scratch_clear",
+            )
+        )  # fmt: skip
+        job_kind_register(
+            JobKind(
+                task="training.run_execute", model="training.TrainingRun",
+                state_field="state", reason_field="error", queue="gpu", noun="run",
+            )
+        )  # fmt: skip
+        job_kind_register(
+            JobKind(
+                task="training.generation_job_run", model="training.GenerationJob",
+                state_field="state", reason_field="error", queue="gpu", noun="generation job",
+            )
+        )  # fmt: skip

@@ -4,6 +4,7 @@ place for the rules, with the field named in the error)."""
 from django.urls import reverse
 from rest_framework import serializers
 
+from config.jobs import WAITING_HELP, job_waiting
 from training.models import DatasetSnapshot, SnapshotFile
 from training.services.snapshots import snapshot_progress
 
@@ -42,6 +43,7 @@ class SnapshotSerializer(serializers.ModelSerializer):
     created_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
     progress = serializers.SerializerMethodField()
     files = serializers.SerializerMethodField()
+    waiting = serializers.SerializerMethodField(help_text=WAITING_HELP)
 
     class Meta:
         model = DatasetSnapshot
@@ -53,6 +55,7 @@ class SnapshotSerializer(serializers.ModelSerializer):
             "created_by",
             "status",
             "progress",
+            "waiting",
             "options",
             "manifest",
             "files",
@@ -66,6 +69,10 @@ class SnapshotSerializer(serializers.ModelSerializer):
         progress = snapshot_progress(obj)
         fraction = progress.done / progress.total if progress.total else 0.0
         return {"items_done": progress.done, "items_total": progress.total, "fraction": fraction}
+
+    def get_waiting(self, obj) -> str | None:
+        waiting = None if obj.finished else job_waiting(obj)
+        return str(waiting) if waiting else None
 
     def get_files(self, obj) -> list[dict]:
         if obj.status != "succeeded":

@@ -3,6 +3,7 @@
 
 from rest_framework import serializers
 
+from config.jobs import WAITING_HELP, job_waiting
 from training.models import ModelArtifact, RunMetric, TrainingRun
 from training.services.runs import run_progress
 
@@ -55,17 +56,22 @@ class RunSummarySerializer(serializers.ModelSerializer):
     project = serializers.SlugRelatedField(slug_field="slug", read_only=True)
     progress = serializers.SerializerMethodField()
     artifact = serializers.SerializerMethodField()
+    waiting = serializers.SerializerMethodField(help_text=WAITING_HELP)
 
     class Meta:
         model = TrainingRun
         fields = [
             "id", "project", "kind", "name", "base_model", "snapshot", "reward_model", "policy",
             "reference", "hyperparameters", "state", "progress", "created_at", "started_at",
-            "finished_at", "heartbeat_at", "worker", "attempt", "error", "artifact",
+            "finished_at", "heartbeat_at", "worker", "attempt", "error", "waiting", "artifact",
         ]  # fmt: skip
 
     def get_progress(self, obj) -> dict:
         return run_progress(obj)
+
+    def get_waiting(self, obj) -> str | None:
+        waiting = None if obj.finished else job_waiting(obj)
+        return str(waiting) if waiting else None
 
     def get_artifact(self, obj) -> dict | None:
         try:

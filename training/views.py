@@ -7,6 +7,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from config.errors import ApplicationError, NotFoundError
+from config.jobs import job_waiting
 from projects.decorators import project_view
 from projects.permissions import Capability
 from training.forms import SnapshotForm
@@ -23,6 +24,7 @@ from training.services.snapshots import (
 @project_view(Capability.EXPORT)
 def snapshot_list(request, project):
     form = SnapshotForm(request.POST or None)
+    status = 200
     if request.method == "POST" and form.is_valid():
         try:
             snapshot, _ = snapshot_create(
@@ -34,10 +36,11 @@ def snapshot_list(request, project):
             )
         except ApplicationError as exc:
             form.add_error(None, exc.message)
+            status = exc.status_code if exc.status_code >= 500 else 200  # the broker is down
         else:
             return redirect("snapshot-detail", slug=project.slug, number=snapshot.number)
     context = {"project": project, "form": form, "snapshots": snapshots_of(project)[:50]}
-    return render(request, "training/snapshot_list.html", context)
+    return render(request, "training/snapshot_list.html", context, status=status)
 
 
 def _snapshot(project, number) -> DatasetSnapshot:
@@ -52,6 +55,7 @@ def snapshot_detail(request, project, number: int):
         "snapshot": snapshot,
         "progress": snapshot_progress(snapshot),
         "files": snapshot.files.all() if snapshot.status == "succeeded" else [],
+        "waiting": None if snapshot.finished else job_waiting(snapshot),
     }
     if request.htmx:
         return render(request, "training/snapshot_detail.html#snapshot-status", context)

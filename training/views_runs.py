@@ -8,7 +8,9 @@ from django.views.decorators.http import require_POST
 
 from annotation import charts
 from config.errors import ApplicationError
+from config.jobs import job_waiting, queue_waiting
 from config.numbers import plain_int
+from config.workers import training_unavailable_reason
 from projects.decorators import project_view
 from projects.permissions import Capability, has_capability
 from training.forms_runs import EvaluationForm, PolicyRunForm, RunForm
@@ -175,6 +177,7 @@ def run_list(request, project):
     if request.method == "POST" and not may_launch:
         return render(request, "403.html", {"message": "engineers launch runs"}, status=403)
     launching = {"reward": form, "policy": policy_form, "evaluate": evaluation_form}.get(which)
+    status = 200
     if launching is not None and launching.is_valid():
         try:
             run, _ = run_create(
@@ -185,6 +188,7 @@ def run_list(request, project):
             )
         except ApplicationError as exc:
             launching.add_error(None, exc.message)
+            status = exc.status_code if exc.status_code >= 500 else 200  # no worker, no broker
         else:
             return redirect("run-detail", slug=project.slug, run_id=run.pk)
     runs = TrainingRun.objects.filter(project=project).select_related("snapshot")[:100]
@@ -209,8 +213,11 @@ def run_list(request, project):
         "runs": runs,
         "may_launch": may_launch,
         "models": ModelArtifact.objects.filter(project=project)[:50],
+        # Said before anyone launches: no gpu worker, or none that can train.
+        "training_unavailable": training_unavailable_reason(),
+        "waiting": queue_waiting("gpu"),
     }
-    return render(request, "training/run_list.html", context)
+    return render(request, "training/run_list.html", context, status=status)
 
 
 def _run(project, run_id) -> TrainingRun:
@@ -232,6 +239,7 @@ def run_detail(request, project, run_id: int):
         "samples": run_latest_samples(run),
         "artifact": ModelArtifact.objects.filter(run=run).first(),
         "may_launch": has_capability(request.user, project, Capability.ENGINEER),
+        "waiting": None if run.finished else job_waiting(run),
     }
     if request.htmx:
         return render(request, "training/run_detail.html#run-live", context)

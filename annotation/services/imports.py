@@ -34,6 +34,7 @@ from annotation.models import (
 from annotation.progress import Progress, cancel_requested, progress_report
 from annotation.services.bulk_rows import insert_rows, reserve_ids
 from config.errors import ApplicationError, ConflictError
+from config.jobs import job_cancel_unattended, job_enqueue
 from projects.models import Project
 
 logger = logging.getLogger(__name__)
@@ -90,10 +91,7 @@ def import_job_create(*, project: Project, user, upload, batch_name: str = "") -
 
 
 def _enqueue(job_id: int) -> None:
-    from annotation.tasks import import_run
-
-    result = import_run.delay(job_id)
-    ImportJob.objects.filter(pk=job_id).update(celery_task_id=result.id or "")
+    job_enqueue("annotation.import_run", job_id)
 
 
 def import_job_cancel(*, job: ImportJob) -> None:
@@ -108,6 +106,9 @@ def import_job_cancel(*, job: ImportJob) -> None:
         finished_at=timezone.now(),
         message="cancelled before it started",
     )
+    # A running one whose worker is gone has nobody to hear the request: stopped now (its
+    # insert was one transaction, so nothing was imported).
+    job_cancel_unattended(job, "cancelled; its worker had stopped, nothing was imported")
 
 
 def _rows(

@@ -11,8 +11,10 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from config.errors import ApplicationError, ConflictError
+from config.errors import ApplicationError, ConflictError, ServiceUnavailableError
+from config.jobs import job_cancel_unattended, job_enqueue
 from config.tokens import client_token_checked
+from config.workers import training_unavailable_reason
 from projects.models import Project
 from training.models import (
     ArtifactKind,
@@ -77,6 +79,8 @@ def run_create(
             return earlier, False
     if kind not in RunKind.values:
         raise ApplicationError(f"kind: one of {', '.join(RunKind.values)}", extra={"field": "kind"})
+    if enqueue:
+        training_stack_check()
     try:
         checked = hyperparameters_check(kind, hyperparameters or {})
         if snapshot is None:
@@ -156,30 +160,30 @@ def _check_policy(project: Project, artifact: ModelArtifact | None) -> None:
 
 def run_enqueue(run_id: int) -> None:
     """Hand the run to a GPU worker; a broker that refuses it fails the run with the
-    reason, so it can be launched again rather than stay queued for ever."""
-    from training.tasks import training_run_execute
+    reason (and the request answers 503), so it can be launched again rather than stay
+    queued for ever."""
+    job_enqueue("training.run_execute", run_id, queue="gpu")
 
-    try:
-        result = training_run_execute.apply_async((run_id,), queue="gpu")
-    except Exception as exc:
-        logger.exception("could not queue training run %s", run_id)
-        TrainingRun.objects.filter(pk=run_id, state=RunState.QUEUED).update(
-            state=RunState.FAILED, finished_at=timezone.now(),
-            error=f"could not queue it ({type(exc).__name__}: {exc}); launch it again"[:2000],
-        )  # fmt: skip
-        return
-    TrainingRun.objects.filter(pk=run_id).update(celery_task_id=result.id or "")
+
+def training_stack_check() -> None:
+    """Refuse a launch no worker can train: the gpu workers said torch does not import
+    there (the message names the command that installs it)."""
+    reason = training_unavailable_reason()
+    if reason:
+        raise ServiceUnavailableError(reason, extra={"field": "kind"})
 
 
 def run_cancel(*, run: TrainingRun) -> TrainingRun:
     """Ask the launcher to stop the trainer (it kills the process group); a queued run
-    that no worker has taken yet is cancelled at once."""
+    that no worker has taken yet, or one no live worker runs any more, is cancelled at
+    once."""
     if run.finished:
         raise ConflictError(f"the run has already {run.get_state_display().lower()}")
     TrainingRun.objects.filter(pk=run.pk).update(cancel_requested=True)
     TrainingRun.objects.filter(pk=run.pk, state=RunState.QUEUED).update(
         state=RunState.CANCELLED, finished_at=timezone.now(), error="cancelled before it started"
     )
+    job_cancel_unattended(run, "cancelled; its worker had stopped")
     run.refresh_from_db()
     return run
 
@@ -187,6 +191,7 @@ def run_cancel(*, run: TrainingRun) -> TrainingRun:
 def run_relaunch(*, run: TrainingRun) -> TrainingRun:
     """Queue a failed or cancelled run again; the trainer resumes from its latest
     checkpoint."""
+    training_stack_check()
     # One conditional UPDATE: a double click or a retried request finds the run queued
     # (or already claimed) and queues nothing more.
     relaunched = TrainingRun.objects.filter(

@@ -28,6 +28,7 @@ from annotation.progress import (
 )
 from annotation.services.pass_lock import pass_lock
 from config.errors import ApplicationError, ConflictError, NotFoundError
+from config.jobs import job_cancel_unattended, job_enqueue
 from config.tokens import client_token_checked
 from projects.models import Project
 from training.export.card import card_text
@@ -100,19 +101,19 @@ def snapshot_create(
 
 
 def _enqueue(snapshot_id: int) -> None:
-    from training.tasks import snapshot_export
-
-    result = snapshot_export.delay(snapshot_id)
-    DatasetSnapshot.objects.filter(pk=snapshot_id).update(celery_task_id=result.id or "")
+    job_enqueue("training.export_snapshot", snapshot_id)
 
 
 def snapshot_cancel(*, snapshot: DatasetSnapshot) -> DatasetSnapshot:
+    """A queued snapshot is cancelled at once, a running one after the chunk it is on, or
+    at once (its scratch folder removed) when no live worker runs it any more."""
     if snapshot.finished:
         raise ConflictError(f"the snapshot has already {snapshot.get_status_display().lower()}")
     cancel_request(PROGRESS_KIND, snapshot.pk)
     DatasetSnapshot.objects.filter(pk=snapshot.pk, status=SnapshotStatus.QUEUED).update(
         status=SnapshotStatus.CANCELLED, finished_at=timezone.now(), error="cancelled"
     )
+    job_cancel_unattended(snapshot, "cancelled; its worker had stopped, nothing was published")
     snapshot.refresh_from_db()
     return snapshot
 
@@ -150,8 +151,13 @@ def _scratch_root() -> Path:
 
 def _scratch_clear(snapshot: DatasetSnapshot) -> None:
     """Remove what an earlier, killed run of this snapshot left behind."""
-    root = _scratch_root()
-    for leftover in root.glob(f"{snapshot.pk}-*"):
+    snapshot_scratch_clear(snapshot.pk)
+
+
+def snapshot_scratch_clear(snapshot_id: int) -> None:
+    """Remove the scratch folders of a snapshot no process is writing (killed, cancelled,
+    reaped)."""
+    for leftover in _scratch_root().glob(f"{snapshot_id}-*"):
         shutil.rmtree(leftover, ignore_errors=True)
 
 
@@ -273,8 +279,11 @@ def _publish(snapshot: DatasetSnapshot, scratch: Path) -> str:
 
 
 def _finish(snapshot: DatasetSnapshot, status: str, **fields) -> DatasetSnapshot:
+    """Record the outcome, unless the snapshot finished meanwhile (cancelled or reaped
+    while its worker was thought gone): the first verdict stays."""
     fields.update(status=status, finished_at=timezone.now())
-    DatasetSnapshot.objects.filter(pk=snapshot.pk).update(**fields)
+    unfinished = (SnapshotStatus.QUEUED, SnapshotStatus.RUNNING)
+    DatasetSnapshot.objects.filter(pk=snapshot.pk, status__in=unfinished).update(**fields)
     snapshot.refresh_from_db()
     return snapshot
 

@@ -1,0 +1,231 @@
+"""Jobs of every kind say why they wait or stopped (config.jobs, config.workers): a dead
+broker fails the job it refused and answers 503; reads need no cache; a queue no worker
+consumes is named with the command that starts one; a running job nobody holds is
+cancelled at once (its scratch removed) and reaped, while one a worker holds is not."""
+
+import uuid
+
+import pytest
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.core.files.uploadedfile import SimpleUploadedFile
+from rest_framework.test import APIClient
+
+from annotation.models import ImportJob, ImportStatus
+from config.jobs import jobs_reap
+from config.workers import WorkerBeat, task_hold
+from projects.models import Role
+from tests.factories import add_member, make_project
+from training.forms import SnapshotForm
+from training.models import DatasetSnapshot, SnapshotStatus, TrainingRun
+from training.services.snapshots import snapshot_cancel
+
+DEAD_REDIS = "redis://127.0.0.1:1/0"  # nothing listens on port 1: connections are refused
+
+
+@pytest.fixture
+def broker_down(monkeypatch):
+    """The broker unreachable, as in an outage: Celery reads its URL from the environment
+    first, and its connection pools are made again from it."""
+    from config.celery import app
+
+    def fresh_pools():
+        app._pool = None
+        app.amqp._producer_pool = None
+
+    monkeypatch.setenv("CELERY_BROKER_URL", DEAD_REDIS)
+    fresh_pools()
+    yield
+    monkeypatch.undo()
+    fresh_pools()
+
+
+@pytest.fixture
+def people(db):
+    project = make_project(slug=f"jobs-{uuid.uuid4().hex[:6]}", responses_per_item=2)
+    return (
+        project,
+        add_member(project, Role.MANAGER, "boss"),
+        add_member(project, Role.ENGINEER, "eng"),
+    )
+
+
+def _api(user) -> APIClient:
+    client = APIClient()
+    client.force_authenticate(user)
+    return client
+
+
+def _initial_data(form_class) -> dict:
+    """What a person submits who changes nothing on the form."""
+    data = {}
+    for name, field in form_class().fields.items():
+        value = field.initial
+        if value is None and getattr(field, "choices", None):
+            value = next(iter(field.choices))[0]
+        if value is not None:
+            data[name] = value
+    return data
+
+
+def _jsonl_upload() -> SimpleUploadedFile:
+    row = b'{"id": "p1", "prompt": "Hi?", "responses": ["Hello.", "Hey."]}\n'
+    return SimpleUploadedFile("rows.jsonl", row)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_dead_broker_fails_the_snapshot_and_answers_503(people, broker_down):
+    project, _, engineer = people
+    # when an engineer asks for a snapshot while the broker is down
+    response = _api(engineer).post(
+        f"/api/v1/projects/{project.slug}/snapshots/", {"formats": ["pairwise"]}, format="json"
+    )
+    # then the answer says the queue is unreachable, and the snapshot is failed, not queued
+    assert response.status_code == 503, response.content
+    assert "unreachable" in response.json()["message"]
+    snapshot = DatasetSnapshot.objects.get(project=project)
+    assert snapshot.status == SnapshotStatus.FAILED
+    assert "refused" in snapshot.error and snapshot.finished_at is not None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_dead_broker_fails_the_import_and_answers_503(people, broker_down):
+    project, manager, _ = people
+    response = _api(manager).post(
+        f"/api/v1/projects/{project.slug}/imports/", {"file": _jsonl_upload()}, format="multipart"
+    )
+    assert response.status_code == 503, response.content
+    job = ImportJob.objects.get(project=project)
+    assert job.status == ImportStatus.FAILED and "refused" in job.message
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_snapshot_page_answers_503_with_the_reason_when_the_broker_is_down(
+    people, broker_down, client
+):
+    project, _, engineer = people
+    client.force_login(engineer)
+    page = client.post(f"/p/{project.slug}/snapshots/", _initial_data(SnapshotForm))
+    assert page.status_code == 503, page.content[:2000]
+    assert b"unreachable" in page.content
+    assert DatasetSnapshot.objects.get(project=project).status == SnapshotStatus.FAILED
+
+
+def test_an_import_status_answers_while_the_cache_is_down(people, settings):
+    project, manager, _ = people
+    job = ImportJob.objects.create(
+        project=project, uploaded_by=manager, file_path="x.jsonl", original_name="x.jsonl",
+        file_format="jsonl", status=ImportStatus.RUNNING, celery_task_id=str(uuid.uuid4()),
+    )  # fmt: skip
+    # given a cache (Redis) that refuses every connection
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": DEAD_REDIS,
+        }
+    }
+    # then the import's status still answers, from its row
+    response = _api(manager).get(f"/api/v1/imports/{job.pk}/")
+    assert response.status_code == 200, response.content
+    assert response.json()["status"] == "running"
+
+
+def test_a_queue_nobody_consumes_is_named_with_the_command(people):
+    project, _, engineer = people
+    snapshot = DatasetSnapshot.objects.create(project=project, number=1, options={})
+    run = TrainingRun.objects.create(project=project, kind="reward", snapshot=snapshot)
+    # given no worker on the gpu queue (none wrote a sign of life, Celery's control finds none)
+    body = _api(engineer).get(f"/api/v1/training-runs/{run.pk}/").json()
+    # then the run's answer says so, with the command that starts one
+    assert "No worker is consuming the gpu queue" in body["waiting"]
+    assert ".venv/bin/celery -A config worker -Q gpu" in body["waiting"]
+    # and a worker's beat on that queue clears it
+    WorkerBeat("gpu@test", ["gpu"]).beat()
+    assert _api(engineer).get(f"/api/v1/training-runs/{run.pk}/").json()["waiting"] is None
+
+
+def test_the_run_page_names_the_gpu_queue_nobody_consumes(people, client):
+    project, _, engineer = people
+    snapshot = DatasetSnapshot.objects.create(project=project, number=1, options={})
+    run = TrainingRun.objects.create(project=project, kind="reward", snapshot=snapshot)
+    WorkerBeat("default@test", ["default"]).beat()  # a worker, but not on gpu
+    client.force_login(engineer)
+    page = client.get(f"/p/{project.slug}/runs/{run.pk}/", headers={"HX-Request": "true"})
+    assert b"data-waiting" in page.content
+    assert b"No worker is consuming the gpu queue" in page.content
+    assert b"worker -Q gpu" in page.content
+
+
+def _running_snapshot(project, engineer) -> tuple[DatasetSnapshot, str]:
+    snapshot = DatasetSnapshot.objects.create(
+        project=project, number=1, options={}, created_by=engineer,
+        status=SnapshotStatus.RUNNING, celery_task_id=str(uuid.uuid4()),
+    )  # fmt: skip
+    folder = f"snapshots/.partial/{snapshot.pk}-{uuid.uuid4().hex}"
+    default_storage.save(f"{folder}/pairwise.jsonl", ContentFile(b"half a file"))
+    return snapshot, folder
+
+
+def test_cancel_stops_at_once_a_snapshot_no_worker_runs(people, settings, tmp_path):
+    settings.STORAGES = {**settings.STORAGES, "default": {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": str(tmp_path)},
+    }}  # fmt: skip
+    project, _, engineer = people
+    snapshot, folder = _running_snapshot(project, engineer)
+    # when it is cancelled while no worker holds its task (its worker was killed)
+    cancelled = snapshot_cancel(snapshot=snapshot)
+    # then it is cancelled at once, and its scratch folder is gone
+    assert cancelled.status == SnapshotStatus.CANCELLED and "stopped" in cancelled.error
+    assert not default_storage.exists(folder)
+
+
+def test_cancel_of_a_snapshot_a_worker_holds_is_left_to_that_worker(people, settings, tmp_path):
+    settings.STORAGES = {**settings.STORAGES, "default": {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": str(tmp_path)},
+    }}  # fmt: skip
+    project, _, engineer = people
+    snapshot, folder = _running_snapshot(project, engineer)
+    task_hold(snapshot.celery_task_id, "default@alive")
+    cancelled = snapshot_cancel(snapshot=snapshot)
+    # the worker hears the request after its chunk; nothing is taken from under it
+    assert cancelled.status == SnapshotStatus.RUNNING
+    assert default_storage.exists(folder)
+
+
+def test_the_reaper_waits_out_a_redelivery_then_fails_a_job_nobody_holds(people, settings):
+    settings.PREFLAB_JOB_LOST_SECONDS = 3600
+    project, _, engineer = people
+    held = DatasetSnapshot.objects.create(
+        project=project, number=1, options={}, status=SnapshotStatus.RUNNING,
+        celery_task_id=str(uuid.uuid4()),
+    )  # fmt: skip
+    lost = DatasetSnapshot.objects.create(
+        project=project, number=2, options={}, status=SnapshotStatus.RUNNING,
+        celery_task_id=str(uuid.uuid4()),
+    )  # fmt: skip
+    task_hold(held.celery_task_id, "default@alive")
+    # first sight of a missing task: it may be on its way back to a worker
+    assert jobs_reap() == 0
+    # once missing longer than a redelivery takes, it is failed; the held one stays
+    settings.PREFLAB_JOB_LOST_SECONDS = 0
+    assert jobs_reap() == 1
+    lost.refresh_from_db()
+    held.refresh_from_db()
+    assert lost.status == SnapshotStatus.FAILED and "stopped" in lost.error
+    assert held.status == SnapshotStatus.RUNNING
+
+
+def test_a_restarted_worker_fails_at_once_what_it_held_before(people, settings):
+    settings.PREFLAB_JOB_LOST_SECONDS = 3600
+    project, _, _ = people
+    job = DatasetSnapshot.objects.create(
+        project=project, number=1, options={}, status=SnapshotStatus.RUNNING,
+        celery_task_id=str(uuid.uuid4()),
+    )  # fmt: skip
+    task_hold(job.celery_task_id, "default@box")  # the mark outlives the killed worker
+    assert jobs_reap(restarted="default@box") == 1
+    job.refresh_from_db()
+    assert job.status == SnapshotStatus.FAILED
+
