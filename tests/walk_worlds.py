@@ -1,9 +1,12 @@
 """Projects in every state a user can meet, each with one member per role, for the walk of
 every route (tests/test_every_url.py)."""
 
+import io
 from dataclasses import dataclass, field
 
+from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
+from django.core.management import call_command
 from django_celery_results.models import GroupResult, TaskResult
 from rest_framework.authtoken.models import Token
 
@@ -182,6 +185,20 @@ def _archived(slug: str) -> World:
     return world
 
 
+def _demo(slug: str) -> World:
+    """The demo as `make run` loads it (its writing project's quality page once failed)."""
+    call_command("load_demo", stdout=io.StringIO())
+    users = get_user_model().objects
+    people = {role: users.get(username=name) for role, name in DEMO_PEOPLE.items()}
+    people["outsider"] = UserFactory(username="outsider")
+    return World(Project.objects.get(slug=slug), {"anonymous": None, **people})
+
+
+DEMO_PEOPLE = {
+    "annotator": "annotator1", "annotator2": "annotator2", "reviewer": "reviewer",
+    "manager": "manager", "engineer": "engineer", "superuser": "admin",
+}  # fmt: skip
+
 STATES = {
     "new": _new,
     "items": _items,
@@ -190,4 +207,6 @@ STATES = {
     "pairwise": _pairwise,
     "rate": _rate,
     "archived": _archived,
+    "demo": lambda slug: _demo("demo"),
+    "demo-writing": lambda slug: _demo("demo-writing"),
 }
