@@ -26,7 +26,7 @@ from annotation.serializers_authoring import (
 from annotation.services.prompts import messages_clean, prompt_duplicates_find, prompt_write
 from annotation.services.response_queue import write_claim, write_skip, write_submit
 from annotation.services.revisions import annotation_revise
-from config.numbers import query_int
+from config.numbers import QUERY_INT_SCHEMA, query_int
 from projects.permissions import Capability
 from projects.selectors import project_get_for_user
 
@@ -40,8 +40,8 @@ def _valid(serializer_class, request) -> dict:
 
 
 PAGE_PARAMETERS = [
-    OpenApiParameter("offset", {"type": "integer", "minimum": 0}),
-    OpenApiParameter("limit", {"type": "integer", "minimum": 0}, description="at most 200"),
+    OpenApiParameter("offset", QUERY_INT_SCHEMA),
+    OpenApiParameter("limit", QUERY_INT_SCHEMA, description="at most 200 are returned"),
 ]
 
 

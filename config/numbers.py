@@ -14,6 +14,10 @@ def plain_int(value) -> int | None:
     return None
 
 
+# The OpenAPI schema of a query parameter read with query_int.
+QUERY_INT_SCHEMA = {"type": "integer", "minimum": 0, "maximum": 10**MAX_DIGITS - 1}
+
+
 def query_int(request, name: str) -> int | None:
     """The whole number in the API query parameter ``name``; None when it is absent or
     empty. Anything else is refused with a 400 naming the parameter, rather than ignored:

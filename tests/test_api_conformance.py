@@ -147,3 +147,15 @@ def test_requests_the_schema_calls_invalid_are_refused(manager_token, path, meth
     # then: refused, naming the field, rather than coerced or ignored
     assert response.status_code == 400
     assert field in response.json()["message"]
+
+
+def test_query_numbers_are_accepted_up_to_the_documented_maximum(manager_token):
+    # given: the largest offset the schema documents
+    path = "/api/v1/projects/{slug}/annotations/mine/"
+    parameters = schema.raw_schema["paths"][path]["get"]["parameters"]
+    top = next(p for p in parameters if p["name"] == "offset")["schema"]["maximum"]
+    # when / then: it is accepted, and one more is refused
+    for offset, status in ((top, 200), (top + 1, 400)):
+        query = {"offset": str(offset)}
+        response = _call(path, "GET", manager_token, path_parameters={"slug": "proj"}, query=query)
+        assert response.status_code == status

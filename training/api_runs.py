@@ -11,7 +11,7 @@ from rest_framework.views import APIView
 
 from config.api_schema import JOB_QUEUE_DOWN
 from config.errors import ApplicationError
-from config.numbers import query_int
+from config.numbers import QUERY_INT_SCHEMA, query_int
 from projects.permissions import Capability
 from projects.selectors import project_get_for_user
 from training.models import DatasetSnapshot, ModelArtifact, RunMetric, TrainingRun
@@ -131,9 +131,7 @@ class RunRelaunchApi(APIView):
 class RunMetricsApi(APIView):
     @extend_schema(
         parameters=[
-            OpenApiParameter(
-                "after", {"type": "integer", "minimum": 0}, description="only rows with a larger id"
-            )
+            OpenApiParameter("after", QUERY_INT_SCHEMA, description="only rows with a larger id")
         ],
         responses=RunMetricSerializer(many=True),
     )
