@@ -1,7 +1,7 @@
 """REST endpoints for claiming, submitting, skipping and importing. Thin by design."""
 
-from drf_spectacular.utils import OpenApiResponse, extend_schema
-from rest_framework import status
+from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from rest_framework import serializers, status
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -66,7 +66,10 @@ class SubmitApi(APIView):
 
 class SkipApi(APIView):
     @extend_schema(
-        request=SkipInputSerializer, responses={200: OpenApiResponse(description="skipped")}
+        request=SkipInputSerializer,
+        responses=inline_serializer(
+            "Skipped", {"id": serializers.IntegerField(), "state": serializers.CharField()}
+        ),
     )
     def post(self, request, assignment_id):
         data = _valid(SkipInputSerializer, request)
@@ -75,7 +78,13 @@ class SkipApi(APIView):
 
 
 class HeartbeatApi(APIView):
-    @extend_schema(request=None, responses={200: OpenApiResponse(description="lease renewed")})
+    @extend_schema(
+        request=None,
+        responses=inline_serializer(
+            "LeaseRenewed",
+            {"id": serializers.IntegerField(), "lease_expires_at": serializers.DateTimeField()},
+        ),
+    )
     def post(self, request, assignment_id):
         assignment = assignment_heartbeat(assignment_id=assignment_id, user=request.user)
         return Response({"id": assignment.pk, "lease_expires_at": assignment.lease_expires_at})

@@ -1,7 +1,12 @@
 """REST endpoints for writing prompts and responses and for an annotator's own history."""
 
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
-from rest_framework import status
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    inline_serializer,
+)
+from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -142,7 +147,12 @@ class WriteSubmitApi(APIView):
 
 
 class WriteSkipApi(APIView):
-    @extend_schema(request=SkipInputSerializer, responses={200: OpenApiResponse()})
+    @extend_schema(
+        request=SkipInputSerializer,
+        responses=inline_serializer(
+            "WriteSkipped", {"id": serializers.IntegerField(), "state": serializers.CharField()}
+        ),
+    )
     def post(self, request, assignment_id):
         """Give the prompt back; it never returns to you."""
         _write_project_check(request, assignment_id)

@@ -5,8 +5,8 @@ Managers and engineers read every annotator's figures; an annotator reads only t
 """
 
 from django.db import transaction
-from drf_spectacular.utils import extend_schema
-from rest_framework import status
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -170,7 +170,19 @@ class ReviewActApi(APIView):
 
 
 class GoldApi(APIView):
-    @extend_schema(request=GoldInputSerializer, responses={200: None})
+    @extend_schema(
+        request=GoldInputSerializer,
+        responses=inline_serializer(
+            "GoldMarked",
+            {
+                "item_id": serializers.IntegerField(),
+                "gold": serializers.BooleanField(),
+                "ranking": serializers.ListField(
+                    child=serializers.ListField(child=serializers.IntegerField())
+                ),
+            },
+        ),
+    )
     def put(self, request, slug, item_id):
         """Make the item gold with a known ranking."""
         project = project_get_for_user(slug=slug, user=request.user, capability=Capability.MANAGE)
@@ -181,7 +193,14 @@ class GoldApi(APIView):
         )
         return Response({"item_id": item.pk, "gold": True, "ranking": item.gold_ranking})
 
-    @extend_schema(responses={200: None})
+    @extend_schema(
+        responses={
+            200: inline_serializer(
+                "GoldUnmarked",
+                {"item_id": serializers.IntegerField(), "gold": serializers.BooleanField()},
+            )
+        }
+    )
     def delete(self, request, slug, item_id):
         """Return a gold item to the ordinary pool."""
         project = project_get_for_user(slug=slug, user=request.user, capability=Capability.MANAGE)
@@ -190,7 +209,13 @@ class GoldApi(APIView):
 
 
 class ResumeApi(APIView):
-    @extend_schema(request=None, responses={200: None})
+    @extend_schema(
+        request=None,
+        responses=inline_serializer(
+            "AnnotatorResumed",
+            {"username": serializers.CharField(), "alerts_closed": serializers.IntegerField()},
+        ),
+    )
     def post(self, request, slug, username):
         """Let a paused annotator claim again and close their open alerts."""
         project = project_get_for_user(slug=slug, user=request.user, capability=Capability.MANAGE)
@@ -203,7 +228,13 @@ class ResumeApi(APIView):
 
 
 class GuidelineFlagApi(APIView):
-    @extend_schema(request=GuidelineFlagInputSerializer, responses={200: None})
+    @extend_schema(
+        request=GuidelineFlagInputSerializer,
+        responses=inline_serializer(
+            "SupersededFlagged",
+            {"flagged": serializers.IntegerField(), "items_reopened": serializers.IntegerField()},
+        ),
+    )
     def post(self, request, slug):
         """Send annotations made under superseded guideline versions to review or re-annotation."""
         project = project_get_for_user(slug=slug, user=request.user, capability=Capability.MANAGE)

@@ -66,7 +66,7 @@ def people(_requests_keep_the_test_transaction, project, manager) -> dict:
         user=annotator,
         payload={"ranking": [[rid] for rid in done.display_order]},
     )
-    return {"manager": manager, "engineer": engineer}
+    return {"manager": manager, "engineer": engineer, "annotator": annotator}
 
 
 @pytest.fixture(params=["manager", "engineer"])
@@ -159,3 +159,42 @@ def test_query_numbers_are_accepted_up_to_the_documented_maximum(manager_token):
         query = {"offset": str(offset)}
         response = _call(path, "GET", manager_token, path_parameters={"slug": "proj"}, query=query)
         assert response.status_code == status
+
+
+def test_every_success_answer_documents_its_body():
+    # given the schema; then every 2xx answer but 204 says what its JSON holds
+    bare = [
+        f"{method.upper()} {path} {status}"
+        for path, operations in schema.raw_schema["paths"].items()
+        for method, operation in operations.items()
+        for status, response in operation["responses"].items()
+        if status.startswith("2") and status != "204" and "content" not in response
+    ]
+    assert bare == []
+
+
+def test_answers_with_newly_documented_bodies_match_them(project, people, manager_token):
+    # given: a gold-worthy item, and a lease of the annotator
+    item = project.items.order_by("id").first()
+    order = list(item.item_responses.order_by("position").values_list("response_id", flat=True))
+    annotator = people["annotator"]
+    lease = assignment_claim(user=annotator, project=project)
+    annotator_token = Token.objects.get_or_create(user=annotator)[0].key
+    slug_item = {"slug": "proj", "item_id": item.pk}
+    # when / then: each answer is the documented body
+    calls = [
+        ("/api/v1/projects/{slug}/items/{item_id}/gold/", "PUT", manager_token,
+         {"path_parameters": slug_item, "body": {"ranking": [[rid] for rid in order]}}),
+        ("/api/v1/projects/{slug}/items/{item_id}/gold/", "DELETE", manager_token,
+         {"path_parameters": slug_item}),
+        ("/api/v1/projects/{slug}/annotators/{username}/resume/", "POST", manager_token,
+         {"path_parameters": {"slug": "proj", "username": "annotator"}}),
+        ("/api/v1/projects/{slug}/guidelines/flag/", "POST", manager_token,
+         {"path_parameters": {"slug": "proj"}, "body": {"action": "review"}}),
+        ("/api/v1/assignments/{assignment_id}/heartbeat/", "POST", annotator_token,
+         {"path_parameters": {"assignment_id": lease.pk}}),
+        ("/api/v1/assignments/{assignment_id}/skip/", "POST", annotator_token,
+         {"path_parameters": {"assignment_id": lease.pk}, "body": {}}),
+    ]  # fmt: skip
+    for path, method, token, case in calls:
+        assert _call(path, method, token, **case).status_code == 200, (method, path)
