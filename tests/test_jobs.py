@@ -229,3 +229,21 @@ def test_a_restarted_worker_fails_at_once_what_it_held_before(people, settings):
     job.refresh_from_db()
     assert job.status == SnapshotStatus.FAILED
 
+
+def test_the_loop_page_shows_a_job_s_tokens_per_second_and_why_it_waits(people, client):
+    from training.models import GenerationJob, Generator, Round
+
+    project, _, engineer = people
+    local = Generator.objects.create(project=project, name="g", kind="local", model_path="/m")
+    rounds = [Round.objects.create(project=project, number=n, prompt_source="new") for n in (2, 3)]
+    running, queued = (
+        GenerationJob.objects.create(project=project, round=r, item_round=r.number, prompt_ids=[1],
+                                     state=state, tokens_per_second=rate)
+        for r, state, rate in ((rounds[0], "running", 12.5), (rounds[1], "queued", None))
+    )  # fmt: skip
+    for job in (running, queued):
+        job.generators.set([local])
+    client.force_login(engineer)
+    page = client.get(f"/p/{project.slug}/loop/?part=rounds", headers={"HX-Request": "true"})
+    assert b"12.5 tokens/s" in page.content
+    assert b"No worker is consuming the gpu queue" in page.content

@@ -170,6 +170,10 @@ class GenerationJob(models.Model):
     prompt_ids = models.JSONField(default=list)
     state = models.CharField(max_length=16, choices=JobState.choices, default=JobState.QUEUED)
     prompts_done = models.PositiveIntegerField(default=0)
+    # Tokens its local models sampled (an HTTP endpoint counts none here) and the rate of
+    # the latest attempt, updated after each batch: how fast a round on a CPU moves.
+    tokens_done = models.BigIntegerField(default=0)
+    tokens_per_second = models.FloatField(null=True, blank=True)
     # {"<prompt id>": "reason"}; those prompts got no item.
     failures = models.JSONField(default=dict, blank=True)
     error = models.TextField(blank=True)

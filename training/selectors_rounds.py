@@ -19,9 +19,11 @@ from annotation.models import (
 )
 from annotation.models_quality import ItemStats
 from annotation.progress import progress_read
+from config.jobs import Waiting
 from projects.models import Project
 from training.models import GenerationJob, ResponseScore, Round
 from training.selectors import reward_scores
+from training.services.generation_run import generation_job_waiting
 
 CACHE_SECONDS = 3600
 
@@ -56,6 +58,7 @@ class RoundStats:
     arena: Arena = field(default_factory=Arena)
     job: GenerationJob | None = None
     job_percent: int = 0
+    job_waiting: Waiting | None = None  # why its unfinished job does not move
 
     @property
     def rm_accuracy(self) -> float | None:
@@ -89,6 +92,9 @@ def round_stats(project: Project) -> list[RoundStats]:
             live = progress_read("generation", job.pk)
             done = live.done if live and not job.finished else job.prompts_done
             entry.job_percent = int(100 * done / job.prompts_total) if job.prompts_total else 0
+    for entry in stats.values():
+        if entry.job is not None and not entry.job.finished:
+            entry.job_waiting = generation_job_waiting(entry.job)
     return [stats[n] for n in sorted(stats, reverse=True)]
 
 

@@ -2,6 +2,7 @@
 
 from rest_framework import serializers
 
+from config.jobs import WAITING_HELP
 from training.models import GenerationJob, Generator, GeneratorKind, Round
 
 
@@ -48,13 +49,21 @@ class GenerationJobSerializer(serializers.ModelSerializer):
     prompts_total = serializers.IntegerField(read_only=True)
     percent = serializers.SerializerMethodField()
     round = serializers.IntegerField(source="round.number", allow_null=True, read_only=True)
+    waiting = serializers.SerializerMethodField(help_text=WAITING_HELP)
 
     class Meta:
         model = GenerationJob
         fields = [
             "id", "state", "round", "item_round", "prompts_total", "prompts_done", "percent",
-            "failures", "error", "created_at", "started_at", "finished_at",
+            "tokens_done", "tokens_per_second", "failures", "error", "waiting", "created_at",
+            "started_at", "finished_at",
         ]  # fmt: skip
+
+    def get_waiting(self, job) -> str | None:
+        from training.services.generation_run import generation_job_waiting
+
+        waiting = None if job.finished else generation_job_waiting(job)
+        return str(waiting) if waiting else None
 
     def get_percent(self, job) -> int:
         from annotation.progress import progress_read

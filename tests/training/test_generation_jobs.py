@@ -350,3 +350,68 @@ def test_a_nul_in_an_answer_is_stored_visibly_instead_of_failing_the_job(endpoin
     assert job.state == JobState.SUCCEEDED and job.failures == {}, job.error
     texts = list(Response.objects.filter(prompt__project=project).values_list("text", flat=True))
     assert len(texts) == 4 and all(t.startswith("a\ufffd") and "\x00" not in t for t in texts)
+
+
+def test_a_cancel_stops_a_job_in_the_middle_of_a_batch(monkeypatch, warm_policy):  # noqa: F811
+    from training.services.generation_run import _Meter
+    from training.services.generators import _local_generator
+
+    monkeypatch.setattr(_Meter, "STOP_EVERY_S", 0.0)  # ask at every token: no timing here
+    project = make_project(slug="gen-mid-batch", responses_per_item=2, ranking_mode="pairwise")
+    local = generator_save(project=project, name="local", kind="local",
+                           model_path=str(warm_policy), **SHORT)  # fmt: skip
+    prompts = _prompts(project, 3)
+    job = generation_job_create(project=project, user=None, prompt_ids=[p.pk for p in prompts],
+                                generators=[local], enqueue=False)  # fmt: skip
+    # given a Cancel (as the page and the API send it) while the model is on the first batch
+    steps = []
+
+    def cancel_at_the_second_token(module, args, output):
+        steps.append(1)
+        if len(steps) == 2:
+            generation_job_cancel(job=GenerationJob.objects.get(pk=job.pk))
+
+    model = _local_generator(str(warm_policy)).model
+    hook = model.register_forward_hook(cancel_at_the_second_token)
+    try:
+        job = generation_job_run(job_id=job.pk)
+    finally:
+        hook.remove()
+    # then the batch stops there: the job is cancelled and no item is half-made or made
+    assert job.state == JobState.CANCELLED
+    assert len(steps) < SHORT["max_new_tokens"]
+    assert not Item.objects.filter(project=project).exists()
+
+
+def test_progress_moves_with_every_batch_and_counts_tokens_per_second(warm_policy):  # noqa: F811
+    from training.services.generators import _local_generator
+
+    project = make_project(slug="gen-progress", responses_per_item=2, ranking_mode="pairwise")
+    local = generator_save(project=project, name="local", kind="local",
+                           model_path=str(warm_policy), **SHORT)  # fmt: skip
+    subjects = ["cats", "rain", "tea", "bread", "maps", "snow", "owls", "jazz", "figs", "moss",
+                "kites", "clay"]  # fmt: skip
+    prompts = [
+        Prompt.objects.create(project=project, external_id=f"s{n}", status=PromptStatus.NEEDS_GENERATION,
+                              messages=[{"role": "user", "content": f"Tell me about {s}."}])
+        for n, s in enumerate(subjects)
+    ]  # fmt: skip
+    job = generation_job_create(project=project, user=None, prompt_ids=[p.pk for p in prompts],
+                                generators=[local], enqueue=False)  # fmt: skip
+    # what the job's page reads, looked at every time the model takes a step
+    seen = []
+
+    def look(module, args, output):
+        live = progress_read("generation", job.pk)
+        seen.append(live.done if live else 0)
+
+    hook = _local_generator(str(warm_policy)).model.register_forward_hook(look)
+    try:
+        # when 12 prompts × 2 answers (24 rows: more than one batch of 16) are generated
+        job = generation_job_run(job_id=job.pk)
+    finally:
+        hook.remove()
+    # then progress moved inside the one chunk of 16 prompts, not only at its end
+    assert job.state == JobState.SUCCEEDED and job.prompts_done == len(prompts)
+    assert any(0 < done < len(prompts) for done in seen), seen
+    assert job.tokens_done > 0 and job.tokens_per_second > 0

@@ -51,6 +51,11 @@ class GeneratedText:
     tokens: int  # tokens generated, the EOS included
 
 
+class GenerationStopped(Exception):
+    """The caller's ``should_stop`` said stop (a cancelled job): the call's answers are
+    dropped, mid-batch included."""
+
+
 class GenerationFailed(ValueError):
     """A prompt did not get k distinct non-empty answers within the attempts allowed."""
 
@@ -64,6 +69,20 @@ class _Sampling:
     max_new_tokens: int
     temperature: float  # 0: greedy
     top_p: float
+    should_stop: Callable[[], bool] | None = None  # asked between tokens: a cancel
+
+
+class _StopWhenAsked:
+    """A ``generate`` stopping criterion that ends every row once ``should_stop`` says so,
+    so a cancel lands within a token or so instead of after the batch."""
+
+    def __init__(self, should_stop: Callable[[], bool]):
+        self.should_stop, self.stopped = should_stop, False
+
+    def __call__(self, input_ids, scores, **kwargs):
+        self.stopped = self.stopped or bool(self.should_stop())
+        return torch.full((input_ids.shape[0],), self.stopped, dtype=torch.bool,
+                          device=input_ids.device)  # fmt: skip
 
 
 def conversation_check(conversation, where: str) -> None:
@@ -110,6 +129,7 @@ class LocalGenerator:
         self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
         self.model, self.tokenizer = policy_load(model, dtype=dtype)
         self.model.to(self.device).eval()
+        self.tokens_generated = 0  # sampled by every call so far, EOS included: a rate
         self.chat = bool(getattr(self.tokenizer, "chat_template", None))
         ends = self.model.generation_config.eos_token_id
         ends = ends if isinstance(ends, list) else [ends]
@@ -145,6 +165,7 @@ class LocalGenerator:
         distinct: bool = True,
         max_attempts: int = 3,
         progress: Callable[[int, int], None] | None = None,
+        should_stop: Callable[[], bool] | None = None,
     ) -> list[list[GeneratedText]]:
         """k answers to each conversation, in order (see the module's docstring).
 
@@ -159,12 +180,14 @@ class LocalGenerator:
             distinct: every answer of a prompt non-empty and different from the others.
             max_attempts: sampling rounds in all when answers must be re-sampled.
             progress: called as ``progress(prompts done, prompts in all)`` after each batch.
+            should_stop: asked between tokens and batches; True ends the call.
 
         Raises:
             ValueError: bad settings or conversations.
             GenerationFailed: with ``distinct``, a prompt still short of k answers.
+            GenerationStopped: ``should_stop`` said so.
         """
-        how = _Sampling(max_new_tokens, temperature, top_p)
+        how = _Sampling(max_new_tokens, temperature, top_p, should_stop)
         _settings_check(k, how, batch_size, max_attempts, distinct)
         for n, conversation in enumerate(conversations):
             conversation_check(conversation, f"conversation {n}")
@@ -197,6 +220,8 @@ class LocalGenerator:
         """Sample one answer per row (a prompt index) and keep the acceptable ones."""
         rows = sorted(rows, key=lambda p: len(ids[p]))  # similar lengths: little padding
         for start in range(0, len(rows), batch_size):
+            if how.should_stop is not None and how.should_stop():
+                raise GenerationStopped("stopped between batches")
             chunk = rows[start : start + batch_size]
             for p, answer in zip(chunk, self._sample([ids[p] for p in chunk], how), strict=True):
                 got = found[p]
@@ -217,6 +242,9 @@ class LocalGenerator:
                       "top_p": how.top_p}  # fmt: skip
         else:  # sampling settings a model's config carries are dropped
             chosen = {"do_sample": False, "temperature": None, "top_k": None, "top_p": None}
+        stop = _StopWhenAsked(how.should_stop) if how.should_stop is not None else None
+        if stop is not None:
+            chosen["stopping_criteria"] = [stop]
         out = self.model.generate(
             **batch,
             max_new_tokens=how.max_new_tokens,
@@ -224,6 +252,8 @@ class LocalGenerator:
             eos_token_id=self.eos_ids,
             **chosen,
         )
+        if stop is not None and stop.stopped:
+            raise GenerationStopped("stopped mid-batch")
         answers = []
         for row in out[:, batch["input_ids"].shape[1] :].tolist():
             end = next((n for n, token in enumerate(row) if token in self.eos_ids), None)
@@ -231,6 +261,7 @@ class LocalGenerator:
             text = self.tokenizer.decode(kept, skip_special_tokens=True).strip()
             reason, tokens = ("length", len(row)) if end is None else ("stop", end + 1)
             answers.append(GeneratedText(text, reason, tokens))
+        self.tokens_generated += sum(answer.tokens for answer in answers)
         return answers
 
 

@@ -4,11 +4,14 @@ A job walks its prompts in chunks. For each chunk every generator writes its sha
 the K responses in one batched call; a prompt whose answers are all there becomes an
 item (in the job's round) in one transaction, a prompt that failed keeps the reason in
 ``job.failures`` and gets no item: never a half-filled one. Progress goes to the cache
-(a bar on the page and in the CLI), a cancel request is honoured between chunks, and a
-redelivered job skips prompts that already have their item, so it never duplicates.
+(a bar on the page and in the CLI) after every batch, with tokens per second; a cancel
+request is heard within a second, also in the middle of a batch (the chunk's answers are
+dropped); and a redelivered job skips prompts that already have their item, so it never
+duplicates.
 """
 
 import logging
+import time
 from collections.abc import Callable
 from datetime import timedelta
 
@@ -20,10 +23,12 @@ from annotation.models import Item, Prompt, PromptStatus, Response, ResponseOrig
 from annotation.progress import Progress, cancel_request, cancel_requested, progress_report
 from annotation.services.items_build import item_create_for_prompt
 from config.errors import ApplicationError, ConflictError
+from config.jobs import Waiting, job_cancel_unattended, job_enqueue, job_waiting
 from projects.models import Project
 from training.models import GenerationJob, Generator, JobState, Round
 from training.services.generators import (
     GenerationError,
+    GenerationStopped,
     PromptFailed,
     backend_for,
     queue_for,
@@ -33,7 +38,7 @@ from training.services.generators import (
 logger = logging.getLogger(__name__)
 
 PROGRESS_KIND = "generation"
-CHUNK = 16  # prompts per batched call: bounds memory and how late a cancel is seen
+CHUNK = 16  # prompts per batched call: bounds memory and the answers a cancel drops
 MAX_PROMPTS = 50_000
 
 
@@ -69,10 +74,13 @@ def generation_job_create(
 
 
 def _enqueue(job: GenerationJob, generators: list[Generator]) -> None:
-    from training.tasks import generation_job_run
+    job_enqueue("training.generation_job_run", job.pk, queue=queue_for(generators))
 
-    result = generation_job_run.apply_async((job.pk,), queue=queue_for(generators))
-    GenerationJob.objects.filter(pk=job.pk).update(celery_task_id=result.id or "")
+
+def generation_job_waiting(job: GenerationJob) -> Waiting | None:
+    """Why the unfinished job does not move: its queue (gpu for local models) has no
+    worker, or no worker runs it any more."""
+    return job_waiting(job, queue=queue_for(list(job.generators.all())))
 
 
 def generation_job_cancel(*, job: GenerationJob) -> GenerationJob:
@@ -93,6 +101,7 @@ def generation_job_cancel(*, job: GenerationJob) -> GenerationJob:
         error="its runner had been silent since the last chunk; stopped",
     )  # fmt: skip
     GenerationJob.objects.filter(pk=job.pk).update(cancel_requested=True)
+    job_cancel_unattended(job, "cancelled; its worker had stopped")
     job.refresh_from_db()
     return job
 
@@ -128,16 +137,21 @@ def _pending(job: GenerationJob, prompt_ids: list[int], *, once: bool) -> list[P
     return [prompts[pk] for pk in prompt_ids if pk in prompts and pk not in done]
 
 
-def _answer(prompts: list[Prompt], plan, failures: dict) -> dict[int, list]:
-    """Each generator's share for every prompt; prompts with a failure are dropped."""
+def _answer(prompts: list[Prompt], plan, failures: dict, meter=None, start=0) -> dict[int, list]:
+    """Each generator's share for every prompt; prompts with a failure are dropped.
+    ``meter`` hears each batch and may stop the call (GenerationStopped)."""
     answers: dict[int, list] = {p.pk: [] for p in prompts}
-    for generator, count in plan:
+    for call, (generator, count) in enumerate(plan):
         alive = [p for p in prompts if p.pk in answers]
         if not alive:
             break
         backend = backend_for(generator)
+        watch = {}
+        if meter is not None:
+            watch = {"progress": meter.call_progress(start, len(prompts), call, len(plan)),
+                     "stop": meter.should_stop}  # fmt: skip
         try:
-            written = backend.generate_many([p.messages for p in alive], count)
+            written = backend.generate_many([p.messages for p in alive], count, **watch)
         except PromptFailed as exc:
             # Isolate the failing prompt: record it, keep what the backend answered before
             # it, and answer the rest one by one.
@@ -153,6 +167,9 @@ def _answer(prompts: list[Prompt], plan, failures: dict) -> dict[int, list]:
                 failures[str(prompt.pk)] = str(exc)
                 answers.pop(prompt.pk)
             continue
+        finally:
+            if meter is not None:
+                meter.call_done()
         for prompt, responses in zip(alive, written, strict=True):
             if responses is None:
                 answers.pop(prompt.pk, None)
@@ -222,7 +239,8 @@ def generation_job_run(
     *, job_id: int, on_progress: Callable[[Progress], None] | None = None
 ) -> GenerationJob:
     """Run (or resume after a worker died) a generation job; ``on_progress`` (the command
-    line's bar) hears each chunk's progress too."""
+    line's bar) hears each stored chunk. A Cancel lands within a second, also in the
+    middle of a batch: the chunk's answers are dropped, stored items stay whole."""
     job = _claim(job_id)
     if job is None:
         return GenerationJob.objects.get(pk=job_id)
@@ -232,7 +250,7 @@ def generation_job_run(
     failures: dict[str, str] = dict(job.failures)
     once = _once_per_prompt(job)
     total = len(job.prompt_ids)
-    done = 0
+    meter = _Meter(job, total, on_progress)
     cancelled = False
     try:
         for start in range(0, total, CHUNK):
@@ -241,27 +259,84 @@ def generation_job_run(
                 break
             chunk_ids = job.prompt_ids[start : start + CHUNK]
             prompts = [p for p in _pending(job, chunk_ids, once=once) if str(p.pk) not in failures]
-            answers = _answer(prompts, plan, failures) if prompts else {}
+            answers = _answer(prompts, plan, failures, meter, start) if prompts else {}
             for prompt in prompts:
                 if prompt.pk in answers:
                     _store(job, prompt, answers[prompt.pk], once=once)
-            done = min(start + CHUNK, total)
-            progress = Progress("generating", done, total, "prompts")
-            progress_report(PROGRESS_KIND, job.pk, progress)
-            if on_progress is not None:
-                on_progress(progress)
-            GenerationJob.objects.filter(pk=job.pk).update(
-                prompts_done=done, failures=failures, heartbeat_at=timezone.now()
-            )
+            meter.report(min(start + CHUNK, total), force=True)
+            GenerationJob.objects.filter(pk=job.pk).update(failures=failures)
+    except GenerationStopped:
+        cancelled = True
     except Exception as exc:  # an unexpected error: the job says so, nothing half-written
         logger.exception("generation job %s failed", job.pk)
-        return _finish(job, JobState.FAILED, done, failures, error=str(exc)[:2000])
+        return _finish(job, JobState.FAILED, meter.settled, failures, error=str(exc)[:2000])
     _reason_on_waiting_prompts(failures)
     if cancelled:
-        return _finish(job, JobState.CANCELLED, done, failures)
+        return _finish(job, JobState.CANCELLED, meter.settled, failures)
     state = JobState.FAILED if failures and len(failures) >= total else JobState.SUCCEEDED
     error = f"{len(failures)} of {total} prompts failed" if failures else ""
-    return _finish(job, state, done, failures, error=error)
+    return _finish(job, state, meter.settled, failures, error=error)
+
+
+class _Meter:
+    """One attempt's progress: prompts after every batch (not only every chunk) and tokens
+    per second, to the cache at once and to the row at most every ``ROW_EVERY_S``; and the
+    cancel, asked at most every ``STOP_EVERY_S`` while a model samples."""
+
+    ROW_EVERY_S = 1.0
+    STOP_EVERY_S = 0.5
+
+    def __init__(self, job: GenerationJob, total: int, on_progress):
+        self.job, self.total, self.on_progress = job, total, on_progress
+        self.started = self.written = self.asked = time.monotonic()
+        self.tokens_before = job.tokens_done  # earlier attempts'
+        self.tokens = self.call_tokens = 0  # this attempt's finished calls; the current one
+        self.done = self.settled = 0  # prompts reported; of chunks whose items are stored
+        self.stopping = False
+
+    def call_progress(self, start: int, size: int, call: int, calls: int):
+        """The ``progress`` of generator ``call`` of ``calls`` over ``size`` prompts from
+        ``start``: its share of the chunk, in prompts."""
+
+        def report(done: int, total: int, tokens: int | None) -> None:
+            self.call_tokens = tokens or 0
+            share = (call + done / max(total, 1)) / calls
+            self.report(start + int(size * share))
+
+        return report
+
+    def call_done(self) -> None:
+        self.tokens, self.call_tokens = self.tokens + self.call_tokens, 0
+
+    def report(self, done: int, *, force: bool = False) -> None:
+        self.done = max(self.done, min(done, self.total))
+        if force:
+            self.settled = self.done
+        progress = Progress("generating", self.done, self.total, "prompts")
+        progress_report(PROGRESS_KIND, self.job.pk, progress)
+        if force and self.on_progress is not None:
+            self.on_progress(progress)  # the command line's bar: whole chunks, stored
+        now = time.monotonic()
+        if not force and now - self.written < self.ROW_EVERY_S:
+            return
+        self.written = now
+        tokens = self.tokens + self.call_tokens
+        rate = tokens / (now - self.started) if tokens else None
+        GenerationJob.objects.filter(pk=self.job.pk).update(
+            prompts_done=self.done, tokens_done=self.tokens_before + tokens,
+            tokens_per_second=rate, heartbeat_at=timezone.now(),
+        )  # fmt: skip
+
+    def should_stop(self) -> bool:
+        """Whether a Cancel from the page or the API (the row's flag) came; the command
+        line's first Ctrl-C (the cache's flag alone) lets the chunk finish, as it says."""
+        now = time.monotonic()
+        if not self.stopping and now - self.asked >= self.STOP_EVERY_S:
+            self.asked = now
+            self.stopping = GenerationJob.objects.filter(
+                pk=self.job.pk, cancel_requested=True
+            ).exists()
+        return self.stopping
 
 
 def _finish(job, state, done, failures, error: str = "") -> GenerationJob:

@@ -34,6 +34,10 @@ class GenerationError(Exception):
     """A backend could not answer; the message says why, for the page."""
 
 
+class GenerationStopped(Exception):
+    """The caller's ``stop`` said so (a cancelled job): the call's answers are dropped."""
+
+
 def _invalid(field: str, message: str) -> ApplicationError:
     return ApplicationError(f"{field}: {message}", extra={"field": field})
 
@@ -165,17 +169,31 @@ class LocalBackend:
     def __init__(self, generator: Generator):
         self.generator = generator
 
-    def generate_many(self, conversations: list[list[dict]], n: int, *, seed=None, progress=None):
+    def generate_many(
+        self, conversations: list[list[dict]], n: int, *, seed=None, progress=None, stop=None
+    ):
+        """``progress(prompts done, prompts in all, tokens sampled)`` after each batch;
+        ``stop()`` asked between tokens (GenerationStopped when it says so)."""
         g = self.generator
         path = _local_model_path(g)
         from training.ml.generate import GenerationFailed
+        from training.ml.generate import GenerationStopped as Stopped
 
         try:
             model = _local_generator(path)
+            before = model.tokens_generated
+
+            def batch_done(done: int, total: int) -> None:
+                if progress is not None:
+                    progress(done, total, model.tokens_generated - before)
+
             answers = model.generate(
                 conversations, n, temperature=g.temperature, top_p=g.top_p,
-                max_new_tokens=g.max_new_tokens, seed=seed, progress=progress,
+                max_new_tokens=g.max_new_tokens, seed=seed, progress=batch_done,
+                should_stop=stop,
             )  # fmt: skip
+        except Stopped as exc:
+            raise GenerationStopped(str(exc)) from exc
         except GenerationFailed as exc:  # one prompt could not get n distinct answers
             raise PromptFailed(exc.prompt_index, f"{g.name}: {exc}") from exc
         except (OSError, ValueError, RuntimeError) as exc:
@@ -224,13 +242,19 @@ class HttpBackend:
             max_retries=g.max_retries, limiter=limiter,
         )  # fmt: skip
 
-    def generate_many(self, conversations: list[list[dict]], n: int, *, seed=None, progress=None):
+    def generate_many(
+        self, conversations: list[list[dict]], n: int, *, seed=None, progress=None, stop=None
+    ):
+        """``progress(prompts done, prompts in all, None)`` after each prompt (an endpoint
+        counts no tokens here); ``stop()`` asked before each prompt."""
         from training.generation.openai_client import GenerationRequestFailed
 
         g = self.generator
         out = []
         with self._client() as client:  # one client (and rate-limit bucket) per batch
             for done, messages in enumerate(conversations, start=1):
+                if stop is not None and stop():
+                    raise GenerationStopped("stopped between prompts")
 
                 def ask(missing: int, attempt: int, messages=messages):
                     # A seeded endpoint would repeat itself: a new seed per retry.
@@ -256,7 +280,7 @@ class HttpBackend:
                     ]
                 )
                 if progress:
-                    progress(done, len(conversations))
+                    progress(done, len(conversations), None)
         return out
 
 
