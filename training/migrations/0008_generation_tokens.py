@@ -4,20 +4,19 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('training', '0007_generation_heartbeat'),
+        ("training", "0007_generation_heartbeat"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='generationjob',
-            name='tokens_done',
+            model_name="generationjob",
+            name="tokens_done",
             field=models.BigIntegerField(default=0),
         ),
         migrations.AddField(
-            model_name='generationjob',
-            name='tokens_per_second',
+            model_name="generationjob",
+            name="tokens_per_second",
             field=models.FloatField(blank=True, null=True),
         ),
     ]
