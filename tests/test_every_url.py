@@ -213,13 +213,17 @@ class _Errors(logging.Handler):
             self.last = f"{type(exc).__name__}: {exc} at {frame.filename}:{frame.lineno}"
 
 
-API_ERRORS = _Errors()
-logging.getLogger("config.api_errors").addHandler(API_ERRORS)
+@pytest.fixture
+def api_errors():
+    handler, logger = _Errors(), logging.getLogger("config.api_errors")
+    logger.addHandler(handler)
+    yield handler
+    logger.removeHandler(handler)
 
 
-def _ask(client: Client, method: str, url: str) -> tuple[int, str]:
+def _ask(client: Client, method: str, url: str, errors: _Errors) -> tuple[int, str]:
     """The status, and what went wrong when it is a server error."""
-    API_ERRORS.last = ""
+    errors.last = ""
     try:
         # A savepoint per request: a view that breaks the transaction (PostgreSQL refusing
         # a value) must not fail every later request of the walk.
@@ -229,7 +233,7 @@ def _ask(client: Client, method: str, url: str) -> tuple[int, str]:
         frame = traceback.extract_tb(exc.__traceback__)[-1]
         return 500, f"{type(exc).__name__}: {exc} at {frame.filename}:{frame.lineno}"
     if response.status_code >= 500:
-        return response.status_code, API_ERRORS.last or response.content[:300].decode(
+        return response.status_code, errors.last or response.content[:300].decode(
             "utf-8", "replace"
         )
     return response.status_code, ""
@@ -275,7 +279,7 @@ def _requests(route: Route, values: dict, state: str) -> list[tuple[str, str, st
 
 
 @pytest.mark.parametrize("state", list(STATES))
-def test_no_route_answers_a_server_error(db, state, settings, tmp_path):
+def test_no_route_answers_a_server_error(db, state, settings, tmp_path, api_errors):
     # given a project in this state, with one member per role, and every route
     settings.STORAGES = {
         **settings.STORAGES,
@@ -306,7 +310,7 @@ def test_no_route_answers_a_server_error(db, state, settings, tmp_path):
             failures.append(f"{url}: built from {route.pattern} but resolves to {resolved.route}")
             continue
         for role, method, variant in _requests(route, values, state):
-            status, why = _ask(clients[role], method, variant)
+            status, why = _ask(clients[role], method, variant, api_errors)
             walked += 1
             if variant == url:
                 statuses[role, method, route.pattern] = status
