@@ -59,8 +59,10 @@ def test_start_a_round_watch_its_progress_and_cancel_it(
 
         bar = page.get_by_label("generation of round 2")
         expect(bar).to_be_visible()
-        # htmx re-reads the table every 2 s; the bar moves once the first chunk is stored.
-        expect(bar).to_have_attribute("value", re.compile(r"^(25|50)$"), timeout=60_000)
+        # htmx re-reads the table every 2 s; the bar moves with every prompt answered. Past
+        # 25 % the first chunk of 16 is answered, so a cancel keeps it whole.
+        expect(bar).to_have_attribute("value", re.compile(r"^(2[5-9]|[3-9][0-9])$"),
+                                      timeout=60_000)  # fmt: skip
         page.locator("tr[data-round='2']").get_by_role("button", name="Cancel").click()
         state = page.locator("tr[data-round='2'] [data-state]")
         expect(state).to_have_attribute("data-state", "cancelled", timeout=60_000)
