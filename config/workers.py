@@ -25,7 +25,7 @@ from django.core.cache import cache
 logger = logging.getLogger(__name__)
 
 BEAT_S = 5.0
-MARK_TTL_S = 30  # a mark outlives a few late beats, not a dead worker
+MARK_TTL_S = 15  # three beats: a mark outlives a late beat, not a dead worker
 REAP_EVERY_S = 30.0
 INSPECT_TIMEOUT_S = 1.0
 INSPECT_CACHE_S = 10
