@@ -40,7 +40,10 @@ class SnapshotFileSerializer(serializers.ModelSerializer):
 
 class SnapshotSerializer(serializers.ModelSerializer):
     project = serializers.SlugRelatedField(slug_field="slug", read_only=True)
-    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    # None once the user is deleted, and for snapshots no user asked for (commands, demo).
+    created_by = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, allow_null=True
+    )
     progress = serializers.SerializerMethodField()
     files = serializers.SerializerMethodField()
     waiting = serializers.SerializerMethodField(help_text=WAITING_HELP)
