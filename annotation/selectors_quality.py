@@ -13,6 +13,7 @@ from django.contrib.auth import get_user_model
 from annotation.metrics.krippendorff import alpha_from_coincidences
 from annotation.models import AnnotatorPairStats, ItemStats, ProjectStatsShard
 from annotation.services.quality_fold import quality_deltas_fold
+from config.numbers import DB_INT_MAX
 from projects.models import Project
 
 
@@ -90,6 +91,10 @@ def annotator_pairs(
 
 
 def item_stats_of(item_id: int) -> ItemStats | None:
+    # The key is the item's foreign key, and Django does not shield foreign-key lookups from
+    # integers no column holds (SQLite raises OverflowError): a URL may carry any digits.
+    if item_id > DB_INT_MAX:
+        return None
     return ItemStats.objects.filter(pk=item_id).first()
 
 

@@ -3,6 +3,7 @@
 Request bodies: an endpoint that takes JSON documents only JSON. DRF's default parsers
 also take forms, but a form cannot carry what the JSON bodies hold (null, numbers, nested
 lists), so documenting forms promised requests that fail. The file upload keeps multipart.
+Their integers carry the database's range, which ``config.strict_json`` enforces.
 
 Errors: every failure is the same JSON body (``config.api_errors``), so the schema names
 it once, as the ``Error`` component, and attaches it where the failure can really happen,
@@ -22,6 +23,8 @@ declared without a body gets the ``Error`` body.
 """
 
 from drf_spectacular.utils import OpenApiResponse
+
+from config.numbers import DB_INT_MAX
 
 ERROR_SCHEMA = {
     "type": "object",
@@ -94,10 +97,27 @@ def _one_body_type(operation: dict) -> None:
             return
 
 
+def _bound_integers(node) -> None:
+    """Request integers stay in the database's range (config.strict_json refuses others)."""
+    if isinstance(node, dict):
+        if node.get("type") == "integer":
+            node.setdefault("maximum", DB_INT_MAX)
+            node.setdefault("minimum", -DB_INT_MAX)
+        for value in node.values():
+            _bound_integers(value)
+    elif isinstance(node, list):
+        for value in node:
+            _bound_integers(value)
+
+
 def document_api(result: dict, generator, request, public) -> dict:
     """drf-spectacular post-processing hook: one body type per operation, and the
     ``Error`` component with the error answers each operation can give."""
-    result.setdefault("components", {}).setdefault("schemas", {})["Error"] = ERROR_SCHEMA
+    schemas = result.setdefault("components", {}).setdefault("schemas", {})
+    for name, component in schemas.items():
+        if name.endswith("Request"):
+            _bound_integers(component)
+    schemas["Error"] = ERROR_SCHEMA
     for operations in result.get("paths", {}).values():
         for method, operation in operations.items():
             _one_body_type(operation)

@@ -3,6 +3,7 @@
 from config.errors import ApplicationError
 
 MAX_DIGITS = 18  # every id and count fits a 64-bit integer column with this many
+DB_INT_MAX = 2**63 - 1  # the largest integer a (64-bit) database column holds
 
 
 def plain_int(value) -> int | None:

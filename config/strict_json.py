@@ -7,10 +7,15 @@ requests the schema calls invalid (``"summary": 0``, ``"overlap": "3"``,
 string, a number field a number and a boolean field true or false; form and multipart
 bodies (the file upload) keep DRF's coercion. DRF has no setting for this, hence the
 small patch, installed once at start-up (``projects.apps``).
+
+An integer field also refuses, in any body, a number no database column holds: it would
+reach a query (``pk__in``, a foreign key) that SQLite answers with an OverflowError.
 """
 
 from rest_framework import fields
 from rest_framework.utils import html
+
+from config.numbers import DB_INT_MAX
 
 
 def _in_json_body(field: fields.Field) -> bool:
@@ -42,9 +47,29 @@ def _strict(field_class, accepts):
     return to_internal_value
 
 
+def _in_database_range(to_internal_value):
+    def checked(self, data):
+        value = to_internal_value(self, data)
+        if abs(value) > DB_INT_MAX:
+            self.fail(
+                "max_value" if value > 0 else "min_value",
+                max_value=DB_INT_MAX,
+                min_value=-DB_INT_MAX,
+            )
+        return value
+
+    return checked
+
+
 def install() -> None:
-    """Make the four scalar fields strict about JSON types (idempotent)."""
+    """Make the four scalar fields strict about JSON types, and integers stay in the
+    database's range (idempotent)."""
     for field_class, accepts in _ACCEPTS.items():
         if not getattr(field_class, "_strict_json", False):
             field_class.to_internal_value = _strict(field_class, accepts)
             field_class._strict_json = True
+    if not getattr(fields.IntegerField, "_database_range", False):
+        fields.IntegerField.to_internal_value = _in_database_range(
+            fields.IntegerField.to_internal_value
+        )
+        fields.IntegerField._database_range = True

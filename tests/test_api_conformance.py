@@ -246,3 +246,21 @@ def test_answers_with_newly_documented_bodies_match_them(project, people, manage
     ]  # fmt: skip
     for path, method, token, case in calls:
         assert _call(path, method, token, **case).status_code == 200, (method, path)
+
+
+def test_integers_no_database_holds_are_refused_not_a_server_error(manager_token):
+    # given: numbers past 64 bits, in a body and in a path (SQLite raised OverflowError)
+    too_big = 2**64
+    # when / then
+    started = _call(
+        "/api/v1/projects/{slug}/rounds/", "POST", manager_token,
+        path_parameters={"slug": "proj"},
+        body={"prompt_source": "new", "prompts": 1, "generators": [too_big]},
+    )  # fmt: skip
+    assert started.status_code == 400
+    assert "generators" in started.json()["message"]
+    consensus = _call(
+        "/api/v1/projects/{slug}/items/{item_id}/consensus/", "GET", manager_token,
+        path_parameters={"slug": "proj", "item_id": too_big},
+    )  # fmt: skip
+    assert consensus.status_code == 404
