@@ -208,8 +208,8 @@ def job_unattended(job) -> bool:
 
 WAITING_HELP = (
     "Why the unfinished job does not move, when PrefLab can tell: no worker consumes its "
-    "queue (with the command that starts one), or no worker runs it any more; null "
-    "otherwise."
+    "queue (with the command that starts one), every worker there is busy with another "
+    "job, or no worker runs it any more; null otherwise."
 )
 
 
@@ -241,12 +241,18 @@ def job_waiting(job, *, queue: str | None = None) -> Waiting | None:
 
 
 def queue_waiting(queue: str) -> Waiting | None:
-    """Why work sent to ``queue`` would wait (no worker consumes it), or None."""
-    from config.workers import queue_consumed
+    """Why work sent to ``queue`` would wait: no worker consumes it, or every one there is
+    busy with another job; None otherwise."""
+    from config.workers import queue_busy, queue_consumed
 
-    if queue_consumed(queue):
-        return None
-    return Waiting(
-        f"No worker is consuming the {queue} queue.",
-        f".venv/bin/celery -A config worker -Q {queue}",
-    )
+    if not queue_consumed(queue):
+        return Waiting(
+            f"No worker is consuming the {queue} queue.",
+            f".venv/bin/celery -A config worker -Q {queue}",
+        )
+    if queue_busy(queue):
+        return Waiting(
+            f"Every worker on the {queue} queue is busy with another job; work there "
+            "starts when one is free."
+        )
+    return None

@@ -44,6 +44,10 @@ def _torch_key(queue: str, ok: bool) -> str:
     return f"preflab:queue:{queue}:torch:{'yes' if ok else 'no'}"
 
 
+def _idle_key(queue: str) -> str:
+    return f"preflab:queue:{queue}:idle"
+
+
 def _task_key(task_id: str) -> str:
     return f"preflab:task:{task_id}:held"
 
@@ -61,6 +65,15 @@ def queue_consumed(queue: str) -> bool:
         logger.warning("cache unreachable; cannot tell who consumes %s", queue)
         return True
     return queue in _inspected_queues()
+
+
+def queue_busy(queue: str) -> bool:
+    """Whether every live worker on ``queue`` is running a task (none said it was idle in
+    the last ``MARK_TTL_S``): queued work there waits its turn."""
+    try:
+        return bool(cache.get(_queue_key(queue))) and not cache.get(_idle_key(queue))
+    except Exception:
+        return False
 
 
 def _inspected_queues() -> set[str]:
@@ -170,11 +183,14 @@ class WorkerBeat(threading.Thread):
         from celery.worker.state import active_requests
 
         record = {"hostname": self.hostname, "at": time.time()}
+        held = list(active_requests)
         for queue in self.queues:
             cache.set(_queue_key(queue), record, MARK_TTL_S)
+            if not held:  # one idle worker is enough for the queue not to be all busy
+                cache.set(_idle_key(queue), self.hostname, MARK_TTL_S)
             if queue == "gpu" and self.torch_ok is not None:
                 cache.set(_torch_key(queue, self.torch_ok), self.hostname, MARK_TTL_S)
-        for request in list(active_requests):
+        for request in held:
             task_hold(request.id, self.hostname)
 
     def _safely(self, step) -> None:

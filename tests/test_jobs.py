@@ -144,6 +144,31 @@ def test_a_queue_nobody_consumes_is_named_with_the_command(people):
     assert _api(engineer).get(f"/api/v1/training-runs/{run.pk}/").json()["waiting"] is None
 
 
+def test_a_queued_run_behind_a_busy_gpu_worker_says_so(people):
+    from celery.worker.state import active_requests
+
+    project, _, engineer = people
+    snapshot = DatasetSnapshot.objects.create(project=project, number=1, options={})
+    run = TrainingRun.objects.create(project=project, kind="reward", snapshot=snapshot)
+
+    class Running:  # what a worker's state holds for the task it runs
+        id = str(uuid.uuid4())
+
+    # given the only gpu worker running another job
+    task = Running()
+    active_requests.add(task)
+    try:
+        WorkerBeat("gpu@busy", ["gpu"]).beat()
+    finally:
+        active_requests.discard(task)
+    # then the queued run says why it waits
+    waiting = _api(engineer).get(f"/api/v1/training-runs/{run.pk}/").json()["waiting"]
+    assert "busy" in waiting
+    # and once a worker there is idle, nothing is said
+    WorkerBeat("gpu@busy", ["gpu"]).beat()
+    assert _api(engineer).get(f"/api/v1/training-runs/{run.pk}/").json()["waiting"] is None
+
+
 def test_the_run_page_names_the_gpu_queue_nobody_consumes(people, client):
     project, _, engineer = people
     snapshot = DatasetSnapshot.objects.create(project=project, number=1, options={})
