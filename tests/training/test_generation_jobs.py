@@ -415,3 +415,33 @@ def test_progress_moves_with_every_batch_and_counts_tokens_per_second(warm_polic
     assert job.state == JobState.SUCCEEDED and job.prompts_done == len(prompts)
     assert any(0 < done < len(prompts) for done in seen), seen
     assert job.tokens_done > 0 and job.tokens_per_second > 0
+
+
+def test_tokens_are_counted_on_the_job_while_its_first_batch_runs(monkeypatch, warm_policy):  # noqa: F811
+    from training.services import generators
+    from training.services.generation_run import _Meter
+
+    monkeypatch.setattr(generators, "LIVE_EVERY_S", 0.0)  # report at every token: no timing
+    monkeypatch.setattr(_Meter, "ROW_EVERY_S", 0.0)
+    project = make_project(slug="gen-live-tokens", responses_per_item=2, ranking_mode="pairwise")
+    local = generator_save(project=project, name="local", kind="local",
+                           model_path=str(warm_policy), **SHORT)  # fmt: skip
+    prompts = _prompts(project, 3)
+    job = generation_job_create(project=project, user=None, prompt_ids=[p.pk for p in prompts],
+                                generators=[local], enqueue=False)  # fmt: skip
+    model = generators._local_generator(str(warm_policy))
+    start = model.tokens_generated
+    seen = []  # (tokens on the job's row, tokens of finished batches), at every model step
+
+    def look(module, args, output):
+        on_row = GenerationJob.objects.values_list("tokens_done", flat=True).get(pk=job.pk)
+        seen.append((on_row, model.tokens_generated - start))
+
+    hook = model.model.register_forward_hook(look)
+    try:
+        job = generation_job_run(job_id=job.pk)
+    finally:
+        hook.remove()
+    # then the row counted tokens before any batch had finished: a CPU round's page moves
+    assert job.state == JobState.SUCCEEDED
+    assert any(on_row > 0 and finished == 0 for on_row, finished in seen), seen[:5]

@@ -74,12 +74,14 @@ class _Sampling:
 
 class _StopWhenAsked:
     """A ``generate`` stopping criterion that ends every row once ``should_stop`` says so,
-    so a cancel lands within a token or so instead of after the batch."""
+    so a cancel lands within a token or so instead of after the batch; it also counts the
+    batch's sampled tokens as they come (``LocalGenerator.tokens_sampling``)."""
 
-    def __init__(self, should_stop: Callable[[], bool]):
-        self.should_stop, self.stopped = should_stop, False
+    def __init__(self, should_stop: Callable[[], bool], generator: "LocalGenerator"):
+        self.should_stop, self.generator, self.stopped = should_stop, generator, False
 
     def __call__(self, input_ids, scores, **kwargs):
+        self.generator.tokens_sampling += input_ids.shape[0]  # one more token per row
         self.stopped = self.stopped or bool(self.should_stop())
         return torch.full((input_ids.shape[0],), self.stopped, dtype=torch.bool,
                           device=input_ids.device)  # fmt: skip
@@ -130,6 +132,9 @@ class LocalGenerator:
         self.model, self.tokenizer = policy_load(model, dtype=dtype)
         self.model.to(self.device).eval()
         self.tokens_generated = 0  # sampled by every call so far, EOS included: a rate
+        # Of the batch in progress, rows × steps so far (rows already ended count too),
+        # while a ``should_stop`` watches it: a rate before the batch ends.
+        self.tokens_sampling = 0
         self.chat = bool(getattr(self.tokenizer, "chat_template", None))
         ends = self.model.generation_config.eos_token_id
         ends = ends if isinstance(ends, list) else [ends]
@@ -242,7 +247,7 @@ class LocalGenerator:
                       "top_p": how.top_p}  # fmt: skip
         else:  # sampling settings a model's config carries are dropped
             chosen = {"do_sample": False, "temperature": None, "top_k": None, "top_p": None}
-        stop = _StopWhenAsked(how.should_stop) if how.should_stop is not None else None
+        stop = _StopWhenAsked(how.should_stop, self) if how.should_stop is not None else None
         if stop is not None:
             chosen["stopping_criteria"] = [stop]
         out = self.model.generate(
@@ -262,6 +267,7 @@ class LocalGenerator:
             reason, tokens = ("length", len(row)) if end is None else ("stop", end + 1)
             answers.append(GeneratedText(text, reason, tokens))
         self.tokens_generated += sum(answer.tokens for answer in answers)
+        self.tokens_sampling = 0
         return answers
 
 

@@ -8,6 +8,7 @@ with one method, ``generate_many(conversations, n)``, that answers many prompts 
 
 import os
 import threading
+import time
 from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +29,7 @@ GENERATOR_FIELDS = (
     "requests_per_minute", "active",
 )  # fmt: skip
 LOADED_MAX = 2  # local models kept in a worker's memory at once
+LIVE_EVERY_S = 1.0  # how often a batch in progress reports its tokens so far
 
 
 class GenerationError(Exception):
@@ -181,16 +183,24 @@ class LocalBackend:
 
         try:
             model = _local_generator(path)
-            before = model.tokens_generated
+            before, done, told = model.tokens_generated, [0], [time.monotonic()]
 
-            def batch_done(done: int, total: int) -> None:
+            def batch_done(finished: int, total: int) -> None:
+                done[0] = finished
                 if progress is not None:
-                    progress(done, total, model.tokens_generated - before)
+                    progress(finished, total, model.tokens_generated - before)
+
+            def watch() -> bool:  # every token: the tokens so far (each second), the cancel
+                if progress is not None and time.monotonic() - told[0] >= LIVE_EVERY_S:
+                    told[0] = time.monotonic()
+                    sampled = model.tokens_generated - before + model.tokens_sampling
+                    progress(done[0], len(conversations), sampled)
+                return bool(stop and stop())
 
             answers = model.generate(
                 conversations, n, temperature=g.temperature, top_p=g.top_p,
                 max_new_tokens=g.max_new_tokens, seed=seed, progress=batch_done,
-                should_stop=stop,
+                should_stop=watch,
             )  # fmt: skip
         except Stopped as exc:
             raise GenerationStopped(str(exc)) from exc
