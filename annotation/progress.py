@@ -11,6 +11,8 @@ from dataclasses import asdict, dataclass
 
 from django.core.cache import cache
 
+from config.errors import ServiceUnavailableError
+
 logger = logging.getLogger(__name__)
 
 TTL_SECONDS = 7 * 24 * 3600
@@ -58,7 +60,16 @@ def progress_read(kind: str, job_id: int) -> Progress | None:
 
 
 def cancel_request(kind: str, job_id: int) -> None:
-    cache.set(_key(kind, job_id, "cancel"), True, TTL_SECONDS)
+    """Ask the job's worker to stop; it hears this through the shared cache, so with the
+    cache down the request cannot reach it: a 503 saying so, and nothing changed."""
+    try:
+        cache.set(_key(kind, job_id, "cancel"), True, TTL_SECONDS)
+    except Exception as exc:
+        logger.warning("cache unreachable; cannot cancel %s %s: %s", kind, job_id, exc)
+        raise ServiceUnavailableError(
+            "the shared cache (Redis) is unreachable, so the cancel cannot reach the worker; "
+            "nothing was changed: try again once Redis answers"
+        ) from exc
 
 
 def cancel_requested(kind: str, job_id: int) -> bool:

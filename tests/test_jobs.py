@@ -272,3 +272,33 @@ def test_the_loop_page_shows_a_job_s_tokens_per_second_and_why_it_waits(people, 
     page = client.get(f"/p/{project.slug}/loop/?part=rounds", headers={"HX-Request": "true"})
     assert b"12.5 tokens/s" in page.content
     assert b"No worker is consuming the gpu queue" in page.content
+
+
+@pytest.mark.parametrize("kind", ["import", "snapshot"])
+def test_a_cancel_with_the_cache_down_answers_503_and_changes_nothing(people, settings, kind):
+    # given a running import or snapshot, and a cache (Redis) that refuses every connection
+    project, manager, _ = people
+    if kind == "import":
+        job = ImportJob.objects.create(
+            project=project, uploaded_by=manager, file_path="x.jsonl", original_name="x.jsonl",
+            file_format="jsonl", status=ImportStatus.RUNNING, celery_task_id=str(uuid.uuid4()),
+        )  # fmt: skip
+        url = f"/api/v1/imports/{job.pk}/cancel/"
+    else:
+        job = DatasetSnapshot.objects.create(
+            project=project, number=1, options={}, status=SnapshotStatus.RUNNING
+        )
+        url = f"/api/v1/snapshots/{job.pk}/cancel/"
+    settings.CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
+                    "LOCATION": DEAD_REDIS}
+    }  # fmt: skip
+
+    # when the manager cancels it
+    response = _api(manager).post(url)
+
+    # then the answer says why it cannot, and the job is as it was
+    assert response.status_code == 503, response.content
+    assert "Redis" in response.json()["message"]
+    job.refresh_from_db()
+    assert job.status == "running"
