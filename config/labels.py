@@ -155,6 +155,10 @@ VALUE_LABELS = {
 # Options whose values people typed (tag names, rounds, dates): shown as they are.
 FREE_TEXT = {"rounds", "tags_present", "tags_absent", "created_from", "created_to"}
 
+# What an empty list filter means, in words: no rounds named keeps every round, no tags
+# required keeps any item, no tags excluded leaves none out.
+EMPTY_FILTER = {"rounds": "all rounds", "tags_present": "any", "tags_absent": "none"}
+
 
 def option_label(key) -> str:
     """An option's key (``lr``, ``binarization``) as its label."""
@@ -190,6 +194,10 @@ def option_rows(options) -> list[tuple[str, str, str]]:
 
 
 def _shown(key, value) -> str:
+    if isinstance(value, list | tuple) and not value and key in EMPTY_FILTER:
+        return EMPTY_FILTER[key]
+    if key in FREE_TEXT and isinstance(value, list | tuple):
+        return ", ".join(str(v) for v in value) or "—"
     if key in FREE_TEXT and value not in (None, ""):
         return str(value)
     return human(value)

@@ -68,3 +68,13 @@ def test_worker_names_and_plain_logs():
     assert worker_name("embedded-gpu@host-1") == "the built-in worker on host-1"
     assert worker_name("gpu1@node7") == "worker “gpu1” on node7"
     assert plain_log("\x1b]0;title\x07\x1b[1;31mred\x1b[0m\r\n") == "red\n"
+
+
+def test_list_filters_read_as_words_not_python_lists():
+    # given a snapshot's stored filters: nothing chosen, then rounds and tags chosen
+    empty = {"filters": {"rounds": [], "tags_present": [], "tags_absent": []}}
+    chosen = {"filters": {"rounds": [1, 3], "tags_present": ["unsafe", "all"], "tags_absent": []}}
+    # when they are shown as option rows
+    # then empty filters say what they keep and lists are comma-separated words
+    assert [value for _, value, _ in option_rows(empty)] == ["all rounds", "any", "none"]
+    assert [value for _, value, _ in option_rows(chosen)] == ["1, 3", "unsafe, all", "none"]
