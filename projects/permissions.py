@@ -39,6 +39,18 @@ ROLE_CAPABILITIES: dict[str, frozenset[Capability]] = {
 }
 
 
+def not_allowed_message(*, project: Project, role: str | None, capability: Capability) -> str:
+    """Say in words which roles may do this and who can change the user's role."""
+    allowed = [
+        f"{Role(r).label.lower()}s" for r, caps in ROLE_CAPABILITIES.items() if capability in caps
+    ]
+    who = f"{', '.join(allowed[:-1])} and {allowed[-1]}" if len(allowed) > 1 else allowed[0]
+    yours = (
+        f"Your role in '{project.name}' is {Role(role).label.lower()}" if role else "You have none"
+    )
+    return f"This is for the project's {who}. {yours}: ask one of its managers to change it."
+
+
 def role_of(user, project: Project) -> str | None:
     """The user's role in the project, or None for non-members (anonymous users included)."""
     if not user.is_authenticated:

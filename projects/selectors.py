@@ -4,7 +4,12 @@ from django.db.models import Exists, OuterRef, QuerySet, Subquery
 
 from config.errors import NotFoundError, PermissionDeniedError
 from projects.models import Guideline, GuidelineAck, Membership, Project
-from projects.permissions import Capability, has_capability, remember_role
+from projects.permissions import (
+    Capability,
+    has_capability,
+    not_allowed_message,
+    remember_role,
+)
 
 
 def project_list_for_user(user) -> QuerySet[Project]:
@@ -32,7 +37,7 @@ def project_get_for_user(*, slug: str, user, capability: Capability = Capability
         raise NotFoundError(f"no project '{slug}'")
     if not has_capability(user, project, capability):
         raise PermissionDeniedError(
-            f"your role in '{slug}' does not allow this ({capability.value})"
+            not_allowed_message(project=project, role=project.viewer_role, capability=capability)
         )
     return project
 

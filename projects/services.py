@@ -2,7 +2,7 @@
 
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
-from django.utils.text import slugify
+from django.utils.text import capfirst, slugify
 
 from config.errors import ApplicationError, ConflictError, NotFoundError
 from config.numbers import plain_int
@@ -54,6 +54,11 @@ PROJECT_SETTINGS = (
 LOOP_SETTINGS = ("reward_model", "acquisition_rule", "acquisition_mix")
 MAX_CATEGORIES = 50
 MAX_CATEGORY_CHARS = 60
+
+
+def _label(field: str) -> str:
+    """The setting as the settings page labels it; the API names the field in "field"."""
+    return capfirst(Project._meta.get_field(field).verbose_name)
 
 
 def _one_of(choices) -> str:
@@ -113,7 +118,7 @@ def project_validate(project: Project) -> None:
     ]  # fmt: skip
     for ok, field, message in checks:
         if not ok:
-            raise ApplicationError(f"{field} {message}", extra={"field": field})
+            raise ApplicationError(f"{_label(field)} {message}", extra={"field": field})
     project.prompt_categories = categories_clean(project.prompt_categories)
     project.acquisition_mix = _mix_clean(project.acquisition_mix)
     _reward_model_check(project)
@@ -126,14 +131,15 @@ def _mix_clean(value) -> dict:
         return {}
     if not isinstance(value, dict):
         raise ApplicationError(
-            "acquisition_mix must be an object of weights", extra={"field": "acquisition_mix"}
+            f"{_label('acquisition_mix')} must be an object of weights",
+            extra={"field": "acquisition_mix"},
         )
     try:
         weights = {str(name): float(weight) for name, weight in value.items()}
         acquisition_scores("mix", [], mix=weights)
     except (TypeError, ValueError) as exc:
         raise ApplicationError(
-            f"acquisition_mix: {exc}", extra={"field": "acquisition_mix"}
+            f"{_label('acquisition_mix')}: {exc}", extra={"field": "acquisition_mix"}
         ) from None
     return weights
 
@@ -142,7 +148,7 @@ def _reward_model_check(project: Project) -> None:
     artifact = project.reward_model
     if artifact is not None and (artifact.project_id != project.pk or artifact.kind != "reward"):
         raise ApplicationError(
-            "reward_model must be a reward model registered in this project",
+            f"{_label('reward_model')} must be a reward model registered in this project",
             extra={"field": "reward_model"},
         )
 
@@ -157,7 +163,9 @@ def _reward_model_of(fields: dict) -> None:
     pk = plain_int(str(value))
     artifact = ModelArtifact.objects.filter(pk=pk).first() if pk is not None else None
     if artifact is None:
-        raise ApplicationError(f"reward_model: no model {value}", extra={"field": "reward_model"})
+        raise ApplicationError(
+            f"{_label('reward_model')}: no model {value}", extra={"field": "reward_model"}
+        )
     fields["reward_model"] = artifact
 
 
@@ -167,20 +175,22 @@ def categories_clean(value) -> list[str]:
         value = value.splitlines()
     if not isinstance(value, list) or not all(isinstance(name, str) for name in value):
         raise ApplicationError(
-            "prompt_categories must be a list of names", extra={"field": "prompt_categories"}
+            f"{_label('prompt_categories')} must be a list of names",
+            extra={"field": "prompt_categories"},
         )
     names: list[str] = []
     for name in (" ".join(raw.split()) for raw in value):
         if len(name) > MAX_CATEGORY_CHARS:
             raise ApplicationError(
-                f"prompt_categories: '{name[:20]}…' is longer than {MAX_CATEGORY_CHARS} characters",
+                f"{_label('prompt_categories')}: '{name[:20]}…' is longer than "
+                f"{MAX_CATEGORY_CHARS} characters",
                 extra={"field": "prompt_categories"},
             )
         if name and name.casefold() not in {seen.casefold() for seen in names}:
             names.append(name)
     if len(names) > MAX_CATEGORIES:
         raise ApplicationError(
-            f"prompt_categories: at most {MAX_CATEGORIES} categories",
+            f"{_label('prompt_categories')}: at most {MAX_CATEGORIES} categories",
             extra={"field": "prompt_categories"},
         )
     return names
@@ -223,7 +233,14 @@ def project_update(*, project: Project, **fields) -> Project:
         and fields["responses_per_item"] != project.responses_per_item
         and project.items.exists()
     ):
-        raise ConflictError("responses_per_item cannot change once the project has items")
+        # Items keep the responses they were imported with: say what reaches a new K instead.
+        raise ConflictError(
+            f"Responses per item cannot change once the project has items (it has "
+            f"{project.responses_per_item} per item). To rank {fields['responses_per_item']} "
+            "responses per item, create a new project with that setting and import the "
+            "items there.",
+            extra={"field": "responses_per_item"},
+        )
     old_overlap, was_writing = project.overlap, project.prompt_writing
     for key, value in fields.items():
         setattr(project, key, value)
@@ -264,7 +281,12 @@ def _user_by_username(username: str):
         raise ApplicationError("username: must not contain NUL characters")
     user = get_user_model().objects.filter(username=username).first()
     if user is None:
-        raise NotFoundError(f"no user named '{username}'", extra={"field": "username"})
+        # There is no sign-up page: accounts are made by an administrator (the Django admin).
+        raise NotFoundError(
+            f"No account named '{username}'. People need an account before they can join a "
+            "project: ask an administrator to create it (Users in the admin), then add them here.",
+            extra={"field": "username"},
+        )
     return user
 
 

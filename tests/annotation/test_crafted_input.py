@@ -152,7 +152,7 @@ def test_the_service_keeps_quality_rates_in_range_whoever_calls_it():
     from projects.services import project_update
 
     project = make_project(slug="rates-service")
-    with pytest.raises(ApplicationError, match="gold_threshold must be between 0 and 1"):
+    with pytest.raises(ApplicationError, match="Gold threshold must be between 0 and 1"):
         project_update(project=project, gold_threshold=2)
-    with pytest.raises(ApplicationError, match="review_rate must be between 0 and 1"):
+    with pytest.raises(ApplicationError, match="Review rate must be between 0 and 1"):
         project_update(project=project, review_rate=-0.1)

@@ -290,7 +290,7 @@ def test_an_unknown_backend_leaves_the_reason_and_no_half_item(db):
 
 def test_projects_cannot_turn_on_writing_without_a_response_source(db):
     project = make_project(slug="src")
-    with pytest.raises(ApplicationError, match="response_source must say who answers"):
+    with pytest.raises(ApplicationError, match="Response source must say who answers"):
         project_update(project=project, prompt_writing=True)
     project = project_update(
         project=project, prompt_writing=True, response_source="queue",

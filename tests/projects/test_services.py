@@ -53,8 +53,9 @@ def test_duplicate_slug_is_a_conflict(db):
 
 def test_k_is_frozen_once_items_exist(project):
     make_items(project, 1)
-    with pytest.raises(ConflictError, match="responses_per_item"):
+    with pytest.raises(ConflictError, match="Responses per item cannot change") as error:
         project_update(project=project, responses_per_item=3)
+    assert error.value.extra == {"field": "responses_per_item"}
 
 
 def test_membership_set_adds_then_changes_role(project):

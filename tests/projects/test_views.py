@@ -3,7 +3,7 @@
 import pytest
 
 from projects.models import AnnotatorGroup, Membership, Project, Role
-from tests.factories import UserFactory, add_member
+from tests.factories import UserFactory, add_member, make_items
 
 
 @pytest.fixture
@@ -36,7 +36,7 @@ def test_settings_page_saves_and_validates(as_manager, project):
     assert (project.overlap, project.rationale) == (3, "required")
     page = as_manager.post(f"/p/{project.slug}/settings/", {**base, "ranking_mode": "pairwise"})
     assert page.status_code == 200
-    assert "must be 2 in pairwise mode" in page.content.decode()
+    assert "Responses per item must be 2 in pairwise mode" in page.content.decode()
 
 
 def test_members_page_adds_changes_and_removes(as_manager, project):
@@ -53,7 +53,8 @@ def test_members_page_adds_changes_and_removes(as_manager, project):
         {"add_member": "1", "username": "ghost", "role": "annotator"},
         follow=True,
     )
-    assert "no user named" in page.content.decode()
+    assert "No account named &#x27;ghost&#x27;" in page.content.decode()
+    assert "ask an administrator to create it" in page.content.decode()
 
 
 def test_groups_are_made_of_members(as_manager, project):
@@ -81,3 +82,31 @@ def test_publishing_guidelines_from_the_page(as_manager, project):
     assert project.guidelines.first().version == 2
     old = as_manager.get(f"/p/{project.slug}/guidelines/v1/").content.decode()
     assert "Rank the best first." in old
+
+
+def test_settings_page_names_the_setting_and_what_to_do_when_k_is_frozen(as_manager, project):
+    # given a project with items
+    make_items(project, 1)
+    base = {
+        "name": project.name, "ranking_mode": "rank", "responses_per_item": 3, "ties_allowed": "on",
+        "rating_scale": 5, "overlap": 2, "lease_minutes": 30, "rationale": "optional",
+    }  # fmt: skip
+    # when the manager changes K on the settings page
+    page = as_manager.post(f"/p/{project.slug}/settings/", base).content.decode()
+    # then the page names the setting by its label and says what to do instead
+    assert "Responses per item cannot change once the project has items" in page
+    assert "create a new project" in page
+    assert "responses_per_item cannot" not in page
+
+
+def test_forbidden_page_says_which_roles_may_and_who_changes_yours(client, project):
+    # given an annotator
+    client.force_login(add_member(project, Role.ANNOTATOR))
+    # when they open the settings page
+    settings_page = client.get(f"/p/{project.slug}/settings/")
+    # then the page says in words who the page is for and whom to ask
+    assert settings_page.status_code == 403
+    text = settings_page.content.decode()
+    assert "This is for the project&#x27;s managers." in text
+    assert f"Your role in &#x27;{project.name}&#x27; is annotator" in text
+    assert "(manage)" not in text
