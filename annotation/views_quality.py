@@ -207,6 +207,12 @@ def review_item_page(request, project, item_id: int):
     view = review_item(project=project, item_id=item_id, reviewer=request.user)
     if view is None:
         raise Http404(f"no item {item_id} in this project")
+    return _review_item_render(request, project, view)
+
+
+def _review_item_render(request, project, view, *, refused: dict | None = None, status=200):
+    """The review page; ``refused`` puts a refused verdict's error and typed values back on
+    its annotation's form."""
     return render(
         request,
         "annotation/review_item.html",
@@ -215,19 +221,46 @@ def review_item_page(request, project, item_id: int):
             "view": view,
             "ranks": range(1, len(view.responses) + 1),
             "can_manage": has_capability(request.user, project, Capability.MANAGE),
+            "refused": refused,
         },
+        status=status,
     )
 
 
 def _ranking_from_post(post, view) -> list[list[int]]:
     """Per-response rank selects (``rank-<response id>``) to tiers; equal ranks tie."""
     ranks: dict[int, list[int]] = {}
-    for _, response in view.responses:
+    unranked = []
+    for letter, response in view.responses:
         rank = plain_int(post.get(f"rank-{response.pk}", ""))
         if rank is None:
-            raise ApplicationError(f"rank-{response.pk}: give every response a rank")
+            unranked.append(letter)
+            continue
         ranks.setdefault(rank, []).append(response.pk)
+    if unranked:
+        raise ApplicationError(
+            f"Give every response a rank: {' and '.join(unranked)} "
+            f"{'has' if len(unranked) == 1 else 'have'} none. Equal numbers tie.",
+            extra={"field": "ranking"},
+        )
     return [ranks[rank] for rank in sorted(ranks)]
+
+
+def _refused_form(post, view, annotation_id: int, exc: ApplicationError) -> dict | None:
+    """What the reviewer typed into the refused form, or None when that form is not on the
+    page (the annotation was reviewed meanwhile): then the message goes to the top."""
+    if not any(e.reviewable and e.annotation.pk == annotation_id for e in view.annotations):
+        return None
+    ranks = {r.pk: plain_int(post.get(f"rank-{r.pk}", "")) for _, r in view.responses}
+    unranked = [pk for pk, rank in ranks.items() if rank is None]
+    return {
+        "annotation_id": annotation_id,
+        "message": exc.message,
+        "comment": post.get("comment", ""),
+        "ranks": ranks,
+        # autofocus scrolls the form into view at the field to fix (the page opens at its top)
+        "focus": unranked[0] if exc.extra.get("field") == "ranking" and unranked else "comment",
+    }
 
 
 @require_POST
@@ -259,8 +292,12 @@ def review_act(request, project, item_id: int, annotation_id: int):
         else:
             raise ApplicationError("verdict: accept, reject or correct")
     except ApplicationError as exc:
-        messages.error(request, exc.message)
-        return redirect("review-item", slug=project.slug, item_id=item_id)
+        # A refused verdict keeps what was typed: a redirect would clear the comment and ranks.
+        refused = _refused_form(request.POST, view, annotation_id, exc)
+        if refused is None:
+            messages.error(request, exc.message)
+            return redirect("review-item", slug=project.slug, item_id=item_id)
+        return _review_item_render(request, project, view, refused=refused, status=exc.status_code)
     messages.success(request, f"Annotation {annotation_id}: {verdict}ed.")
     after = review_item(project=project, item_id=item_id, reviewer=request.user)
     still_waiting = after is not None and any(entry.reviewable for entry in after.annotations)

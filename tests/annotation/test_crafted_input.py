@@ -125,7 +125,7 @@ def test_odd_numbers_in_forms_are_refused_plainly():
         {f"rank-{responses[0]}": "²", f"rank-{responses[1]}": "1"}, follow=True,
     )  # fmt: skip
     assert (
-        corrected.status_code == 200 and "give every response a rank" in corrected.content.decode()
+        corrected.status_code == 200 and "Give every response a rank" in corrected.content.decode()
     )
     compare = client.get(f"/p/{project.slug}/runs/compare/", {"run": ["9" * 40, "²"]})
     assert compare.status_code == 200

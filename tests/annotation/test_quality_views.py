@@ -136,16 +136,30 @@ def test_review_correction_and_gold_from_the_page(annotated):
     )
 
 
-def test_an_incomplete_correction_names_the_field(annotated):
+def test_an_incomplete_correction_keeps_what_was_typed_and_says_why_by_its_form(annotated):
+    # given: a reviewer who typed a comment and ranked only A of three
     project, one, _, reviewer, _ = annotated
     item = Item.objects.filter(project=project).first()
     theirs = Annotation.objects.get(item=item, user=one)
+    a, b, _ = item.item_responses.order_by("position").values_list("response_id", flat=True)
+
+    # when they click Correct
     response = _client(reviewer).post(
         f"/p/{project.slug}/review/items/{item.pk}/annotations/{theirs.pk}/",
-        {"verdict": "correct"},
-        follow=True,
+        {"verdict": "correct", "comment": "B is <wrong>", f"rank-{a}": "1", "then": "next"},
     )
-    assert "give every response a rank" in response.content.decode()
+
+    # then: nothing is stored; the page is back with the comment, A's rank and the error in
+    # words on that annotation's form (not at the top), focus on the first unranked response
+    assert response.status_code == 400 and not Review.objects.exists()
+    page = response.content.decode()
+    form = page.split(f'data-annotation="{theirs.pk}"')[1].split("</form>")[0]
+    assert "Give every response a rank: B and C have none." in form
+    assert "rank-" not in form.split("data-review-error>")[1].split("</p>")[0]
+    assert ">B is &lt;wrong&gt;</textarea>" in form
+    assert f'<select name="rank-{a}"><option value="">–</option><option selected>1</option>' in form
+    assert f'<select name="rank-{b}" autofocus>' in form
+    assert page.count("data-review-error") == 1 and 'class="messages"' not in page
 
 
 def test_annotators_see_review_comments_in_their_history(annotated):
