@@ -31,7 +31,6 @@ from annotation.models_quality import ReviewVerdict
 from annotation.services.item_quality import item_quality_refresh
 from annotation.services.judgements import tiers_check
 from annotation.services.revisions import annotation_content
-from annotation.services.submission import guideline_read_by
 from config.errors import (
     ApplicationError,
     ConflictError,
@@ -39,6 +38,7 @@ from config.errors import (
     PermissionDeniedError,
 )
 from projects.models import Project
+from projects.selectors import guideline_current
 
 MAX_COMMENT_CHARS = 5000
 
@@ -142,6 +142,9 @@ def _correction_store(*, project: Project, item_id: int, reviewer, ranking: list
         .first()
     )
     now = timezone.now()
+    # Reviewing needs no acknowledgement, so what the reviewer last acknowledged may be
+    # nothing or an old version; a correction is judged against the guidelines in force.
+    guideline = guideline_current(project)
     if existing is not None:
         AnnotationRevision.objects.create(
             annotation=existing,
@@ -149,12 +152,9 @@ def _correction_store(*, project: Project, item_id: int, reviewer, ranking: list
             content=annotation_content(existing),
             made_at=existing.revised_at or existing.created_at,
         )
-        existing.ranking, existing.revision, existing.revised_at = (
-            ranking,
-            existing.revision + 1,
-            now,
-        )
-        existing.save(update_fields=["ranking", "revision", "revised_at"])
+        existing.ranking, existing.guideline = ranking, guideline
+        existing.revision, existing.revised_at = existing.revision + 1, now
+        existing.save(update_fields=["ranking", "guideline", "revision", "revised_at"])
         return existing
     order = list(
         ItemResponse.objects.filter(item_id=item_id)
@@ -181,7 +181,7 @@ def _correction_store(*, project: Project, item_id: int, reviewer, ranking: list
         mode=project.ranking_mode,
         kind=AnnotationKind.REVIEW_CORRECTION,
         ranking=ranking,
-        guideline=guideline_read_by(user=reviewer, project=project),
+        guideline=guideline,
         display_order=order,
     )
 

@@ -24,6 +24,7 @@ from annotation.services.revisions import annotation_revise
 from annotation.services.submission import annotation_submit
 from config.errors import ApplicationError, ConflictError, PermissionDeniedError
 from projects.models import Role
+from projects.services import guideline_publish
 from tests.annotation.quality_helpers import annotate_all, by_id, first_shown_first
 from tests.factories import add_member, make_items, make_project
 
@@ -140,6 +141,29 @@ def test_correct_stores_the_reviewers_ranking_and_keeps_the_original(reviewed):
     correction.refresh_from_db()
     assert (correction.revision, correction.ranking) == (2, list(reversed(better)))
     assert Annotation.objects.filter(kind=AnnotationKind.REVIEW_CORRECTION).count() == 1
+
+
+def test_a_correction_records_the_guidelines_in_force_not_the_last_acknowledged(reviewed):
+    # given: the reviewer acknowledged v1, then v2 was published (reviewing asks no ack)
+    project, ann1, ann2, reviewer = reviewed
+    guideline_publish(project=project, author=project.created_by, body="# Rules v2")
+    first = Annotation.objects.filter(user=ann2).first()
+    other = Annotation.objects.get(item_id=first.item_id, user=ann1)
+
+    # when
+    review = annotation_review_correct(
+        project=project, annotation_id=first.pk, reviewer=reviewer, ranking=first.ranking
+    )
+
+    # then
+    assert review.correction.guideline.version == 2
+    # and a later correction of the same item, after v3, records v3
+    guideline_publish(project=project, author=project.created_by, body="# Rules v3")
+    annotation_review_correct(
+        project=project, annotation_id=other.pk, reviewer=reviewer, ranking=first.ranking
+    )
+    review.correction.refresh_from_db()
+    assert (review.correction.revision, review.correction.guideline.version) == (2, 3)
 
 
 def test_reviewers_never_review_their_own_work(reviewed):

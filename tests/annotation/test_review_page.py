@@ -3,7 +3,7 @@
 import pytest
 from django.test import Client
 
-from annotation.models import Item, Prompt
+from annotation.models import Annotation, Item, Prompt
 from projects.models import Role
 from tests.annotation.quality_helpers import annotate_all, first_shown_first
 from tests.factories import add_member, make_items, make_project
@@ -46,3 +46,26 @@ def test_the_review_page_formats_markdown_as_the_ranking_page_does(one_annotated
     assert "**f′(x)" not in page and "- u′ = 2x" not in page
     assert "<img" not in page and "&lt;img src=x onerror=alert(1)&gt;" in page
     assert "<script>alert(1)</script>" not in page and "&lt;script&gt;alert(1)" in page
+
+
+def test_a_correction_shows_its_guidelines_and_no_made_up_time(one_annotated):
+    # given: a reviewer who never acknowledged the guidelines (reviewing does not ask)
+    project, annotator = one_annotated
+    reviewer = add_member(project, Role.REVIEWER, "rev", ack=False)
+    item = Item.objects.filter(project=project).first()
+    ids = list(item.item_responses.values_list("response_id", flat=True))
+    theirs = Annotation.objects.get(item=item, user=annotator)
+    client = _client(reviewer)
+
+    # when
+    client.post(
+        f"/p/{project.slug}/review/items/{item.pk}/annotations/{theirs.pk}/",
+        {"verdict": "correct", **{f"rank-{rid}": str(i + 1) for i, rid in enumerate(ids)}},
+    )
+    page = client.get(f"/p/{project.slug}/review/items/{item.pk}/").content.decode()
+
+    # then: the correction's row names v1 and claims no "0.0 s" of work
+    correction = Annotation.objects.get(item=item, user=reviewer)
+    assert correction.guideline.version == 1
+    row = page.split(f'data-annotation="{correction.pk}"')[1].split("</article>")[0]
+    assert "guidelines v1" in row and "v?" not in row and " s ·" not in row
