@@ -67,11 +67,16 @@ def line_chart(
     y_max: float | None = None,
     y_format: str = "{:.2f}",
     x_labels: Sequence[str] | None = None,
+    x_format: str | None = None,
+    x_title: str = "",
+    y_title: str = "",
 ) -> SafeString:
     """Lines over numeric x values with y gridlines, and a legend when there are several.
 
     ``x_labels`` are spread evenly from the smallest to the largest x (label i names x == i
-    when x is an index) and thinned to at most 8. A None, NaN or infinite y breaks its line.
+    when x is an index) and thinned to at most 8; without them, ``x_format`` labels round x
+    values (training steps). ``x_title`` and ``y_title`` name the axes with their units.
+    A None, NaN or infinite y breaks its line.
     """
     lines = [(s, _clean_points(s.points)) for s in series]
     xs = [x for _, points in lines for x, _ in points]
@@ -86,12 +91,16 @@ def line_chart(
     if len(series) > 1:
         items = [(s.name, c) for s, c in zip(series, colours, strict=True)]
         legend, legend_h = _legend(items, x=8, y=4, width=width - 16)
-    left = 10 + max(len(t) for t in tick_text) * _CHAR_W
-    top, right, bottom = 8 + legend_h, width - 10, height - (20 if x_labels else 8)
-    x_of, y_of = _scale(min(xs), max(xs), left, right), _scale(lo, hi, bottom, top)
     named = _x_names(x_labels or (), min(xs), max(xs))
+    if not named and x_format:
+        named = {t: x_format.format(t) for t in _ticks(*_span(min(xs), max(xs)))}
+    left = 10 + max(len(t) for t in tick_text) * _CHAR_W + (14 if y_title else 0)
+    top, right = 8 + legend_h, width - 10
+    bottom = height - (20 if named else 8) - (14 if x_title else 0)
+    x_of, y_of = _scale(min(xs), max(xs), left, right), _scale(lo, hi, bottom, top)
     body = [_grid(ticks, tick_text, y_of, (left, top, right, bottom))]
     body.append(_x_ticks(named, x_of, bottom))
+    body.append(_axis_titles(x_title, y_title, (left, top, right, bottom), height))
     for (s, points), colour in zip(lines, colours, strict=True):
         # One path per series, each gap starting a subpath, and a dot per point for its tooltip.
         marks = []
@@ -113,16 +122,20 @@ def histogram(
     width: int = 560,
     height: int = 180,
     colour: str | None = None,
+    x_title: str = "",
+    y_title: str = "",
 ) -> SafeString:
-    """Vertical bars, one per (label, count) bin; hovering a bar shows its exact count."""
+    """Vertical bars, one per (label, count) bin; hovering a bar shows its exact count.
+
+    ``x_title`` and ``y_title`` name the axes with their units."""
     counts = [_count(count) for _, count in bins]
     if not counts:
         return _empty("histogram", title, width, height)
     top_count = max(max(counts), 1.0)
     ticks = _ticks(0.0, top_count, min_step=1.0)
     tick_text = [_plain(t) for t in ticks]
-    left = 10 + max(len(t) for t in tick_text) * _CHAR_W
-    top, right, bottom = 8.0, width - 8.0, height - 20.0
+    left = 10 + max(len(t) for t in tick_text) * _CHAR_W + (14 if y_title else 0)
+    top, right, bottom = 8.0, width - 8.0, height - 20.0 - (14 if x_title else 0)
     y_of = _scale(0.0, top_count, bottom, top)
     slot = (right - left) / len(counts)
     bars = []
@@ -137,6 +150,7 @@ def histogram(
     body = _grid(ticks, tick_text, y_of, (left, top, right, bottom))
     body += _el("g", "".join(bars), class_="bars", fill=colour or PALETTE[0])
     body += _el("g", labels, class_="x-labels", fill=_TEXT)
+    body += _axis_titles(x_title, y_title, (left, top, right, bottom), height)
     return _svg("histogram", title, width, height, body)
 
 
@@ -318,6 +332,19 @@ def _x_names(labels: Sequence[str], x0: float, x1: float) -> dict[float, str]:
         return {round(x0, 9): labels[0]} if labels else {}
     step = (x1 - x0) / (len(labels) - 1)
     return {round(x0 + i * step, 9): label for i, label in enumerate(labels)}
+
+
+def _axis_titles(x_title: str, y_title: str, box: tuple[float, ...], height: float) -> str:
+    """The axes' names: x centred under its tick labels, y turned along the left edge."""
+    left, top, right, bottom = box
+    texts = ""
+    if x_title:
+        texts += _text(x_title, (left + right) / 2, height - 6, "middle", max_w=right - left)
+    if y_title:
+        mid = (top + bottom) / 2
+        texts += _text(y_title, 7, mid, "middle", max_w=bottom - top,
+                       transform=f"rotate(-90 7 {_f(mid)})")  # fmt: skip
+    return _el("g", texts, class_="axis-titles", fill=_TEXT) if texts else ""
 
 
 def _x_ticks(named: dict[float, str], x_of: Scale, bottom: float) -> str:

@@ -7,6 +7,7 @@ say them in words. A name missing here falls back to itself with spaces for
 underscores, so a new option shows readably before it gets its entry.
 """
 
+import json
 import re
 
 # Option keys (run hyper-parameters, snapshot options and their filters) -> label.
@@ -223,3 +224,45 @@ def plain_log(text: str) -> str:
     bars redraw with carriage returns, only what was on screen last."""
     lines = _ANSI.sub("", text or "").replace("\r\n", "\n").split("\n")
     return "\n".join(line.rstrip("\r").rsplit("\r", 1)[-1] for line in lines)
+
+
+# transformers' load report: "<Class> LOAD REPORT from: <path>", a "Key | Status" table,
+# a blank line, "Notes:" and one "- STATUS:" line per kind of row.
+_LOAD_REPORT = re.compile(
+    r"^[^\n]*LOAD REPORT from: [^\n]*\n"
+    r"(?P<table>(?:[^\n]*[|+][^\n]*\n)+)"
+    r"\nNotes:\n(?:- [^\n]*(?:\n|$))+",
+    re.M,
+)
+# The heads PrefLab puts on a pretrained encoder or policy: missing from its checkpoint
+# because they are new, initialised on purpose and fitted by the training.
+_NEW_HEADS = ("classifier.", "score.", "v_head.", "value_head.")
+
+
+def run_log(text: str) -> str:
+    """A trainer's log for people: plain text, its final JSON summary left out (the page
+    shows it), and transformers' report of a new reward head said in one line."""
+    lines = [line for line in plain_log(text).split("\n") if not _json_object(line)]
+    return _LOAD_REPORT.sub(_load_report_line, "\n".join(lines))
+
+
+def _json_object(line: str) -> bool:
+    if not line.startswith("{"):
+        return False
+    try:
+        return isinstance(json.loads(line), dict)
+    except ValueError:
+        return False
+
+
+def _load_report_line(match: re.Match) -> str:
+    rows = [row.split("|") for row in match["table"].splitlines()[2:]]
+    keys = [row[0].strip() for row in rows]
+    if not keys or any(len(r) < 2 or r[1].strip() != "MISSING" for r in rows):
+        return match[0]  # anything but a missing head is worth reading as transformers wrote it
+    if not all(key.startswith(_NEW_HEADS) for key in keys):
+        return match[0]
+    return (
+        f"A new head ({', '.join(keys)}) was added to the pretrained model with random "
+        "weights, on purpose: this training fits it.\n"
+    )

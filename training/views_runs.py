@@ -2,8 +2,11 @@
 curves and log tail refreshed through htmx, evaluation plots once done), and runs side
 by side. Managers and engineers see them; engineers launch and stop them."""
 
+import json
+
 from django.contrib import messages
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.safestring import SafeString
 from django.views.decorators.http import require_POST
 
 from annotation import charts
@@ -26,72 +29,80 @@ from training.services.runs import (
     runs_reap,
 )
 
-# Per kind: (title, number format, metrics drawn together on one chart).
+# Per kind: (title, number format, metrics drawn together on one chart, y axis with unit).
 CURVES = {
     "reward": (
-        ("Training loss", "{:.3f}", ("loss", "eval_loss")),
-        ("Training pair accuracy", "{:.2f}", ("accuracy", "eval_pairwise_accuracy")),
-        ("Learning rate", "{:.1e}", ("lr",)),
+        ("Training loss", "{:.3f}", ("loss", "eval_loss"), "loss (nats per pair)"),
+        ("Training pair accuracy", "{:.2f}", ("accuracy", "eval_pairwise_accuracy"),
+         "share of pairs"),
+        ("Learning rate", "{:.1e}", ("lr",), "learning rate"),
     ),
     "sft": (
-        ("Loss", "{:.3f}", ("loss", "eval_loss")),
-        ("Held-out perplexity", "{:.1f}", ("eval_perplexity",)),
-        ("Learning rate", "{:.1e}", ("lr",)),
+        ("Loss", "{:.3f}", ("loss", "eval_loss"), "loss (nats per token)"),
+        ("Held-out perplexity", "{:.1f}", ("eval_perplexity",), "perplexity"),
+        ("Learning rate", "{:.1e}", ("lr",), "learning rate"),
     ),
     "dpo": (
-        ("Loss", "{:.3f}", ("loss", "eval_loss")),
-        ("Implicit reward margin (chosen − rejected)", "{:.2f}", ("margin", "eval_margin")),
-        ("Preference accuracy", "{:.2f}", ("accuracy", "eval_accuracy")),
-        ("Log-probability of chosen and rejected", "{:.1f}", ("logp_chosen", "logp_rejected")),
-        ("Learning rate", "{:.1e}", ("lr",)),
+        ("Loss", "{:.3f}", ("loss", "eval_loss"), "loss (nats per pair)"),
+        ("Implicit reward margin (chosen − rejected)", "{:.2f}", ("margin", "eval_margin"),
+         "margin (nats)"),
+        ("Preference accuracy", "{:.2f}", ("accuracy", "eval_accuracy"), "share of pairs"),
+        ("Log-probability of chosen and rejected", "{:.1f}", ("logp_chosen", "logp_rejected"),
+         "log-probability (nats)"),
+        ("Learning rate", "{:.1e}", ("lr",), "learning rate"),
     ),
     "grpo": (
-        ("Mean reward score", "{:.2f}", ("reward_mean",)),
-        ("Reward spread within a prompt's group (sd)", "{:.2f}", ("reward_std",)),
-        ("KL to the reference (nats per token)", "{:.3f}", ("kl",)),
-        ("Entropy per token", "{:.2f}", ("entropy",)),
-        ("Clip fraction", "{:.3f}", ("policy_clipfrac",)),
-        ("Response length (tokens)", "{:.1f}", ("response_length",)),
-        ("Cut off by the length limit", "{:.2f}", ("truncated_rate",)),
-        ("Loss", "{:.3f}", ("loss",)),
-        ("Learning rate", "{:.1e}", ("lr",)),
+        ("Mean reward score", "{:.2f}", ("reward_mean",), "reward score"),
+        ("Reward spread within a prompt's group (sd)", "{:.2f}", ("reward_std",), "reward score"),
+        ("KL to the reference (nats per token)", "{:.3f}", ("kl",), "KL (nats per token)"),
+        ("Entropy per token", "{:.2f}", ("entropy",), "entropy (nats per token)"),
+        ("Clip fraction", "{:.3f}", ("policy_clipfrac",), "share of tokens"),
+        ("Response length (tokens)", "{:.1f}", ("response_length",), "tokens"),
+        ("Cut off by the length limit", "{:.2f}", ("truncated_rate",), "share of answers"),
+        ("Loss", "{:.3f}", ("loss",), "loss"),
+        ("Learning rate", "{:.1e}", ("lr",), "learning rate"),
     ),
     "ppo": (
-        ("Mean reward score", "{:.2f}", ("reward_mean", "reward_minus_kl")),
-        ("KL to the reference (nats per response)", "{:.2f}", ("kl",)),
-        ("Entropy per token", "{:.2f}", ("entropy",)),
-        ("Clip fractions", "{:.2f}", ("policy_clipfrac", "value_clipfrac")),
-        ("Value loss", "{:.3f}", ("value_loss",)),
-        ("Response length (tokens)", "{:.1f}", ("response_length",)),
-        ("EOS rate", "{:.2f}", ("eos_rate",)),
-        ("Seconds per step", "{:.2f}", ("generate_s", "train_s")),
+        ("Mean reward score", "{:.2f}", ("reward_mean", "reward_minus_kl"), "reward score"),
+        ("KL to the reference (nats per response)", "{:.2f}", ("kl",), "KL (nats per response)"),
+        ("Entropy per token", "{:.2f}", ("entropy",), "entropy (nats per token)"),
+        ("Clip fractions", "{:.2f}", ("policy_clipfrac", "value_clipfrac"), "share clipped"),
+        ("Value loss", "{:.3f}", ("value_loss",), "squared error"),
+        ("Response length (tokens)", "{:.1f}", ("response_length",), "tokens"),
+        ("EOS rate", "{:.2f}", ("eos_rate",), "share of answers"),
+        ("Seconds per step", "{:.2f}", ("generate_s", "train_s"), "seconds"),
     ),
-}
+}  # fmt: skip
+STEPS = {"x_title": "training step", "x_format": "{:.0f}"}
 
 
-def _curves(run: TrainingRun) -> list:
+def _curves(run: TrainingRun) -> list[tuple[str, SafeString]]:
+    """(title, chart) per curve of the run's kind, over training steps."""
     groups = CURVES.get(run.kind, CURVES["reward"])
-    series = run_series(run, tuple(n for _, _, names in groups for n in names))
+    series = run_series(run, tuple(n for _, _, names, _ in groups for n in names))
     out = []
-    for title, fmt, names in groups:
+    for title, fmt, names, y_title in groups:
         lines = [charts.Series(n.replace("_", " "), series[n]) for n in names if series[n]]
-        out.append(charts.line_chart(lines or [charts.Series(names[0], [])], title=title,
-                                     y_format=fmt))  # fmt: skip
+        chart = charts.line_chart(lines or [charts.Series(names[0], [])], title=title,
+                                  y_format=fmt, y_title=y_title, **STEPS)  # fmt: skip
+        out.append((title, chart))
     if run.kind == "ppo":
         out.insert(1, _reward_against_kl(run))
     return out
 
 
-def _reward_against_kl(run: TrainingRun):
+def _reward_against_kl(run: TrainingRun) -> tuple[str, SafeString]:
     """Reward against √KL, step by step: how much reward each unit of drift from the
     reference bought (the usual RLHF over-optimisation picture)."""
     points = [(max(kl, 0.0) ** 0.5, reward) for kl, reward in run_reward_and_kl(run)]
-    return charts.line_chart(
-        [charts.Series("reward", points)], title="Reward against √KL", y_format="{:.2f}"
-    )
+    title = "Reward against √KL"
+    chart = charts.line_chart([charts.Series("reward", points)], title=title, y_format="{:.2f}",
+                              x_format="{:.2f}", x_title="√KL (√nats)",
+                              y_title="reward score")  # fmt: skip
+    return title, chart
 
 
-def _evaluation_charts(run: TrainingRun) -> list:
+def _evaluation_charts(run: TrainingRun) -> list[tuple[str, SafeString]]:
     if run.kind == "eval":
         return _policy_evaluation_charts(run)
     report = (run.summary or {}).get("eval") or {}
@@ -104,15 +115,17 @@ def _evaluation_charts(run: TrainingRun) -> list:
         (f"{_edge(b['from'])}…{_edge(b['to'])}", b["count"])
         for b in report.get("margin_histogram", [])
     ]
+    calibration = f"Calibration (ECE {report.get('ece') or 0:.3f})"
+    margin = "Reward margin of preferred minus other"
     return [
-        charts.line_chart(
-            [diagonal, observed],
-            title=f"Calibration (ECE {report.get('ece') or 0:.3f})",
-            y_min=0,
-            y_max=1,
-        ),
-        charts.histogram(margins, title="Reward margin of preferred minus other"),
-    ]
+        (calibration, charts.line_chart(
+            [diagonal, observed], title=calibration, y_min=0, y_max=1, x_format="{:.1f}",
+            x_title="predicted chance the preferred wins", y_title="observed share",
+        )),
+        (margin, charts.histogram(
+            margins, title=margin, x_title="reward margin (score units)", y_title="pairs",
+        )),
+    ]  # fmt: skip
 
 
 EVALUATION_ROWS = (
@@ -128,7 +141,7 @@ EVALUATION_ROWS = (
 )
 
 
-def _policy_evaluation_charts(run: TrainingRun) -> list:
+def _policy_evaluation_charts(run: TrainingRun) -> list[tuple[str, SafeString]]:
     """The win rate against the reference with its interval, and wins / ties / losses."""
     report = (run.summary or {}).get("eval") or {}
     if report.get("win_rate") is None:
@@ -136,14 +149,18 @@ def _policy_evaluation_charts(run: TrainingRun) -> list:
     counts = (report["wins"], report["ties"], report["losses"])
     row = charts.IntervalRow("policy vs reference", report["win_rate"], report["win_rate_low"],
                              report["win_rate_high"], note=f"n={sum(counts)}")  # fmt: skip
+    win_rate, outcomes = (
+        "Win rate judged by the reward model (95% interval)",
+        "Wins, ties and losses per prompt",
+    )
     return [
-        charts.interval_bars([row], title="Win rate judged by the reward model (95% interval)"),
-        charts.stacked_bars(
+        (win_rate, charts.interval_bars([row], title=win_rate)),
+        (outcomes, charts.stacked_bars(
             [("answers", list(zip(("wins", "ties", "losses"), counts, strict=True)))],
-            title="Wins, ties and losses per prompt",
+            title=outcomes,
             colours={"wins": "#16a34a", "ties": "#9ca3af", "losses": "#dc2626"},
-        ),
-    ]
+        )),
+    ]  # fmt: skip
 
 
 def _evaluation_table(run: TrainingRun) -> list[tuple[str, str, str]]:
@@ -234,6 +251,8 @@ def run_detail(request, project, run_id: int):
         "run": run,
         "progress": run_progress(run),
         "curves": _curves(run),
+        # The trainer's final summary, left out of the log (config.labels.run_log), whole.
+        "summary_json": json.dumps(run.summary, indent=2) if run.summary else "",
         "evaluation": _evaluation_charts(run),
         "evaluation_table": _evaluation_table(run) if run.kind == "eval" else [],
         "samples": run_latest_samples(run),

@@ -4,9 +4,9 @@ choices and workers by human names, logs without terminal escape codes."""
 import pytest
 from django.test import Client
 
-from config.labels import option_rows, plain_log, worker_name
+from config.labels import option_rows, plain_log, run_log, worker_name
 from tests.training.run_helpers import project_with_listwise_snapshot
-from training.models import RunState, TrainingRun
+from training.models import RunMetric, RunState, TrainingRun
 
 
 @pytest.fixture
@@ -78,3 +78,76 @@ def test_list_filters_read_as_words_not_python_lists():
     # then empty filters say what they keep and lists are comma-separated words
     assert [value for _, value, _ in option_rows(empty)] == ["all rounds", "any", "none"]
     assert [value for _, value, _ in option_rows(chosen)] == ["1, 3", "unsafe, all", "none"]
+
+
+# What a reward run's trainer writes when it loads MiniLM and adds its reward head, then
+# the JSON summary the CLI prints last (both as in a real run's log.txt).
+LOAD_REPORT = (
+    "[transformers] \x1b[1mBertForSequenceClassification LOAD REPORT\x1b[0m from: /m/model\n"
+    "Key               | Status  | \n"
+    "------------------+---------+-\n"
+    "classifier.weight | \x1b[31mMISSING\x1b[0m | \n"
+    "classifier.bias   | \x1b[31mMISSING\x1b[0m | \n"
+    "\n"
+    "Notes:\n"
+    "- \x1b[31mMISSING:\x1b[0m\tthose params were newly initialized because missing from the"
+    " checkpoint. Consider training on your downstream task.\n"
+)
+SUMMARY_LINE = '{"model": "/runs/1/model", "eval": {"pairwise_accuracy": 0.8, "n_pairs": 10}}\n'
+
+
+def test_a_succeeded_runs_page_keeps_the_summary_and_head_report_out_of_its_log(setup):
+    # given a succeeded reward run whose log holds the load report and the JSON summary
+    project, snapshot, engineer = setup
+    run = TrainingRun.objects.create(
+        project=project, kind="reward", snapshot=snapshot, state=RunState.SUCCEEDED,
+        log_tail="$ python -m training.ml.reward train\n" + LOAD_REPORT + "epoch 1 done\n"
+        + SUMMARY_LINE,
+        summary={"model": "/runs/1/model", "eval": {"pairwise_accuracy": 0.8, "n_pairs": 10}},
+    )  # fmt: skip
+    # when an engineer opens its page
+    page = _page(engineer, f"/p/{project.slug}/runs/{run.pk}/")
+    log = page.split('id="run-log">', 1)[1].split("</pre>", 1)[0]
+    # then the log says in one line why a head is missing, and holds no JSON summary
+    assert "LOAD REPORT" not in log and "Consider training" not in log and "{" not in log
+    assert "A new head (classifier.weight, classifier.bias)" in log and "epoch 1 done" in log
+    # and the whole summary is one click away, collapsed
+    assert '<details id="run-summary"><summary>Raw summary (JSON)</summary>' in page
+    assert "&quot;pairwise_accuracy&quot;: 0.8" in page
+
+
+def test_a_load_report_of_anything_but_a_new_head_stays_as_written():
+    unexpected = LOAD_REPORT.replace("classifier.bias  ", "encoder.layer.0").replace(
+        "MISSING\x1b[0m | \n\n", "UNEXPECTED\x1b[0m | \n\n", 1
+    )
+    assert "LOAD REPORT" in run_log(LOAD_REPORT.replace("classifier.bias", "encoder.bias"))
+    assert "encoder.layer.0" in run_log(unexpected)
+    assert "A new head (classifier.weight, classifier.bias)" in run_log(LOAD_REPORT)
+
+
+def test_every_run_chart_has_a_visible_title_and_named_axes(setup):
+    # given a finished reward run with curves over steps and a held-out evaluation
+    project, snapshot, engineer = setup
+    run = TrainingRun.objects.create(
+        project=project, kind="reward", snapshot=snapshot, state=RunState.SUCCEEDED,
+        summary={"eval": {"pairwise_accuracy": 0.8, "n_pairs": 10, "ece": 0.25,
+                          "calibration": [{"predicted": 0.6, "observed": 0.8, "pairs": 5}],
+                          "margin_histogram": [{"from": 0, "to": 0.5, "count": 8}]}},
+    )  # fmt: skip
+    for step in (10, 20, 30):
+        RunMetric.objects.create(
+            run=run, step=step, values={"loss": 1 / step, "accuracy": 0.7, "lr": 1e-5}
+        )
+    # when an engineer opens its page
+    page = _page(engineer, f"/p/{project.slug}/runs/{run.pk}/")
+    # then each chart is captioned with its title, and its axes are named with units
+    figures = page.split("<figure>")[1:]
+    assert len(figures) == 5
+    for figure in figures:
+        assert figure.startswith("<figcaption>") and 'class="axis-titles"' in figure
+    assert "<figcaption>Learning rate</figcaption>" in page
+    assert ">training step</text>" in page and ">loss (nats per pair)</text>" in page
+    assert ">reward margin (score units)</text>" in page and ">pairs</text>" in page
+    # and the steps are labelled along the x axis
+    curves = page.split('id="run-curves"', 1)[1].split("</div>", 1)[0]
+    assert ">10</text>" in curves and ">30</text>" in curves
