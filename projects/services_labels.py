@@ -16,11 +16,14 @@ RESERVED_KEYS = set("0123456789abgjknrstu?=") | {" "}
 def _check_hotkey(hotkey: str) -> str:
     hotkey = hotkey.strip().lower()
     if len(hotkey) > 1:
-        raise ApplicationError("hotkey: one key at most", extra={"field": "hotkey"})
+        raise ApplicationError(
+            "A hotkey is one key: type a single letter, or leave it empty.",
+            extra={"field": "hotkey"},
+        )
     if hotkey and hotkey in RESERVED_KEYS:
         raise ApplicationError(
-            f"hotkey: '{hotkey}' is taken by the ranking page "
-            f"(reserved: {' '.join(sorted(RESERVED_KEYS - {' '}))})",
+            f"'{hotkey}' is taken by the ranking page: choose another key, or leave it empty "
+            f"(the ranking page uses {' '.join(sorted(RESERVED_KEYS - {' '}))}).",
             extra={"field": "hotkey"},
         )
     return hotkey
@@ -38,8 +41,18 @@ def _save(instance) -> None:
         with transaction.atomic():
             instance.save()
     except IntegrityError as exc:
+        # Say which of the two unique fields clashed, so the page can put it on that field.
+        named = type(instance).objects.filter(project_id=instance.project_id, name=instance.name)
+        if named.exclude(pk=instance.pk).exists():
+            raise ConflictError(
+                f"'{instance.name}' is already in this project: choose another name.",
+                extra={"field": "name"},
+            ) from exc
+        noun = "label" if isinstance(instance, TagLabel) else "rubric dimension"
         raise ConflictError(
-            f"'{instance.name}' or its hotkey is already used in this project"
+            f"'{instance.hotkey}' is already the hotkey of another {noun} in this project: "
+            "choose another key, or leave it empty.",
+            extra={"field": "hotkey"},
         ) from exc
 
 
@@ -64,7 +77,11 @@ def tag_label_save(
     label.name, label.kind, label.colour = _check_name(name), kind, colour.lower()
     label.hotkey, label.description = _check_hotkey(hotkey), description.strip()[:500]
     if label.hotkey and project.rating_dimensions.filter(hotkey=label.hotkey).exists():
-        raise ConflictError(f"hotkey '{label.hotkey}' is used by a rubric dimension")
+        raise ConflictError(
+            f"'{label.hotkey}' is the hotkey of a rubric dimension: choose another key, or "
+            "leave it empty.",
+            extra={"field": "hotkey"},
+        )
     _save(label)
     return label
 
@@ -87,7 +104,11 @@ def rating_dimension_save(
     dimension.name, dimension.scale = _check_name(name), scale
     dimension.hotkey, dimension.description = _check_hotkey(hotkey), description.strip()[:500]
     if dimension.hotkey and project.tag_labels.filter(hotkey=dimension.hotkey).exists():
-        raise ConflictError(f"hotkey '{dimension.hotkey}' is used by a tag label")
+        raise ConflictError(
+            f"'{dimension.hotkey}' is the hotkey of a tag label: choose another key, or leave "
+            "it empty.",
+            extra={"field": "hotkey"},
+        )
     _save(dimension)
     return dimension
 

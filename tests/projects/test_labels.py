@@ -1,5 +1,7 @@
 """The project's tag set and rubric: services, API and the manager's page."""
 
+from html import unescape
+
 import pytest
 from rest_framework.test import APIClient
 
@@ -105,3 +107,50 @@ def test_manager_page_adds_and_deletes(project, manager, client):
 def test_annotators_cannot_open_the_page(project, annotator, client):
     client.force_login(annotator)
     assert client.get(f"/p/{project.slug}/labels/").status_code == 403
+
+
+def _field_error(html: str, field: str) -> str:
+    """The text of Django's error list for ``field`` (rendered beside it by ``as_p``)."""
+    start = html.index(f'<ul class="errorlist" id="id_{field}_error">')
+    return unescape(html[start : html.index("</ul>", start)])
+
+
+def test_a_refused_label_keeps_what_was_typed_with_the_error_on_its_field(project, manager, client):
+    # given: a manager who typed a name and a description and a key the ranking page uses
+    client.force_login(manager)
+    typed = {"add_label": "1", "name": "made-up citation", "kind": "response",
+             "colour": "#aa3355", "hotkey": "j", "description": "Cites a paper that <none> wrote"}  # fmt: skip
+
+    # when they add the label
+    page = client.post(f"/p/{project.slug}/labels/", typed)
+
+    # then: nothing is saved and the form comes back as typed, the error beside the hotkey
+    assert page.status_code == 400 and not TagLabel.objects.exists()
+    html = page.content.decode()
+    form = html.split("<h2>Add a label</h2>")[1].split("</form>")[0]
+    assert 'value="made-up citation"' in form and 'value="#aa3355"' in form
+    assert 'value="Cites a paper that &lt;none&gt; wrote"' in form
+    assert '<option value="response" selected>' in form
+    assert "'j' is taken by the ranking page: choose another key" in _field_error(form, "hotkey")
+    assert 'aria-invalid="true" aria-describedby="id_hotkey_error"' in form
+    assert 'class="messages"' not in html and "hotkey:" not in html
+
+
+def test_a_clashing_hotkey_or_name_is_put_on_that_field(project, manager, client):
+    # given: a label with a name and a hotkey
+    tag_label_save(project=project, name="unsafe", hotkey="x")
+    client.force_login(manager)
+    url = f"/p/{project.slug}/labels/"
+    base = {"add_label": "1", "kind": "span", "colour": "#000000"}
+
+    # when a second label takes its hotkey, then its name
+    by_key = client.post(url, {**base, "name": "risky", "hotkey": "X"}).content.decode()
+    by_name = client.post(url, {**base, "name": "unsafe", "hotkey": "q"}).content.decode()
+
+    # then: each error sits on the field that clashed and what was typed stays
+    assert "'x' is already the hotkey of another label" in _field_error(by_key, "hotkey")
+    assert 'value="risky"' in by_key
+    assert "'unsafe' is already in this project: choose another name." in _field_error(
+        by_name, "name"
+    )
+    assert TagLabel.objects.count() == 1
