@@ -11,6 +11,7 @@ disagreement and a spread of gold scores. Seeded: every fresh demo is the same.
 
 import json
 import random
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -106,7 +107,9 @@ def _annotate_next(*, project, user, annotator, reference, rng, refusal_label):
         "time_spent_ms": int(annotator.seconds * 1000 * rng.uniform(0.6, 1.6)),
     }
     if annotator.rationale:
-        payload["rationale"] = entry["why"]
+        payload["rationale"] = _rationale(
+            entry["why"], file_order=[pk for pk, _ in responses], shown=assignment.display_order
+        )
     if refusal_label is not None:
         payload["labels"] = [
             {"response": pk, "label": refusal_label}
@@ -115,6 +118,15 @@ def _annotate_next(*, project, user, annotator, reference, rng, refusal_label):
         ]
     annotation, _ = annotation_submit(assignment_id=assignment.pk, user=user, payload=payload)
     return annotation
+
+
+def _rationale(why: str, *, file_order: list[int], shown: list[int]) -> str:
+    """The reference's reason as this annotator would write it: the reference names
+    responses by file position ("[2]"), a person by the letter they saw ("C") in their
+    own shuffled order; and nobody is told an item is gold."""
+    letters = {str(index): chr(65 + shown.index(pk)) for index, pk in enumerate(file_order)}
+    named = re.sub(r"\[(\d)\]", lambda match: letters[match.group(1)], why)
+    return named.removeprefix("Gold: ")
 
 
 def _perturb(tiers: list[list[int]], annotator: SimulatedAnnotator, rng) -> list[list[int]]:

@@ -83,3 +83,35 @@ def test_the_demo_arrives_with_work_done_and_work_left(db):
     # and loading again adds nothing
     call_command("load_demo")
     assert simulated.count() == ANNOTATIONS_EACH * len(ANNOTATORS)
+
+
+def test_simulated_rationales_name_responses_by_the_letters_their_annotator_saw(db):
+    import json
+
+    from annotation.models import Annotation
+    from projects.management.demo_work import REFERENCE
+
+    # given a fresh demo, whose reference reasons name responses by file position ("[2]")
+    call_command("load_demo")
+    reference = json.loads(REFERENCE.read_text())
+    written = Annotation.objects.filter(
+        project__slug="demo", user__username__startswith="sim.", rationale__gt=""
+    ).select_related("item__prompt")
+    assert written.exists()
+
+    # then each stored reason names them as that annotator's page lettered them
+    reordered = 0
+    for annotation in written:
+        in_file = list(
+            annotation.item.item_responses.order_by("position").values_list(
+                "response_id", flat=True
+            )
+        )
+        expected = reference[annotation.item.prompt.external_id]["why"]
+        for position, response_id in enumerate(in_file):
+            seen = "ABCD"[annotation.display_order.index(response_id)]
+            expected = expected.replace(f"[{position}]", seen)
+            reordered += seen != "ABCD"[position]
+        assert annotation.rationale == expected.removeprefix("Gold: ")
+    # the shuffle did move responses, so file positions would have named the wrong ones
+    assert reordered > 0
