@@ -75,6 +75,30 @@ class RoundStartForm(forms.Form):
         help_text="None ticked: every active generator.",
     )  # fmt: skip
 
-    def __init__(self, *args, project: Project, **kwargs):
+    def __init__(self, *args, project: Project, source_counts: dict | None = None, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["generators"].queryset = project.generators.filter(active=True)
+        if source_counts is not None:
+            self._say_what_each_source_holds(source_counts)
+
+    def _say_what_each_source_holds(self, counts: dict) -> None:
+        # "New prompts" by default once every prompt was in a round starts a round that
+        # cannot start: preselect a source that has prompts and say how many each has.
+        field = self.fields["prompt_source"]
+        field.choices = [
+            (value, f"{label} · {_held(counts.get(value))}") for value, label in field.choices
+        ]
+        ready = [
+            value
+            for value, _ in field.choices
+            if isinstance(counts.get(value), int) and counts[value]
+        ]
+        if ready:
+            self.initial.setdefault("prompt_source", ready[0])
+        field.help_text = " ".join(f"{why}." for why in counts.values() if isinstance(why, str))
+
+
+def _held(count) -> str:
+    if isinstance(count, int):
+        return "none left" if count == 0 else f"{count:,} prompt{'s' if count != 1 else ''}"
+    return "unavailable"

@@ -188,3 +188,17 @@ def _arena(arena: Arena, place: dict, policy_of: dict, policy: int, baseline: in
                 arena.losses += 1
             else:
                 arena.ties += 1
+
+
+def round_source_counts(project: Project) -> dict[str, int | str]:
+    """Prompts each round source would offer now, or why it offers none (the loop page's form)."""
+    from config.errors import ApplicationError
+    from training.services.rounds import SOURCES
+
+    counts: dict[str, int | str] = {}
+    for source, prompts_of in SOURCES.items():
+        try:
+            counts[source] = len(prompts_of(project))
+        except ApplicationError as exc:
+            counts[source] = exc.message
+    return counts

@@ -17,7 +17,7 @@ from projects.permissions import Capability, has_capability
 from projects.services import project_update
 from training.forms_loop import GeneratorForm, LoopSettingsForm, RoundStartForm
 from training.models import GenerationJob, ResponseScore
-from training.selectors_rounds import round_stats
+from training.selectors_rounds import round_source_counts, round_stats
 from training.services.generation_run import generation_job_cancel
 from training.services.generators import generator_save
 from training.services.rounds import round_start
@@ -85,13 +85,28 @@ def _round_charts(rounds) -> dict:
     }  # fmt: skip
 
 
+def _rounds_context(project) -> dict:
+    """What the rounds table (``training/partials/rounds.html``) shows."""
+    rounds = round_stats(project)
+    return {
+        "project": project,
+        "rounds": rounds,
+        "generating": any(r.job and not r.job.finished for r in rounds),
+        **_round_charts(rounds),
+    }
+
+
 @project_view(Capability.EXPORT)
 def loop(request, project):
     posted = request.POST if request.method == "POST" else None
     which = posted.get("form") if posted else None
     settings_form = LoopSettingsForm(posted if which == "settings" else None, instance=project)
     generator_form = GeneratorForm(posted if which == "generator" else None, project=project)
-    round_form = RoundStartForm(posted if which == "round" else None, project=project)
+    round_form = RoundStartForm(
+        posted if which == "round" else None,
+        project=project,
+        source_counts=round_source_counts(project),
+    )
     handler = {
         "settings": (_post_settings, settings_form),
         "generator": (_post_generator, generator_form),
@@ -99,7 +114,6 @@ def loop(request, project):
     }.get(which)
     if handler and handler[0](request, project, handler[1]):
         return redirect("loop", slug=project.slug)
-    rounds = round_stats(project)
     scored = (
         ResponseScore.objects.filter(artifact_id=project.reward_model_id).count()
         if project.reward_model_id
@@ -111,12 +125,10 @@ def loop(request, project):
         "generator_form": generator_form,
         "round_form": round_form,
         "generators": project.generators.select_related("policy").annotate(jobs_n=Count("jobs")),
-        "rounds": rounds,
-        "generating": any(r.job and not r.job.finished for r in rounds),
         "scored": scored,
         "may_manage": has_capability(request.user, project, Capability.MANAGE),
         "may_engineer": has_capability(request.user, project, Capability.ENGINEER),
-        **_round_charts(rounds),
+        **_rounds_context(project),
     }
     if request.htmx and request.GET.get("part") == "rounds":
         return render(request, "training/partials/rounds.html", context)
@@ -129,6 +141,10 @@ def generation_job_cancel_view(request, project, job_id: int):
     job = get_object_or_404(GenerationJob, project=project, pk=job_id)
     try:
         generation_job_cancel(job=job)
-    except ApplicationError as exc:
-        messages.error(request, exc.message)
+    except ApplicationError as exc:  # it finished meanwhile: the table shows how
+        if not request.htmx:
+            messages.error(request, exc.message)
+    if request.htmx:
+        # The table as the cancel left it ("Cancelling…") at once, not at the next poll.
+        return render(request, "training/partials/rounds.html", _rounds_context(project))
     return redirect("loop", slug=project.slug)

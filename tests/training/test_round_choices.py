@@ -165,3 +165,24 @@ def test_each_rounds_accuracy_is_the_reward_model_it_started_with():
     stats = {s.number: s for s in round_stats(project)}
     assert (stats[2].rm_accuracy, stats[2].rm_name) == (1.0, "rm1")  # fresh: its own model
     assert (stats[1].rm_accuracy, stats[1].rm_name) == (0.0, "rm2")  # imported: the current
+
+
+def test_loop_page_offers_a_source_that_has_prompts_and_says_why_new_has_none(client):
+    # given a project whose every prompt is in a round, with a snapshot that holds some out
+    project, _, engineer = project_with_listwise_snapshot(items=24)
+    generator_save(project=project, name="g", kind="local", model_path="/models/x")
+    client.force_login(engineer)
+    # when the engineer opens the loop page
+    page = client.get(f"/p/{project.slug}/loop/").content.decode()
+    # then "held-out" is preselected, and each source says how many prompts it has
+    assert '<option value="held_out" selected>' in page
+    assert "New prompts (never annotated) · none left" in page
+    assert "Unsure prompts need a reward model" in page
+    # and starting a round from new prompts says, in words, what to do
+    page = client.post(
+        f"/p/{project.slug}/loop/",
+        {"form": "round", "prompt_source": "new", "prompts": 5},
+    ).content.decode()
+    assert "No new prompts are left" in page
+    assert "Import or write prompts, or pick another prompt source" in page
+    assert "prompt_source:" not in page

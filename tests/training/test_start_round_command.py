@@ -82,7 +82,7 @@ def test_mistakes_are_named_and_start_nothing(warm_policy):
     with pytest.raises(CommandError, match=r"--generator: no generator 'big' \(this project "
                                            r"has: tiny\)"):  # fmt: skip
         _call(project.slug, "--generator", "big")
-    with pytest.raises(CommandError, match="prompt_source"):  # no reward model: no margins
+    with pytest.raises(CommandError, match="Unsure prompts need a reward model"):
         _call(project.slug, "--source", "uncertain")
     assert not Round.objects.filter(project=project).exists()
 

@@ -39,6 +39,11 @@ def _invalid(field: str, message: str) -> ApplicationError:
     return ApplicationError(f"{field}: {message}", extra={"field": field})
 
 
+def _unavailable(reason: str) -> ApplicationError:
+    """A prompt source that cannot offer prompts now, said in the loop page's words."""
+    return ApplicationError(reason, extra={"field": "prompt_source"})
+
+
 def current_round(project: Project) -> int:
     """The highest round number among the project's items and rounds (1 when none)."""
     items = Item.objects.filter(project=project).aggregate(top=Max("round"))["top"] or 1
@@ -74,13 +79,13 @@ def _held_out_prompts(project: Project) -> list[int]:
         .first()
     )
     if snapshot is None:
-        raise _invalid("prompt_source", "held-out prompts need a finished snapshot (its split)")
+        raise _unavailable("Held-out prompts need a finished snapshot (its split): create one")
     # Through the export's own option check: it puts the splits in their canonical order,
     # which the split function depends on (PostgreSQL's jsonb does not keep key order).
     options = options_check(snapshot.options)
     ratios, seed = options.splits, options.seed
     if set(ratios) <= {"train"}:
-        raise _invalid("prompt_source", f"snapshot {snapshot.number} holds nothing out")
+        raise _unavailable(f"Snapshot {snapshot.number} holds nothing out (all train)")
     rows = Prompt.objects.filter(project=project).order_by("id")
     return [
         pk
@@ -91,7 +96,9 @@ def _held_out_prompts(project: Project) -> list[int]:
 
 def _uncertain_prompts(project: Project) -> list[int]:
     if project.reward_model_id is None:
-        raise _invalid("prompt_source", "the project has no reward model to be unsure")
+        raise _unavailable(
+            "Unsure prompts need a reward model: choose one under Pre-ranking on the loop page"
+        )
     # The latest round whose items the model has scored (a round still generating, or one
     # whose job failed, has nothing to be unsure about).
     rounds = (
@@ -134,8 +141,19 @@ def round_prompts(project: Project, source: str, count: int) -> list[int]:
         raise _invalid("prompts", f"must be between 1 and {MAX_ROUND_PROMPTS:,}")
     chosen = SOURCES[source](project)[:count]
     if not chosen:
-        raise _invalid("prompt_source", f"no {Round.PromptSource(source).label.lower()} to use")
+        raise ApplicationError(NO_PROMPTS[source], extra={"field": "prompt_source"})
     return chosen
+
+
+# What an empty source means and what to do, in the loop page's words.
+NO_PROMPTS = {
+    Round.PromptSource.NEW: "No new prompts are left: every prompt of the project is already "
+    "in a round. Import or write prompts, or pick another prompt source.",
+    Round.PromptSource.HELD_OUT: "No held-out prompts: the latest snapshot's split holds "
+    "none out. Pick another prompt source.",
+    Round.PromptSource.UNCERTAIN: "No prompts the reward model is unsure about: no round's "
+    "items have its scores yet. Pick another prompt source.",
+}
 
 
 def _generators(project: Project, generator_ids) -> list[Generator]:
