@@ -8,7 +8,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from annotation.models import Annotation, AssignmentState, ImportJob
 from projects.models import Role
-from tests.factories import add_member, make_items
+from tests.factories import add_member, make_items, make_project
 
 
 @pytest.fixture
@@ -190,3 +190,24 @@ def test_manager_restricts_a_batch_from_the_page(project, client, manager):
 
 def test_healthz(client, db):
     assert client.get("/healthz").json() == {"status": "ok"}
+
+
+@pytest.mark.parametrize(
+    ("mode", "says"),
+    [
+        ("rank", "focus then moves to the first unranked response"),
+        ("rate", "focus then moves to the first unscored response"),
+    ],
+)
+def test_the_shortcuts_list_says_where_focus_goes_after_a_digit(db, client, mode, says):
+    # given a project whose digits move focus on (static/js/annotate.js setRank / setScore)
+    project = make_project(slug=f"keys-{mode}", responses_per_item=4, ranking_mode=mode)
+    make_items(project, 1)
+    client.force_login(add_member(project, Role.ANNOTATOR))
+
+    # when the annotator opens the ranking page
+    html = client.get(f"/p/{project.slug}/annotate/").content.decode()
+
+    # then the "?" list says so, or "1 J 2 J 3 J 4" surprises them
+    dialog = html.split('id="shortcuts-dialog"')[1].split("</dialog>")[0]
+    assert says in dialog
