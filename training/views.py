@@ -12,7 +12,7 @@ from projects.decorators import project_view
 from projects.permissions import Capability
 from training.forms import SnapshotForm
 from training.models import DatasetSnapshot
-from training.selectors import snapshots_of
+from training.selectors import snapshot_empty_outputs, snapshots_of
 from training.services.snapshots import (
     snapshot_cancel,
     snapshot_create,
@@ -55,6 +55,7 @@ def snapshot_detail(request, project, number: int):
         "snapshot": snapshot,
         "progress": snapshot_progress(snapshot),
         "files": snapshot.files.all() if snapshot.status == "succeeded" else [],
+        "empty_outputs": snapshot_empty_outputs(snapshot) if snapshot.status == "succeeded" else [],
         "waiting": None if snapshot.finished else job_waiting(snapshot),
     }
     if request.htmx:

@@ -19,6 +19,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone
 
+from annotation.models import Annotation
 from annotation.progress import (
     Progress,
     cancel_request,
@@ -30,7 +31,7 @@ from annotation.services.pass_lock import pass_lock
 from config.errors import ApplicationError, ConflictError, NotFoundError
 from config.jobs import job_cancel_unattended, job_enqueue
 from config.tokens import client_token_checked
-from projects.models import Project
+from projects.models import Project, RankingMode
 from training.export.card import card_text
 from training.export.options import ExportOptions, options_check
 from training.export.rows import BUILDERS, RowContext
@@ -64,6 +65,7 @@ def snapshot_create(
     except ValueError as exc:
         field = str(exc).split(":", 1)[0]
         raise ApplicationError(str(exc), extra={"field": field}) from exc
+    _formats_producible(project, checked)
     if client_token:
         earlier = DatasetSnapshot.objects.filter(
             project=project, created_by=user, client_token=client_token
@@ -98,6 +100,22 @@ def snapshot_create(
     if enqueue:
         transaction.on_commit(lambda: _enqueue(snapshot.pk))
     return snapshot, True
+
+
+def _formats_producible(project: Project, options: ExportOptions) -> None:
+    """Refuse a format the project cannot fill, rather than finish with no rows of it:
+    ratings come only from annotators who rated responses."""
+    if "ratings" not in options.formats or project.ranking_mode == RankingMode.RATE:
+        return
+    # A project switched from rating to ranking keeps its earlier ratings: they export.
+    if Annotation.objects.filter(project=project).exclude(ratings={}).exists():
+        return
+    mode = "ranks" if project.ranking_mode == RankingMode.RANK else "compares pairs of"
+    raise ApplicationError(
+        f"formats: this project {mode} responses and nobody rated one, so the ratings "
+        "format would be empty; choose pairwise, listwise or demonstrations (SFT)",
+        extra={"field": "formats"},
+    )
 
 
 def _enqueue(snapshot_id: int) -> None:
