@@ -3,7 +3,7 @@
 import string
 from dataclasses import dataclass
 
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from annotation.models import Annotation, Assignment, AssignmentState, ImportJob, Item, Response
@@ -70,9 +70,27 @@ def annotator_progress(*, user, project: Project) -> AnnotatorProgress:
     return AnnotatorProgress(
         done_today=mine.filter(created_at__gte=start_of_day).count(),
         done_total=mine.count(),
-        # Items still waiting for annotators: served by the partial claim index, cheap at scale.
-        items_left=Item.objects.filter(project=project, open_slots__gt=0).count(),
+        items_left=items_waiting(project).count(),
     )
+
+
+def items_waiting(project: Project) -> QuerySet[Item]:
+    """Items still open to annotators and not yet complete: one definition for every page.
+
+    A lowered overlap leaves complete items with open slots; they are not waiting.
+    """
+    complete = Q(submitted_count__gte=project.overlap)
+    # Served by the partial claim index (open_slots > 0), cheap at scale.
+    return Item.objects.filter(project=project, open_slots__gt=0).exclude(complete)
+
+
+def queue_empty_reason(*, project: Project) -> str:
+    """Why a claim found nothing: 'no_items', 'others' (items wait, none for this annotator:
+    their own prompts or items they already had) or 'done'."""
+    items = Item.objects.filter(project=project)
+    if not items.exists():
+        return "no_items"
+    return "others" if items_waiting(project).exists() else "done"
 
 
 @dataclass(frozen=True)
@@ -96,9 +114,8 @@ def project_counts(project: Project) -> ProjectCounts:
     return ProjectCounts(
         items=items.count(),
         items_complete=items.filter(complete).count(),
-        # As annotator_progress counts "items left", less any already complete (a lowered
-        # overlap leaves such items open), so the three counts never overlap.
-        items_waiting=items.filter(open_slots__gt=0).exclude(complete).count(),
+        # The annotate page's "items left" too, so the three counts never overlap.
+        items_waiting=items_waiting(project).count(),
         annotations=Annotation.objects.filter(project=project).count(),
         live_leases=Assignment.objects.filter(
             project=project, state=AssignmentState.ACTIVE, lease_expires_at__gt=timezone.now()

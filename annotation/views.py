@@ -8,7 +8,12 @@ from django.views.decorators.http import require_POST
 from annotation.forms import BatchRestrictionForm, ImportForm, judgement_payload_from_post
 from annotation.models import Batch, ImportJob
 from annotation.progress import progress_read
-from annotation.selectors import annotator_progress, assignment_view, import_jobs_for_project
+from annotation.selectors import (
+    annotator_progress,
+    assignment_view,
+    import_jobs_for_project,
+    queue_empty_reason,
+)
 from annotation.services.batches import batch_restrict
 from annotation.services.claiming import (
     GuidelinesNotAcknowledged,
@@ -23,7 +28,7 @@ from config.jobs import job_waiting
 from config.numbers import plain_int
 from projects.decorators import project_view
 from projects.models import LabelKind
-from projects.permissions import Capability
+from projects.permissions import Capability, has_capability
 from projects.selectors import guideline_current
 
 ITEM_PARTIAL = "annotation/partials/item.html"
@@ -55,6 +60,9 @@ def _item_context(project, view, request) -> dict:
         "response_labels": [label for label in labels if label.kind == LabelKind.RESPONSE],
         # Renew well before the lease ends: every third of it, at most once a minute.
         "heartbeat_seconds": max(10, min(60, project.lease_minutes * 20)),
+        # An empty queue says why: no items yet, items only others may take, or all done.
+        "empty_reason": queue_empty_reason(project=project) if view is None else "",
+        "may_manage": view is None and has_capability(request.user, project, Capability.MANAGE),
     }
 
 
