@@ -126,13 +126,18 @@ def _rows(
         )
 
 
-def _validate(job: ImportJob, project: Project) -> tuple[int, list[dict], int]:
-    """First pass: count rows and collect every error (stored up to a cap)."""
-    rows, errors, error_count = 0, [], 0
+def _validate(job: ImportJob, project: Project) -> tuple[int, int, list[dict], int]:
+    """First pass: count valid rows and rows with errors, and collect every error (stored
+    up to a cap)."""
+    rows, bad_rows, errors, error_count = 0, 0, [], 0
+    last_bad_line = None
     opened: list = []
     for entry in _rows(job, project, opened):
         if isinstance(entry, RowError):
             error_count += 1
+            # A row may have several errors (they come in line order); a header is no row.
+            if entry.line != last_bad_line and entry.field != "(header)":
+                bad_rows, last_bad_line = bad_rows + 1, entry.line
             if len(errors) < MAX_STORED_ERRORS:
                 errors.append({"line": entry.line, "field": entry.field, "message": entry.message})
         else:
@@ -146,7 +151,7 @@ def _validate(job: ImportJob, project: Project) -> tuple[int, list[dict], int]:
             )
             if cancel_requested(PROGRESS_KIND, job.pk):
                 raise ImportCancelled
-    return rows, errors, error_count
+    return rows, bad_rows, errors, error_count
 
 
 def _batch_for(project: Project, name: str, cache: dict[str, Batch]) -> Batch:
@@ -271,12 +276,13 @@ def import_job_run(*, job_id: int) -> ImportJob:
         job.save(update_fields=["status", "started_at"])
     project = job.project
     try:
-        total, errors, error_count = _validate(job, project)
+        total, bad_rows, errors, error_count = _validate(job, project)
         if error_count:
             return _finish(
                 job,
                 ImportStatus.FAILED,
-                total_rows=total,
+                # Every row read, the bad ones too: "1 row" for a 3-line file misleads.
+                total_rows=total + bad_rows,
                 errors=errors,
                 error_count=error_count,
                 message=f"{error_count:,} error(s) in {job.original_name}; nothing was imported",

@@ -267,3 +267,16 @@ def test_a_very_long_file_name_imports_and_names_its_batch(project, manager):
     batch = Item.objects.get(prompt__external_id="r1").batch.name
     assert len(batch) <= 200 and batch.startswith("x" * 100) and batch.endswith(")")
     assert job.file_path.endswith(".jsonl") and len(job.file_path.rsplit("/", 1)[1]) < 64
+
+
+def test_a_failed_import_counts_every_row_read_the_bad_ones_too(client, project, manager):
+    # given the QA's three-line file: one good row, one with too few responses, one cut short
+    content = jsonl(row(1), row(2, k=2)) + b'{"id": "r3", "prompt": "Cut?", "responses": ["a"'
+    # when it is imported
+    job = run_import(project, manager, content, name="bad.jsonl")
+    # then all three rows were read, two had errors, and the page says nothing was imported
+    assert (job.status, job.total_rows, job.error_count) == (ImportStatus.FAILED, 3, 2)
+    client.force_login(manager)
+    page = client.get(f"/p/{project.slug}/imports/{job.pk}/").content.decode()
+    assert "3 rows read · nothing imported" in page
+    assert "0 new items" not in page
