@@ -80,3 +80,36 @@ def test_start_a_round_watch_its_progress_and_cancel_it(
     assert all(item.responses.count() == 2 for item in round_items)
     assert {r.model_name for item in round_items for r in item.responses.all()} == {"tiny-served"}
     assert page_errors == []
+
+
+def test_cancel_says_cancelling_at_once_without_leaving_the_page(
+    page: Page, live_server, log_in, page_errors
+):
+    # given a round whose generation runs (a command runs it: the cancel asks it to stop)
+    from django.utils import timezone
+
+    from training.models import Generator, Round
+
+    project = make_project(slug="loop-cancel", responses_per_item=2)
+    engineer = add_member(project, Role.ENGINEER, "eng")
+    generator = Generator.objects.create(project=project, name="g", kind="local", model_path="/m")
+    job = GenerationJob.objects.create(
+        project=project, round=Round.objects.create(project=project, number=2, prompt_source="new"),
+        item_round=2, prompt_ids=[1, 2, 3, 4], state=JobState.RUNNING, heartbeat_at=timezone.now(),
+    )  # fmt: skip
+    job.generators.set([generator])
+    log_in(engineer.username)
+    page.goto(f"{live_server.url}/p/{project.slug}/loop/")
+    page.evaluate("window.sameDocument = true")  # gone if the click loads a new page
+    row = page.locator("tr[data-round='2']")
+
+    # when the engineer presses Cancel
+    with page.expect_response(lambda r: r.url.endswith(f"/jobs/{job.pk}/cancel/")) as answer:
+        row.get_by_role("button", name="Cancel").click()
+
+    # then the row says Cancelling… from the POST's own answer, in the same document
+    assert answer.value.request.headers.get("hx-request") == "true"
+    expect(row.locator("[data-state='cancelling']")).to_have_text("Cancelling…")
+    expect(row.get_by_role("button", name="Cancel")).to_have_count(0)
+    assert page.evaluate("window.sameDocument") is True
+    assert page_errors == []
