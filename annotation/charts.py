@@ -93,7 +93,9 @@ def line_chart(
         legend, legend_h = _legend(items, x=8, y=4, width=width - 16)
     named = _x_names(x_labels or (), min(xs), max(xs))
     if not named and x_format:
-        named = {t: x_format.format(t) for t in _ticks(*_span(min(xs), max(xs)))}
+        # Only ticks the format writes exactly: steps 1, 2, 3 and never 1.5 shown as "2".
+        texts = {t: x_format.format(t) for t in _ticks(*_span(min(xs), max(xs)))}
+        named = {t: text for t, text in texts.items() if _writes_exactly(text, t)}
     left = 10 + max(len(t) for t in tick_text) * _CHAR_W + (14 if y_title else 0)
     top, right = 8 + legend_h, width - 10
     bottom = height - (20 if named else 8) - (14 if x_title else 0)
@@ -345,6 +347,13 @@ def _axis_titles(x_title: str, y_title: str, box: tuple[float, ...], height: flo
         texts += _text(y_title, 7, mid, "middle", max_w=bottom - top,
                        transform=f"rotate(-90 7 {_f(mid)})")  # fmt: skip
     return _el("g", texts, class_="axis-titles", fill=_TEXT) if texts else ""
+
+
+def _writes_exactly(text: str, value: float) -> bool:
+    try:
+        return math.isclose(float(text), value, rel_tol=1e-9, abs_tol=1e-12)
+    except ValueError:
+        return False
 
 
 def _x_ticks(named: dict[float, str], x_of: Scale, bottom: float) -> str:

@@ -526,3 +526,15 @@ def test_text_from_data_is_escaped(make):
     # A quote in a colour must not close its attribute and open another (e.g. onload).
     assert {name for e in root.iter() for name in e.attrib} <= ATTRIBUTES
     assert not [e for e in root.iter() if e.tag.endswith("script")]
+
+
+def test_step_axes_label_only_values_the_format_writes_exactly_and_name_both_axes():
+    # given three training steps drawn with integer step labels and axis titles
+    chart = line_chart([Series("loss", [(1, 0.9), (2, 0.7), (3, 0.6)])], title="Loss",
+                       x_format="{:.0f}", x_title="training step", y_title="loss (nats)")  # fmt: skip
+    root = parse(chart)
+    # then the steps are labelled once each (no 1.5 written as "2") and the axes are named
+    (x_labels,) = groups(root, "x-labels")
+    assert [t.text for t in children(x_labels, "text")] == ["1", "2", "3"]
+    (titles,) = groups(root, "axis-titles")
+    assert [t.text for t in children(titles, "text")] == ["training step", "loss (nats)"]
