@@ -79,9 +79,8 @@ def items_waiting(project: Project) -> QuerySet[Item]:
 
     A lowered overlap leaves complete items with open slots; they are not waiting.
     """
-    complete = Q(submitted_count__gte=project.overlap)
     # Served by the partial claim index (open_slots > 0), cheap at scale.
-    return Item.objects.filter(project=project, open_slots__gt=0).exclude(complete)
+    return Item.objects.filter(project=project, open_slots__gt=0).exclude(item_complete(project))
 
 
 def queue_empty_reason(*, project: Project) -> str:
@@ -93,9 +92,16 @@ def queue_empty_reason(*, project: Project) -> str:
     return "others" if items_waiting(project).exists() else "done"
 
 
+def item_complete(project: Project) -> Q:
+    """An item is complete once as many annotators as the overlap asks for have submitted:
+    the one definition the project, loop and quality pages count by."""
+    return Q(submitted_count__gte=project.overlap)
+
+
 @dataclass(frozen=True)
 class ProjectCounts:
     items: int
+    items_gold: int  # of ``items``: gold ones (answer known), which the loop page leaves out
     items_complete: int  # every annotator the overlap asks for has submitted
     items_waiting: int  # still open to annotators: the annotator's "items left"
     annotations: int
@@ -110,10 +116,10 @@ class ProjectCounts:
 def project_counts(project: Project) -> ProjectCounts:
     """The project page's item counts; complete, waiting and in progress add up to items."""
     items = Item.objects.filter(project=project)
-    complete = Q(submitted_count__gte=project.overlap)
     return ProjectCounts(
         items=items.count(),
-        items_complete=items.filter(complete).count(),
+        items_gold=items.filter(is_gold=True).count(),
+        items_complete=items.filter(item_complete(project)).count(),
         # The annotate page's "items left" too, so the three counts never overlap.
         items_waiting=items_waiting(project).count(),
         annotations=Annotation.objects.filter(project=project).count(),

@@ -101,7 +101,7 @@ def _charts(summary) -> dict:
         ),
         "rounds": charts.stacked_bars(
             [(f"Round {r['round']}", _round_segments(r)) for r in series.get("rounds", [])],
-            title="Progress per round",
+            title="Progress per round (gold items left out)",
             colours={"complete": "#009E73", "in progress": "#E69F00", "open": "#cccccc"},
         ),
         "wins": charts.interval_bars(

@@ -6,7 +6,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 from django.core.cache import cache
-from django.db.models import Avg, Count, Max, Q
+from django.db.models import Avg, Count, Max
 
 from annotation.metrics.rankings import score_agreement, tier_of
 from annotation.models import (
@@ -19,6 +19,7 @@ from annotation.models import (
 )
 from annotation.models_quality import ItemStats
 from annotation.progress import progress_read
+from annotation.selectors import item_complete
 from config.jobs import Waiting
 from projects.models import Project
 from training.models import GenerationJob, ResponseScore, Round
@@ -73,7 +74,7 @@ def round_stats(project: Project) -> list[RoundStats]:
     stats: dict[int, RoundStats] = {n: RoundStats(n, r) for n, r in rounds.items()}
     items = Item.objects.filter(project=project, is_gold=False)
     for row in items.values("round").annotate(
-        n=Count("id"), complete=Count("id", filter=Q(submitted_count__gte=project.overlap))
+        n=Count("id"), complete=Count("id", filter=item_complete(project))
     ):
         entry = stats.setdefault(row["round"], RoundStats(row["round"], None))
         entry.items, entry.items_complete = row["n"], row["complete"]

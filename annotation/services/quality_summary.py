@@ -31,6 +31,7 @@ from annotation.models import (
     ResponseLabel,
     SpanTag,
 )
+from annotation.selectors import item_complete
 from annotation.services.reward_agreement import reward_agreement_series
 from projects.models import Project
 
@@ -74,15 +75,17 @@ def _agreement_bins(project: Project) -> list[list]:
 
 def _rounds(project: Project) -> list[dict]:
     leased = Assignment.objects.filter(item=OuterRef("pk"), state=AssignmentState.ACTIVE)
-    started = Q(leased=True) | Q(open_slots__gt=0, submitted_count__gt=0)
+    # "Complete" as the project and loop pages count it; the rest split by whether work began.
+    complete = item_complete(project)
+    started = ~complete & (Q(leased=True) | Q(submitted_count__gt=0))
     rows = (
         Item.objects.filter(project=project, is_gold=False)
         .annotate(leased=Exists(leased))
         .values("round")
         .annotate(
-            complete=Count("id", filter=Q(open_slots__lte=0, leased=False)),
+            complete=Count("id", filter=complete),
             in_progress=Count("id", filter=started),
-            open=Count("id", filter=Q(open_slots__gt=0, submitted_count=0, leased=False)),
+            open=Count("id", filter=~complete & Q(submitted_count=0, leased=False)),
         )
         .order_by("round")
     )

@@ -63,3 +63,27 @@ def test_the_ranking_page_and_project_page_count_the_same_waiting_items(project,
     waiting = project_counts(project).items_waiting
     # then they agree: the complete item is not waiting
     assert left == waiting == 1
+
+
+def test_project_loop_and_quality_pages_count_complete_items_alike(client, project, manager):
+    from annotation.services.quality_summary import _rounds
+    from training.selectors_rounds import round_stats
+
+    # given a complete item left open by a lowered overlap, a complete gold item, an open one
+    lowered, gold, _ = make_items(project, 3)
+    Item.objects.filter(pk=lowered.pk).update(submitted_count=project.overlap, open_slots=1)
+    Item.objects.filter(pk=gold.pk).update(
+        is_gold=True, submitted_count=project.overlap, open_slots=0
+    )
+    # when each page counts them
+    counts = project_counts(project)
+    (loop_round,) = round_stats(project)
+    (quality_round,) = _rounds(project)
+    # then the project page counts the gold item and says so; the others leave it out alike
+    assert (counts.items, counts.items_gold, counts.items_complete) == (3, 1, 2)
+    assert (loop_round.items, loop_round.items_complete) == (2, 1)
+    assert (quality_round["complete"], quality_round["in_progress"], quality_round["open"]) == (
+        1, 0, 1
+    )  # fmt: skip
+    client.force_login(manager)
+    assert "in all (1 gold)" in client.get(f"/p/{project.slug}/").content.decode()
