@@ -121,7 +121,22 @@ def _last_user_turn(messages: list[dict]) -> str:
     return next((m["content"] for m in reversed(messages) if m.get("role") == "user"), "")
 
 
-def _check_duplicates(project: Project, messages: list[dict], allow_near: bool) -> list:
+def _repeat_message(project: Project, user, prompt_id: int) -> str:
+    """Why an exact repeat is refused and what to do, in words that name no one else's
+    prompt: writers do not see each other's prompts."""
+    if Prompt.objects.filter(pk=prompt_id, project=project, author=user).exists():
+        return (
+            f"You already wrote this prompt (prompt {prompt_id}). Change it so that it asks "
+            "something new; your earlier prompt is kept as it is."
+        )
+    return (
+        f"This prompt is already in the project (prompt {prompt_id}; case, spacing and "
+        "punctuation aside). Change it so that it asks something new: a repeat adds nothing "
+        "to the data."
+    )
+
+
+def _check_duplicates(project: Project, user, messages: list[dict], allow_near: bool) -> list:
     matches = prompt_duplicates_find(project=project, messages=messages)
     described = [
         {"prompt_id": m.prompt_id, "similarity": m.similarity, "exact": m.exact, "text": m.text}
@@ -129,13 +144,14 @@ def _check_duplicates(project: Project, messages: list[dict], allow_near: bool) 
     ]
     if any(m.exact for m in matches):
         raise ConflictError(
-            f"this prompt repeats prompt {matches[0].prompt_id} of the project exactly",
+            _repeat_message(project, user, matches[0].prompt_id),
             extra={"field": "messages", "duplicates": described},
         )
     if matches and not allow_near:
         raise ConflictError(
-            f"this prompt is {matches[0].similarity:.0%} similar to prompt {matches[0].prompt_id};"
-            " change it, or save it anyway with allow_near_duplicate",
+            f"This prompt is {matches[0].similarity:.0%} similar to prompt "
+            f"{matches[0].prompt_id} of the project. Change it, or confirm that it asks "
+            "something different and save it anyway.",
             extra={"field": "messages", "duplicates": described},
         )
     return described
@@ -206,7 +222,7 @@ def prompt_write(
     category = _category(project, category)
     texts = {f"messages[{index}]": turn["content"] for index, turn in enumerate(messages)}
     stats, pasted = writing_stats_clean(writing, texts=texts)
-    near = _check_duplicates(project, messages, allow_near_duplicate)
+    near = _check_duplicates(project, user, messages, allow_near_duplicate)
     if project.response_source != ResponseSource.WRITER and responses:
         raise _invalid("responses", "in this project other people or a model write the responses")
     prompt = Prompt.objects.create(

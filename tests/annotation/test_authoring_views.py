@@ -85,6 +85,40 @@ def test_a_repeat_shows_the_match_and_keeps_what_was_typed(project):
     assert b"% similar" in hint.content or b"exact repeat" in hint.content
 
 
+def test_an_exact_repeat_says_in_a_sentence_what_to_do_and_keeps_the_text(project):
+    # given a prompt another writer wrote, and one this writer wrote
+    other, writer = add_member(project, username="other"), add_member(project, username="me")
+    theirs = prompt_write(
+        project=project, user=other, category="advice",
+        messages=[{"role": "user", "content": "How do I keep basil alive in winter?"}],
+    ).prompt  # fmt: skip
+    mine = prompt_write(
+        project=project, user=writer, category="advice",
+        messages=[{"role": "user", "content": "What makes sourdough rise?"}],
+    ).prompt  # fmt: skip
+    page = logged_in(writer)
+
+    # when the writer saves each again (case and punctuation changed)
+    again = "HOW DO I KEEP BASIL ALIVE IN WINTER?!!"
+    repeat_of_theirs = page.post("/p/pages/write/", {"turn": [again], "category": "advice"})
+    repeat_of_mine = page.post(
+        "/p/pages/write/", {"turn": ["what makes sourdough rise"], "category": "advice"}
+    )
+
+    # then each answer is a sentence saying what to do, the typed text is back, nothing saved
+    assert repeat_of_theirs.status_code == repeat_of_mine.status_code == 409
+    error = repeat_of_theirs.content.decode().split("data-write-error>")[1].split("</p>")[0]
+    assert error == (
+        f"This prompt is already in the project (prompt {theirs.pk}; case, spacing and "
+        "punctuation aside). Change it so that it asks something new: a repeat adds nothing "
+        "to the data."
+    )
+    assert f">{again}</textarea>" in repeat_of_theirs.content.decode()
+    error = repeat_of_mine.content.decode().split("data-write-error>")[1].split("</p>")[0]
+    assert error.startswith(f"You already wrote this prompt (prompt {mine.pk}). Change it")
+    assert Prompt.objects.count() == 2
+
+
 def test_the_write_page_escapes_matched_text(project):
     author = add_member(project)
     evil = "<script>alert(1)</script> what is XSS and how do I prevent it?"

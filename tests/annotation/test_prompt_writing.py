@@ -98,7 +98,9 @@ def test_exact_repeats_are_refused_even_of_imported_prompts(queue_project, write
     )
     # when someone writes the same text with other case, spacing and punctuation
     variant = "how do I reverse a LINKED list in place without allocating a new list"
-    with pytest.raises(ConflictError, match=f"repeats prompt {imported.pk}") as caught:
+    with pytest.raises(
+        ConflictError, match=rf"already in the project \(prompt {imported.pk};"
+    ) as caught:
         prompt_write(
             project=queue_project, user=writer, messages=one_turn(variant), category="coding"
         )
