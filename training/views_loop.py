@@ -102,10 +102,12 @@ def loop(request, project):
     which = posted.get("form") if posted else None
     settings_form = LoopSettingsForm(posted if which == "settings" else None, instance=project)
     generator_form = GeneratorForm(posted if which == "generator" else None, project=project)
+    # The rounds table polls every 2 s while a round generates: it shows no form to count for.
+    partial = request.htmx and request.GET.get("part") == "rounds"
     round_form = RoundStartForm(
         posted if which == "round" else None,
         project=project,
-        source_counts=round_source_counts(project),
+        source_counts=None if partial else round_source_counts(project),
     )
     handler = {
         "settings": (_post_settings, settings_form),
@@ -130,7 +132,7 @@ def loop(request, project):
         "may_engineer": has_capability(request.user, project, Capability.ENGINEER),
         **_rounds_context(project),
     }
-    if request.htmx and request.GET.get("part") == "rounds":
+    if partial:
         return render(request, "training/partials/rounds.html", context)
     return render(request, "training/loop.html", context)
 

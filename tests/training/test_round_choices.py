@@ -186,3 +186,18 @@ def test_loop_page_offers_a_source_that_has_prompts_and_says_why_new_has_none(cl
     assert "No new prompts are left" in page
     assert "Import or write prompts, or pick another prompt source" in page
     assert "prompt_source:" not in page
+
+
+def test_the_polled_rounds_table_does_not_count_prompt_sources(client):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    # given a project whose held-out source reads every prompt to count it
+    project, _, engineer = project_with_listwise_snapshot(items=8)
+    client.force_login(engineer)
+    # when the rounds table polls (every 2 s while a round generates)
+    with CaptureQueriesContext(connection) as queries:
+        part = client.get(f"/p/{project.slug}/loop/?part=rounds", HTTP_HX_REQUEST="true")
+    # then it reads no prompt sources: that is for the full page's form only
+    assert part.status_code == 200 and 'id="rounds"' in part.content.decode()
+    assert not [q for q in queries.captured_queries if "dedup_key" in q["sql"]]
