@@ -9,6 +9,8 @@ from playwright.sync_api import Page
 
 from projects.services_labels import tag_label_save
 from tests.factories import make_project
+from tests.training.run_helpers import project_with_listwise_snapshot
+from training.models import TrainingRun
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -40,11 +42,11 @@ def _png_pixels(png: bytes) -> list[list[tuple[int, ...]]]:
     return rows
 
 
-def _brightest_at(page: Page, box: dict, x: float) -> int:
-    """The brightest channel value in a 2 px wide strip of the table at x, top to bottom:
-    white (255) somewhere unless a shade lies over the whole strip."""
-    clip = {"x": x, "y": box["y"] + 2, "width": 2, "height": box["height"] - 4}
-    rows = _png_pixels(page.screenshot(clip=clip))
+def _brightest_at(page: Page, box: dict, x: float, width: int = 2) -> int:
+    """The brightest channel value in a strip of the table at x, top to bottom: white
+    (255) somewhere unless a shade lies over the whole strip."""
+    clip = {"x": x, "y": box["y"] + 2, "width": width, "height": box["height"] - 4}
+    rows = _png_pixels(page.screenshot(clip=clip, full_page=True))
     return max(min(pixel) for row in rows for pixel in row)
 
 
@@ -70,3 +72,20 @@ def test_a_wide_table_on_a_phone_shows_that_more_columns_lie_beyond(page, live_s
     page.wait_for_timeout(100)
     assert _brightest_at(page, box, right) >= 250
     assert _brightest_at(page, box, left) < 240
+
+
+def test_a_table_that_fits_shows_no_shade_not_even_a_hairline(page, live_server, log_in):
+    # given a run whose options table fits its card on a desktop
+    project, snapshot, engineer = project_with_listwise_snapshot(6)
+    run = TrainingRun.objects.create(project=project, kind="reward", snapshot=snapshot,
+                                     hyperparameters={"lr": 1e-5, "loss": "kwise"})  # fmt: skip
+    page.set_viewport_size({"width": 1280, "height": 800})
+    log_in(engineer.username)
+    # when the run page opens
+    page.goto(f"{live_server.url}/p/{project.slug}/runs/{run.pk}/")
+    holder = page.locator("#run-options").locator("xpath=..")
+    assert holder.evaluate("e => e.scrollWidth <= e.clientWidth")
+    # then neither edge of its scrolling holder is shaded, to the last pixel
+    box = holder.bounding_box()
+    for x in (box["x"], box["x"] + box["width"] - 1):
+        assert _brightest_at(page, box, x, width=1) >= 250
