@@ -290,21 +290,21 @@ def run_compare(request, project):
     ids = [n for n in map(plain_int, request.GET.getlist("run")) if n is not None][:8]
     runs = list(TrainingRun.objects.filter(project=project, pk__in=ids).order_by("pk"))
     drawn = (
-        ("loss", "Training loss"),
-        ("accuracy", "Training pair accuracy"),
-        ("reward_mean", "Mean reward score (PPO)"),
-        ("kl", "KL to the reference (PPO)"),
+        ("loss", "Training loss", "loss (nats per pair)"),
+        ("accuracy", "Training pair accuracy", "share of pairs"),
+        ("reward_mean", "Mean reward score (PPO)", "reward score"),
+        ("kl", "KL to the reference (PPO)", "KL (nats per response)"),
     )
-    names = (*(n for n, _ in drawn), "eval_pairwise_accuracy")
+    names = (*(n for n, _, _ in drawn), "eval_pairwise_accuracy")
     per_run = {run.pk: run_series(run, names) for run in runs}
     overlaid = [
-        charts.line_chart(
+        (title, charts.line_chart(
             [charts.Series(f"run {r.pk} {r.name}".strip(), per_run[r.pk][name]) for r in runs],
-            title=title,
-        )
-        for name, title in drawn
+            title=title, y_title=y_title, **STEPS,
+        ))
+        for name, title, y_title in drawn
         if name in ("loss", "accuracy") or any(per_run[r.pk][name] for r in runs)
-    ]
+    ]  # fmt: skip
     rows = [
         {
             "run": run,

@@ -151,3 +151,20 @@ def test_every_run_chart_has_a_visible_title_and_named_axes(setup):
     # and the steps are labelled along the x axis
     curves = page.split('id="run-curves"', 1)[1].split("</div>", 1)[0]
     assert ">10</text>" in curves and ">30</text>" in curves
+
+
+def test_compared_runs_charts_have_visible_titles_and_named_axes(setup):
+    # given two reward runs with a loss and an accuracy curve each
+    project, snapshot, engineer = setup
+    runs = [TrainingRun.objects.create(project=project, kind="reward", snapshot=snapshot)
+            for _ in range(2)]  # fmt: skip
+    for run in runs:
+        for step in (1, 2):
+            RunMetric.objects.create(run=run, step=step, values={"loss": 0.5, "accuracy": 0.6})
+    # when an engineer compares them
+    page = _page(engineer, f"/p/{project.slug}/runs/compare/?run={runs[0].pk}&run={runs[1].pk}")
+    # then each chart is captioned and its axes are named with units
+    figures = page.split("<figure>")[1:]
+    assert len(figures) == 2
+    assert all(f.startswith("<figcaption>") and 'class="axis-titles"' in f for f in figures)
+    assert ">training step</text>" in page and ">share of pairs</text>" in page
