@@ -1,15 +1,7 @@
 from django.contrib import admin
 
-from annotation.models import (
-    Annotation,
-    Assignment,
-    Batch,
-    ImportJob,
-    Item,
-    ItemResponse,
-    Prompt,
-    Response,
-)
+from annotation.importing.models import ImportJob
+from annotation.models import Annotation, Assignment, Batch, Item, ItemResponse, Prompt, Response
 
 
 @admin.register(Prompt)

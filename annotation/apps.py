@@ -1,12 +1,13 @@
-from django.apps import AppConfig
+from common.apps import SubdomainModelsConfig
 
 
-class AnnotationConfig(AppConfig):
-    default_auto_field = "django.db.models.BigAutoField"
+class AnnotationConfig(SubdomainModelsConfig):
+    default = True
     name = "annotation"
+    model_packages = ("authoring", "importing", "quality")
 
     def ready(self) -> None:
-        from config.jobs import JobKind, job_kind_register
+        from common.jobs import JobKind, job_kind_register
 
         job_kind_register(
             JobKind(

@@ -6,9 +6,7 @@ controls, so ranking still works with JavaScript off.
 
 import json
 
-from django import forms
-
-from config.errors import ApplicationError
+from common.errors import ApplicationError
 from projects.models import Project, RankingMode
 
 
@@ -58,26 +56,3 @@ def _payload(post, project: Project) -> dict:
             if key.startswith("score-") and value
         }
     return payload
-
-
-class ImportForm(forms.Form):
-    file = forms.FileField(help_text="JSONL or CSV: one item per row.")
-    batch = forms.CharField(
-        max_length=200, required=False, help_text="Name the batch (defaults to the file name)."
-    )
-
-
-class BatchRestrictionForm(forms.Form):
-    restricted = forms.BooleanField(required=False)
-    usernames = forms.CharField(required=False, help_text="Comma-separated usernames.")
-    groups = forms.CharField(required=False, help_text="Comma-separated group names.")
-
-    @staticmethod
-    def _split(value: str) -> list[str]:
-        return [part.strip() for part in value.split(",") if part.strip()]
-
-    def clean_usernames(self) -> list[str]:
-        return self._split(self.cleaned_data["usernames"])
-
-    def clean_groups(self) -> list[str]:
-        return self._split(self.cleaned_data["groups"])

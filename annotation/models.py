@@ -336,52 +336,6 @@ class Annotation(models.Model):
         return f"annotation {self.pk}"
 
 
-class ImportStatus(models.TextChoices):
-    QUEUED = "queued", "Queued"
-    RUNNING = "running", "Running"
-    SUCCEEDED = "succeeded", "Succeeded"
-    FAILED = "failed", "Failed"
-    CANCELLED = "cancelled", "Cancelled"
-
-
-class ImportJob(models.Model):
-    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="imports")
-    uploaded_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    # Path in the default storage.
-    file_path = models.CharField(max_length=500)
-    original_name = models.CharField(max_length=255)
-    file_format = models.CharField(max_length=8)
-    file_size = models.BigIntegerField(default=0)
-    batch_name = models.CharField(max_length=200, blank=True)
-    status = models.CharField(
-        max_length=16, choices=ImportStatus.choices, default=ImportStatus.QUEUED
-    )
-    total_rows = models.PositiveIntegerField(default=0)
-    created_items = models.PositiveIntegerField(default=0)
-    existing_items = models.PositiveIntegerField(default=0)
-    # [{"line": n, "field": "responses[2]", "message": "..."}], capped; error_count counts all.
-    errors = models.JSONField(default=list, blank=True)
-    error_count = models.PositiveIntegerField(default=0)
-    message = models.TextField(blank=True)
-    cancel_requested = models.BooleanField(default=False)
-    celery_task_id = models.CharField(max_length=64, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
-
-    class Meta:
-        ordering = ["-created_at"]
-
-    def __str__(self) -> str:
-        return f"import {self.pk} ({self.original_name})"
-
-    @property
-    def is_finished(self) -> bool:
-        return self.status in {ImportStatus.SUCCEEDED, ImportStatus.FAILED, ImportStatus.CANCELLED}
-
-
 class SpanTag(models.Model):
     """A label on a stretch of one response's text.
 
@@ -462,51 +416,3 @@ class PromptBand(models.Model):
 
     def __str__(self) -> str:
         return self.key
-
-
-class WriteAssignment(models.Model):
-    """A written prompt leased to an annotator who writes one response to it."""
-
-    prompt = models.ForeignKey(Prompt, on_delete=models.CASCADE, related_name="write_assignments")
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
-    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="+")
-    state = models.CharField(
-        max_length=16, choices=AssignmentState.choices, default=AssignmentState.ACTIVE
-    )
-    claimed_at = models.DateTimeField()
-    lease_expires_at = models.DateTimeField()
-    finished_at = models.DateTimeField(null=True, blank=True)
-    response = models.OneToOneField(
-        Response, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    client_token = models.CharField(max_length=64, null=True, blank=True)
-
-    class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["prompt", "user"], name="write_assignment_once"),
-        ]
-        indexes = [
-            models.Index(fields=["user", "project", "state"], name="write_assignment_user"),
-            models.Index(
-                fields=["project", "lease_expires_at"],
-                condition=Q(state="active"),
-                name="write_assignment_active",
-            ),
-        ]
-
-    def __str__(self) -> str:
-        return f"write assignment {self.pk} ({self.state})"
-
-
-# Quality-control aggregates and reviews live in their own module; imported here so
-# Django finds them as part of this app's models.
-from annotation.models_quality import (  # noqa: E402, F401
-    AnnotatorPairStats,
-    AnnotatorStats,
-    ItemStats,
-    ProjectQualitySummary,
-    ProjectStatsShard,
-    QualityAlert,
-    QualityDelta,
-    Review,
-)

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from annotation.models import Annotation, Assignment, AssignmentState, ImportJob, Item, Response
+from annotation.models import Annotation, Assignment, AssignmentState, Item, Response
 from projects.models import Project
 
 LETTERS = string.ascii_uppercase
@@ -127,7 +127,3 @@ def project_counts(project: Project) -> ProjectCounts:
             project=project, state=AssignmentState.ACTIVE, lease_expires_at__gt=timezone.now()
         ).count(),
     )
-
-
-def import_jobs_for_project(project: Project):
-    return ImportJob.objects.filter(project=project).select_related("uploaded_by")[:50]

@@ -2,42 +2,26 @@
 
 from django.contrib import messages
 from django.http import JsonResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from annotation.forms import BatchRestrictionForm, ImportForm, judgement_payload_from_post
-from annotation.models import Batch, ImportJob
-from annotation.progress import progress_read
-from annotation.selectors import (
-    annotator_progress,
-    assignment_view,
-    import_jobs_for_project,
-    queue_empty_reason,
-)
-from annotation.services.batches import batch_restrict
+from annotation.forms import judgement_payload_from_post
+from annotation.selectors import annotator_progress, assignment_view, queue_empty_reason
 from annotation.services.claiming import (
     GuidelinesNotAcknowledged,
     assignment_claim,
     assignment_heartbeat,
     assignment_skip,
 )
-from annotation.services.imports import import_job_cancel, import_job_create
 from annotation.services.submission import annotation_submit
-from config.errors import ApplicationError
-from config.jobs import job_waiting
-from config.numbers import plain_int
+from common.errors import ApplicationError
+from common.numbers import plain_ids
 from projects.decorators import project_view
-from projects.models import LabelKind
+from projects.labels.models import LabelKind
 from projects.permissions import Capability, has_capability
 from projects.selectors import guideline_current
 
 ITEM_PARTIAL = "annotation/partials/item.html"
-
-
-def _ids(value: str) -> tuple[int, ...]:
-    """A plain decimal id as a one-tuple, else empty (``"²".isdigit()`` is true)."""
-    number = plain_int(value)
-    return () if number is None else (number,)
 
 
 def _wants_fragment(request) -> bool:
@@ -106,7 +90,7 @@ def _then_next(request, project, action):
     shown = request.POST.get("shown", "")
     stopped = ""
     try:
-        view = _claim_view(request, project, exclude=_ids(shown))
+        view = _claim_view(request, project, exclude=plain_ids(shown))
     except GuidelinesNotAcknowledged:
         # The judgement is stored; new guidelines were published meanwhile.
         view, guidelines_changed = None, True
@@ -128,7 +112,7 @@ def _then_next(request, project, action):
 def submit(request, project, assignment_id: int):
     def store():
         payload = judgement_payload_from_post(request.POST, project)
-        if _ids(request.POST.get("time_spent_ms", "")):
+        if plain_ids(request.POST.get("time_spent_ms", "")):
             payload.setdefault("time_spent_ms", int(request.POST["time_spent_ms"]))
         annotation_submit(
             project_id=project.pk,
@@ -175,78 +159,8 @@ def prefetch(request, project):
     """
     stopped = ""
     try:
-        view = _claim_view(request, project, exclude=_ids(request.POST.get("exclude", "")))
+        view = _claim_view(request, project, exclude=plain_ids(request.POST.get("exclude", "")))
     except ApplicationError as exc:  # guidelines, a pause, an archived project
         view, stopped = None, exc.message
     return render(request, ITEM_PARTIAL, {**_item_context(project, view, request),
                                           "stopped": stopped})  # fmt: skip
-
-
-@project_view(Capability.MANAGE)
-def import_list(request, project):
-    form = ImportForm(request.POST or None, request.FILES or None)
-    status = 200
-    if request.method == "POST" and form.is_valid():
-        try:
-            job = import_job_create(
-                project=project,
-                user=request.user,
-                upload=form.cleaned_data["file"],
-                batch_name=form.cleaned_data["batch"],
-            )
-        except ApplicationError as exc:
-            form.add_error("file", exc.message)
-            status = exc.status_code if exc.status_code >= 500 else 200  # the broker is down
-        else:
-            return redirect("import-detail", slug=project.slug, import_id=job.pk)
-    context = {"project": project, "form": form, "jobs": import_jobs_for_project(project)}
-    return render(request, "annotation/import_list.html", context, status=status)
-
-
-@project_view(Capability.MANAGE)
-def import_detail(request, project, import_id: int):
-    job = get_object_or_404(ImportJob, pk=import_id, project=project)
-    context = {
-        "project": project,
-        "job": job,
-        "progress": progress_read("import", job.pk),
-        "waiting": None if job.is_finished else job_waiting(job),
-    }
-    if request.htmx:
-        return render(request, "annotation/import_detail.html#job-status", context)
-    return render(request, "annotation/import_detail.html", context)
-
-
-@require_POST
-@project_view(Capability.MANAGE)
-def import_cancel(request, project, import_id: int):
-    job = get_object_or_404(ImportJob, pk=import_id, project=project)
-    try:
-        import_job_cancel(job=job)
-    except ApplicationError as exc:
-        messages.error(request, exc.message)
-    return redirect("import-detail", slug=project.slug, import_id=job.pk)
-
-
-@project_view(Capability.MANAGE)
-def batch_list(request, project):
-    batches = project.batches.prefetch_related("allowed_users", "allowed_groups").order_by(
-        "-created_at"
-    )
-    if request.method == "POST":
-        batch_id = _ids(request.POST.get("batch", ""))
-        batch = get_object_or_404(Batch, pk=batch_id[0] if batch_id else 0, project=project)
-        form = BatchRestrictionForm(request.POST)
-        if form.is_valid():
-            try:
-                batch_restrict(
-                    batch=batch,
-                    restricted=form.cleaned_data["restricted"],
-                    usernames=form.cleaned_data["usernames"],
-                    group_names=form.cleaned_data["groups"],
-                )
-                messages.success(request, f"Batch “{batch.name}” updated.")
-            except ApplicationError as exc:
-                messages.error(request, exc.message)
-        return redirect("batch-list", slug=project.slug)
-    return render(request, "annotation/batch_list.html", {"project": project, "batches": batches})

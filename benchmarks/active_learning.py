@@ -5,7 +5,7 @@ the order an acquisition rule asks for them. Every rule starts from the same ran
 set of ``--step`` pairs; then, in rounds, the reward model is refitted on the labels so
 far, scored on the held-out test split (pairwise accuracy: chosen scored above rejected),
 and the rule picks the next ``--step`` pairs from those still unlabelled, until
-``--budget`` labels. Every rule goes through ``annotation.acquisition_rules``'
+``--budget`` labels. Every rule goes through ``training.loop.acquisition_rules``'
 ``acquisition_scores``, the function the platform's priority job calls:
 
 - random: ``acquisition_scores("random", ..., seed=seed)``, stable per item and seed;
@@ -57,7 +57,8 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from annotation.acquisition_rules import (  # noqa: E402
+from benchmarks.active_learning_model import PairHead, pairs_load, say  # noqa: E402
+from training.loop.acquisition_rules import (  # noqa: E402
     DISAGREEMENT,
     MIX,
     RANDOM,
@@ -66,7 +67,6 @@ from annotation.acquisition_rules import (  # noqa: E402
     ItemSignals,
     acquisition_scores,
 )
-from benchmarks.active_learning_model import PairHead, pairs_load, say  # noqa: E402
 
 SHARED = ROOT.parent / "shared" / "data"
 

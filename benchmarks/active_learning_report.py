@@ -13,9 +13,9 @@ import time
 from pathlib import Path
 from xml.sax.saxutils import escape
 
-from annotation.acquisition_rules import RANDOM
 from benchmarks.jsonable import jsonable
 from benchmarks.machine import cpu_model, git_version
+from training.loop.acquisition_rules import RANDOM
 
 COLOURS = {
     "random": "#6b6b6b",

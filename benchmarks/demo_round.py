@@ -51,7 +51,7 @@ def measure() -> dict:
     from django.core.management import call_command
 
     from annotation.models import Item
-    from training.models import GenerationJob
+    from training.loop.models import GenerationJob
 
     timings = {}
     for step, command in (

@@ -101,7 +101,7 @@ class ConsensusOfOne:
         self.shapes: dict[str, tuple] = {}
 
     def __call__(self, ranking: list[list[int]], ids: list[int]) -> tuple:
-        from annotation.metrics.consensus import consensus
+        from annotation.quality.metrics.consensus import consensus
 
         index = {rid: n for n, rid in enumerate(ids)}
         shape = json.dumps([sorted(index[r] for r in tier) for tier in ranking])
@@ -347,7 +347,7 @@ def snapshot_check(slug: str) -> dict:
     """Rows and bytes of the newest snapshot of ``slug``; sha256 of each file re-hashed."""
     from django.core.files.storage import default_storage
 
-    from training.models import DatasetSnapshot
+    from training.datasets.models import DatasetSnapshot
 
     snapshot = DatasetSnapshot.objects.filter(project__slug=slug).order_by("-number").first()
     files, rows, size, mismatched = [], 0, 0, []
@@ -370,7 +370,7 @@ def _outputs_drop(slug: str) -> None:
     written back while the next run is timed, and push the database out of the OS cache."""
     from django.core.files.storage import default_storage
 
-    from training.models import DatasetSnapshot
+    from training.datasets.models import DatasetSnapshot
 
     snapshot = DatasetSnapshot.objects.filter(project__slug=slug).order_by("-number").first()
     subprocess.run(["rm", "-rf", default_storage.path(snapshot.path)], check=True)

@@ -160,7 +160,7 @@ def database_counts() -> dict:
 
 def import_jobs() -> list[dict]:
     """Each job as the service recorded it; started..finished is the service's own time."""
-    from annotation.models import ImportJob
+    from annotation.importing.models import ImportJob
 
     fields = ["id", "status", "total_rows", "created_items", "existing_items", "message"]
     jobs = []

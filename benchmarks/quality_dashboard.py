@@ -329,7 +329,7 @@ def aggregates_build(item_ids: list[int], project_id: int, config: QualityConfig
     from django.db import transaction
 
     from annotation.models import Item
-    from annotation.services.item_quality import item_quality_refresh
+    from annotation.quality.services.item_quality import item_quality_refresh
 
     seconds, folds = [], []
     steady = len(item_ids) - config.backlog
@@ -364,7 +364,8 @@ PASS_PARTS = (  # what project_quality_refresh calls, by their names in its modu
 def background_pass(project_id: int) -> dict:
     """project_quality_refresh once, with every call of its parts timed (their names are
     wrapped in its module for the call; a part the module does not have is left out)."""
-    from annotation.services import item_quality, quality_refresh
+    from annotation.quality.services import item_quality
+    from annotation.quality.services import refresh as quality_refresh
 
     made: list[tuple[str, float, object]] = []  # (part, seconds, result) in call order
     originals = {n: getattr(quality_refresh, n) for n in PASS_PARTS if hasattr(quality_refresh, n)}
@@ -405,7 +406,7 @@ def background_pass(project_id: int) -> dict:
 def fold_now(project_id: int) -> dict | None:
     """Fold the project's waiting quality deltas, timed; None where the code has no log."""
     try:
-        from annotation.services.quality_fold import quality_deltas_fold
+        from annotation.quality.services.fold import quality_deltas_fold
     except ImportError:
         return None
     started = time.perf_counter()
@@ -423,9 +424,10 @@ def next_pass_estimate(project) -> dict:
     """What the next background pass would re-weight: its annotator step, rolled back."""
     from django.db import transaction
 
-    from annotation.models import Annotation, AnnotatorStats
-    from annotation.services.annotator_quality import annotator_stats_refresh
-    from annotation.services.quality_refresh import WEIGHT_STEP
+    from annotation.models import Annotation
+    from annotation.quality.models import AnnotatorStats
+    from annotation.quality.services.annotator_quality import annotator_stats_refresh
+    from annotation.quality.services.refresh import WEIGHT_STEP
 
     def weights() -> dict:
         return dict(AnnotatorStats.objects.filter(project=project).values_list("user_id", "weight"))
@@ -454,7 +456,8 @@ def reward_model_attach(project, quality: dict, people: list, rng) -> dict:
     to the project, and a third of the annotators' work marked assisted: the dashboard's
     agreement-with-the-model section then has what it has on a real loop project."""
     from annotation.models import Annotation
-    from training.models import ModelArtifact, ResponseScore
+    from training.loop.models import ResponseScore
+    from training.runs.models import ModelArtifact
 
     started = time.perf_counter()
     artifact = ModelArtifact.objects.create(
@@ -477,7 +480,7 @@ def reward_model_attach(project, quality: dict, people: list, rng) -> dict:
 
 def reward_agreement_time(project) -> dict:
     """The dashboard's agreement-with-the-model series alone (part of the summary refresh)."""
-    from annotation.services.reward_agreement import reward_agreement_series
+    from annotation.quality.services.reward_agreement import reward_agreement_series
 
     started = time.perf_counter()
     series = reward_agreement_series(project)
@@ -591,7 +594,7 @@ def _layer(filename: str) -> str:
         return "Django ORM"
     if "/django/" in filename:
         return "Django (request, middleware, utils)"
-    if filename.endswith("annotation/charts.py"):
+    if filename.endswith("common/charts.py"):
         return "PrefLab charts (SVG)"
     if "/annotation/metrics/" in filename:
         return "PrefLab metrics (agreement, consensus)"

@@ -8,7 +8,17 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
 app = Celery("preflab")
 app.config_from_object("django.conf:settings", namespace="CELERY")
-app.autodiscover_tasks()
+# Each sub-domain keeps its Celery entry points in its own ``tasks`` module.
+app.autodiscover_tasks(
+    [
+        "annotation.importing",
+        "annotation.authoring",
+        "annotation.quality",
+        "training.datasets",
+        "training.runs",
+        "training.loop",
+    ]
+)
 
 # The workers' signs of life and the handlers that fail a job whose task failed.
-import config.workers  # noqa: E402, F401
+import common.worker_hooks  # noqa: E402, F401

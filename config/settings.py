@@ -71,19 +71,20 @@ INSTALLED_APPS = [
     "projects",
     "annotation",
     "training",
+    "demo",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
-    # Scripts and styles from this site only, on every response (config/csp.py).
-    "config.csp.ContentSecurityPolicyMiddleware",
+    # Scripts and styles from this site only, on every response (common/web/csp.py).
+    "common.web.csp.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
-    # Before any view: a NUL in a path or query is a 400 for every route (config/nul_bytes.py).
-    "config.nul_bytes.RefuseNulBytesMiddleware",
+    # Before any view: a NUL in a path or query is a 400 for every route (common/web/nul_bytes.py).
+    "common.web.nul_bytes.RefuseNulBytesMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -210,7 +211,6 @@ CELERY_TASK_ROUTES = {
     "training.run_execute": {"queue": "gpu"},
     "training.score_responses": {"queue": "gpu"},
     "training.project_prerank": {"queue": "gpu"},
-    "training.tasks.*": {"queue": "gpu"},
 }
 CELERY_TASK_TRACK_STARTED = True
 # Items an export reads per chunk: memory held against queries per item.
@@ -218,7 +218,7 @@ PREFLAB_EXPORT_CHUNK_ITEMS = int(env_str("PREFLAB_EXPORT_CHUNK_ITEMS", "500"))
 # Seconds without a launcher heartbeat after which a running training run counts as lost.
 PREFLAB_RUN_HEARTBEAT_TIMEOUT = env_int("PREFLAB_RUN_HEARTBEAT_TIMEOUT", 120)
 # Seconds a running job's task may be held by no live worker before the reaper fails it
-# (config.jobs.jobs_reap): longer than a redelivery after a killed pool child takes.
+# (common.jobs.jobs_reap): longer than a redelivery after a killed pool child takes.
 PREFLAB_JOB_LOST_SECONDS = env_int("PREFLAB_JOB_LOST_SECONDS", 60)
 # Seconds a running generation job may go without finishing a chunk before a cancel stops
 # it at once (its runner died: a killed command, a lost worker). Longer than any chunk.
@@ -252,11 +252,11 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "EXCEPTION_HANDLER": "config.api_errors.json_exception_handler",
+    "EXCEPTION_HANDLER": "common.api.errors.json_exception_handler",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
     "PAGE_SIZE": 100,
-    # Password guessing on the token endpoint and the login page (config/auth_throttle.py).
+    # Password guessing on the token endpoint and the login page (common/web/auth_throttle.py).
     "DEFAULT_THROTTLE_RATES": {"auth": env_str("PREFLAB_AUTH_RATE", "30/min")},
     # A client's address: REMOTE_ADDR, or behind this many proxies the one they recorded in
     # X-Forwarded-For; never the header as sent, which a client could vary to dodge limits.
@@ -272,7 +272,7 @@ SPECTACULAR_SETTINGS = {
     # JSON bodies only, and the Error body with the 4xx answers each operation can give.
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
-        "config.api_schema.document_api",
+        "common.api.schema.document_api",
     ],
     # Swagger UI from the sidecar package: no CDN, works offline.
     "SWAGGER_UI_DIST": "SIDECAR",
@@ -280,7 +280,7 @@ SPECTACULAR_SETTINGS = {
     # Two models have a "kind" choice field; name their enums apart.
     "ENUM_NAME_OVERRIDES": {
         "AnnotationKindEnum": "annotation.models.AnnotationKind",
-        "LabelKindEnum": "projects.models.LabelKind",
+        "LabelKindEnum": "projects.labels.models.LabelKind",
     },
 }
 

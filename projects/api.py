@@ -5,7 +5,8 @@ from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from config.errors import PermissionDeniedError
+from common.api.bodies import valid_data
+from common.errors import PermissionDeniedError
 from projects import services
 from projects.permissions import Capability, can_create_projects
 from projects.selectors import guideline_current, project_get_for_user, project_list_for_user
@@ -22,12 +23,6 @@ from projects.serializers import (
 )
 
 
-def _valid(serializer_class, request, **kwargs) -> dict:
-    serializer = serializer_class(data=request.data, **kwargs)
-    serializer.is_valid(raise_exception=True)
-    return serializer.validated_data
-
-
 class ProjectListApi(APIView):
     @extend_schema(responses=ProjectSerializer(many=True))
     def get(self, request):
@@ -38,7 +33,7 @@ class ProjectListApi(APIView):
     def post(self, request):
         if not can_create_projects(request.user):
             raise PermissionDeniedError("you may not create projects")
-        data = _valid(ProjectCreateSerializer, request)
+        data = valid_data(ProjectCreateSerializer, request)
         project = services.project_create(creator=request.user, **data)
         return Response(
             ProjectSerializer(project, context={"request": request}).data,
@@ -55,7 +50,7 @@ class ProjectDetailApi(APIView):
     @extend_schema(request=ProjectUpdateSerializer, responses=ProjectSerializer)
     def patch(self, request, slug):
         project = project_get_for_user(slug=slug, user=request.user, capability=Capability.MANAGE)
-        data = _valid(ProjectUpdateSerializer, request, partial=True)
+        data = valid_data(ProjectUpdateSerializer, request, partial=True)
         project = services.project_update(project=project, **data)
         return Response(ProjectSerializer(project, context={"request": request}).data)
 
@@ -71,7 +66,7 @@ class MemberApi(APIView):
     @extend_schema(request=MembershipInputSerializer, responses={201: MembershipSerializer})
     def post(self, request, slug):
         project = project_get_for_user(slug=slug, user=request.user, capability=Capability.MANAGE)
-        data = _valid(MembershipInputSerializer, request)
+        data = valid_data(MembershipInputSerializer, request)
         membership = services.membership_set(project=project, **data)
         return Response(MembershipSerializer(membership).data, status=status.HTTP_201_CREATED)
 
@@ -88,7 +83,7 @@ class GuidelineApi(APIView):
     @extend_schema(request=GuidelineInputSerializer, responses={201: GuidelineSerializer})
     def post(self, request, slug):
         project = project_get_for_user(slug=slug, user=request.user, capability=Capability.MANAGE)
-        data = _valid(GuidelineInputSerializer, request)
+        data = valid_data(GuidelineInputSerializer, request)
         guideline = services.guideline_publish(project=project, author=request.user, **data)
         return Response(GuidelineSerializer(guideline).data, status=status.HTTP_201_CREATED)
 
@@ -97,6 +92,6 @@ class GuidelineAckApi(APIView):
     @extend_schema(request=GuidelineAckInputSerializer, responses={200: GuidelineAckSerializer})
     def post(self, request, slug):
         project = project_get_for_user(slug=slug, user=request.user, capability=Capability.ANNOTATE)
-        data = _valid(GuidelineAckInputSerializer, request)
+        data = valid_data(GuidelineAckInputSerializer, request)
         ack = services.guideline_acknowledge(project=project, user=request.user, **data)
         return Response(GuidelineAckSerializer(ack).data)

@@ -1,11 +1,12 @@
-from django.apps import AppConfig
+from common.apps import SubdomainModelsConfig
 
 
-class ProjectsConfig(AppConfig):
-    default_auto_field = "django.db.models.BigAutoField"
+class ProjectsConfig(SubdomainModelsConfig):
+    default = True
     name = "projects"
+    model_packages = ("labels",)
 
     def ready(self) -> None:
-        from config import strict_json
+        from common.api import strict_json
 
         strict_json.install()

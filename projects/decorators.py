@@ -6,7 +6,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404
 from django.shortcuts import render
 
-from config.errors import NotFoundError, PermissionDeniedError
+from common.errors import NotFoundError, PermissionDeniedError
 from projects.permissions import Capability
 from projects.selectors import project_get_for_user
 

@@ -2,7 +2,7 @@
 
 from django.db.models import Exists, OuterRef, QuerySet, Subquery
 
-from config.errors import NotFoundError, PermissionDeniedError
+from common.errors import NotFoundError, PermissionDeniedError
 from projects.models import Guideline, GuidelineAck, Membership, Project
 from projects.permissions import (
     Capability,

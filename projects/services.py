@@ -4,8 +4,8 @@ from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 from django.utils.text import capfirst, slugify
 
-from config.errors import ApplicationError, ConflictError, NotFoundError
-from config.numbers import plain_int
+from common.errors import ApplicationError, ConflictError, NotFoundError
+from common.numbers import plain_int
 from projects.models import (
     AcquisitionRule,
     AnnotatorGroup,
@@ -125,7 +125,7 @@ def project_validate(project: Project) -> None:
 
 
 def _mix_clean(value) -> dict:
-    from annotation.acquisition_rules import acquisition_scores
+    from training.loop.acquisition_rules import acquisition_scores
 
     if not value:
         return {}
@@ -158,7 +158,7 @@ def _reward_model_of(fields: dict) -> None:
     value = fields.get("reward_model")
     if value is None or not isinstance(value, int | str):
         return
-    from training.models import ModelArtifact
+    from training.runs.models import ModelArtifact
 
     pk = plain_int(str(value))
     artifact = ModelArtifact.objects.filter(pk=pk).first() if pk is not None else None
@@ -256,13 +256,13 @@ def project_update(*, project: Project, **fields) -> Project:
         prompt_bands_backfill_later(project)
     changed = {name for name in LOOP_SETTINGS if getattr(project, name) != before[name]}
     if "reward_model" in changed:
-        from annotation.services.annotator_quality import quality_refresh_soon
-        from training.services.prerank import prerank_soon
+        from annotation.quality.services.annotator_quality import quality_refresh_soon
+        from training.loop.services.prerank import prerank_soon
 
         prerank_soon(project.pk)
         quality_refresh_soon(project.pk)  # agreement with the newly attached model
     if changed:
-        from annotation.services.acquisition import acquisition_refresh_soon
+        from training.loop.services.acquisition import acquisition_refresh_soon
 
         acquisition_refresh_soon(project.pk)
     return project

@@ -1,6 +1,9 @@
+"""Routes of the projects app: projects, members, guidelines; then the labels sub-domain."""
+
 from django.urls import path
 
-from projects import views, views_labels
+from projects import api, views
+from projects.labels import urls as labels
 
 urlpatterns = [
     # Django's login page under the token endpoint's limit on password tries.
@@ -10,7 +13,6 @@ urlpatterns = [
     path("p/<slug:slug>/", views.project_detail, name="project-detail"),
     path("p/<slug:slug>/settings/", views.project_settings, name="project-settings"),
     path("p/<slug:slug>/members/", views.project_members, name="project-members"),
-    path("p/<slug:slug>/labels/", views_labels.label_list, name="label-list"),
     path("p/<slug:slug>/guidelines/", views.guideline_detail, name="guideline-detail"),
     path("p/<slug:slug>/guidelines/ack/", views.guideline_acknowledge, name="guideline-ack"),
     path("p/<slug:slug>/guidelines/edit/", views.guideline_edit, name="guideline-edit"),
@@ -20,4 +22,20 @@ urlpatterns = [
         views.guideline_version,
         name="guideline-version",
     ),
-]
+] + labels.urlpatterns
+
+api_urlpatterns = [
+    path("projects/", api.ProjectListApi.as_view(), name="api-projects"),
+    path("projects/<slug:slug>/", api.ProjectDetailApi.as_view(), name="api-project"),
+    path("projects/<slug:slug>/members/", api.MemberApi.as_view(), name="api-members"),
+    path(
+        "projects/<slug:slug>/guidelines/",
+        api.GuidelineApi.as_view(),
+        name="api-guidelines",
+    ),
+    path(
+        "projects/<slug:slug>/guidelines/ack/",
+        api.GuidelineAckApi.as_view(),
+        name="api-guidelines-ack",
+    ),
+] + labels.api_urlpatterns

@@ -12,8 +12,8 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 
 from annotation.selectors import annotator_progress, project_counts
-from config.auth_throttle import PasswordTryThrottle
-from config.errors import ApplicationError
+from common.errors import ApplicationError
+from common.web.auth_throttle import PasswordTryThrottle
 from projects import services
 from projects.decorators import project_view
 from projects.forms import (
@@ -96,7 +96,7 @@ def project_detail(request, project):
     if Capability.ANNOTATE in caps:
         context["progress"] = annotator_progress(user=request.user, project=project)
     if Capability.EXPORT in caps and project.rounds.exists():
-        from training.selectors_rounds import round_stats
+        from training.loop.selectors import round_stats
 
         context["rounds"] = round_stats(project)
     return render(request, "projects/project_detail.html", context)
@@ -114,7 +114,7 @@ def project_settings(request, project):
         else:
             messages.success(request, "Settings saved.")
             return redirect("project-settings", slug=project.slug)
-    from annotation.generation import backend_status
+    from annotation.authoring.generation import backend_status
 
     context = {
         "project": project,

@@ -22,19 +22,15 @@ from django.db import close_old_connections
 from hypothesis import HealthCheck, settings
 from rest_framework.authtoken.models import Token
 
-from annotation.models import ImportJob
+from annotation.importing.models import ImportJob
 from annotation.services.claiming import assignment_claim
 from annotation.services.submission import annotation_submit
+from projects.labels.services import rating_dimension_save, tag_label_save
 from projects.models import Role
-from projects.services_labels import rating_dimension_save, tag_label_save
 from tests.factories import add_member, make_items
-from training.models import (
-    DatasetSnapshot,
-    GenerationJob,
-    Generator,
-    ModelArtifact,
-    TrainingRun,
-)
+from training.datasets.models import DatasetSnapshot
+from training.loop.models import GenerationJob, Generator
+from training.runs.models import ModelArtifact, TrainingRun
 
 CONFIG = schemathesis.Config.from_dict(
     {

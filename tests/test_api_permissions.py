@@ -7,15 +7,16 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from annotation.models import ImportJob
+from annotation.authoring.services.prompts import prompt_write
+from annotation.authoring.services.response_queue import write_claim
+from annotation.importing.models import ImportJob
 from annotation.services.claiming import assignment_claim
-from annotation.services.prompts import prompt_write
-from annotation.services.response_queue import write_claim
 from annotation.services.submission import annotation_submit
 from projects.models import Role
 from projects.services import project_update
 from tests.factories import add_member, make_items
-from training.models import DatasetSnapshot, ModelArtifact, TrainingRun
+from training.datasets.models import DatasetSnapshot
+from training.runs.models import ModelArtifact, TrainingRun
 
 ROLES = ["anonymous", "outsider", "annotator", "reviewer", "manager", "engineer"]
 

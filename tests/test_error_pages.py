@@ -3,10 +3,10 @@
 import pytest
 from django.test import Client
 
-from annotation.models_quality import ProjectQualitySummary
+from annotation.quality.models import ProjectQualitySummary
 from projects.models import Role
 from tests.factories import add_member, make_items
-from training.models import DatasetSnapshot
+from training.datasets.models import DatasetSnapshot
 
 LAYOUT = ('class="topbar"', "css/preflab.css", "favicon.svg")
 

@@ -24,18 +24,15 @@ from django.urls.converters import IntConverter
 from django.urls.exceptions import Resolver404
 from django.utils.regex_helper import normalize
 
-from annotation.models import (
-    Annotation,
-    Assignment,
-    AssignmentState,
-    ImportJob,
-    Item,
-    WriteAssignment,
-)
-from projects.models import Guideline, Project, RatingDimension, TagLabel
+from annotation.authoring.models import WriteAssignment
+from annotation.importing.models import ImportJob
+from annotation.models import Annotation, Assignment, AssignmentState, Item
+from projects.labels.models import RatingDimension, TagLabel
+from projects.models import Guideline, Project
 from tests.walk_worlds import STATES, World
-from training.models import DatasetSnapshot, ModelArtifact, SnapshotFile, TrainingRun
-from training.models_loop import GenerationJob, Generator
+from training.datasets.models import DatasetSnapshot, SnapshotFile
+from training.loop.models import GenerationJob, Generator
+from training.runs.models import ModelArtifact, TrainingRun
 
 ROLES = ["anonymous", "outsider", "annotator", "reviewer", "manager", "engineer", "superuser"]
 MISSING_ID = 987_654_321  # what a parameter gets when its kind has no row in this project
@@ -215,7 +212,7 @@ class _Errors(logging.Handler):
 
 @pytest.fixture
 def api_errors():
-    handler, logger = _Errors(), logging.getLogger("config.api_errors")
+    handler, logger = _Errors(), logging.getLogger("common.api.errors")
     logger.addHandler(handler)
     yield handler
     logger.removeHandler(handler)

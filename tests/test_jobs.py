@@ -1,4 +1,4 @@
-"""Jobs of every kind say why they wait or stopped (config.jobs, config.workers): a dead
+"""Jobs of every kind say why they wait or stopped (common.jobs, common.workers): a dead
 broker fails the job it refused and answers 503; reads need no cache; a queue no worker
 consumes is named with the command that starts one; a running job nobody holds is
 cancelled at once (its scratch removed) and reaped, while one a worker holds is not."""
@@ -11,14 +11,16 @@ from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
 from rest_framework.test import APIClient
 
-from annotation.models import ImportJob, ImportStatus
-from config.jobs import jobs_reap
-from config.workers import WorkerBeat, task_hold
+from annotation.importing.models import ImportJob, ImportStatus
+from common.jobs import jobs_reap
+from common.worker_hooks import WorkerBeat
+from common.workers import task_hold
 from projects.models import Role
 from tests.factories import add_member, make_project
-from training.forms import SnapshotForm
-from training.models import DatasetSnapshot, SnapshotStatus, TrainingRun
-from training.services.snapshots import snapshot_cancel
+from training.datasets.forms import SnapshotForm
+from training.datasets.models import DatasetSnapshot, SnapshotStatus
+from training.datasets.services.snapshots import snapshot_cancel
+from training.runs.models import TrainingRun
 
 DEAD_REDIS = "redis://127.0.0.1:1/0"  # nothing listens on port 1: connections are refused
 
@@ -256,7 +258,7 @@ def test_a_restarted_worker_fails_at_once_what_it_held_before(people, settings):
 
 
 def test_the_loop_page_shows_a_job_s_tokens_per_second_and_why_it_waits(people, client):
-    from training.models import GenerationJob, Generator, Round
+    from training.loop.models import GenerationJob, Generator, Round
 
     project, _, engineer = people
     local = Generator.objects.create(project=project, name="g", kind="local", model_path="/m")

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from django.test import Client
 
-from config.csp import POLICY
+from common.web.csp import POLICY
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -10,22 +10,24 @@ from django.core.management import call_command
 from django_celery_results.models import GroupResult, TaskResult
 from rest_framework.authtoken.models import Token
 
-from annotation.models import Annotation, Batch, ImportJob, SpanTag
+from annotation.authoring.services.prompts import prompt_write
+from annotation.authoring.services.response_queue import write_claim
+from annotation.importing.models import ImportJob
+from annotation.models import Annotation, Batch, SpanTag
+from annotation.quality.services.gold import item_gold_mark
+from annotation.quality.services.refresh import project_quality_refresh
+from annotation.quality.services.review import annotation_review_accept, annotation_review_reject
 from annotation.services.claiming import assignment_claim
-from annotation.services.gold import item_gold_mark
-from annotation.services.prompts import prompt_write
-from annotation.services.quality_refresh import project_quality_refresh
-from annotation.services.response_queue import write_claim
-from annotation.services.review import annotation_review_accept, annotation_review_reject
 from annotation.services.submission import annotation_submit
+from projects.labels.services import rating_dimension_save, tag_label_save
 from projects.models import Project, Role
 from projects.services import group_set_members, project_update
-from projects.services_labels import rating_dimension_save, tag_label_save
 from tests.annotation.quality_helpers import annotate_all, by_id, first_shown_first
 from tests.factories import UserFactory, add_member, make_items, make_project
-from training.models import DatasetSnapshot, ModelArtifact, RunMetric, TrainingRun
-from training.models_loop import GenerationJob, Generator, JobState, Round
-from training.services.snapshots import snapshot_create, snapshot_export
+from training.datasets.models import DatasetSnapshot
+from training.datasets.services.snapshots import snapshot_create, snapshot_export
+from training.loop.models import GenerationJob, Generator, JobState, Round
+from training.runs.models import ModelArtifact, RunMetric, TrainingRun
 
 
 @dataclass

@@ -1,18 +1,19 @@
-from django.apps import AppConfig
+from common.apps import SubdomainModelsConfig
 
 
-class TrainingConfig(AppConfig):
-    default_auto_field = "django.db.models.BigAutoField"
+class TrainingConfig(SubdomainModelsConfig):
+    default = True
     name = "training"
+    model_packages = ("datasets", "runs", "loop")
 
     def ready(self) -> None:
-        from config.jobs import JobKind, job_kind_register
+        from common.jobs import JobKind, job_kind_register
 
         job_kind_register(
             JobKind(
                 task="training.export_snapshot", model="training.DatasetSnapshot",
                 state_field="status", reason_field="error", queue="default", noun="snapshot",
-                on_stop="training.services.snapshots.snapshot_scratch_clear",
+                on_stop="training.datasets.services.snapshots.snapshot_scratch_clear",
             )
         )  # fmt: skip
         job_kind_register(

@@ -1,6 +1,6 @@
 """Read import files (JSON Lines or CSV) into validated rows; pure Python, no Django.
 
-The service layer (annotation.services.imports) stores what this package yields.
+The service layer (annotation.importing.services) stores what this package yields.
 """
 
 from annotation.importing.fields import MAX_TEXT_CHARS

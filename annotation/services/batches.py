@@ -4,7 +4,7 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 
 from annotation.models import Batch, Item
-from config.errors import ApplicationError, NotFoundError
+from common.errors import ApplicationError, NotFoundError
 from projects.models import AnnotatorGroup, Membership
 
 

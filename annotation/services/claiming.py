@@ -26,9 +26,9 @@ from django.db.models import F, OuterRef, Q
 from django.utils import timezone
 
 from annotation.models import Assignment, AssignmentState, Batch, Item, ItemResponse
-from annotation.services.gold import gold_candidate, gold_due
+from annotation.quality.services.gold import gold_candidate, gold_due
 from annotation.services.index_probe import ProbeExists
-from config.errors import ApplicationError, ConflictError, NotFoundError
+from common.errors import ApplicationError, ConflictError, NotFoundError
 from projects.models import Project
 from projects.permissions import Capability, has_capability, paused_reason
 from projects.selectors import guideline_needs_ack
@@ -188,7 +188,7 @@ def _claim_locked(*, user, project: Project, exclude_ids: tuple[int, ...], now: 
             if item is None:
                 return None
             Item.objects.filter(pk=item.pk).update(open_slots=F("open_slots") - 1)
-        from training.services.prerank import suggested_order
+        from training.loop.services.prerank import suggested_order
 
         return Assignment.objects.create(
             item_id=item.pk,

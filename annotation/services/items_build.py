@@ -37,8 +37,8 @@ def item_create_for_prompt(
 def items_added(project_id: int) -> None:
     """New items: score them with the project's reward model and re-rank the queue,
     in the background once the caller's transaction commits."""
-    from annotation.services.acquisition import acquisition_refresh_soon
-    from training.services.prerank import prerank_soon
+    from training.loop.services.acquisition import acquisition_refresh_soon
+    from training.loop.services.prerank import prerank_soon
 
     prerank_soon(project_id)
     acquisition_refresh_soon(project_id)

@@ -8,8 +8,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from annotation.text_rules import unstorable_character
-from config.errors import ApplicationError
+from common.errors import ApplicationError
+from common.text_rules import unstorable_character
 from projects.models import Project, RankingMode, RationaleMode
 
 MAX_RATIONALE_CHARS = 10_000

@@ -13,6 +13,7 @@ from django.db.models import Exists, OuterRef
 
 from annotation import dedup
 from annotation.models import Prompt, PromptBand
+from common.queueing import task_send_on_commit
 from projects.models import Project
 
 logger = logging.getLogger(__name__)
@@ -59,6 +60,5 @@ def prompt_bands_backfill_later(project: Project) -> None:
     """Queue the backfill once the current transaction commits."""
     if not project.prompt_writing:
         return
-    from annotation.tasks import prompt_bands_backfill as task
 
-    transaction.on_commit(lambda: task.delay(project.pk))
+    task_send_on_commit("annotation.prompt_bands_backfill", project.pk)

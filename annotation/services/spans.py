@@ -7,9 +7,9 @@ same label twice is refused as a mistake.
 
 from dataclasses import dataclass
 
-from annotation.text_rules import unstorable_character
-from config.errors import ApplicationError
-from projects.models import LabelKind
+from common.errors import ApplicationError
+from common.text_rules import unstorable_character
+from projects.labels.models import LabelKind
 
 MAX_SPANS = 500
 MAX_NOTE_CHARS = 500

@@ -4,18 +4,18 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from annotation.authoring.services.rewrites import rewrites_store, rewrites_validate
 from annotation.models import Annotation, Assignment, AssignmentState, Item
-from annotation.services.acquisition import acquisition_refresh_soon
-from annotation.services.annotator_quality import quality_refresh_soon
+from annotation.quality.services.annotator_quality import quality_refresh_soon
+from annotation.quality.services.gold import gold_score_check
+from annotation.quality.services.item_quality import item_quality_refresh
 from annotation.services.claiming import assignment_lock_own, assignment_revive
-from annotation.services.gold import gold_score_check
-from annotation.services.item_quality import item_quality_refresh
 from annotation.services.judgements import judgement_validate, project_dimensions
 from annotation.services.review_sampling import review_selection
-from annotation.services.rewrites import rewrites_store, rewrites_validate
 from annotation.services.spans import tags_store, tags_validate
-from config.errors import ApplicationError, ConflictError
+from common.errors import ApplicationError, ConflictError
 from projects.models import Guideline, GuidelineAck
+from training.loop.services.acquisition import acquisition_refresh_soon
 
 MAX_TIME_SPENT_MS = 24 * 3600 * 1000
 

@@ -1,8 +1,8 @@
-"""Template filters for human words (config/labels.py): ``{% load labels %}``."""
+"""Template filters for human words (common/labels.py): ``{% load labels %}``."""
 
 from django import template
 
-from config import labels
+from common import labels
 
 register = template.Library()
 

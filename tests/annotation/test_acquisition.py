@@ -3,12 +3,13 @@
 import pytest
 
 from annotation.models import Item
-from annotation.services.acquisition import project_acquisition_refresh
 from annotation.services.claiming import assignment_claim
 from annotation.services.submission import annotation_submit
 from projects.models import AcquisitionRule, Role
 from tests.factories import add_member, make_items, make_project
-from training.models import ModelArtifact, ResponseScore
+from training.loop.models import ResponseScore
+from training.loop.services.acquisition import project_acquisition_refresh
+from training.runs.models import ModelArtifact
 
 pytestmark = pytest.mark.django_db
 

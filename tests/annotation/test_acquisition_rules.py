@@ -4,8 +4,8 @@ import math
 
 import pytest
 
-from annotation import acquisition_rules as rules
-from annotation.acquisition_rules import ItemSignals
+from training.loop import acquisition_rules as rules
+from training.loop.acquisition_rules import ItemSignals
 
 
 def test_the_reward_margin_is_the_smallest_gap_between_two_responses():

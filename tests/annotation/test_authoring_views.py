@@ -5,9 +5,9 @@ import json
 import pytest
 from django.test import Client
 
+from annotation.authoring.services.prompts import prompt_write
 from annotation.models import Annotation, AnnotationRevision, Prompt, Response
 from annotation.services.claiming import assignment_claim
-from annotation.services.prompts import prompt_write
 from annotation.services.submission import annotation_submit
 from projects.models import Role
 from tests.factories import add_member, make_items, make_project

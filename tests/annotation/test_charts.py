@@ -7,7 +7,7 @@ import xml.etree.ElementTree as ET
 import pytest
 from django.utils.safestring import SafeString
 
-from annotation.charts import (
+from common.charts import (
     PALETTE,
     IntervalRow,
     Series,

@@ -89,9 +89,9 @@ def test_concurrent_annotators_never_break_overlap():
     assert not Assignment.objects.filter(project=project, state=AssignmentState.ACTIVE).exists()
     # and the quality sums that every submit moves were moved exactly once each, with no
     # deadlock between submits sharing annotators (errors above would hold it)
-    from annotation.models import AnnotatorPairStats, AnnotatorStats, ItemStats
-    from annotation.selectors_quality import project_agreement
-    from annotation.services.quality_fold import quality_deltas_fold
+    from annotation.quality.models import AnnotatorPairStats, AnnotatorStats, ItemStats
+    from annotation.quality.selectors.figures import project_agreement
+    from annotation.quality.services.fold import quality_deltas_fold
 
     quality_deltas_fold(project_id=project.pk)
     assert set(ItemStats.objects.filter(project=project).values_list("judgements", flat=True)) == {

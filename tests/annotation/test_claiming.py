@@ -13,7 +13,7 @@ from annotation.services.claiming import (
     assignments_reap_expired,
 )
 from annotation.services.submission import annotation_submit
-from config.errors import ConflictError, NotFoundError
+from common.errors import ConflictError, NotFoundError
 from projects.models import Role
 from projects.services import group_set_members, guideline_publish, project_update
 from tests.factories import add_member, make_items

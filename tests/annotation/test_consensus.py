@@ -2,7 +2,7 @@
 
 import pytest
 
-from annotation.metrics.consensus import consensus
+from annotation.quality.metrics.consensus import consensus
 
 
 def test_unanimous_annotators_fall_back_to_borda_with_certain_pairs():

@@ -7,11 +7,11 @@ from django.test import Client
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from annotation.authoring.selectors import annotations_of_user
 from annotation.models import SpanTag
-from annotation.selectors_history import annotations_of_user
 from annotation.services.claiming import assignment_claim
+from projects.labels.services import tag_label_save
 from projects.models import Membership, Project, Role
-from projects.services_labels import tag_label_save
 from tests.annotation.quality_helpers import annotate_all, by_id
 from tests.factories import add_member, make_items, make_project
 
@@ -80,7 +80,7 @@ def test_a_nul_in_the_history_search_finds_nothing_rather_than_failing():
     make_items(project, 2)
     annotator = add_member(project, Role.ANNOTATOR, "ann")
     annotate_all(project, annotator, by_id)
-    # a query string with NUL never reaches a view (config/nul_bytes.py answers 400) ...
+    # a query string with NUL never reaches a view (common/web/nul_bytes.py answers 400) ...
     client = _client(annotator)
     assert client.get(f"/p/{project.slug}/history/", {"q": "Question\x00"}).status_code == 400
     api = APIClient()
@@ -148,7 +148,7 @@ def test_the_settings_page_keeps_quality_rates_in_range():
 
 
 def test_the_service_keeps_quality_rates_in_range_whoever_calls_it():
-    from config.errors import ApplicationError
+    from common.errors import ApplicationError
     from projects.services import project_update
 
     project = make_project(slug="rates-service")

@@ -1,6 +1,6 @@
 """The rewrite diff: pieces rebuild both texts, and changes are whole words."""
 
-from annotation.diffing import diff_counts, word_diff
+from annotation.authoring.diffing import diff_counts, word_diff
 
 
 def rebuild(pieces, keep: str) -> str:

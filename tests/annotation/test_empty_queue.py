@@ -66,8 +66,8 @@ def test_the_ranking_page_and_project_page_count_the_same_waiting_items(project,
 
 
 def test_project_loop_and_quality_pages_count_complete_items_alike(client, project, manager):
-    from annotation.services.quality_summary import _rounds
-    from training.selectors_rounds import round_stats
+    from annotation.quality.services.summary import _rounds
+    from training.loop.selectors import round_stats
 
     # given a complete item left open by a lowered overlap, a complete gold item, an open one
     lowered, gold, _ = make_items(project, 3)

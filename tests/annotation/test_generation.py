@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from annotation.generation import (
+from annotation.authoring.generation import (
     GeneratedResponse,
     GenerationNotConfigured,
     available_backends,
@@ -62,7 +62,7 @@ def test_not_configured_message_names_the_setting():
 def test_registry_starts_empty():
     # A fresh interpreter, so backends other tests' imports registered do not count:
     # the module itself ships none, since no built-in backend may fabricate text.
-    code = "from annotation.generation import available_backends; print(available_backends())"
+    code = "from annotation.authoring.generation import available_backends; print(available_backends())"
 
     result = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=REPO_ROOT

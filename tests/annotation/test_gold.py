@@ -6,12 +6,13 @@ import math
 import pytest
 from rest_framework.test import APIClient
 
-from annotation.models import AnnotatorStats, Item, QualityAlert
+from annotation.models import Item
+from annotation.quality.models import AnnotatorStats, QualityAlert
+from annotation.quality.services.fold import quality_deltas_fold
+from annotation.quality.services.gold import annotator_resume, item_gold_mark, item_gold_unmark
 from annotation.services.claiming import AnnotatorPaused, assignment_claim
-from annotation.services.gold import annotator_resume, item_gold_mark, item_gold_unmark
-from annotation.services.quality_fold import quality_deltas_fold
 from annotation.services.submission import annotation_submit
-from config.errors import ApplicationError
+from common.errors import ApplicationError
 from projects.models import Membership, Role
 from projects.services import project_update
 from tests.annotation.quality_helpers import annotate_all, by_id

@@ -3,15 +3,16 @@
 import pytest
 from django.test import Client
 
-from annotation.models import Annotation, AnnotationStatus, Item, ItemStats, ReviewState
+from annotation.models import Annotation, AnnotationStatus, Item, ReviewState
+from annotation.quality.models import ItemStats
+from annotation.quality.services.guideline_flags import guideline_flag_superseded
+from annotation.quality.services.item_quality import items_quality_refresh
 from annotation.services.claiming import assignment_claim
-from annotation.services.guideline_flags import guideline_flag_superseded
-from annotation.services.item_quality import items_quality_refresh
 from annotation.services.submission import annotation_submit
-from config.errors import ApplicationError
+from common.errors import ApplicationError
+from projects.labels.services import tag_label_save
 from projects.models import Role
 from projects.services import guideline_acknowledge, guideline_publish
-from projects.services_labels import tag_label_save
 from tests.annotation.quality_helpers import annotate_all, by_id
 from tests.factories import add_member, make_items, make_project
 

@@ -6,11 +6,11 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from rest_framework.test import APIClient
 
+from annotation.importing.services import import_job_create, import_job_run
 from annotation.models import Assignment, AssignmentState, Item
 from annotation.services.claiming import assignment_claim, assignment_skip
-from annotation.services.imports import import_job_create, import_job_run
 from annotation.services.submission import annotation_submit
-from config.errors import ConflictError
+from common.errors import ConflictError
 from projects.models import Role
 from projects.services import membership_remove, membership_set, project_update
 from tests.factories import add_member, make_items, make_project

@@ -2,7 +2,8 @@
 
 import pytest
 
-from annotation.models import ImportStatus, Item
+from annotation.importing.models import ImportStatus
+from annotation.models import Item
 from tests.annotation.test_import_service import jsonl, row, run_import
 
 

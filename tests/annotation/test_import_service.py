@@ -6,10 +6,11 @@ import time
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from annotation.models import Batch, ImportJob, ImportStatus, Item, Prompt, Response
-from annotation.progress import cancel_request, progress_read
-from annotation.services.imports import import_job_create, import_job_run
-from config.errors import ApplicationError
+from annotation.importing.models import ImportJob, ImportStatus
+from annotation.importing.services import import_job_create, import_job_run
+from annotation.models import Batch, Item, Prompt, Response
+from common.errors import ApplicationError
+from common.progress import cancel_request, progress_read
 
 TEN_MB = 10 * 1024 * 1024
 

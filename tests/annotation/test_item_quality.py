@@ -7,22 +7,14 @@ import krippendorff
 import numpy as np
 import pytest
 
-from annotation.metrics.contributions import Judged, item_contribution
-from annotation.metrics.rankings import mid_ranks
-from annotation.models import (
-    Annotation,
-    AnnotationKind,
-    AnnotationStatus,
-    AnnotatorPairStats,
-    AnnotatorStats,
-    Item,
-    ItemStats,
-    QualityDelta,
-)
-from annotation.selectors_quality import annotator_pairs, project_agreement
-from annotation.services.quality_fold import quality_deltas_fold
-from annotation.services.review import annotation_review_correct, annotation_review_reject
-from annotation.services.revisions import annotation_revise
+from annotation.authoring.services.revisions import annotation_revise
+from annotation.models import Annotation, AnnotationKind, AnnotationStatus, Item
+from annotation.quality.metrics.contributions import Judged, item_contribution
+from annotation.quality.metrics.rankings import mid_ranks
+from annotation.quality.models import AnnotatorPairStats, AnnotatorStats, ItemStats, QualityDelta
+from annotation.quality.selectors.figures import annotator_pairs, project_agreement
+from annotation.quality.services.fold import quality_deltas_fold
+from annotation.quality.services.review import annotation_review_correct, annotation_review_reject
 from projects.models import Role
 from tests.annotation.quality_helpers import (
     annotate_all,

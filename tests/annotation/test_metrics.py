@@ -6,9 +6,14 @@ import krippendorff
 import pytest
 from scipy.stats import kendalltau
 
-from annotation.metrics.agreement import cycle_rate, kendall_tau_b, kendall_w, pairwise_agreement
-from annotation.metrics.krippendorff import alpha_ordinal
-from annotation.metrics.rankings import mid_ranks
+from annotation.quality.metrics.agreement import (
+    cycle_rate,
+    kendall_tau_b,
+    kendall_w,
+    pairwise_agreement,
+)
+from annotation.quality.metrics.krippendorff import alpha_ordinal
+from annotation.quality.metrics.rankings import mid_ranks
 
 
 def random_ranking(ids, rng, ties=True):

@@ -12,10 +12,11 @@ import time
 import pytest
 from django.db import connection, connections, transaction
 
-from annotation.models import Annotation, Assignment, AssignmentState, Prompt, WriteAssignment
+from annotation.authoring.models import WriteAssignment
+from annotation.authoring.services.prompts import prompt_write
+from annotation.authoring.services.response_queue import write_claim, write_submit
+from annotation.models import Annotation, Assignment, AssignmentState, Prompt
 from annotation.services.claiming import assignment_claim
-from annotation.services.prompts import prompt_write
-from annotation.services.response_queue import write_claim, write_submit
 from annotation.services.submission import annotation_submit
 from tests.conftest import is_postgres
 from tests.factories import add_member, make_items, make_project

@@ -3,12 +3,13 @@ and project counts that add up and say what they count."""
 
 from django.test import Client
 
+from annotation.authoring.services.prompts import prompt_write
 from annotation.models import Item
 from annotation.services.claiming import assignment_claim
-from annotation.services.prompts import prompt_write
 from annotation.services.submission import annotation_submit
-from projects.models import LabelKind, Role
-from projects.services_labels import tag_label_save
+from projects.labels.models import LabelKind
+from projects.labels.services import tag_label_save
+from projects.models import Role
 from tests.factories import add_member, make_items, make_project
 
 

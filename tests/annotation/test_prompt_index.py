@@ -1,8 +1,8 @@
 """Imported prompts get band keys in the background, so near repeats of them are found."""
 
+from annotation.authoring.services.prompts import prompt_duplicates_find
 from annotation.models import PromptBand
 from annotation.services.prompt_index import prompt_bands_backfill
-from annotation.services.prompts import prompt_duplicates_find
 from projects.services import project_update
 from tests.factories import make_items, make_project
 

@@ -2,7 +2,13 @@
 
 import pytest
 
-from annotation.generation import GeneratedResponse, registered_backend
+from annotation.authoring.generation import GeneratedResponse, registered_backend
+from annotation.authoring.services.generation_jobs import prompt_responses_generate
+from annotation.authoring.services.prompts import (
+    prompt_duplicates_find,
+    prompt_write,
+    prompt_write_progress,
+)
 from annotation.models import (
     Annotation,
     AnnotationKind,
@@ -15,13 +21,7 @@ from annotation.models import (
     Response,
 )
 from annotation.services.claiming import GuidelinesNotAcknowledged, assignment_claim
-from annotation.services.generation_jobs import prompt_responses_generate
-from annotation.services.prompts import (
-    prompt_duplicates_find,
-    prompt_write,
-    prompt_write_progress,
-)
-from config.errors import ApplicationError, ConflictError
+from common.errors import ApplicationError, ConflictError
 from projects.services import guideline_publish, project_update
 from tests.factories import add_member, make_items, make_project
 

@@ -4,7 +4,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from annotation.models import Annotation, Item
-from annotation.services.quality_refresh import project_quality_refresh
+from annotation.quality.services.refresh import project_quality_refresh
 from projects.models import Role
 from tests.annotation.quality_helpers import annotate_all, by_id, first_shown_first
 from tests.factories import add_member, make_items, make_project

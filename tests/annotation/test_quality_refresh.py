@@ -6,20 +6,12 @@ import threading
 import pytest
 from django.db import connection
 
-from annotation.models import (
-    Annotation,
-    AnnotatorStats,
-    Item,
-    ItemResponse,
-    ProjectQualitySummary,
-    Prompt,
-    QualityAlert,
-    Response,
-)
+from annotation.models import Annotation, Item, ItemResponse, Prompt, Response
+from annotation.quality.models import AnnotatorStats, ProjectQualitySummary, QualityAlert
+from annotation.quality.services.refresh import project_quality_refresh
 from annotation.services.claiming import assignment_claim, assignment_skip
-from annotation.services.pass_lock import pass_lock
-from annotation.services.quality_refresh import project_quality_refresh
 from annotation.services.submission import annotation_submit
+from common.pass_lock import pass_lock
 from projects.models import Role
 from tests.annotation.quality_helpers import annotate_all, by_id, first_shown_first
 from tests.factories import add_member, make_items, make_project
@@ -164,7 +156,7 @@ def test_a_killed_holder_releases_the_pass_lock(db):
 
     script = (
         "import django, sys, time; django.setup()\n"
-        "from annotation.services.pass_lock import pass_lock\n"
+        "from common.pass_lock import pass_lock\n"
         "with pass_lock('quality-refresh:killed') as held:\n"
         "    print('held' if held else 'busy', flush=True); time.sleep(60)\n"
     )

@@ -6,8 +6,9 @@ import io
 import pytest
 from django.test import Client
 
-from annotation.models import Annotation, AnnotationStatus, Item, Prompt, Review
-from annotation.services.quality_refresh import project_quality_refresh
+from annotation.models import Annotation, AnnotationStatus, Item, Prompt
+from annotation.quality.models import Review
+from annotation.quality.services.refresh import project_quality_refresh
 from projects.models import Role
 from tests.annotation.quality_helpers import annotate_all, by_id, first_shown_first
 from tests.factories import add_member, make_items, make_project

@@ -5,10 +5,11 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from annotation.models import AssignmentState, Item, Prompt, PromptStatus, WriteAssignment
-from annotation.services.prompts import prompt_write
-from annotation.services.response_queue import write_claim, write_skip, write_submit
-from config.errors import ApplicationError, ConflictError, NotFoundError
+from annotation.authoring.models import WriteAssignment
+from annotation.authoring.services.prompts import prompt_write
+from annotation.authoring.services.response_queue import write_claim, write_skip, write_submit
+from annotation.models import AssignmentState, Item, Prompt, PromptStatus
+from common.errors import ApplicationError, ConflictError, NotFoundError
 from tests.factories import add_member, make_project
 
 

@@ -5,24 +5,18 @@ import pytest
 from django.test import Client
 from rest_framework.test import APIClient
 
-from annotation.models import (
-    Annotation,
-    AnnotationKind,
-    AnnotationStatus,
-    Item,
-    Review,
-    ReviewState,
-)
-from annotation.selectors_review import review_item, review_queue, reviews_received
-from annotation.services.claiming import assignment_claim
-from annotation.services.review import (
+from annotation.authoring.services.revisions import annotation_revise
+from annotation.models import Annotation, AnnotationKind, AnnotationStatus, Item, ReviewState
+from annotation.quality.models import Review
+from annotation.quality.selectors.review import review_item, review_queue, reviews_received
+from annotation.quality.services.review import (
     annotation_review_accept,
     annotation_review_correct,
     annotation_review_reject,
 )
-from annotation.services.revisions import annotation_revise
+from annotation.services.claiming import assignment_claim
 from annotation.services.submission import annotation_submit
-from config.errors import ApplicationError, ConflictError, PermissionDeniedError
+from common.errors import ApplicationError, ConflictError, PermissionDeniedError
 from projects.models import Role
 from projects.services import guideline_publish
 from tests.annotation.quality_helpers import annotate_all, by_id, first_shown_first

@@ -3,12 +3,12 @@
 import pytest
 from django.utils import timezone
 
+from annotation.authoring.services.revisions import annotation_revise
 from annotation.models import Annotation, AnnotationRevision, Response
 from annotation.services.claiming import assignment_claim
-from annotation.services.revisions import annotation_revise
 from annotation.services.submission import annotation_submit
-from config.errors import ApplicationError, ConflictError, NotFoundError
-from projects.services_labels import tag_label_save
+from common.errors import ApplicationError, ConflictError, NotFoundError
+from projects.labels.services import tag_label_save
 from tests.factories import add_member, make_items
 
 

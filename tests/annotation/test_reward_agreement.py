@@ -5,15 +5,17 @@ import pytest
 from django.test import Client
 from rest_framework.test import APIClient
 
-from annotation.metrics.rankings import score_agreement
-from annotation.metrics.reliability import wilson_interval
-from annotation.models import Annotation, ProjectQualitySummary, Response
-from annotation.services.quality_refresh import project_quality_refresh
+from annotation.models import Annotation, Response
+from annotation.quality.metrics.rankings import score_agreement
+from annotation.quality.metrics.reliability import wilson_interval
+from annotation.quality.models import ProjectQualitySummary
+from annotation.quality.services.refresh import project_quality_refresh
 from projects.models import Role
 from projects.services import project_update
 from tests.annotation.quality_helpers import annotate_all, by_id
 from tests.factories import add_member, make_items, make_project
-from training.models import ModelArtifact, ResponseScore
+from training.loop.models import ResponseScore
+from training.runs.models import ModelArtifact
 
 
 def test_score_agreement_counts_ordered_scored_pairs_and_equal_scores_as_half():
@@ -115,7 +117,7 @@ def test_without_a_reward_model_the_dashboard_says_how_to_attach_one(db):
 
 
 def test_the_per_annotator_chart_keeps_the_40_with_the_most_rankings():
-    from annotation.views_quality import CHART_ANNOTATORS, _reward_charts
+    from annotation.quality.views import CHART_ANNOTATORS, _reward_charts
 
     people = [{"user_id": n, "username": f"a{n}", "rate": 0.5, "low": 0.4, "high": 0.6,
                "annotations": n, "pairs": 3 * n} for n in range(1, 46)]  # fmt: skip
@@ -127,7 +129,7 @@ def test_the_per_annotator_chart_keeps_the_40_with_the_most_rankings():
 
 
 def test_anchoring_is_flagged_only_with_enough_rankings_and_apart_intervals():
-    from annotation.services.reward_agreement import _anchoring
+    from annotation.quality.services.reward_agreement import _anchoring
 
     def side(rate, n):
         low, high = wilson_interval(rate * n, n)

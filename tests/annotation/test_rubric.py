@@ -8,8 +8,8 @@ import pytest
 from annotation.models import Annotation
 from annotation.services.claiming import assignment_claim
 from annotation.services.submission import annotation_submit
-from config.errors import ApplicationError
-from projects.services_labels import rating_dimension_save
+from common.errors import ApplicationError
+from projects.labels.services import rating_dimension_save
 from tests.factories import make_items
 
 

@@ -6,8 +6,8 @@ from rest_framework.test import APIClient
 from annotation.models import Annotation, Item, ItemResponse, Prompt, Response, SpanTag
 from annotation.services.claiming import assignment_claim
 from annotation.services.submission import annotation_submit
-from config.errors import ApplicationError
-from projects.services_labels import tag_label_save
+from common.errors import ApplicationError
+from projects.labels.services import tag_label_save
 
 TEXTS = [
     "Paris is the capital of **France**.\n\n```python\nprint('hi')\n```",

@@ -3,7 +3,7 @@ import pytest
 from annotation.models import Annotation, Item
 from annotation.services.claiming import assignment_claim
 from annotation.services.submission import annotation_submit
-from config.errors import ApplicationError, ConflictError
+from common.errors import ApplicationError, ConflictError
 from projects.models import Role
 from projects.services import guideline_acknowledge, guideline_publish
 from tests.factories import add_member, make_items, make_project

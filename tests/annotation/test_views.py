@@ -6,7 +6,8 @@ import re
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from annotation.models import Annotation, AssignmentState, ImportJob
+from annotation.importing.models import ImportJob
+from annotation.models import Annotation, AssignmentState
 from projects.models import Role
 from tests.factories import add_member, make_items, make_project
 

@@ -6,9 +6,9 @@ from collections import Counter
 import pytest
 from django.db import connection
 
+from annotation.authoring.services.prompts import prompt_write
+from annotation.authoring.services.response_queue import write_claim, write_submit
 from annotation.models import Item, Prompt, PromptStatus, Response
-from annotation.services.prompts import prompt_write
-from annotation.services.response_queue import write_claim, write_submit
 from tests.annotation.test_claim_concurrency import shareable_database
 from tests.factories import add_member, make_project
 

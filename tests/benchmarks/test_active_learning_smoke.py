@@ -4,10 +4,10 @@ a point per round, accuracies that are shares, and the report files it writes.""
 import json
 from pathlib import Path
 
-from annotation.acquisition_rules import RULES
 from benchmarks.active_learning import Config, run
 from benchmarks.active_learning_report import report_write
 from tests.training.ml.conftest import shared_data
+from training.loop.acquisition_rules import RULES
 
 TOPICS = ["bread", "tea", "maps", "rain", "cats", "snow", "music", "trains", "paint", "bikes"]
 

@@ -50,7 +50,7 @@ def page_errors(page: Page) -> list[str]:
     """Uncaught JavaScript errors and CSP refusals on the page; tests assert it stays empty."""
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
-    # Something the Content-Security-Policy refused (config/csp.py) is a broken page too.
+    # Something the Content-Security-Policy refused (common/web/csp.py) is a broken page too.
     page.on("console", lambda message: _csp_refusal(message, errors))
     page.set_default_timeout(TIMEOUT_MS)
     return errors

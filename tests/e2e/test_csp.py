@@ -8,8 +8,8 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from annotation.models import Annotation, SpanTag
+from projects.labels.services import tag_label_save
 from projects.models import Role
-from projects.services_labels import tag_label_save
 from tests.annotation.quality_helpers import annotate_all, by_id
 from tests.e2e.ranking_page import RankingPage
 from tests.factories import add_member, make_items, make_project

@@ -162,7 +162,7 @@ def test_a_response_being_written_survives_a_reload(page, live_server, log_in, p
     # given a prompt waiting for others' responses, and a responder on the queue page
     project = make_project(slug="queue", prompt_writing=True, response_source="queue",
                            responses_per_item=2)  # fmt: skip
-    from annotation.services.prompts import prompt_write
+    from annotation.authoring.services.prompts import prompt_write
 
     author = add_member(project, username="author")
     prompt_write(project=project, user=author,

@@ -5,8 +5,8 @@ import json
 import pytest
 from playwright.sync_api import Page, expect
 
-from annotation.models import ImportStatus
-from annotation.services.imports import import_job_create_from_path, import_job_run
+from annotation.importing.models import ImportStatus
+from annotation.importing.services import import_job_create_from_path, import_job_run
 from projects.models import Role
 from projects.services import guideline_publish
 from tests.e2e.ranking_page import RankingPage

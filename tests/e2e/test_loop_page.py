@@ -14,8 +14,8 @@ from projects.models import Role
 from tests.conftest import WORKER_SKIP_REASON, start_celery_worker, worker_can_share_database
 from tests.factories import add_member, make_items, make_project
 from tests.training import endpoint_fixtures
-from training.models import GenerationJob, JobState
-from training.services.generators import generator_save
+from training.loop.models import GenerationJob, JobState
+from training.loop.services.generators import generator_save
 
 # The fixtures this module uses, by name.
 slow_endpoint = endpoint_fixtures.slow_endpoint
@@ -88,7 +88,7 @@ def test_cancel_says_cancelling_at_once_without_leaving_the_page(
     # given a round whose generation runs (a command runs it: the cancel asks it to stop)
     from django.utils import timezone
 
-    from training.models import Generator, Round
+    from training.loop.models import Generator, Round
 
     project = make_project(slug="loop-cancel", responses_per_item=2)
     engineer = add_member(project, Role.ENGINEER, "eng")

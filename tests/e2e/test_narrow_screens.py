@@ -11,16 +11,16 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
-from annotation.selectors_review import next_review_item_id
+from annotation.quality.selectors.review import next_review_item_id
+from annotation.quality.services.refresh import project_quality_refresh
 from annotation.services.claiming import assignment_claim
-from annotation.services.quality_refresh import project_quality_refresh
 from annotation.services.submission import annotation_submit
+from projects.labels.services import tag_label_save
 from projects.models import Project, Role
-from projects.services_labels import tag_label_save
 from tests.annotation.quality_helpers import annotate_all, by_id, first_shown_first
 from tests.factories import PASSWORD, add_member, make_items, make_project
-from training.models import RunState, TrainingRun
-from training.services.snapshots import snapshot_create, snapshot_export
+from training.datasets.services.snapshots import snapshot_create, snapshot_export
+from training.runs.models import RunState, TrainingRun
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 

@@ -14,11 +14,11 @@ from annotation.models import (
     Item,
     ItemResponse,
     Prompt,
-    Review,
     ReviewState,
 )
-from annotation.selectors_review import next_review_item_id
-from annotation.services.quality_refresh import project_quality_refresh
+from annotation.quality.models import Review
+from annotation.quality.selectors.review import next_review_item_id
+from annotation.quality.services.refresh import project_quality_refresh
 from projects.models import Role
 from tests.annotation.quality_helpers import annotate_all, by_id, first_shown_first
 from tests.factories import add_member, make_items, make_project

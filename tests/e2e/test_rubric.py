@@ -4,8 +4,8 @@ import pytest
 from playwright.sync_api import expect
 
 from annotation.models import Annotation
+from projects.labels.services import rating_dimension_save
 from projects.models import Role
-from projects.services_labels import rating_dimension_save
 from tests.e2e.ranking_page import RankingPage
 from tests.factories import add_member, make_items, make_project
 

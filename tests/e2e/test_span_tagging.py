@@ -12,8 +12,9 @@ from annotation.models import (
     ResponseLabel,
     SpanTag,
 )
-from projects.models import LabelKind, Role
-from projects.services_labels import tag_label_save
+from projects.labels.models import LabelKind
+from projects.labels.services import tag_label_save
+from projects.models import Role
 from tests.e2e.ranking_page import RankingPage
 from tests.factories import add_member, make_project
 

@@ -7,10 +7,10 @@ import zlib
 import pytest
 from playwright.sync_api import Page
 
-from projects.services_labels import tag_label_save
+from projects.labels.services import tag_label_save
 from tests.factories import make_project
 from tests.training.run_helpers import project_with_listwise_snapshot
-from training.models import TrainingRun
+from training.runs.models import TrainingRun
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 

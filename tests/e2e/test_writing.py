@@ -59,7 +59,7 @@ def test_write_a_two_turn_prompt(page, live_server, log_in, page_errors):
     assert figures["paste_events"] == 0 and not prompt.mostly_pasted
 
     # when a question someone already asked is written again, the page flags it before saving
-    from annotation.services.prompts import prompt_write
+    from annotation.authoring.services.prompts import prompt_write
 
     asked = "What is the capital of Australia, and why is it not Sydney?"
     other = add_member(project, username="other")

@@ -5,9 +5,9 @@ from html import unescape
 import pytest
 from rest_framework.test import APIClient
 
-from config.errors import ApplicationError, ConflictError
-from projects.models import RatingDimension, TagLabel
-from projects.services_labels import rating_dimension_save, tag_label_save
+from common.errors import ApplicationError, ConflictError
+from projects.labels.models import RatingDimension, TagLabel
+from projects.labels.services import rating_dimension_save, tag_label_save
 
 
 def test_labels_are_unique_by_name_and_hotkey(project):

@@ -1,6 +1,6 @@
 import pytest
 
-from config.errors import ApplicationError, ConflictError, NotFoundError
+from common.errors import ApplicationError, ConflictError, NotFoundError
 from projects.models import GuidelineAck, Membership, Role
 from projects.selectors import guideline_needs_ack
 from projects.services import (

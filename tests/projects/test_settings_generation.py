@@ -1,7 +1,7 @@
 """The settings page names the project's generators as the loop page does, instead of
 saying response generation is "Not configured" while a generator works."""
 
-from training.models_loop import Generator
+from training.loop.models import Generator
 
 
 def test_settings_list_the_loop_generators_and_link_to_the_loop_page(client, manager, project):

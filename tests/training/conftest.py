@@ -7,7 +7,7 @@ from annotation.services.claiming import assignment_claim
 from annotation.services.submission import annotation_submit
 from projects.models import Role
 from tests.factories import add_member, make_items, make_project
-from training.services.snapshots import snapshot_create, snapshot_export
+from training.datasets.services.snapshots import snapshot_create, snapshot_export
 
 
 @pytest.fixture(autouse=True)

@@ -6,7 +6,7 @@ import uuid
 from annotation.models import Annotation, Assignment, AssignmentState
 from projects.models import Role
 from tests.factories import add_member, make_items, make_project
-from training.services.snapshots import snapshot_create, snapshot_export
+from training.datasets.services.snapshots import snapshot_create, snapshot_export
 
 
 def project_with_listwise_snapshot(items: int = 24, formats=("listwise",)):

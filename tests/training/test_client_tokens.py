@@ -4,14 +4,14 @@ holding NUL, it is refused with a message naming it (PostgreSQL failed with a 50
 import pytest
 from django.test import Client
 
-from config.errors import ApplicationError
+from common.errors import ApplicationError
 from projects.models import Role
 from tests.factories import add_member, make_project
-from training.models import DatasetSnapshot
-from training.services.generators import generator_save
-from training.services.rounds import round_start
-from training.services.runs import run_create
-from training.services.snapshots import snapshot_create
+from training.datasets.models import DatasetSnapshot
+from training.datasets.services.snapshots import snapshot_create
+from training.loop.services.generators import generator_save
+from training.loop.services.rounds import round_start
+from training.runs.services.runs import run_create
 
 pytestmark = pytest.mark.django_db
 

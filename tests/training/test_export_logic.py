@@ -2,9 +2,9 @@
 
 import pytest
 
-from training.export.binarize import Binarization, pairs_of
-from training.export.options import options_check
-from training.export.splits import split_of, splits_check
+from training.datasets.export.binarize import Binarization, pairs_of
+from training.datasets.export.options import options_check
+from training.datasets.export.splits import split_of, splits_check
 
 
 def _pairs(ranking, **kwargs):

@@ -8,25 +8,26 @@ import threading
 import pytest
 
 from annotation.models import Item, Prompt, PromptStatus, Response
-from annotation.progress import cancel_request, progress_read
-from config.errors import ApplicationError
+from common.errors import ApplicationError
+from common.progress import cancel_request, progress_read
 from projects.models import Role
 from tests.factories import add_member, make_project
 from tests.training.ml.policy_fixtures import warm_policy  # noqa: F401 - fixture
-from training.ml.generate import LocalGenerator
-from training.ml.openai_server import ChatHandler, RequestError, serve
-from training.models import GenerationJob, JobState, ModelArtifact
-from training.services.generation_run import (
+from training.loop.models import GenerationJob, JobState
+from training.loop.services.generation_run import (
     generation_job_cancel,
     generation_job_create,
     generation_job_run,
 )
-from training.services.generators import (
+from training.loop.services.generators import (
     GenerationError,
     HttpBackend,
     generator_save,
     response_plan,
 )
+from training.ml.generate import LocalGenerator
+from training.ml.openai_server import ChatHandler, RequestError, serve
+from training.runs.models import ModelArtifact
 
 pytestmark = pytest.mark.django_db
 
@@ -353,8 +354,8 @@ def test_a_nul_in_an_answer_is_stored_visibly_instead_of_failing_the_job(endpoin
 
 
 def test_a_cancel_stops_a_job_in_the_middle_of_a_batch(monkeypatch, warm_policy):  # noqa: F811
-    from training.services.generation_run import _Meter
-    from training.services.generators import _local_generator
+    from training.loop.services.generation_run import _Meter
+    from training.loop.services.generators import _local_generator
 
     monkeypatch.setattr(_Meter, "STOP_EVERY_S", 0.0)  # ask at every token: no timing here
     project = make_project(slug="gen-mid-batch", responses_per_item=2, ranking_mode="pairwise")
@@ -384,7 +385,7 @@ def test_a_cancel_stops_a_job_in_the_middle_of_a_batch(monkeypatch, warm_policy)
 
 
 def test_progress_moves_with_every_batch_and_counts_tokens_per_second(warm_policy):  # noqa: F811
-    from training.services.generators import _local_generator
+    from training.loop.services.generators import _local_generator
 
     project = make_project(slug="gen-progress", responses_per_item=2, ranking_mode="pairwise")
     local = generator_save(project=project, name="local", kind="local",
@@ -418,8 +419,8 @@ def test_progress_moves_with_every_batch_and_counts_tokens_per_second(warm_polic
 
 
 def test_tokens_are_counted_on_the_job_while_its_first_batch_runs(monkeypatch, warm_policy):  # noqa: F811
-    from training.services import generators
-    from training.services.generation_run import _Meter
+    from training.loop.services import generators
+    from training.loop.services.generation_run import _Meter
 
     monkeypatch.setattr(generators, "LIVE_EVERY_S", 0.0)  # report at every token: no timing
     monkeypatch.setattr(_Meter, "ROW_EVERY_S", 0.0)

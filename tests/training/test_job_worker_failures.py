@@ -11,11 +11,12 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from rest_framework.test import APIClient
 
-from config.workers import training_unavailable_reason
+from common.workers import training_unavailable_reason
 from tests.conftest import WORKER_SKIP_REASON, start_celery_worker, worker_can_share_database
 from tests.training.run_helpers import project_with_listwise_snapshot
-from training.models import DatasetSnapshot, RunState, SnapshotStatus, TrainingRun
-from training.services.runs import run_create, run_enqueue
+from training.datasets.models import DatasetSnapshot, SnapshotStatus
+from training.runs.models import RunState, TrainingRun
+from training.runs.services.runs import run_create, run_enqueue
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -7,9 +7,10 @@ from rest_framework.test import APIClient
 from annotation.models import Annotation, Item, Prompt
 from projects.models import Role
 from tests.factories import PASSWORD, add_member, judgement_stored, make_items, make_project
-from training.models import GenerationJob, ModelArtifact, ResponseScore, Round
-from training.selectors_rounds import round_stats
-from training.services.generators import generator_save
+from training.loop.models import GenerationJob, ResponseScore, Round
+from training.loop.selectors import round_stats
+from training.loop.services.generators import generator_save
+from training.runs.models import ModelArtifact
 
 pytestmark = pytest.mark.django_db
 

@@ -5,7 +5,7 @@ from django.utils import timezone
 
 from projects.models import Role
 from tests.factories import add_member, make_project
-from training.models import GenerationJob, Generator, JobState, Round
+from training.loop.models import GenerationJob, Generator, JobState, Round
 
 
 @pytest.fixture

@@ -18,7 +18,8 @@ from tests.training.test_run_worker import (  # noqa: F401 - fixtures
     trained_project,
     worker_log,
 )
-from training.models import GenerationJob, JobState, ModelArtifact, ResponseScore, RunState
+from training.loop.models import GenerationJob, JobState, ResponseScore
+from training.runs.models import ModelArtifact, RunState
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

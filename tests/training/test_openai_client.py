@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from tests.training.ml.policy_fixtures import policy_prompts
-from training.generation.openai_client import (
+from training.loop.generation.openai_client import (
     Completion,
     GenerationRequestFailed,
     OpenAIChatClient,
@@ -326,7 +326,7 @@ def test_the_rate_limit_spaces_requests(generator):
 def test_the_client_imports_neither_torch_nor_django():
     # given: a fresh interpreter, as in the web tier
     code = (
-        "import sys, training.generation.openai_client; "
+        "import sys, training.loop.generation.openai_client; "
         "print(sorted(m for m in ('torch', 'django', 'transformers') if m in sys.modules))"
     )
     # when

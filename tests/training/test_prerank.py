@@ -14,9 +14,10 @@ from projects.models import AssistMode, Role
 from projects.services import project_update
 from tests.factories import PASSWORD, add_member, make_items, make_project
 from tests.training.ml.policy_fixtures import GOOD, reward_model  # noqa: F401 - fixture
-from training.models import ModelArtifact, ResponseScore
-from training.services.prerank import project_prerank
-from training.services.snapshots import snapshot_create, snapshot_export
+from training.datasets.services.snapshots import snapshot_create, snapshot_export
+from training.loop.models import ResponseScore
+from training.loop.services.prerank import project_prerank
+from training.runs.models import ModelArtifact
 
 pytestmark = pytest.mark.django_db
 

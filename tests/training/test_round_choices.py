@@ -9,16 +9,18 @@ import pytest
 from django.core.files.storage import default_storage
 
 from annotation.models import Item, Prompt, PromptStatus
-from config.errors import ConflictError
+from common.errors import ConflictError
 from projects.models import Role
 from tests.factories import add_member, judgement_stored, make_items, make_project
 from tests.training import endpoint_fixtures
 from tests.training.run_helpers import project_with_listwise_snapshot
-from training.models import DatasetSnapshot, ModelArtifact, ResponseScore, Round
-from training.selectors_rounds import round_stats
-from training.services.generation_run import generation_job_create, generation_job_run
-from training.services.generators import generator_save
-from training.services.rounds import _policy_and_baseline, round_prompts, round_start
+from training.datasets.models import DatasetSnapshot
+from training.loop.models import ResponseScore, Round
+from training.loop.selectors import round_stats
+from training.loop.services.generation_run import generation_job_create, generation_job_run
+from training.loop.services.generators import generator_save
+from training.loop.services.rounds import _policy_and_baseline, round_prompts, round_start
+from training.runs.models import ModelArtifact
 
 pytestmark = pytest.mark.django_db
 

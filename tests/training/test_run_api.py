@@ -13,7 +13,7 @@ from rest_framework.test import APIClient
 from tests.training.run_helpers import project_with_listwise_snapshot
 from training.ml import reward as trainer
 from training.ml.reward_score import RewardScorer
-from training.models import ModelArtifact, RunState, TrainingRun
+from training.runs.models import ModelArtifact, RunState, TrainingRun
 
 
 @pytest.fixture
@@ -146,7 +146,7 @@ def test_the_launch_command_is_python_m_on_one_gpu_and_accelerate_launch_on_seve
     """What the README's "Training runs" section says the worker runs."""
     import sys
 
-    from training.services.run_launcher import _config, trainer_command
+    from training.runs.services.execute import _config, trainer_command
 
     project, snapshot, client = setup
     settings.PREFLAB_ACCELERATE_CONFIG = "/etc/preflab/accelerate.yaml"
@@ -197,8 +197,8 @@ def test_metric_lines_with_nul_characters_are_stored(setup, tmp_path):
     """Sampled text can hold any byte; PostgreSQL's jsonb refuses \\u0000."""
     import json as json_module
 
-    from training.models import RunMetric
-    from training.services.run_launcher import _mirror
+    from training.runs.models import RunMetric
+    from training.runs.services.execute import _mirror
 
     project, snapshot, _ = setup
     run = TrainingRun.objects.create(project=project, kind="ppo", snapshot=snapshot)
@@ -220,7 +220,7 @@ def test_an_sft_run_needs_demonstrations_in_its_snapshot(setup):
 def test_a_new_run_never_takes_over_a_folder_left_under_its_id(setup, settings, tmp_path):
     """Ids restart with a new database; a folder (and checkpoints) from an earlier run of
     the same id must not be resumed from."""
-    from training.services.run_launcher import run_folder
+    from training.runs.services.execute import run_folder
 
     project, snapshot, _ = setup
     settings.DATA_DIR = tmp_path
@@ -237,7 +237,7 @@ def test_an_evaluation_run_needs_a_policy_a_judge_and_a_held_out_split(setup, tm
     """The project's snapshot has a test split (its held-out prompts); the launch
     resolves a reference policy by id to its path, and the trainer's config names the
     held-out files only."""
-    from training.services.run_launcher import _config, trainer_command
+    from training.runs.services.execute import _config, trainer_command
 
     project, snapshot, client = setup
     judge = ModelArtifact.objects.create(project=project, kind="reward", name="rm", path="/rm")
@@ -281,7 +281,7 @@ def test_an_evaluation_run_needs_a_policy_a_judge_and_a_held_out_split(setup, tm
 
 
 def test_an_evaluation_refuses_a_snapshot_without_held_out_prompts(db):
-    from training.services.snapshots import snapshot_create, snapshot_export
+    from training.datasets.services.snapshots import snapshot_create, snapshot_export
 
     project, _, engineer = project_with_listwise_snapshot(12)
     options = {"formats": ["listwise"], "file_types": ["jsonl"], "splits": {"train": 1.0}}
@@ -306,7 +306,7 @@ def test_the_multi_gpu_launch_command_is_the_one_the_readme_shows(db, settings):
 
     from django.conf import settings as django_settings
 
-    from training.services.run_launcher import trainer_command
+    from training.runs.services.execute import trainer_command
 
     readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
     shown = next(line for line in readme.splitlines()
@@ -360,7 +360,7 @@ def test_ppo_shards_with_ddp_only_and_lora_runs_are_not_sharded(setup):
 
 
 def test_a_grpo_run_needs_a_reward_model_and_whole_groups(setup, tmp_path):
-    from training.services.run_launcher import _config
+    from training.runs.services.execute import _config
 
     project, snapshot, client = setup
     judge = ModelArtifact.objects.create(project=project, kind="reward", name="rm", path="/rm")

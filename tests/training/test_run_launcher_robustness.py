@@ -9,12 +9,12 @@ import pytest
 import yaml
 from django.conf import settings
 
-from config.errors import ConflictError
+from common.errors import ConflictError
 from tests.factories import make_project
 from training.ml.metrics_log import MetricsLog, metrics_read
-from training.models import ArtifactKind, ModelArtifact, RunMetric, RunState, TrainingRun
-from training.services.run_launcher import _finish, _mirror, _register, _start_over
-from training.services.runs import run_relaunch
+from training.runs.models import ArtifactKind, ModelArtifact, RunMetric, RunState, TrainingRun
+from training.runs.services.execute import _finish, _mirror, _register, _start_over
+from training.runs.services.runs import run_relaunch
 
 pytestmark = pytest.mark.django_db
 

@@ -4,9 +4,9 @@ choices and workers by human names, logs without terminal escape codes."""
 import pytest
 from django.test import Client
 
-from config.labels import option_rows, plain_log, run_log, worker_name
+from common.labels import option_rows, plain_log, run_log, worker_name
 from tests.training.run_helpers import project_with_listwise_snapshot
-from training.models import RunMetric, RunState, TrainingRun
+from training.runs.models import RunMetric, RunState, TrainingRun
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ from django.test import Client
 from projects.models import Role
 from tests.factories import add_member
 from tests.training.run_helpers import project_with_listwise_snapshot
-from training.models import RunMetric, RunState, TrainingRun
+from training.runs.models import RunMetric, RunState, TrainingRun
 
 
 @pytest.fixture
@@ -87,7 +87,7 @@ def test_compare_shows_the_runs_and_the_options_that_differ(setup):
 
 
 def test_a_ppo_run_page_plots_reward_against_kl_and_shows_escaped_samples(setup):
-    from training.models import ModelArtifact
+    from training.runs.models import ModelArtifact
 
     project, snapshot, engineer = setup
     reward_model = ModelArtifact.objects.create(project=project, kind="reward", name="rm-1",
@@ -109,13 +109,13 @@ def test_a_ppo_run_page_plots_reward_against_kl_and_shows_escaped_samples(setup)
     assert "What the policy says (step 2)" in page and "1.250" in page
     assert "&lt;script&gt;x&lt;/script&gt;" in page and "<script>x</script>" not in page
     assert "reward model rm-1" in page
-    from training.services.runs import run_reward_and_kl
+    from training.runs.services.runs import run_reward_and_kl
 
     assert run_reward_and_kl(run) == [(0.0, -0.5), (2.25, 1.5)]  # what the √KL chart plots
 
 
 def test_the_policy_form_launches_ppo_with_a_reward_model_and_refuses_it_without(setup):
-    from training.models import ModelArtifact
+    from training.runs.models import ModelArtifact
 
     project, snapshot, engineer = setup
     url = f"/p/{project.slug}/runs/"
@@ -156,7 +156,7 @@ def test_sft_and_dpo_run_pages_draw_their_own_curves(setup):
 def test_the_evaluation_form_compares_with_the_policys_start_and_the_page_shows_the_report(
     setup,
 ):
-    from training.models import ModelArtifact
+    from training.runs.models import ModelArtifact
 
     project, snapshot, engineer = setup
     url = f"/p/{project.slug}/runs/"

@@ -13,7 +13,7 @@ from rest_framework.test import APIClient
 
 from tests.conftest import WORKER_SKIP_REASON, start_celery_worker, worker_can_share_database
 from tests.training.run_helpers import project_with_listwise_snapshot
-from training.models import ModelArtifact, RunMetric, RunState, TrainingRun
+from training.runs.models import ModelArtifact, RunMetric, RunState, TrainingRun
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

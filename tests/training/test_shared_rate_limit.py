@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from training.services.generators import HttpBackend
-from training.services.rate_limit import SharedRateLimiter
+from training.loop.services.generators import HttpBackend
+from training.loop.services.rate_limit import SharedRateLimiter
 
 PER_MINUTE = 300  # one request each 0.2 s
 INTERVAL = 60 / PER_MINUTE
@@ -91,7 +91,7 @@ def test_two_processes_share_the_rate_through_redis(redis_cache):
     name = _name("processes")
     code = (
         "import django, sys, time; django.setup(); "
-        "from training.services.rate_limit import SharedRateLimiter; "
+        "from training.loop.services.rate_limit import SharedRateLimiter; "
         f"limiter = SharedRateLimiter({name!r}, {PER_MINUTE}); "
         "print('ready', flush=True); sys.stdin.readline(); "
         "[(limiter.acquire(), print(repr(time.time()), flush=True)) for _ in range(4)]"
@@ -112,7 +112,7 @@ def test_two_processes_share_the_rate_through_redis(redis_cache):
 
 def test_an_http_generator_paces_with_the_shared_limiter(db):
     from tests.factories import make_project
-    from training.services.generators import generator_save
+    from training.loop.services.generators import generator_save
 
     project = make_project(slug="rate")
     g = generator_save(project=project, name="api", kind="openai", base_url="http://h:1/v1",

@@ -7,8 +7,8 @@ from rest_framework.test import APIClient
 
 from projects.models import Role
 from tests.factories import add_member
-from training.models import DatasetSnapshot
-from training.services.snapshots import snapshot_export
+from training.datasets.models import DatasetSnapshot
+from training.datasets.services.snapshots import snapshot_export
 
 
 def _client(user) -> APIClient:

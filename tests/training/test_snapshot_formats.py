@@ -7,8 +7,8 @@ from rest_framework.test import APIClient
 
 from annotation.models import Annotation
 from tests.training.conftest import export
-from training.models import DatasetSnapshot
-from training.services.snapshots import snapshot_create
+from training.datasets.models import DatasetSnapshot
+from training.datasets.services.snapshots import snapshot_create
 
 FORM = {
     "file_types": ["jsonl"], "aggregation": "per_annotator", "train": 0.9, "validation": 0,

@@ -4,8 +4,8 @@ from django.urls import reverse
 
 from projects.models import Role
 from tests.factories import add_member
-from training.models import DatasetSnapshot
-from training.services.snapshots import snapshot_export
+from training.datasets.models import DatasetSnapshot
+from training.datasets.services.snapshots import snapshot_export
 
 
 def test_an_engineer_exports_from_the_page_and_downloads_a_file(ranked, client):

@@ -8,18 +8,18 @@ import pytest
 from django.core.files.storage import default_storage
 
 from annotation.models import Annotation, Assignment, AssignmentState
-from annotation.progress import Progress
+from common.progress import Progress
 from projects.models import Role
 from tests.conftest import WORKER_SKIP_REASON, start_celery_worker, worker_can_share_database
 from tests.factories import add_member, make_items, make_project
-from training.models import DatasetSnapshot, SnapshotStatus
-from training.services.snapshots import (
+from training.datasets.models import DatasetSnapshot, SnapshotStatus
+from training.datasets.services.snapshots import (
     snapshot_create,
     snapshot_export,
     snapshot_folder,
     snapshot_progress,
 )
-from training.tasks import snapshot_export as snapshot_task
+from training.datasets.tasks import snapshot_export as snapshot_task
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

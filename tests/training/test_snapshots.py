@@ -8,7 +8,7 @@ import pytest
 
 from annotation.models import Annotation
 from tests.training.conftest import export
-from training.models import SnapshotStatus
+from training.datasets.models import SnapshotStatus
 
 BASE_COLUMNS = {"item_id", "round", "annotator", "weight", "prompt_pasted", "provenance"}
 COLUMNS = {
@@ -120,7 +120,7 @@ def test_no_prompt_lands_in_two_splits_and_the_same_seed_gives_the_same_bytes(ra
 
 
 def open_file(snapshot, name):
-    from training.services.snapshots import snapshot_file_open
+    from training.datasets.services.snapshots import snapshot_file_open
 
     return snapshot_file_open(snapshot, name)
 

@@ -15,8 +15,8 @@ from django.core.management import CommandError, call_command
 from annotation.models import Item, Prompt
 from tests.factories import make_items, make_project
 from tests.training import endpoint_fixtures
-from training.models import GenerationJob, JobState, Round
-from training.services.generators import generator_save
+from training.loop.models import GenerationJob, JobState, Round
+from training.loop.services.generators import generator_save
 
 # The fixtures this module uses, by name.
 slow_endpoint = endpoint_fixtures.slow_endpoint

@@ -26,7 +26,7 @@ Why the standard library's ``ThreadingHTTPServer`` and no web framework: the ser
 that speak this API for an arbitrary transformers model (vLLM, TGI, llama.cpp's server)
 bring a runtime of their own, and no small, well-kept library does; two endpoints and
 JSON are a few dozen lines here. For throughput on GPUs, run vLLM against the same
-folder: the platform's client (``training.generation.openai_client``) talks to either.
+folder: the platform's client (``training.loop.generation.openai_client``) talks to either.
 
 ``serve(generator, host, port, api_key)`` binds and returns the server without serving
 (``server.serve_forever()`` serves; tests run it in a thread on port 0); its

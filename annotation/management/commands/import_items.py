@@ -7,8 +7,8 @@ import time
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
-from annotation.progress import progress_bar, progress_read
-from annotation.services.imports import import_job_create_from_path, import_job_run
+from annotation.importing.services import import_job_create_from_path, import_job_run
+from common.progress import progress_bar, progress_read
 from projects.models import Project
 
 

@@ -163,7 +163,7 @@ def test_the_value_model_option_is_checked_from_the_command_line_and_the_config(
 
 
 def test_a_ppo_run_launched_from_the_web_takes_the_value_model(tmp_path):
-    from training.services.run_options import hyperparameters_check, run_defaults, trainer_options
+    from training.runs.services.options import hyperparameters_check, run_defaults, trainer_options
 
     # given
     assert run_defaults("ppo")["value_model"] == "separate"

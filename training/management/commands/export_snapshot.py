@@ -8,12 +8,12 @@ import sys
 
 from django.core.management.base import BaseCommand, CommandError
 
-from annotation.progress import progress_bar
-from config.errors import ApplicationError
-from training.export.binarize import Binarization
-from training.export.options import AGGREGATIONS, FILE_TYPES, FORMATS, STYLES
+from common.errors import ApplicationError
+from common.progress import progress_bar
+from training.datasets.export.binarize import Binarization
+from training.datasets.export.options import AGGREGATIONS, FILE_TYPES, FORMATS, STYLES
+from training.datasets.services.snapshots import snapshot_create, snapshot_export
 from training.management.lookups import project_and_user
-from training.services.snapshots import snapshot_create, snapshot_export
 
 
 def _splits(text: str) -> dict[str, float]:

@@ -12,16 +12,16 @@ import sys
 
 from django.core.management.base import BaseCommand, CommandError
 
-from annotation.progress import cancel_request, progress_bar
-from config.errors import ApplicationError
-from training.management.lookups import project_and_user
-from training.models import JobState, Round
-from training.services.generation_run import (
+from common.errors import ApplicationError
+from common.progress import cancel_request, progress_bar
+from training.loop.models import JobState, Round
+from training.loop.services.generation_run import (
     PROGRESS_KIND,
     generation_job_run,
     generation_job_stopped,
 )
-from training.services.rounds import round_start
+from training.loop.services.rounds import round_start
+from training.management.lookups import project_and_user
 
 
 class Command(BaseCommand):

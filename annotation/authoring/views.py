@@ -1,0 +1,232 @@
+"""Pages for writing prompts and responses, the annotator's own history, and written prompts."""
+
+import uuid
+from urllib.parse import urlencode
+
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+
+from annotation.authoring.forms import (
+    prompt_payload_from_post,
+    response_payload_from_post,
+    revision_payload_from_post,
+)
+from annotation.authoring.models import WriteAssignment
+from annotation.authoring.selectors import (
+    annotation_detail_for_user,
+    annotations_of_user,
+    written_prompts_for_review,
+)
+from annotation.authoring.services.prompts import (
+    messages_clean,
+    prompt_duplicates_find,
+    prompt_write,
+    prompt_write_progress,
+)
+from annotation.authoring.services.response_queue import write_claim, write_skip, write_submit
+from annotation.authoring.services.revisions import annotation_revise
+from annotation.quality.selectors.review import reviews_received
+from annotation.services.claiming import GuidelinesNotAcknowledged
+from common.errors import ApplicationError, ConflictError, NotFoundError
+from common.numbers import plain_int
+from projects.decorators import project_view
+from projects.models import ResponseSource
+from projects.permissions import Capability
+from projects.selectors import guideline_needs_ack
+
+HISTORY_PAGE_SIZE = 25
+
+
+def _guidelines_first(project):
+    return redirect(f"/p/{project.slug}/guidelines/?next={_here(project)}")
+
+
+def _here(project) -> str:
+    return f"/p/{project.slug}/write/"
+
+
+def _write_context(project, request, **extra) -> dict:
+    return {
+        "project": project,
+        "writer_mode": project.response_source == ResponseSource.WRITER,
+        "k_range": range(project.responses_per_item),
+        "progress": prompt_write_progress(project=project, user=request.user),
+        "client_token": uuid.uuid4().hex,
+        "turns": [""],
+        **extra,
+    }
+
+
+@project_view(Capability.ANNOTATE)
+def prompt_write_page(request, project):
+    if not project.prompt_writing:
+        raise Http404("this project does not take written prompts")
+    if request.method != "POST":
+        # Ask for the guidelines before the writer types, not after Save (the ranking page
+        # does the same through its claim).
+        if guideline_needs_ack(project=project, user=request.user) is not None:
+            return _guidelines_first(project)
+        return render(request, "annotation/prompt_write.html", _write_context(project, request))
+    payload = {"category": request.POST.get("category", ""),
+               "client_token": request.POST.get("client_token") or None}  # fmt: skip
+    try:
+        payload = prompt_payload_from_post(request.POST)  # a malformed field is named, not a 500
+        written = prompt_write(project=project, user=request.user, **payload)
+    except GuidelinesNotAcknowledged:
+        return _guidelines_first(project)
+    except ApplicationError as exc:
+        context = _write_context(
+            project, request,
+            error=exc.message, duplicates=exc.extra.get("duplicates", []),
+            turns=request.POST.getlist("turn") or [""],
+            answers=request.POST.getlist("response"), category=payload["category"],
+            order=request.POST.get("order", ""), client_token=payload["client_token"],
+        )  # fmt: skip
+        status = 409 if isinstance(exc, ConflictError) else 400
+        return render(request, "annotation/prompt_write.html", context, status=status)
+    prompt = written.prompt
+    messages.success(request, f"Prompt {prompt.pk} saved: {prompt.get_status_display().lower()}.")
+    # The token names the draft the page may now drop from the browser's storage (writing.js).
+    saved = "?" + urlencode({"saved": payload["client_token"]}) if payload["client_token"] else ""
+    return redirect(reverse("prompt-write", kwargs={"slug": project.slug}) + saved)
+
+
+@require_POST
+@project_view(Capability.ANNOTATE)
+def prompt_duplicates(request, project):
+    """The live duplicate hint under the prompt editor (htmx)."""
+    turns = request.POST.getlist("turn")
+    conversation = [
+        {"role": "user" if i % 2 == 0 else "assistant", "content": t} for i, t in enumerate(turns)
+    ]
+    try:
+        matches = prompt_duplicates_find(project=project, messages=messages_clean(conversation))
+    except ApplicationError:
+        matches = []  # an unfinished conversation has nothing to compare yet
+    return render(request, "annotation/partials/duplicates.html", {"duplicates": matches})
+
+
+@project_view(Capability.ANNOTATE)
+def response_write_page(request, project):
+    if project.response_source != ResponseSource.QUEUE:
+        raise Http404("this project has no response-writing queue")
+    try:
+        if request.method == "POST":
+            _response_write_post(request, project)
+        lease = write_claim(user=request.user, project=project)
+    except GuidelinesNotAcknowledged:
+        return redirect(f"/p/{project.slug}/guidelines/?next=/p/{project.slug}/write-responses/")
+    except (ApplicationError, NotFoundError) as exc:
+        messages.error(request, exc.message)
+        return redirect("response-write", slug=project.slug)
+    context = {"project": project, "lease": lease, "client_token": uuid.uuid4().hex}
+    return render(request, "annotation/response_write.html", context)
+
+
+def _response_write_post(request, project) -> None:
+    raw_id = request.POST.get("assignment", "")
+    if plain_int(raw_id) is None:
+        raise ApplicationError("assignment: missing")
+    # This page's project only: a lease held in a project the user has since left stays
+    # out of reach, as through the API.
+    if not WriteAssignment.objects.filter(pk=int(raw_id), project=project).exists():
+        raise NotFoundError(f"no write assignment {raw_id} of yours in this project")
+    if "skip" in request.POST:
+        write_skip(assignment_id=int(raw_id), user=request.user)
+        messages.info(request, "Skipped; that prompt will not come back to you.")
+        return
+    write_submit(
+        assignment_id=int(raw_id), user=request.user, **response_payload_from_post(request.POST)
+    )
+    messages.success(request, "Response saved. Thank you!")
+
+
+@project_view(Capability.ANNOTATE)
+def history(request, project):
+    query = request.GET.get("q", "")
+    annotations = annotations_of_user(user=request.user, project=project, query=query)
+    page = Paginator(annotations, HISTORY_PAGE_SIZE).get_page(request.GET.get("page"))
+    context = {
+        "project": project,
+        "page": page,
+        "query": query,
+        "reviews": reviews_received(project=project, user=request.user, limit=10),
+    }
+    return render(request, "annotation/history_list.html", context)
+
+
+@project_view(Capability.ANNOTATE)
+def history_detail(request, project, annotation_id: int):
+    try:
+        detail = annotation_detail_for_user(user=request.user, annotation_id=annotation_id)
+    except NotFoundError as exc:
+        raise Http404(exc.message) from exc
+    if detail.annotation.project_id != project.pk:
+        raise Http404("no such annotation in this project")
+    error = None
+    if request.method == "POST":
+        base = request.POST.get("base_revision", "")
+        try:
+            annotation_revise(
+                annotation_id=annotation_id,
+                user=request.user,
+                payload=revision_payload_from_post(request.POST, detail.annotation),
+                base_revision=plain_int(base),
+            )
+        except ApplicationError as exc:
+            error = exc.message
+        else:
+            messages.success(request, "Revision saved; the earlier one is kept.")
+            return redirect("history-detail", slug=project.slug, annotation_id=annotation_id)
+    context = {"project": project, "detail": detail, "error": error, **_revise_form(detail)}
+    return render(request, "annotation/history_detail.html", context, status=400 if error else 200)
+
+
+def _revise_form(detail) -> dict:
+    """Current values for the revise form: each response's rank, score and the choice."""
+    annotation = detail.annotation
+    ranks = {rid: tier + 1 for tier, ids in enumerate(annotation.ranking) for rid in ids}
+    best = annotation.ranking[0] if annotation.ranking else []
+    return {
+        "ranks": ranks,
+        "scores": {int(k): v for k, v in annotation.ratings.items()},
+        "choice": best[0] if len(best) == 1 else "tie",
+        "mode": "rank" if annotation.kind == "writer_order" else annotation.mode,
+        "rank_range": range(1, len(annotation.display_order) + 1),
+    }
+
+
+@project_view(Capability.REVIEW)
+def written_prompts(request, project):
+    """Reviewers and managers see written prompts with their paste flags and status."""
+    prompts = written_prompts_for_review(
+        project=project, flagged_only=request.GET.get("flagged") == "1"
+    )
+    page = Paginator(prompts, 50).get_page(request.GET.get("page"))
+    context = {"project": project, "page": page, "flagged_only": request.GET.get("flagged") == "1"}
+    return render(request, "annotation/written_prompts.html", context)
+
+
+@require_POST
+@project_view(Capability.ANNOTATE)
+def rewrite_diff(request, project, assignment_id: int):
+    """The diff between a response on the user's leased item and their rewrite (htmx)."""
+    from annotation.authoring.diffing import diff_counts, word_diff
+    from annotation.models import Assignment
+    from annotation.models import Response as ResponseRow
+
+    assignment = Assignment.objects.filter(
+        pk=assignment_id, user=request.user, project=project
+    ).first()
+    raw_id = request.POST.get("response", "")
+    response_id = plain_int(raw_id)
+    if assignment is None or response_id not in assignment.display_order:
+        raise Http404("no such response on your item")
+    original = ResponseRow.objects.values_list("text", flat=True).get(pk=response_id)
+    pieces = word_diff(original, request.POST.get("text", "").strip())
+    context = {"pieces": pieces, "counts": diff_counts(pieces)}
+    return render(request, "annotation/partials/rewrite_diff.html", context)

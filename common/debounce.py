@@ -1,0 +1,31 @@
+"""Background passes asked for by many writes, run once per interval.
+
+Submits, imports and setting changes each ask for a project's quality refresh, priority
+pass or pre-ranking; the first ask after the transaction commits queues the task with a
+countdown and takes a cache key for the interval, so later asks in it add nothing.
+"""
+
+import logging
+
+from django.core.cache import cache
+from django.db import transaction
+
+from common.queueing import task_send
+
+logger = logging.getLogger(__name__)
+
+
+def run_soon(key: str, seconds: int, task_name: str, project_id: int) -> None:
+    """Queue the task named ``task_name`` (``"annotation.quality_refresh"``) for the project
+    after this transaction commits, at most once per ``seconds``. A broker or cache outage
+    is logged, never raised: it must not fail the write that asked."""
+
+    def enqueue() -> None:
+        try:
+            if not cache.add(f"preflab:{key}:{project_id}", 1, seconds):
+                return
+            task_send(task_name, project_id, countdown=seconds)
+        except Exception:
+            logger.warning("could not queue %s for project %s", key, project_id, exc_info=True)
+
+    transaction.on_commit(enqueue)

@@ -1,0 +1,182 @@
+"""REST endpoints for training runs and the model registry.
+
+Engineers launch, cancel and re-launch runs; managers and engineers read them.
+"""
+
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import status
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from common.api.schema import JOB_QUEUE_DOWN
+from common.errors import ApplicationError
+from common.numbers import QUERY_INT_SCHEMA, query_int
+from projects.permissions import Capability
+from projects.selectors import project_get_for_user
+from training.datasets.models import DatasetSnapshot
+from training.runs.models import ModelArtifact, RunMetric, TrainingRun
+from training.runs.serializers import (
+    ArtifactSerializer,
+    RunCreateSerializer,
+    RunMetricSerializer,
+    RunSerializer,
+    RunSummarySerializer,
+    ScoreResultSerializer,
+    ScoreSerializer,
+)
+from training.runs.services.runs import run_cancel, run_create, run_relaunch, runs_reap
+from training.runs.services.scoring import responses_score
+
+
+def run_for_user(*, run_id: int, user, capability=Capability.EXPORT) -> TrainingRun:
+    """The run if the user may see (or, with ENGINEER, act on) it; 404 otherwise."""
+    run = get_object_or_404(TrainingRun.objects.select_related("project"), pk=run_id)
+    project_get_for_user(slug=run.project.slug, user=user, capability=capability)
+    runs_reap(project=run.project)
+    run.refresh_from_db()
+    return run
+
+
+class RunListApi(APIView):
+    @extend_schema(
+        parameters=[OpenApiParameter("project", str, required=True)],
+        responses=RunSummarySerializer(many=True),
+    )
+    def get(self, request):
+        """A project's runs, newest first (``GET training-runs/{id}/`` has metrics and log)."""
+        slug = request.query_params.get("project", "")
+        project = project_get_for_user(slug=slug, user=request.user, capability=Capability.EXPORT)
+        runs_reap(project=project)
+        runs = TrainingRun.objects.filter(project=project).select_related(
+            "project", "artifact__project"
+        )
+        return Response(RunSummarySerializer(runs, many=True).data)
+
+    @extend_schema(
+        request=RunCreateSerializer,
+        responses={
+            202: RunSerializer,
+            200: RunSerializer,
+            404: OpenApiResponse(description="No such project visible to you."),
+            503: JOB_QUEUE_DOWN,
+        },
+    )
+    def post(self, request):
+        """Queue a run on the ``gpu`` queue; a repeated ``client_token`` returns the
+        earlier run (200) instead of training twice."""
+        body = RunCreateSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
+        project = project_get_for_user(
+            slug=data["project"], user=request.user, capability=Capability.ENGINEER
+        )
+        snapshot = DatasetSnapshot.objects.filter(pk=data["snapshot"], project=project).first()
+        if snapshot is None:
+            raise ApplicationError(
+                "snapshot: no such snapshot in this project", extra={"field": "snapshot"}
+            )
+        models = {name: _artifact(project, data, name) for name in
+                  ("reward_model", "policy", "reference_policy")}  # fmt: skip
+        run, created = run_create(
+            project=project,
+            user=request.user,
+            kind=data["kind"],
+            snapshot=snapshot,
+            reward_model=models["reward_model"],
+            policy=models["policy"],
+            reference=data.get("reference", ""),
+            reference_policy=models["reference_policy"],
+            hyperparameters=data.get("hyperparameters") or {},
+            base_model=data.get("base_model", ""),
+            name=data.get("name", ""),
+            client_token=data.get("client_token"),
+        )
+        code = status.HTTP_202_ACCEPTED if created else status.HTTP_200_OK
+        return Response(RunSerializer(run).data, status=code)
+
+
+def _artifact(project, data: dict, field: str) -> ModelArtifact | None:
+    """The registered model named by ``field`` (an id), if given; it must be the project's."""
+    if data.get(field) is None:
+        return None
+    found = ModelArtifact.objects.filter(pk=data[field], project=project).first()
+    if found is None:
+        raise ApplicationError(f"{field}: no such model in this project", extra={"field": field})
+    return found
+
+
+class RunDetailApi(APIView):
+    @extend_schema(responses=RunSerializer)
+    def get(self, request, run_id):
+        """State, progress with ETA, the newest metrics, log tail and the artifact."""
+        return Response(RunSerializer(run_for_user(run_id=run_id, user=request.user)).data)
+
+
+class RunCancelApi(APIView):
+    @extend_schema(request=None, responses=RunSerializer)
+    def post(self, request, run_id):
+        """Stop the run: its trainer's process group is killed."""
+        run = run_for_user(run_id=run_id, user=request.user, capability=Capability.ENGINEER)
+        return Response(RunSerializer(run_cancel(run=run)).data)
+
+
+class RunRelaunchApi(APIView):
+    @extend_schema(request=None, responses={202: RunSerializer, 503: JOB_QUEUE_DOWN})
+    def post(self, request, run_id):
+        """Queue a failed or cancelled run again; it resumes from its last checkpoint."""
+        run = run_for_user(run_id=run_id, user=request.user, capability=Capability.ENGINEER)
+        return Response(RunSerializer(run_relaunch(run=run)).data, status=status.HTTP_202_ACCEPTED)
+
+
+class RunMetricsApi(APIView):
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("after", QUERY_INT_SCHEMA, description="only rows with a larger id")
+        ],
+        responses=RunMetricSerializer(many=True),
+    )
+    def get(self, request, run_id):
+        """The run's metrics lines in order (poll with ``after`` for new ones)."""
+        run = run_for_user(run_id=run_id, user=request.user)
+        rows = RunMetric.objects.filter(run=run).order_by("id")
+        after = query_int(request, "after")
+        if after is not None:
+            rows = rows.filter(id__gt=after)
+        return Response(RunMetricSerializer(rows[:5000], many=True).data)
+
+
+class ModelListApi(APIView):
+    @extend_schema(
+        parameters=[OpenApiParameter("project", str, required=True)],
+        responses=ArtifactSerializer(many=True),
+    )
+    def get(self, request):
+        """The project's registered models, newest first."""
+        slug = request.query_params.get("project", "")
+        project = project_get_for_user(slug=slug, user=request.user, capability=Capability.EXPORT)
+        return Response(ArtifactSerializer(project.models.all(), many=True).data)
+
+
+class ModelScoreApi(APIView):
+    @extend_schema(
+        request=ScoreSerializer,
+        responses={
+            200: ScoreResultSerializer,
+            503: OpenApiResponse(description="The model's files are not on this machine."),
+        },
+    )
+    def post(self, request, model_id):
+        """Rewards of the responses to the prompt, one per response, in order."""
+        artifact = get_object_or_404(ModelArtifact.objects.select_related("project"), pk=model_id)
+        project_get_for_user(
+            slug=artifact.project.slug, user=request.user, capability=Capability.EXPORT
+        )
+        body = ScoreSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        rewards = responses_score(
+            artifact=artifact,
+            prompt=body.validated_data["prompt"],
+            responses=body.validated_data["responses"],
+        )
+        return Response({"model": artifact.pk, "rewards": rewards})

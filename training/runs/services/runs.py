@@ -1,0 +1,253 @@
+"""Create, cancel, re-launch and reap training runs; read their metrics.
+
+The work itself happens in ``run_launcher`` inside a Celery task on the ``gpu`` queue;
+everything here is quick and safe to call from a request.
+"""
+
+import logging
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from common.errors import ApplicationError, ConflictError, ServiceUnavailableError
+from common.jobs import job_cancel_unattended, job_enqueue
+from common.tokens import client_token_checked
+from common.workers import training_unavailable_reason
+from projects.models import Project
+from training.datasets.models import DatasetSnapshot
+from training.runs.models import ArtifactKind, ModelArtifact, RunKind, RunState, TrainingRun
+from training.runs.services.options import (
+    demonstration_data,
+    evaluation_data,
+    hyperparameters_check,
+    prompt_data,
+    reward_data,
+)
+
+logger = logging.getLogger(__name__)
+
+
+def _heartbeat_limit() -> timedelta:
+    # The launcher beats every couple of seconds; a run silent this long has lost its worker.
+    return timedelta(seconds=int(getattr(settings, "PREFLAB_RUN_HEARTBEAT_TIMEOUT", 120)))
+
+
+def _invalid(exc: ValueError) -> ApplicationError:
+    field = str(exc).split(":", 1)[0]
+    return ApplicationError(str(exc), extra={"field": field})
+
+
+def run_create(
+    *,
+    project: Project,
+    user,
+    kind: str,
+    snapshot: DatasetSnapshot | None,
+    hyperparameters: dict | None = None,
+    base_model: str = "",
+    name: str = "",
+    client_token: str | None = None,
+    enqueue: bool = True,
+    reward_model: ModelArtifact | None = None,
+    policy: ModelArtifact | None = None,
+    reference: str = "",
+    reference_policy: ModelArtifact | None = None,
+) -> tuple[TrainingRun, bool]:
+    """A queued run (checked options) and whether it is new; the same client token
+    returns the earlier run instead of training twice. A reward-model run trains on the
+    snapshot's rankings, as does a DPO run (a policy); an SFT run on its demonstrations
+    (``sft`` files); a PPO run
+    answers the snapshot's prompts and is scored by ``reward_model`` (a registered reward
+    model of the project). An evaluation run judges ``policy`` (a registered policy) on
+    the snapshot's held-out prompts with ``reward_model``, against ``reference`` (a
+    policy path or hub name), else ``reference_policy`` (a registered policy), else the
+    model the evaluated policy's training started from."""
+    client_token = client_token_checked(client_token)
+    if client_token:
+        earlier = TrainingRun.objects.filter(
+            project=project, created_by=user, client_token=client_token
+        ).first()
+        if earlier:
+            return earlier, False
+    if kind not in RunKind.values:
+        raise ApplicationError(f"kind: one of {', '.join(RunKind.values)}", extra={"field": "kind"})
+    if enqueue:
+        training_stack_check()
+    try:
+        checked = hyperparameters_check(kind, hyperparameters or {})
+        if snapshot is None:
+            raise ValueError("snapshot: a run trains on a snapshot")
+        if snapshot.project_id != project.pk:
+            raise ValueError("snapshot: not a snapshot of this project")
+        if kind == RunKind.EVAL:
+            evaluation_data(snapshot)
+            _check_reward_model(project, reward_model, "an evaluation run")
+            _check_policy(project, policy)
+            reference = _reference_of(project, reference, reference_policy, policy)
+        elif kind in (RunKind.PPO, RunKind.GRPO):
+            prompt_data(snapshot)
+            _check_reward_model(project, reward_model, f"a {kind.upper()} run")
+        elif kind == RunKind.SFT:
+            demonstration_data(snapshot)
+            reward_model = None
+        else:
+            reward_data(snapshot)
+            reward_model = None
+    except ValueError as exc:
+        raise _invalid(exc) from exc
+    try:
+        with transaction.atomic():
+            run = TrainingRun.objects.create(
+                project=project,
+                kind=kind,
+                name=name[:200],
+                base_model=base_model.strip()[:500],
+                snapshot=snapshot,
+                reward_model=reward_model,
+                policy=policy if kind == RunKind.EVAL else None,
+                reference=reference.strip()[:500] if kind == RunKind.EVAL else "",
+                hyperparameters=checked,
+                created_by=user,
+                client_token=client_token or None,
+            )
+    except IntegrityError:  # the same token raced in from a retried request
+        return TrainingRun.objects.get(
+            project=project, created_by=user, client_token=client_token
+        ), False
+    if enqueue:
+        transaction.on_commit(lambda: run_enqueue(run.pk))
+    return run, True
+
+
+def _check_reward_model(project: Project, artifact: ModelArtifact | None, what: str) -> None:
+    if artifact is None:
+        raise ValueError(f"reward_model: {what} needs a registered reward model")
+    if artifact.project_id != project.pk or artifact.kind != ArtifactKind.REWARD:
+        raise ValueError("reward_model: not a reward model of this project")
+
+
+def policy_start_model(policy: ModelArtifact) -> str:
+    """The model a registered policy's training started from: the natural reference of
+    its evaluation; "" when it started from the built-in tiny model (nothing to load)."""
+    return "" if policy.base_model in ("", "tiny") else policy.base_model
+
+
+def _reference_of(project, typed: str, registered: ModelArtifact | None, policy) -> str:
+    """What an evaluation compares the policy with, the same from the page and the API."""
+    if typed.strip():
+        return typed.strip()
+    if registered is not None:
+        if registered.project_id != project.pk or registered.kind != ArtifactKind.POLICY:
+            raise ValueError("reference_policy: not a policy of this project")
+        return registered.path
+    return policy_start_model(policy)
+
+
+def _check_policy(project: Project, artifact: ModelArtifact | None) -> None:
+    if artifact is None:
+        raise ValueError("policy: an evaluation run needs a registered policy")
+    if artifact.project_id != project.pk or artifact.kind != ArtifactKind.POLICY:
+        raise ValueError("policy: not a policy of this project")
+
+
+def run_enqueue(run_id: int) -> None:
+    """Hand the run to a GPU worker; a broker that refuses it fails the run with the
+    reason (and the request answers 503), so it can be launched again rather than stay
+    queued for ever."""
+    job_enqueue("training.run_execute", run_id, queue="gpu")
+
+
+def training_stack_check() -> None:
+    """Refuse a launch no worker can train: the gpu workers said torch does not import
+    there (the message names the command that installs it)."""
+    reason = training_unavailable_reason()
+    if reason:
+        raise ServiceUnavailableError(reason, extra={"field": "kind"})
+
+
+def run_cancel(*, run: TrainingRun) -> TrainingRun:
+    """Ask the launcher to stop the trainer (it kills the process group); a queued run
+    that no worker has taken yet, or one no live worker runs any more, is cancelled at
+    once."""
+    if run.finished:
+        raise ConflictError(f"the run has already {run.get_state_display().lower()}")
+    TrainingRun.objects.filter(pk=run.pk).update(cancel_requested=True)
+    TrainingRun.objects.filter(pk=run.pk, state=RunState.QUEUED).update(
+        state=RunState.CANCELLED, finished_at=timezone.now(), error="cancelled before it started"
+    )
+    job_cancel_unattended(run, "cancelled; its worker had stopped")
+    run.refresh_from_db()
+    return run
+
+
+def run_relaunch(*, run: TrainingRun) -> TrainingRun:
+    """Queue a failed or cancelled run again; the trainer resumes from its latest
+    checkpoint."""
+    training_stack_check()
+    # One conditional UPDATE: a double click or a retried request finds the run queued
+    # (or already claimed) and queues nothing more.
+    relaunched = TrainingRun.objects.filter(
+        pk=run.pk, state__in=[RunState.FAILED, RunState.CANCELLED]
+    ).update(state=RunState.QUEUED, cancel_requested=False, error="", finished_at=None)
+    if not relaunched:
+        raise ConflictError("only a failed or cancelled run can be launched again")
+    transaction.on_commit(lambda: run_enqueue(run.pk))
+    run.refresh_from_db()
+    return run
+
+
+def runs_reap(*, project: Project | None = None) -> int:
+    """Mark running runs whose launcher stopped beating as failed (their worker died);
+    returns how many. Called by the run pages and API before they read runs."""
+    cutoff = timezone.now() - _heartbeat_limit()
+    stale = TrainingRun.objects.filter(state=RunState.RUNNING, heartbeat_at__lt=cutoff)
+    if project is not None:
+        stale = stale.filter(project=project)
+    return stale.update(
+        state=RunState.FAILED,
+        finished_at=timezone.now(),
+        error=(
+            "the worker running it stopped (no heartbeat for "
+            f"{int(_heartbeat_limit().total_seconds())} s); launch it again to resume "
+            "from its last checkpoint"
+        ),
+    )
+
+
+def run_progress(run: TrainingRun) -> dict:
+    share = 1.0 if run.state == RunState.SUCCEEDED else 0.0
+    if run.total_steps and run.state != RunState.SUCCEEDED:
+        share = min(run.step / run.total_steps, 1.0)
+    return {
+        "state": run.state,
+        "step": run.step,
+        "total_steps": run.total_steps,
+        "share": share,
+        "eta_seconds": run.eta_seconds if run.state == RunState.RUNNING else None,
+    }
+
+
+def run_series(run: TrainingRun, names: tuple[str, ...]) -> dict[str, list[tuple[int, float]]]:
+    """(step, value) per metric name, in step order, for the curves."""
+    series: dict[str, list] = {name: [] for name in names}
+    for step, values in run.metrics.values_list("step", "values"):
+        for name in names:
+            value = values.get(name)
+            if isinstance(value, int | float) and not isinstance(value, bool):
+                series[name].append((step, float(value)))
+    return series
+
+
+def run_reward_and_kl(run: TrainingRun) -> list[tuple[float, float]]:
+    """(KL, mean reward) of a PPO run's steps, in step order."""
+    rows = run.metrics.filter(values__has_key="reward_mean").order_by("step")
+    return [(v.get("kl") or 0.0, v["reward_mean"]) for v in rows.values_list("values", flat=True)]
+
+
+def run_latest_samples(run: TrainingRun) -> tuple[int, list]:
+    """(step, rows) of the newest table of sample prompts and responses a policy run
+    wrote; (0, []) before the first."""
+    row = run.metrics.filter(values__event="samples").order_by("-step", "-id").first()
+    return (row.step, row.values.get("samples") or []) if row else (0, [])
