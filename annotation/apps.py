@@ -7,6 +7,8 @@ class AnnotationConfig(SubdomainModelsConfig):
     model_packages = ("authoring", "importing", "quality")
 
     def ready(self) -> None:
+        from annotation import receivers  # noqa: F401  (connects them)
+        from annotation.quality import receivers as quality_receivers  # noqa: F401
         from common.jobs import JobKind, job_kind_register
 
         job_kind_register(

@@ -19,6 +19,7 @@ from projects.models import (
     ResponseSource,
     Role,
 )
+from projects.signals import project_settings_changed
 
 PROJECT_SETTINGS = (
     "name",
@@ -51,7 +52,6 @@ PROJECT_SETTINGS = (
     "disagreement_threshold",
     "disagreement_cap",
 )
-LOOP_SETTINGS = ("reward_model", "acquisition_rule", "acquisition_mix")
 MAX_CATEGORIES = 50
 MAX_CATEGORY_CHARS = 60
 
@@ -158,10 +158,10 @@ def _reward_model_of(fields: dict) -> None:
     value = fields.get("reward_model")
     if value is None or not isinstance(value, int | str):
         return
-    from training.runs.models import ModelArtifact
-
+    # The registry sits above projects: reach its model through the foreign key.
+    artifacts = Project._meta.get_field("reward_model").related_model.objects
     pk = plain_int(str(value))
-    artifact = ModelArtifact.objects.filter(pk=pk).first() if pk is not None else None
+    artifact = artifacts.filter(pk=pk).first() if pk is not None else None
     if artifact is None:
         raise ApplicationError(
             f"{_label('reward_model')}: no model {value}", extra={"field": "reward_model"}
@@ -227,7 +227,7 @@ def project_update(*, project: Project, **fields) -> Project:
         raise ApplicationError(f"unknown project settings: {', '.join(sorted(unknown))}")
     _reward_model_of(fields)
     project = Project.objects.select_for_update().get(pk=project.pk)
-    before = {name: getattr(project, name) for name in LOOP_SETTINGS}
+    before = {name: getattr(project, name) for name in fields}
     if (
         "responses_per_item" in fields
         and fields["responses_per_item"] != project.responses_per_item
@@ -241,30 +241,13 @@ def project_update(*, project: Project, **fields) -> Project:
             "items there.",
             extra={"field": "responses_per_item"},
         )
-    old_overlap, was_writing = project.overlap, project.prompt_writing
     for key, value in fields.items():
         setattr(project, key, value)
     project_validate(project)
     project.save()
-    if project.overlap != old_overlap:
-        from annotation.services.claiming import items_resize_overlap
-
-        items_resize_overlap(project=project, old_overlap=old_overlap)
-    if project.prompt_writing and not was_writing:
-        from annotation.services.prompt_index import prompt_bands_backfill_later
-
-        prompt_bands_backfill_later(project)
-    changed = {name for name in LOOP_SETTINGS if getattr(project, name) != before[name]}
-    if "reward_model" in changed:
-        from annotation.quality.services.annotator_quality import quality_refresh_soon
-        from training.loop.services.prerank import prerank_soon
-
-        prerank_soon(project.pk)
-        quality_refresh_soon(project.pk)  # agreement with the newly attached model
+    changed = {name: old for name, old in before.items() if getattr(project, name) != old}
     if changed:
-        from training.loop.services.acquisition import acquisition_refresh_soon
-
-        acquisition_refresh_soon(project.pk)
+        project_settings_changed.send(sender=Project, project=project, before=changed)
     return project
 
 

@@ -8,6 +8,7 @@ class TrainingConfig(SubdomainModelsConfig):
 
     def ready(self) -> None:
         from common.jobs import JobKind, job_kind_register
+        from training.loop import receivers  # noqa: F401  (connects them)
 
         job_kind_register(
             JobKind(
