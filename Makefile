@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 ML_STAMP := $(VENV)/.ml-installed
 PORT ?= 8000
 
-.PHONY: run test lint format browser demo worker clean ml first-run
+.PHONY: run test lint format browser demo worker clean ml first-run docs
 
 # A fresh venv whenever pyproject.toml changes. torch (the `ml` extra) is not
 # needed by the web tier; `make ml` installs the CPU build pinned there, and `make run`
@@ -56,6 +56,17 @@ lint: $(STAMP)
 format: $(STAMP)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
+
+# The manual: docs/ built into site/ in strict mode (a broken link or anchor fails it).
+# The API reference is rendered from the OpenAPI schema, generated first (no database
+# needed; a throwaway data folder keeps .data/ untouched). Offline and a few seconds.
+docs: $(STAMP)
+	$(BIN)/python -c "import mkdocs, material, neoteroi.mkdocs" 2>/dev/null || \
+	  $(BIN)/python -m pip install --quiet -e ".[docs]"
+	scratch=$$(mktemp -d) && PREFLAB_DATA_DIR=$$scratch SECRET_KEY=docs \
+	  $(BIN)/python manage.py spectacular --file docs/api/openapi.yaml; \
+	  status=$$?; rm -rf $$scratch; exit $$status
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet
 
 clean:
 	rm -rf $(VENV) .data .pytest_cache .ruff_cache
