@@ -143,7 +143,7 @@ def test_the_run_list_costs_the_same_queries_for_one_run_or_many(setup):
 def test_the_launch_command_is_python_m_on_one_gpu_and_accelerate_launch_on_several(
     setup, tmp_path, settings
 ):
-    """What the README's "Training runs" section says the worker runs."""
+    """What the training guide (docs/guide/training.md) says the worker runs."""
     import sys
 
     from training.runs.services.execute import _config, trainer_command
@@ -164,8 +164,8 @@ def test_the_launch_command_is_python_m_on_one_gpu_and_accelerate_launch_on_seve
         "-m", "training.ml.reward", "train", "--config", str(config), "--out", str(tmp_path),
     ]  # fmt: skip
     assert "gpus" not in _config(run)  # a launch option, not the trainer's
-    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
-    assert "accelerate launch --config_file" in readme and "--num_processes" in readme
+    guide = (Path(__file__).resolve().parents[2] / "docs" / "guide" / "training.md").read_text()
+    assert "accelerate launch --config_file" in guide and "--num_processes" in guide
 
 
 def test_a_ppo_run_needs_a_reward_model_of_its_project(setup):
@@ -297,8 +297,8 @@ def test_an_evaluation_refuses_a_snapshot_without_held_out_prompts(db):
     assert "no validation or test split" in response.json()["message"]
 
 
-def test_the_multi_gpu_launch_command_is_the_one_the_readme_shows(db, settings):
-    """The README's "Several GPUs or nodes" command, token for token: ``accelerate
+def test_the_multi_gpu_launch_command_is_the_one_the_training_guide_shows(db, settings):
+    """The training guide's "Several GPUs or nodes" command, token for token: ``accelerate
     launch`` (the worker runs it as ``python -m accelerate.commands.launch``) with the
     config of the run's ``distributed`` option and ``gpus`` processes."""
     import shlex
@@ -308,8 +308,8 @@ def test_the_multi_gpu_launch_command_is_the_one_the_readme_shows(db, settings):
 
     from training.runs.services.execute import trainer_command
 
-    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
-    shown = next(line for line in readme.splitlines()
+    guide = (Path(__file__).resolve().parents[2] / "docs" / "guide" / "training.md").read_text()
+    shown = next(line for line in guide.splitlines()
                  if line.startswith("accelerate launch --config_file"))  # fmt: skip
     words = shlex.split(shown)
     project, snapshot, engineer = project_with_listwise_snapshot(12, formats=("listwise", "sft"))
