@@ -26,7 +26,7 @@ from django.db.models import F, OuterRef, Q
 from django.utils import timezone
 
 from annotation.models import Assignment, AssignmentState, Batch, Item, ItemResponse
-from annotation.quality.services.gold import gold_candidate, gold_due
+from annotation.services.gold_queue import gold_candidate, gold_due
 from annotation.services.index_probe import ProbeExists
 from common.errors import ApplicationError, ConflictError, NotFoundError
 from projects.models import Project

@@ -7,10 +7,7 @@ score) is different. A score below the project's threshold alerts managers and, 
 the project says so, pauses the annotator from claiming until a manager resumes them.
 """
 
-import random
-
 from django.db import transaction
-from django.db.models import OuterRef, Q
 from django.utils import timezone
 
 from annotation.models import (
@@ -24,35 +21,9 @@ from annotation.models import (
 from annotation.quality.models import AlertKind, QualityAlert
 from annotation.quality.services.fold import annotator_sums_now
 from annotation.quality.services.item_quality import item_quality_refresh
-from annotation.services.index_probe import ProbeExists
 from annotation.services.judgements import tiers_check
 from common.errors import NotFoundError
 from projects.models import Membership, Project
-
-_random = random.SystemRandom()
-
-
-def gold_due(project: Project) -> bool:
-    """Whether this claim should serve a gold item: a fresh draw at the project's rate.
-
-    Independent draws keep gold positions unpredictable, which fixed intervals are not.
-    """
-    return project.gold_rate > 0 and _random.random() < project.gold_rate
-
-
-def gold_candidate(*, user, project: Project, allowed_batches) -> Item | None:
-    """A random gold item the user has never had, locked for the claim."""
-    already_had = Assignment.objects.filter(item=OuterRef("pk"), user=user)
-    candidates = (
-        Item.objects.filter(project=project, is_gold=True)
-        .filter(Q(restricted=False) | Q(batch_id__in=allowed_batches))
-        .exclude(ProbeExists(already_had))
-    )
-    # Random order in the database: every unseen gold item is equally likely, however many.
-    chosen = candidates.order_by("?").values_list("id", flat=True).first()
-    if chosen is None:
-        return None
-    return Item.objects.select_for_update(of=("self",)).only("id").get(pk=chosen)
 
 
 def _item_in_project(item_id: int, project: Project) -> Item:
