@@ -1,8 +1,14 @@
-"""What quality control does when a project's settings change (connected in ``ready()``)."""
+"""What quality control does on news from below: a submit, a revision, a settings change.
+
+Connected in ``AnnotationConfig.ready()``; they run in the sender's transaction.
+"""
 
 from django.dispatch import receiver
 
 from annotation.quality.services.annotator_quality import quality_refresh_soon
+from annotation.quality.services.gold import gold_score_check
+from annotation.quality.services.item_quality import item_quality_refresh
+from annotation.signals import annotation_revised, annotation_submitted
 from projects.signals import project_settings_changed
 
 
@@ -10,3 +16,18 @@ from projects.signals import project_settings_changed
 def settings_changed(sender, project, before: dict, **_) -> None:
     if "reward_model" in before:
         quality_refresh_soon(project.pk)  # agreement with the newly attached model
+
+
+@receiver(annotation_submitted, dispatch_uid="annotation.quality.submitted")
+def submitted(sender, project, item_id: int, user_id: int, **_) -> None:
+    """The item's figures now, the annotator's gold score if it was gold, the project's
+    figures in the background."""
+    stats = item_quality_refresh(item_id=item_id)
+    if stats.basis.get("gold"):
+        gold_score_check(project=project, user_id=user_id)
+    quality_refresh_soon(project.pk)
+
+
+@receiver(annotation_revised, dispatch_uid="annotation.quality.revised")
+def revised(sender, project_id: int, item_id: int, **_) -> None:
+    item_quality_refresh(item_id=item_id)

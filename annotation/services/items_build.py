@@ -2,6 +2,7 @@
 
 import random
 
+from annotation import signals
 from annotation.models import Item, ItemResponse, Prompt, PromptStatus, Response
 
 
@@ -35,10 +36,6 @@ def item_create_for_prompt(
 
 
 def items_added(project_id: int) -> None:
-    """New items: score them with the project's reward model and re-rank the queue,
-    in the background once the caller's transaction commits."""
-    from training.loop.services.acquisition import acquisition_refresh_soon
-    from training.loop.services.prerank import prerank_soon
-
-    prerank_soon(project_id)
-    acquisition_refresh_soon(project_id)
+    """New items: the loop scores them with the project's reward model and re-ranks the
+    queue, in the background once the caller's transaction commits."""
+    signals.items_added.send(sender=Item, project_id=project_id)

@@ -6,16 +6,13 @@ from django.utils import timezone
 
 from annotation.authoring.services.rewrites import rewrites_store, rewrites_validate
 from annotation.models import Annotation, Assignment, AssignmentState, Item
-from annotation.quality.services.annotator_quality import quality_refresh_soon
-from annotation.quality.services.gold import gold_score_check
-from annotation.quality.services.item_quality import item_quality_refresh
 from annotation.services.claiming import assignment_lock_own, assignment_revive
 from annotation.services.judgements import judgement_validate, project_dimensions
 from annotation.services.review_sampling import review_selection
 from annotation.services.spans import tags_store, tags_validate
+from annotation.signals import annotation_submitted
 from common.errors import ApplicationError, ConflictError
 from projects.models import Guideline, GuidelineAck
-from training.loop.services.acquisition import acquisition_refresh_soon
 
 MAX_TIME_SPENT_MS = 24 * 3600 * 1000
 
@@ -129,9 +126,7 @@ def annotation_submit(
     assignment.save(update_fields=["state", "finished_at"])
     # The update takes the item's row lock, which orders concurrent stats refreshes.
     Item.objects.filter(pk=assignment.item_id).update(submitted_count=F("submitted_count") + 1)
-    stats = item_quality_refresh(item_id=assignment.item_id)
-    if stats.basis.get("gold"):
-        gold_score_check(project=project, user_id=user.pk)
-    quality_refresh_soon(project.pk)
-    acquisition_refresh_soon(project.pk)
+    annotation_submitted.send(
+        sender=Annotation, project=project, item_id=assignment.item_id, user_id=user.pk
+    )
     return annotation, True

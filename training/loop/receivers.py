@@ -1,7 +1,11 @@
-"""What the loop does when a project's settings change (connected in ``ready()``)."""
+"""What the loop does on news from below: a submit, new items, a settings change.
+
+Connected in ``TrainingConfig.ready()``; they run in the sender's transaction.
+"""
 
 from django.dispatch import receiver
 
+from annotation.signals import annotation_submitted, items_added
 from projects.signals import project_settings_changed
 from training.loop.services.acquisition import acquisition_refresh_soon
 from training.loop.services.prerank import prerank_soon
@@ -16,3 +20,14 @@ def settings_changed(sender, project, before: dict, **_) -> None:
         prerank_soon(project.pk)
     if any(name in before for name in LOOP_SETTINGS):
         acquisition_refresh_soon(project.pk)
+
+
+@receiver(annotation_submitted, dispatch_uid="training.loop.submitted")
+def submitted(sender, project, **_) -> None:
+    acquisition_refresh_soon(project.pk)
+
+
+@receiver(items_added, dispatch_uid="training.loop.items_added")
+def new_items(sender, project_id: int, **_) -> None:
+    prerank_soon(project_id)
+    acquisition_refresh_soon(project_id)

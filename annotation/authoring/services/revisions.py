@@ -10,7 +10,6 @@ from django.utils import timezone
 
 from annotation.authoring.services.rewrites import rewrites_store, rewrites_validate
 from annotation.models import Annotation, AnnotationKind, AnnotationRevision, Item
-from annotation.quality.services.item_quality import item_quality_refresh
 from annotation.services.judgements import (
     Judgement,
     judgement_validate,
@@ -19,6 +18,7 @@ from annotation.services.judgements import (
 )
 from annotation.services.spans import Tags, tags_store, tags_validate
 from annotation.services.submission import MAX_TIME_SPENT_MS, guideline_read_by
+from annotation.signals import annotation_revised
 from common.errors import ApplicationError, ConflictError, NotFoundError
 from projects.permissions import Capability, has_capability
 
@@ -125,5 +125,7 @@ def annotation_revise(
     tags_store(annotation, tags)
     rewrites_store(annotation, rewrites)
     Item.objects.select_for_update().filter(pk=annotation.item_id).values_list("pk").first()
-    item_quality_refresh(item_id=annotation.item_id)
+    annotation_revised.send(
+        sender=Annotation, project_id=annotation.project_id, item_id=annotation.item_id
+    )
     return annotation
