@@ -57,3 +57,12 @@ def guideline_needs_ack(*, project: Project, user) -> Guideline | None:
 
 def membership_list(project: Project) -> QuerySet[Membership]:
     return project.memberships.select_related("user").order_by("role", "user__username")
+
+
+def member_user_id(*, project: Project, username: str) -> int | None:
+    """The user id of the project's member with that username (None: no such member)."""
+    return (
+        project.memberships.filter(user__username=username)
+        .values_list("user_id", flat=True)
+        .first()
+    )

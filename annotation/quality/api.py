@@ -9,10 +9,10 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from annotation.models import Annotation
 from annotation.quality.selectors.dashboard import SORT_KEYS, annotator_table, dashboard
 from annotation.quality.selectors.figures import annotator_pairs, item_stats_of
-from annotation.quality.selectors.review import review_item, review_queue, reviews_received
+from annotation.quality.selectors.own import own_quality
+from annotation.quality.selectors.review import annotation_project_slug, review_item, review_queue
 from annotation.quality.serializers import (
     AnnotatorRowSerializer,
     DashboardSerializer,
@@ -29,10 +29,9 @@ from annotation.quality.serializers import (
 from annotation.quality.services import gold, guideline_flags, review
 from common.api.bodies import valid_data
 from common.errors import ApplicationError, NotFoundError
-from common.queueing import task_send_on_commit
 from projects.models import Project
 from projects.permissions import Capability
-from projects.selectors import project_get_for_user
+from projects.selectors import member_user_id, project_get_for_user
 
 
 class DashboardApi(APIView):
@@ -72,14 +71,8 @@ class OwnQualityApi(APIView):
         Gold figures are left out: watching them move would reveal which items are gold.
         """
         project = project_get_for_user(slug=slug, user=request.user, capability=Capability.ANNOTATE)
-        rows = annotator_table(project, user=request.user)
-        for row in rows:
-            # A gold count that moves right after a submit would tell which item was gold.
-            row.gold_score, row.gold_items = None, 0
-        data = {
-            "figures": rows[0] if rows else None,
-            "reviews": reviews_received(project=project, user=request.user),
-        }
+        own = own_quality(project=project, user=request.user)
+        data = {"figures": own.figures, "reviews": own.reviews}
         return Response(OwnQualitySerializer(data).data)
 
 
@@ -139,27 +132,19 @@ class ReviewActApi(APIView):
     @extend_schema(request=ReviewInputSerializer, responses={201: ReviewOutSerializer})
     def post(self, request, annotation_id):
         """Accept, reject (with a comment) or correct (with a ranking) an annotation."""
-        slug = (
-            Annotation.objects.filter(pk=annotation_id)
-            .values_list("project__slug", flat=True)
-            .first()
-        )
+        slug = annotation_project_slug(annotation_id)
         if slug is None:
             raise NotFoundError(f"no annotation {annotation_id}")
         project = project_get_for_user(slug=slug, user=request.user, capability=Capability.REVIEW)
         data = valid_data(ReviewInputSerializer, request)
-        common = {"project": project, "annotation_id": annotation_id, "reviewer": request.user}
-        comment = data.get("comment", "")
-        if data["verdict"] == "accept":
-            verdict = review.annotation_review_accept(**common, comment=comment)
-        elif data["verdict"] == "reject":
-            verdict = review.annotation_review_reject(**common, comment=comment)
-        else:
-            if "ranking" not in data:
-                raise ApplicationError("ranking: a correction needs your ranking")
-            verdict = review.annotation_review_correct(
-                **common, ranking=data["ranking"], comment=comment
-            )
+        verdict = review.annotation_review(
+            project=project,
+            annotation_id=annotation_id,
+            reviewer=request.user,
+            verdict=data["verdict"],
+            comment=data.get("comment", ""),
+            ranking=data.get("ranking"),
+        )
         return Response(ReviewOutSerializer(verdict).data, status=status.HTTP_201_CREATED)
 
 
@@ -213,8 +198,7 @@ class ResumeApi(APIView):
     def post(self, request, slug, username):
         """Let a paused annotator claim again and close their open alerts."""
         project = project_get_for_user(slug=slug, user=request.user, capability=Capability.MANAGE)
-        members = project.memberships.filter(user__username=username)
-        user_id = members.values_list("user_id", flat=True).first()
+        user_id = member_user_id(project=project, username=username)
         if user_id is None:
             raise NotFoundError(f"no member '{username}' in this project")
         closed = gold.annotator_resume(project=project, user_id=user_id, by=request.user)
@@ -236,6 +220,4 @@ class GuidelineFlagApi(APIView):
         count, items = guideline_flags.guideline_flag_superseded(
             project=project, action=data["action"], label_names=data.get("labels") or None
         )
-        if items:
-            task_send_on_commit("annotation.items_quality_refresh", items)
         return Response({"flagged": count, "items_reopened": len(items)})

@@ -23,13 +23,26 @@ urlpatterns = [
         views.review_item_page,
         name="review-item",
     ),
-    path(
-        "p/<slug:slug>/review/items/<int:item_id>/annotations/<int:annotation_id>/",
-        views.review_act,
-        name="review-act",
+    *(
+        path(
+            f"p/<slug:slug>/review/items/<int:item_id>/annotations/<int:annotation_id>/{verdict}/",
+            view,
+            name=f"review-{verdict}",
+        )
+        for verdict, view in (
+            ("accept", views.review_accept),
+            ("reject", views.review_reject),
+            ("correct", views.review_correct),
+        )
     ),
-    path("p/<slug:slug>/review/items/<int:item_id>/gold/", views.item_gold, name="item-gold"),
+    path("p/<slug:slug>/review/items/<int:item_id>/gold/", views.item_gold_mark, name="item-gold"),
+    path(
+        "p/<slug:slug>/review/items/<int:item_id>/gold/unmark/",
+        views.item_gold_unmark,
+        name="item-gold-unmark",
+    ),
     path("p/<slug:slug>/guidelines/flag/", views.guideline_flag, name="guideline-flag"),
+    path("p/<slug:slug>/quality/me/", views.quality_own, name="quality-own"),
 ]
 
 api_urlpatterns = [

@@ -8,7 +8,12 @@ from django.test import Client
 
 from annotation.models import Annotation, AnnotationStatus, Item, Prompt
 from annotation.quality.models import Review
+from annotation.quality.selectors.dashboard import annotator_table
+from annotation.quality.selectors.own import own_quality
+from annotation.quality.services.gold import item_gold_mark
 from annotation.quality.services.refresh import project_quality_refresh
+from annotation.services.claiming import assignment_claim
+from annotation.services.submission import annotation_submit
 from projects.models import Role
 from tests.annotation.quality_helpers import annotate_all, by_id, first_shown_first
 from tests.factories import add_member, make_items, make_project
@@ -99,8 +104,8 @@ def test_review_actions_from_the_page(annotated):
     first, second = Annotation.objects.filter(item=item).order_by("user__username")
     base = f"/p/{project.slug}/review/items/{item.pk}/annotations"
 
-    client.post(f"{base}/{first.pk}/", {"verdict": "accept"})
-    client.post(f"{base}/{second.pk}/", {"verdict": "reject", "comment": "first-shown bias"})
+    client.post(f"{base}/{first.pk}/accept/")
+    client.post(f"{base}/{second.pk}/reject/", {"comment": "first-shown bias"})
 
     assert list(Review.objects.order_by("pk").values_list("verdict", flat=True)) == [
         "accepted",
@@ -118,11 +123,10 @@ def test_review_correction_and_gold_from_the_page(annotated):
     theirs = Annotation.objects.get(item=item, user=two)
 
     _client(reviewer).post(
-        f"/p/{project.slug}/review/items/{item.pk}/annotations/{theirs.pk}/",
-        {"verdict": "correct", **ranks},
+        f"/p/{project.slug}/review/items/{item.pk}/annotations/{theirs.pk}/correct/", ranks
     )
     _client(project.created_by).post(
-        f"/p/{project.slug}/review/items/{item.pk}/gold/", {"action": "mark", **ranks}
+        f"/p/{project.slug}/review/items/{item.pk}/gold/", ranks
     )
 
     assert Annotation.objects.get(item=item, user=reviewer).ranking == [[r] for r in ids]
@@ -131,7 +135,7 @@ def test_review_correction_and_gold_from_the_page(annotated):
     # a reviewer is not a manager: no gold for them
     assert (
         _client(reviewer)
-        .post(f"/p/{project.slug}/review/items/{item.pk}/gold/", {"action": "unmark"})
+        .post(f"/p/{project.slug}/review/items/{item.pk}/gold/unmark/")
         .status_code
         == 403
     )
@@ -146,8 +150,8 @@ def test_an_incomplete_correction_keeps_what_was_typed_and_says_why_by_its_form(
 
     # when they click Correct
     response = _client(reviewer).post(
-        f"/p/{project.slug}/review/items/{item.pk}/annotations/{theirs.pk}/",
-        {"verdict": "correct", "comment": "B is <wrong>", f"rank-{a}": "1", "then": "next"},
+        f"/p/{project.slug}/review/items/{item.pk}/annotations/{theirs.pk}/correct/",
+        {"comment": "B is <wrong>", f"rank-{a}": "1", "then": "next"},
     )
 
     # then: nothing is stored; the page is back with the comment, A's rank and the error in
@@ -167,8 +171,8 @@ def test_annotators_see_review_comments_in_their_history(annotated):
     project, one, _, reviewer, _ = annotated
     theirs = Annotation.objects.filter(user=one).first()
     _client(reviewer).post(
-        f"/p/{project.slug}/review/items/{theirs.item_id}/annotations/{theirs.pk}/",
-        {"verdict": "reject", "comment": "Read rule <3> again"},
+        f"/p/{project.slug}/review/items/{theirs.item_id}/annotations/{theirs.pk}/reject/",
+        {"comment": "Read rule <3> again"},
     )
     html = _client(one).get(f"/p/{project.slug}/history/").content.decode()
     assert "Read rule &lt;3&gt; again" in html
@@ -190,3 +194,35 @@ def test_unsure_checkbox_sends_the_annotation_to_review(db):
     )
     annotation = Annotation.objects.get(user=person)
     assert (annotation.unsure, annotation.review_state) == (True, "pending")
+
+
+def test_an_annotators_own_page_shows_their_figures_but_never_gold(db):
+    # given an annotator who has just answered a gold item
+    project = make_project(slug="owngold", responses_per_item=2, gold_rate=0.5, review_rate=0.0)
+    (item,) = make_items(project, 1)
+    ids = list(item.item_responses.values_list("response_id", flat=True))
+    item_gold_mark(project=project, item_id=item.pk, ranking=by_id(ids))
+    person = add_member(project, Role.ANNOTATOR, "watcher")
+    lease = next(
+        lease
+        for _ in range(100)
+        if (lease := assignment_claim(user=person, project=project)) is not None
+    )
+    annotation_submit(
+        assignment_id=lease.pk, user=person, payload={"ranking": by_id(lease.display_order)}
+    )
+
+    # when they read their own figures, through the selector the page and API share
+    own = own_quality(project=project, user=person)
+    page = _client(person).get(f"/p/{project.slug}/quality/me/")
+
+    # then the gold figures are blanked, though the managers' table has them
+    assert (own.figures.gold_score, own.figures.gold_items) == (None, 0)
+    (row,) = annotator_table(project)
+    assert (row.gold_score, row.gold_items) == (1.0, 1)
+    html = page.content.decode()
+    assert page.status_code == 200 and "data-own-figures" in html
+    assert "gold" not in html.split("data-own-figures")[1].split("</div>\n</div>")[0].lower()
+    # and the history page leads there
+    history = _client(person).get(f"/p/{project.slug}/history/").content.decode()
+    assert f"/p/{project.slug}/quality/me/" in history

@@ -59,8 +59,8 @@ def test_a_correction_shows_its_guidelines_and_no_made_up_time(one_annotated):
 
     # when
     client.post(
-        f"/p/{project.slug}/review/items/{item.pk}/annotations/{theirs.pk}/",
-        {"verdict": "correct", **{f"rank-{rid}": str(i + 1) for i, rid in enumerate(ids)}},
+        f"/p/{project.slug}/review/items/{item.pk}/annotations/{theirs.pk}/correct/",
+        {f"rank-{rid}": str(i + 1) for i, rid in enumerate(ids)},
     )
     page = client.get(f"/p/{project.slug}/review/items/{item.pk}/").content.decode()
 

@@ -117,7 +117,7 @@ def test_without_a_reward_model_the_dashboard_says_how_to_attach_one(db):
 
 
 def test_the_per_annotator_chart_keeps_the_40_with_the_most_rankings():
-    from annotation.quality.views import CHART_ANNOTATORS, _reward_charts
+    from annotation.quality.selectors.charts import CHART_ANNOTATORS, _reward_charts
 
     people = [{"user_id": n, "username": f"a{n}", "rate": 0.5, "low": 0.4, "high": 0.6,
                "annotations": n, "pairs": 3 * n} for n in range(1, 46)]  # fmt: skip

@@ -310,8 +310,7 @@ def test_a_reviewer_never_sees_items_they_annotated(page, live_server, log_in, p
     # and a hand-made POST on alice's annotation there is refused
     theirs = Annotation.objects.get(item_id=own.item_id, user=alice)
     answer = page.request.post(
-        f"{live_server.url}/p/own/review/items/{own.item_id}/annotations/{theirs.pk}/",
-        form={"verdict": "accept"},
+        f"{live_server.url}/p/own/review/items/{own.item_id}/annotations/{theirs.pk}/accept/",
         headers={"X-CSRFToken": csrf_token(page)},
     )
     assert answer.status == 403 and "someone else reviews it" in answer.text()

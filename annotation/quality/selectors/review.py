@@ -194,3 +194,19 @@ def next_review_item_id(*, project: Project, reviewer, after: int | None = None)
     queue = review_queue(project=project, reviewer=reviewer, limit=2)
     ids = [entry.item_id for entry in queue if entry.item_id != after]
     return ids[0] if ids else None
+
+
+def review_item_after_verdict(*, project: Project, reviewer, item_id: int) -> int | None:
+    """Where a reviewer goes on after a verdict: the same item while it still has
+    annotations for them to review, else the next item of their queue (None: queue empty)."""
+    item = review_item(project=project, item_id=item_id, reviewer=reviewer)
+    if item is not None and any(entry.reviewable for entry in item.annotations):
+        return item_id
+    return next_review_item_id(project=project, reviewer=reviewer, after=item_id)
+
+
+def annotation_project_slug(annotation_id: int) -> str | None:
+    """The slug of the project an annotation belongs to (None: no such annotation)."""
+    return (
+        Annotation.objects.filter(pk=annotation_id).values_list("project__slug", flat=True).first()
+    )

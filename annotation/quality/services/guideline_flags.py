@@ -20,6 +20,7 @@ from annotation.models import (
     SpanTag,
 )
 from common.errors import ApplicationError
+from common.queueing import task_send_on_commit
 from projects.labels.models import TagLabel
 from projects.models import Project
 from projects.selectors import guideline_current
@@ -56,7 +57,8 @@ def superseded_annotations(*, project: Project, label_names: list[str] | None = 
 def guideline_flag_superseded(
     *, project: Project, action: str, label_names: list[str] | None = None
 ) -> tuple[int, list[int]]:
-    """Flag the annotations; returns (how many, items whose figures must be refreshed)."""
+    """Flag the annotations; returns (how many, items reopened). The reopened items' figures
+    are refreshed by a worker once this commits."""
     if action not in ACTIONS:
         raise ApplicationError(f"action: one of {', '.join(ACTIONS)}", extra={"field": "action"})
     rows = superseded_annotations(project=project, label_names=label_names)
@@ -71,4 +73,6 @@ def guideline_flag_superseded(
     )
     for item_id, n in sorted(per_item.items()):
         Item.objects.filter(pk=item_id).update(open_slots=F("open_slots") + n)
+    if per_item:
+        task_send_on_commit("annotation.items_quality_refresh", sorted(per_item))
     return count, sorted(per_item)

@@ -7,11 +7,17 @@ from annotation.quality.services.fold import quality_deltas_fold
 from annotation.quality.services.item_quality import items_quality_refresh
 from annotation.quality.services.summary import quality_summary_refresh
 from common.pass_lock import pass_lock
+from common.queueing import task_send
 from projects.models import Project
 
 # Consensus rankings are recomputed for an annotator's items when their weight moves
 # more than this; smaller moves wait for the next change of the item.
 WEIGHT_STEP = 0.05
+
+
+def project_quality_refresh_request(*, project: Project) -> None:
+    """Ask a worker for a pass over the project's figures now (the dashboard's button)."""
+    task_send("annotation.quality_refresh", project.pk)
 
 
 def project_quality_refresh(*, project_id: int) -> dict:

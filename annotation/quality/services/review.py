@@ -213,3 +213,31 @@ def annotation_review_correct(
         comment=text,
         correction=correction,
     )
+
+
+VERDICTS = ("accept", "reject", "correct")
+
+
+def annotation_review(
+    *,
+    project: Project,
+    annotation_id: int,
+    reviewer,
+    verdict: str,
+    comment: str = "",
+    ranking: list | None = None,
+) -> Review:
+    """Give one of the three verdicts (``accept``, ``reject``, ``correct``); the page and the
+    API both come through here. A correction needs ``ranking``."""
+    common = {"project": project, "annotation_id": annotation_id, "reviewer": reviewer}
+    if verdict == "accept":
+        return annotation_review_accept(**common, comment=comment)
+    if verdict == "reject":
+        return annotation_review_reject(**common, comment=comment)
+    if verdict != "correct":
+        raise ApplicationError(f"verdict: {', '.join(VERDICTS)}", extra={"field": "verdict"})
+    if ranking is None:
+        raise ApplicationError(
+            "ranking: a correction needs your ranking", extra={"field": "ranking"}
+        )
+    return annotation_review_correct(**common, ranking=ranking, comment=comment)
