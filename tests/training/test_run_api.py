@@ -6,13 +6,10 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from django.core.files.storage import default_storage
 from django.utils import timezone
 from rest_framework.test import APIClient
 
 from tests.training.run_helpers import project_with_listwise_snapshot
-from training.ml import reward as trainer
-from training.ml.reward_score import RewardScorer
 from training.runs.models import ModelArtifact, RunState, TrainingRun
 
 
@@ -87,33 +84,6 @@ def test_a_snapshot_without_rankings_is_refused(setup):
     snapshot.files.filter(format="listwise").update(format="sft")
     response = _post(client, project, snapshot)
     assert response.status_code == 400 and response.json()["field"] == "snapshot"
-
-
-def test_score_returns_the_models_rewards_in_order(setup, tmp_path):
-    project, snapshot, client = setup
-    train_file = snapshot.files.get(format="listwise", split="train")
-    data = default_storage.path(f"{snapshot.path}/{train_file.name}")
-    assert trainer.main(["train", "--data", data, "--out", str(tmp_path), "--strategy",
-                         "feature", "--max-steps", "2", "--max-length", "48"]) == 0  # fmt: skip
-    artifact = ModelArtifact.objects.create(
-        project=project, kind="reward", name="rm", path=str(tmp_path / "model")
-    )
-    responses = ["A careful, complete answer.", "no", "An answer with some detail."]
-    response = client.post(
-        f"/api/v1/models/{artifact.pk}/score/",
-        {"prompt": [{"role": "user", "content": "Explain tides."}], "responses": responses},
-        format="json",
-    )
-    assert response.status_code == 200, response.json()
-    rewards = response.json()["rewards"]
-    expected = RewardScorer(Path(artifact.path)).score("\n\nHuman: Explain tides.", responses)
-    assert rewards == pytest.approx(expected, abs=1e-5) and len(set(rewards)) == 3
-    empty = client.post(
-        f"/api/v1/models/{artifact.pk}/score/", {"prompt": "x", "responses": []}, format="json"
-    )
-    assert empty.status_code == 400
-    listed = client.get(f"/api/v1/models/?project={project.slug}").json()
-    assert [m["id"] for m in listed] == [artifact.pk]
 
 
 def test_the_run_list_costs_the_same_queries_for_one_run_or_many(setup):

@@ -46,17 +46,22 @@ def current_round(project: Project) -> int:
     return max(items, rounds)
 
 
-def _new_prompts(project: Project) -> list[int]:
-    """Prompts with no item, not waiting for people to write their responses, and not
-    already being answered by an unfinished job."""
-    has_item = Item.objects.filter(prompt=OuterRef("pk"))
-    in_flight = {
+def prompts_in_flight(project: Project) -> set[int]:
+    """Ids of the project's prompts an unfinished generation job is answering."""
+    return {
         pk
         for ids in GenerationJob.objects.filter(
             project=project, state__in=[JobState.QUEUED, JobState.RUNNING]
         ).values_list("prompt_ids", flat=True)
         for pk in ids
     }
+
+
+def _new_prompts(project: Project) -> list[int]:
+    """Prompts with no item, not waiting for people to write their responses, and not
+    already being answered by an unfinished job."""
+    has_item = Item.objects.filter(prompt=OuterRef("pk"))
+    in_flight = prompts_in_flight(project)
     rows = (
         Prompt.objects.filter(project=project)
         .exclude(Exists(has_item))

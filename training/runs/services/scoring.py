@@ -1,15 +1,14 @@
 """Score an item's responses with a registered reward model.
 
-In the web process when the training stack is installed (models stay loaded, a few at a
-time); otherwise, or with ``PREFLAB_SCORE_ON_WORKER``, through the ``gpu`` queue with a
-time limit, so a torch-free web tier can still score.
+A request never loads a model: ``responses_score`` sends the work to the ``gpu`` queue
+(task ``training.score_responses``) and waits a bounded time, so the web tier stays
+torch-free and small. On the worker, ``score_here`` and ``score_pairs_here`` score
+in-process, keeping a few models loaded.
 """
 
 import threading
 from collections import OrderedDict
 from pathlib import Path
-
-from django.conf import settings
 
 from common.errors import ApplicationError
 from common.queueing import task_send
@@ -25,15 +24,6 @@ _lock = threading.Lock()
 class ScoringUnavailable(ApplicationError):
     status_code = 503
     code = "unavailable"
-
-
-def _stack_installed() -> bool:
-    try:
-        import torch  # noqa: F401
-        import transformers  # noqa: F401
-    except ImportError:
-        return False
-    return True
 
 
 def _scorer(path: str):
@@ -72,15 +62,11 @@ def responses_score(*, artifact: ModelArtifact, prompt, responses: list) -> list
     if not Path(artifact.path, "model.safetensors").exists():
         raise ScoringUnavailable(f"model {artifact.pk}: its files are not on this machine")
     try:
-        if _stack_installed() and not getattr(settings, "PREFLAB_SCORE_ON_WORKER", False):
-            return score_here(artifact.path, prompt, responses)
-
         result = task_send(
             "training.score_responses", artifact.path, prompt, responses, queue="gpu"
         )
-        try:
-            return result.get(timeout=WORKER_TIMEOUT_S)
-        except Exception as exc:  # a timeout or the worker's error
-            raise ScoringUnavailable(f"no gpu worker scored in time ({exc})") from exc
-    except ValueError as exc:
+        return result.get(timeout=WORKER_TIMEOUT_S)
+    except ValueError as exc:  # the scorer refused the input (the worker's error, re-raised)
         raise ApplicationError(str(exc)) from exc
+    except Exception as exc:  # a broker that refused, a timeout, or the worker failed
+        raise ScoringUnavailable(f"no gpu worker scored in time ({exc})") from exc
