@@ -6,7 +6,15 @@ from dataclasses import dataclass
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from annotation.models import Annotation, Assignment, AssignmentState, Item, Response
+from annotation.models import (
+    Annotation,
+    Assignment,
+    AssignmentState,
+    Item,
+    Prompt,
+    PromptStatus,
+    Response,
+)
 from projects.models import Project
 
 LETTERS = string.ascii_uppercase
@@ -90,6 +98,21 @@ def queue_empty_reason(*, project: Project) -> str:
     if not items.exists():
         return "no_items"
     return "others" if items_waiting(project).exists() else "done"
+
+
+@dataclass(frozen=True)
+class GenerationWaiting:
+    prompts: int  # written prompts waiting for a model's responses
+    reason: str  # the newest one's reason ("No generator yet: ..."), empty while answered
+
+
+def generation_waiting(*, project: Project) -> GenerationWaiting:
+    """Written prompts a model has yet to answer, for an empty ranking page to name."""
+    waiting = Prompt.objects.filter(
+        project=project, source="written", status=PromptStatus.NEEDS_GENERATION
+    )
+    newest = waiting.order_by("-id").values_list("status_reason", flat=True).first()
+    return GenerationWaiting(prompts=waiting.count(), reason=newest or "")
 
 
 def item_complete(project: Project) -> Q:

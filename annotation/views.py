@@ -6,7 +6,12 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from annotation.forms import judgement_payload_from_post
-from annotation.selectors import annotator_progress, assignment_view, queue_empty_reason
+from annotation.selectors import (
+    annotator_progress,
+    assignment_view,
+    generation_waiting,
+    queue_empty_reason,
+)
 from annotation.services.claiming import (
     GuidelinesNotAcknowledged,
     assignment_claim,
@@ -46,6 +51,7 @@ def _item_context(project, view, request) -> dict:
         "heartbeat_seconds": max(10, min(60, project.lease_minutes * 20)),
         # An empty queue says why: no items yet, items only others may take, or all done.
         "empty_reason": queue_empty_reason(project=project) if view is None else "",
+        "generation_waiting": generation_waiting(project=project) if view is None else None,
         "may_manage": view is None and has_capability(request.user, project, Capability.MANAGE),
     }
 

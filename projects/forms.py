@@ -10,14 +10,13 @@ class ProjectSettingsForm(forms.ModelForm):
             "name", "description", "ranking_mode", "responses_per_item", "ties_allowed",
             "pairwise_strength", "rating_scale", "overlap", "lease_minutes", "rationale",
             "require_response_tags", "prompt_writing", "prompt_categories", "prompt_target",
-            "response_source", "generation_backend", "gold_rate", "gold_threshold",
-            "gold_min_answers", "gold_pause", "review_rate",
+            "response_source", "gold_rate", "gold_threshold", "gold_min_answers", "gold_pause",
+            "review_rate",
         ]  # fmt: skip
         widgets = {"description": forms.Textarea(attrs={"rows": 3})}
         help_texts = {
             "prompt_categories": "One per line.",
             "prompt_target": "Prompts each annotator is asked to write; 0 for no target.",
-            "generation_backend": "A generation backend registered on this server.",
             "gold_rate": "Share of claims that serve a gold item, 0 to 0.5 (0.05 is typical).",
             "gold_threshold": "Gold score (0 to 1) below which managers are alerted.",
             "gold_min_answers": "Gold items an annotator answers before their score counts.",

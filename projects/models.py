@@ -65,11 +65,10 @@ class Project(models.Model):
     prompt_categories = models.JSONField(default=list, blank=True)
     # Prompts each annotator is asked to write; 0 for no target.
     prompt_target = models.PositiveSmallIntegerField(default=0)
+    # "model": the project's generators (the loop page's) answer written prompts.
     response_source = models.CharField(
         max_length=16, choices=ResponseSource.choices, default=ResponseSource.IMPORT
     )
-    # Name of a registered generation backend (annotation.authoring.generation); empty: none.
-    generation_backend = models.CharField(max_length=100, blank=True)
     # The reward model that scores (pre-ranks) every new item's responses in the background.
     reward_model = models.ForeignKey(
         "training.ModelArtifact", null=True, blank=True, on_delete=models.SET_NULL,

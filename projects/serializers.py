@@ -23,9 +23,9 @@ class ProjectSerializer(serializers.ModelSerializer):
             "ties_allowed", "pairwise_strength", "rating_scale", "overlap", "lease_minutes",
             "rationale", "archived", "created_at", "role", "require_response_tags",
             "prompt_writing", "prompt_categories", "prompt_target", "response_source",
-            "generation_backend", "gold_rate", "gold_threshold", "gold_min_answers",
-            "gold_pause", "review_rate", "reward_model", "assist_mode", "acquisition_rule",
-            "acquisition_mix", "disagreement_threshold", "disagreement_cap",
+            "gold_rate", "gold_threshold", "gold_min_answers", "gold_pause", "review_rate",
+            "reward_model", "assist_mode", "acquisition_rule", "acquisition_mix",
+            "disagreement_threshold", "disagreement_cap",
         ]  # fmt: skip
         read_only_fields = ["id", "created_at", "role"]
 
@@ -55,7 +55,6 @@ class ProjectCreateSerializer(serializers.Serializer):
     )
     prompt_target = serializers.IntegerField(min_value=0, max_value=10000, required=False)
     response_source = serializers.ChoiceField(choices=ResponseSource.choices, required=False)
-    generation_backend = serializers.CharField(max_length=100, required=False, allow_blank=True)
     gold_rate = serializers.FloatField(min_value=0, max_value=0.5, required=False)
     gold_threshold = serializers.FloatField(min_value=0, max_value=1, required=False)
     gold_min_answers = serializers.IntegerField(min_value=1, max_value=1000, required=False)

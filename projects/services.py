@@ -37,7 +37,6 @@ PROJECT_SETTINGS = (
     "prompt_categories",
     "prompt_target",
     "response_source",
-    "generation_backend",
     "require_response_tags",
     "gold_rate",
     "gold_threshold",
@@ -96,7 +95,6 @@ def project_validate(project: Project) -> None:
         (0 <= project.gold_threshold <= 1, "gold_threshold", "must be between 0 and 1"),
         (1 <= project.gold_min_answers <= 1000, "gold_min_answers", "must be between 1 and 1000"),
         (0 <= project.review_rate <= 1, "review_rate", "must be between 0 and 1"),
-        (len(project.generation_backend) <= 100, "generation_backend", "must be at most 100 chars"),
         (project.assist_mode in AssistMode.values, "assist_mode", _one_of(AssistMode)),
         (
             project.acquisition_rule in AcquisitionRule.values,

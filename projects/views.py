@@ -114,14 +114,7 @@ def project_settings(request, project):
         else:
             messages.success(request, "Settings saved.")
             return redirect("project-settings", slug=project.slug)
-    from annotation.authoring.generation import backend_status
-
-    context = {
-        "project": project,
-        "form": form,
-        "generation_status": backend_status(project.generation_backend),
-    }
-    return render(request, "projects/project_settings.html", context)
+    return render(request, "projects/project_settings.html", {"project": project, "form": form})
 
 
 @project_view(Capability.MANAGE)

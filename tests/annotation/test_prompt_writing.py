@@ -2,8 +2,6 @@
 
 import pytest
 
-from annotation.authoring.generation import GeneratedResponse, registered_backend
-from annotation.authoring.services.generation_jobs import prompt_responses_generate
 from annotation.authoring.services.prompts import (
     prompt_duplicates_find,
     prompt_write,
@@ -241,53 +239,20 @@ def test_writer_responses_must_be_k_distinct_texts(writer_project):
     assert not Prompt.objects.exists() and not Assignment.objects.exists()
 
 
-def test_generated_source_waits_visibly_when_no_backend_is_configured(db):
+def test_generated_source_waits_for_the_loops_generators(db, django_capture_on_commit_callbacks):
+    # given
     project = make_project(slug="gen", prompt_writing=True, response_source="model")
     writer = add_member(project)
-    prompt = prompt_write(project=project, user=writer, messages=one_turn()).prompt
-    assert prompt.status == PromptStatus.NEEDS_GENERATION
-    assert "no generation backend configured" in prompt.status_reason
-    assert not Response.objects.exists()
 
-
-class EchoBackend:
-    """A real backend implementation for the registry contract (not a model)."""
-
-    name = "echo"
-
-    def generate(self, messages, k, **options):
-        return [
-            GeneratedResponse(text=f"Reply {n}: {messages[-1]['content']}", model_name="echo",
-                              settings={"n": n})
-            for n in range(k)
-        ]  # fmt: skip
-
-
-def test_a_configured_backend_fills_the_prompt_into_an_item(db):
-    project = make_project(
-        slug="gen2", prompt_writing=True, response_source="model", generation_backend="echo"
-    )
-    writer = add_member(project)
-    with registered_backend("echo", EchoBackend):
+    # when
+    with django_capture_on_commit_callbacks() as sent:
         prompt = prompt_write(project=project, user=writer, messages=one_turn()).prompt
-        prompt = prompt_responses_generate(prompt_id=prompt.pk)
-        # a duplicate delivery changes nothing
-        prompt_responses_generate(prompt_id=prompt.pk)
-    assert prompt.status == PromptStatus.READY
-    item = Item.objects.get(prompt=prompt)
-    assert item.responses.count() == project.responses_per_item
-    assert set(item.responses.values_list("origin", flat=True)) == {"model"}
 
-
-def test_an_unknown_backend_leaves_the_reason_and_no_half_item(db):
-    project = make_project(
-        slug="gen3", prompt_writing=True, response_source="model", generation_backend="gone"
-    )
-    prompt = prompt_write(project=project, user=add_member(project), messages=one_turn()).prompt
-    prompt = prompt_responses_generate(prompt_id=prompt.pk)
+    # then: it waits, and the loop (a layer above) is asked by task name once it commits;
+    # tests/training/test_written_prompts.py follows it to its item
     assert prompt.status == PromptStatus.NEEDS_GENERATION
-    assert "unknown generation backend 'gone'" in prompt.status_reason
-    assert not Item.objects.exists() and not Response.objects.exists()
+    assert len(sent) == 1
+    assert not Response.objects.exists() and not Item.objects.exists()
 
 
 def test_projects_cannot_turn_on_writing_without_a_response_source(db):

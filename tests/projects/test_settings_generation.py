@@ -17,12 +17,36 @@ def test_settings_list_the_loop_generators_and_link_to_the_loop_page(client, man
     section = page[page.index("data-generation-status") :]
     assert "<strong>tiny &lt;policy&gt;</strong>, <strong>old</strong> (inactive)" in section
     assert f'href="/p/{project.slug}/loop/#generators"' in section
-    # and the backend of written prompts is named for what it is
-    assert "Generation backend for written prompts" in section
-    assert "Response generation: <strong>Not configured" not in page
+    # and nothing names a second way to generate (the removed backend setting)
+    assert "Generation backend" not in page and "Not configured" not in page
+    assert 'name="generation_backend"' not in page
 
 
 def test_settings_without_generators_say_so(client, manager, project):
     client.force_login(manager)
     page = client.get(f"/p/{project.slug}/settings/").content.decode()
     assert "<strong>none yet</strong>" in page
+
+
+def test_a_model_project_without_an_active_generator_is_told_where_to_add_one(
+    client, manager, project
+):
+    # given written prompts answered by a model, and only a switched-off generator
+    project.prompt_writing, project.response_source = True, "model"
+    project.save(update_fields=["prompt_writing", "response_source"])
+    Generator.objects.create(
+        project=project, name="old", kind="local", model_path="/o", active=False
+    )
+    client.force_login(manager)
+
+    # when
+    page = client.get(f"/p/{project.slug}/settings/").content.decode()
+
+    # then
+    assert "data-no-generator" in page
+    assert "written prompts wait as “Waiting for generated responses”" in page
+
+    # and once one is active, the warning is gone and the generators answer written prompts
+    Generator.objects.create(project=project, name="new", kind="local", model_path="/n")
+    page = client.get(f"/p/{project.slug}/settings/").content.decode()
+    assert "data-no-generator" not in page and "and every written prompt" in page

@@ -9,6 +9,7 @@ from celery import shared_task
 from training.loop.services.acquisition import project_acquisition_refresh
 from training.loop.services.generation_run import generation_job_run as run_generation
 from training.loop.services.prerank import project_prerank as run_prerank
+from training.loop.services.written_prompts import written_prompts_generate as answer_written
 from training.runs.services.scoring import score_here
 
 
@@ -28,6 +29,13 @@ def project_prerank(project_id: int) -> int:
 def generation_job_run(job_id: int) -> str:
     """Answer a generation job's prompts (queued on ``gpu`` for local models)."""
     return run_generation(job_id=job_id).state
+
+
+@shared_task(acks_late=True, name="training.written_prompts_generate")
+def written_prompts_generate(project_id: int, prompt_ids: list[int] | None = None) -> int | None:
+    """Queue a generation job for written prompts that wait for a model's responses."""
+    job = answer_written(project_id=project_id, prompt_ids=prompt_ids)
+    return job.pk if job else None
 
 
 # The task keeps its first name: queued messages and schedules name it so.

@@ -2,8 +2,8 @@
 
 What follows depends on the project's response source: the writer also writes and orders
 the responses (stored as their ranking), other annotators write them in the response queue,
-or a generation backend is asked for them (the prompt waits, with the reason shown, while
-none is configured).
+or the project's generators (the model in the loop) answer it: the prompt waits for
+generated responses and ``training.written_prompts_generate`` is sent by name.
 """
 
 import hashlib
@@ -14,7 +14,6 @@ from django.db import transaction
 from django.utils import timezone
 
 from annotation import dedup
-from annotation.authoring.generation import GenerationNotConfigured
 from annotation.authoring.services.instrumentation import writing_stats_clean
 from annotation.models import (
     Annotation,
@@ -254,26 +253,11 @@ def prompt_write(
 
 
 def _await_generation(prompt: Prompt) -> None:
+    """The loop's generators answer it (a layer above, so by task name); until they do,
+    the prompt reads "Waiting for generated responses", with the reason once known."""
     prompt.status = PromptStatus.NEEDS_GENERATION
-    generators = list(prompt.project.generators.filter(active=True))
-    if generators:
-        # The project's generators (local models, HTTP endpoints) answer it as a job.
-        from training.loop.services.generation_run import generation_job_create
-        from training.loop.services.rounds import current_round
-
-        prompt.save(update_fields=["status"])
-        generation_job_create(
-            project=prompt.project, user=prompt.author, prompt_ids=[prompt.pk],
-            generators=generators, item_round=current_round(prompt.project),
-        )  # fmt: skip
-        return
-    if not prompt.project.generation_backend:
-        prompt.status_reason = str(GenerationNotConfigured())
-        prompt.save(update_fields=["status", "status_reason"])
-        return
     prompt.save(update_fields=["status"])
-
-    task_send_on_commit("annotation.prompt_generate", prompt.pk)
+    task_send_on_commit("training.written_prompts_generate", prompt.project_id, [prompt.pk])
 
 
 def _writer_responses(prompt: Prompt, user, raw, ranking, time_spent_ms: int) -> None:

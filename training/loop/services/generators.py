@@ -16,9 +16,10 @@ from pathlib import Path
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
-from annotation.authoring.generation import GeneratedResponse
+from annotation.models import Prompt, PromptStatus
 from common.errors import ApplicationError, ConflictError
-from projects.models import Project
+from common.queueing import task_send_on_commit
+from projects.models import Project, ResponseSource
 from training.loop.models import Generator, GeneratorKind, env_name_validate
 from training.loop.services.rate_limit import SharedRateLimiter
 from training.runs.models import ArtifactKind, ModelArtifact
@@ -30,6 +31,15 @@ GENERATOR_FIELDS = (
 )  # fmt: skip
 LOADED_MAX = 2  # local models kept in a worker's memory at once
 LIVE_EVERY_S = 1.0  # how often a batch in progress reports its tokens so far
+
+
+@dataclass(frozen=True)
+class GeneratedResponse:
+    """One answer a backend wrote, with what is stored beside it for provenance."""
+
+    text: str
+    model_name: str  # the model that wrote it (a registered policy, a path, a served name)
+    settings: dict  # sampling settings, generator name, finish reason, seed
 
 
 class GenerationError(Exception):
@@ -111,7 +121,20 @@ def generator_save(*, project: Project, generator: Generator | None = None, **fi
             generator.save()
     except IntegrityError as exc:
         raise ConflictError(f"a generator named {generator.name!r} already exists") from exc
+    _waiting_prompts_answer(project, generator)
     return generator
+
+
+def _waiting_prompts_answer(project: Project, generator: Generator) -> None:
+    """Written prompts that waited for a generator are answered once one is active: sent
+    by name, because answering them is a generation job (a module above this one)."""
+    if not generator.active or project.response_source != ResponseSource.MODEL:
+        return
+    waiting = Prompt.objects.filter(
+        project=project, source="written", status=PromptStatus.NEEDS_GENERATION
+    )
+    if waiting.exists():
+        task_send_on_commit("training.written_prompts_generate", project.pk)
 
 
 def response_plan(generators: list[Generator], k: int) -> list[tuple[Generator, int]]:
