@@ -9,7 +9,12 @@ from common.api.bodies import valid_data
 from common.errors import PermissionDeniedError
 from projects import services
 from projects.permissions import Capability, can_create_projects
-from projects.selectors import guideline_current, project_get_for_user, project_list_for_user
+from projects.selectors import (
+    guideline_current,
+    membership_list,
+    project_get_for_user,
+    project_list_for_user,
+)
 from projects.serializers import (
     GuidelineAckInputSerializer,
     GuidelineAckSerializer,
@@ -26,7 +31,7 @@ from projects.serializers import (
 class ProjectListApi(APIView):
     @extend_schema(responses=ProjectSerializer(many=True))
     def get(self, request):
-        projects = project_list_for_user(request.user).order_by("name")
+        projects = project_list_for_user(request.user)  # by name (the model's ordering)
         return Response(ProjectSerializer(projects, many=True, context={"request": request}).data)
 
     @extend_schema(request=ProjectCreateSerializer, responses={201: ProjectSerializer})
@@ -59,9 +64,7 @@ class MemberApi(APIView):
     @extend_schema(responses=MembershipSerializer(many=True))
     def get(self, request, slug):
         project = project_get_for_user(slug=slug, user=request.user, capability=Capability.MANAGE)
-        return Response(
-            MembershipSerializer(project.memberships.select_related("user"), many=True).data
-        )
+        return Response(MembershipSerializer(membership_list(project), many=True).data)
 
     @extend_schema(request=MembershipInputSerializer, responses={201: MembershipSerializer})
     def post(self, request, slug):

@@ -6,9 +6,11 @@ from common.errors import NotFoundError, PermissionDeniedError
 from projects.models import Guideline, GuidelineAck, Membership, Project
 from projects.permissions import (
     Capability,
+    capabilities_of,
     has_capability,
     not_allowed_message,
     remember_role,
+    role_of,
 )
 
 
@@ -16,6 +18,15 @@ def project_list_for_user(user) -> QuerySet[Project]:
     if user.is_superuser:
         return Project.objects.all()
     return Project.objects.filter(memberships__user=user).distinct()
+
+
+def project_cards_for_user(user) -> list[dict]:
+    """The home page's cards: each open project the user sees, with their role and
+    capabilities in it."""
+    return [
+        {"project": p, "role": role_of(user, p), "caps": capabilities_of(user, p)}
+        for p in project_list_for_user(user).filter(archived=False)
+    ]
 
 
 def project_get_for_user(*, slug: str, user, capability: Capability = Capability.VIEW) -> Project:
@@ -46,6 +57,15 @@ def guideline_current(project: Project) -> Guideline | None:
     return project.guidelines.order_by("-version").first()
 
 
+def guideline_history(project: Project, *, limit: int = 20) -> QuerySet[Guideline]:
+    """The project's guideline versions, newest first, with who published each."""
+    return project.guidelines.select_related("published_by")[:limit]
+
+
+def guideline_version_get(*, project: Project, version: int) -> Guideline | None:
+    return project.guidelines.filter(version=version).first()
+
+
 def guideline_needs_ack(*, project: Project, user) -> Guideline | None:
     """The current guideline if the user has not acknowledged it yet, else None (one query)."""
     read = GuidelineAck.objects.filter(guideline=OuterRef("pk"), user=user)
@@ -57,6 +77,14 @@ def guideline_needs_ack(*, project: Project, user) -> Guideline | None:
 
 def membership_list(project: Project) -> QuerySet[Membership]:
     return project.memberships.select_related("user").order_by("role", "user__username")
+
+
+def members_page(project: Project) -> dict:
+    """What the members page lists: memberships by role, and the groups with their members."""
+    return {
+        "memberships": membership_list(project),
+        "groups": project.groups.prefetch_related("members"),
+    }
 
 
 def member_user_id(*, project: Project, username: str) -> int | None:

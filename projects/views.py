@@ -6,6 +6,7 @@ from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import AuthenticationForm
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.debug import sensitive_post_parameters
@@ -23,14 +24,15 @@ from projects.forms import (
     ProjectCreateForm,
     ProjectSettingsForm,
 )
-from projects.models import Guideline
 from projects.permissions import Capability, can_create_projects, capabilities_of, role_of
 from projects.rendering import render_markdown
 from projects.selectors import (
     guideline_current,
+    guideline_history,
     guideline_needs_ack,
-    membership_list,
-    project_list_for_user,
+    guideline_version_get,
+    members_page,
+    project_cards_for_user,
 )
 
 _django_login = auth_views.LoginView.as_view()
@@ -56,10 +58,7 @@ def login(request):
 
 @login_required
 def home(request):
-    projects = [
-        {"project": p, "role": role_of(request.user, p), "caps": capabilities_of(request.user, p)}
-        for p in project_list_for_user(request.user).filter(archived=False)
-    ]
+    projects = project_cards_for_user(request.user)
     return render(
         request,
         "projects/project_list.html",
@@ -117,40 +116,65 @@ def project_settings(request, project):
     return render(request, "projects/project_settings.html", {"project": project, "form": form})
 
 
-@project_view(Capability.MANAGE)
-def project_members(request, project):
-    member_form = MemberForm(request.POST if "add_member" in request.POST else None)
-    group_form = GroupForm(request.POST if "save_group" in request.POST else None)
-    if request.method == "POST":
-        try:
-            if "add_member" in request.POST and member_form.is_valid():
-                services.membership_set(project=project, **member_form.cleaned_data)
-                messages.success(
-                    request, f"{member_form.cleaned_data['username']} is now a member."
-                )
-                return redirect("project-members", slug=project.slug)
-            if "remove" in request.POST:
-                services.membership_remove(project=project, username=request.POST["remove"])
-                messages.success(request, f"{request.POST['remove']} removed.")
-                return redirect("project-members", slug=project.slug)
-            if "save_group" in request.POST and group_form.is_valid():
-                services.group_set_members(
-                    project=project,
-                    name=group_form.cleaned_data["name"],
-                    usernames=group_form.cleaned_data["usernames"],
-                )
-                messages.success(request, "Group saved.")
-                return redirect("project-members", slug=project.slug)
-        except ApplicationError as exc:
-            messages.error(request, exc.message)
+def _members_page(request, project, *, member_form=None, group_form=None):
+    """The members page; a refused form comes back bound, with its errors."""
     context = {
         "project": project,
-        "memberships": membership_list(project),
-        "groups": project.groups.prefetch_related("members"),
-        "member_form": member_form,
-        "group_form": group_form,
+        **members_page(project),
+        "member_form": member_form or MemberForm(),
+        "group_form": group_form or GroupForm(),
     }
     return render(request, "projects/project_members.html", context)
+
+
+@project_view(Capability.MANAGE)
+def project_members(request, project):
+    return _members_page(request, project)
+
+
+@require_POST
+@project_view(Capability.MANAGE)
+def member_add(request, project):
+    form = MemberForm(request.POST)
+    try:
+        if form.is_valid():
+            services.membership_set(project=project, **form.cleaned_data)
+            messages.success(request, f"{form.cleaned_data['username']} is now a member.")
+            return redirect("project-members", slug=project.slug)
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+    return _members_page(request, project, member_form=form)
+
+
+@require_POST
+@project_view(Capability.MANAGE)
+def member_remove(request, project):
+    username = request.POST.get("username", "")
+    try:
+        services.membership_remove(project=project, username=username)
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, f"{username} removed.")
+    return redirect("project-members", slug=project.slug)
+
+
+@require_POST
+@project_view(Capability.MANAGE)
+def group_save(request, project):
+    form = GroupForm(request.POST)
+    try:
+        if form.is_valid():
+            services.group_set_members(
+                project=project,
+                name=form.cleaned_data["name"],
+                usernames=form.cleaned_data["usernames"],
+            )
+            messages.success(request, "Group saved.")
+            return redirect("project-members", slug=project.slug)
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+    return _members_page(request, project, group_form=form)
 
 
 def _safe_next(request, default: str) -> str:
@@ -170,7 +194,7 @@ def guideline_detail(request, project):
         "needs_ack": guideline_needs_ack(project=project, user=request.user),
         "can_annotate": Capability.ANNOTATE in capabilities_of(request.user, project),
         "can_manage": Capability.MANAGE in capabilities_of(request.user, project),
-        "history": project.guidelines.select_related("published_by")[:20],
+        "history": guideline_history(project),
         "next": _safe_next(request, ""),
     }
     if request.htmx:
@@ -228,10 +252,8 @@ def guideline_preview(request, project):
 
 @project_view()
 def guideline_version(request, project, version: int):
-    guideline = Guideline.objects.filter(project=project, version=version).first()
+    guideline = guideline_version_get(project=project, version=version)
     if guideline is None:
-        from django.http import Http404
-
         raise Http404("no such version")
     return render(
         request,

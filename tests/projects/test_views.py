@@ -41,16 +41,13 @@ def test_settings_page_saves_and_validates(as_manager, project):
 
 def test_members_page_adds_changes_and_removes(as_manager, project):
     UserFactory(username="newcomer")
-    as_manager.post(
-        f"/p/{project.slug}/members/",
-        {"add_member": "1", "username": "newcomer", "role": "reviewer"},
-    )
+    as_manager.post(f"/p/{project.slug}/members/add/", {"username": "newcomer", "role": "reviewer"})
     assert Membership.objects.get(project=project, user__username="newcomer").role == Role.REVIEWER
-    as_manager.post(f"/p/{project.slug}/members/", {"remove": "newcomer"})
+    as_manager.post(f"/p/{project.slug}/members/remove/", {"username": "newcomer"})
     assert not Membership.objects.filter(project=project, user__username="newcomer").exists()
     page = as_manager.post(
-        f"/p/{project.slug}/members/",
-        {"add_member": "1", "username": "ghost", "role": "annotator"},
+        f"/p/{project.slug}/members/add/",
+        {"username": "ghost", "role": "annotator"},
         follow=True,
     )
     assert "No account named &#x27;ghost&#x27;" in page.content.decode()
@@ -59,16 +56,14 @@ def test_members_page_adds_changes_and_removes(as_manager, project):
 
 def test_groups_are_made_of_members(as_manager, project):
     add_member(project, Role.ANNOTATOR, "ann1")
-    as_manager.post(
-        f"/p/{project.slug}/members/", {"save_group": "1", "name": "experts", "usernames": "ann1"}
-    )
+    as_manager.post(f"/p/{project.slug}/members/groups/", {"name": "experts", "usernames": "ann1"})
     assert list(
         AnnotatorGroup.objects.get(name="experts").members.values_list("username", flat=True)
     ) == ["ann1"]
     UserFactory(username="stranger")
     page = as_manager.post(
-        f"/p/{project.slug}/members/",
-        {"save_group": "1", "name": "x", "usernames": "stranger"},
+        f"/p/{project.slug}/members/groups/",
+        {"name": "x", "usernames": "stranger"},
         follow=True,
     )
     assert "not members of this project" in page.content.decode()
