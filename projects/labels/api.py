@@ -79,5 +79,5 @@ class RubricDetailApi(APIView):
     @extend_schema(responses={204: None})
     def delete(self, request, slug, dimension_id):
         project = project_get_for_user(slug=slug, user=request.user, capability=Capability.MANAGE)
-        labels.rating_dimension_get(project=project, dimension_id=dimension_id).delete()
+        labels.rating_dimension_delete(project=project, dimension_id=dimension_id)
         return Response(status=status.HTTP_204_NO_CONTENT)

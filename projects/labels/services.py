@@ -140,3 +140,8 @@ def tag_label_delete(*, project: Project, label_id: int) -> None:
             "annotations; it stays",
             extra={"field": "label"},
         ) from None
+
+
+def rating_dimension_delete(*, project: Project, dimension_id: int) -> None:
+    """Delete a rubric dimension; scores already given under it go with it."""
+    rating_dimension_get(project=project, dimension_id=dimension_id).delete()

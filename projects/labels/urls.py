@@ -6,6 +6,14 @@ from projects.labels import api, views
 
 urlpatterns = [
     path("p/<slug:slug>/labels/", views.label_list, name="label-list"),
+    path("p/<slug:slug>/labels/add/", views.label_add, name="label-add"),
+    path("p/<slug:slug>/labels/<int:label_id>/delete/", views.label_delete, name="label-delete"),
+    path("p/<slug:slug>/labels/dimensions/add/", views.dimension_add, name="dimension-add"),
+    path(
+        "p/<slug:slug>/labels/dimensions/<int:dimension_id>/delete/",
+        views.dimension_delete,
+        name="dimension-delete",
+    ),
 ]
 
 api_urlpatterns = [

@@ -106,8 +106,7 @@ def test_a_label_in_use_stays_with_a_message():
     api.force_authenticate(manager)
     gone = api.delete(f"/api/v1/projects/{project.slug}/labels/{label.pk}/")
     assert gone.status_code == 409 and "is used by 1" in gone.json()["message"]
-    page = _client(manager).post(f"/p/{project.slug}/labels/", {"delete_label": str(label.pk)},
-                                 follow=True)  # fmt: skip
+    page = _client(manager).post(f"/p/{project.slug}/labels/{label.pk}/delete/", follow=True)
     assert page.status_code == 200 and "is used by 1" in page.content.decode()
     assert project.tag_labels.filter(pk=label.pk).exists()
 

@@ -81,24 +81,26 @@ def test_manager_page_adds_and_deletes(project, manager, client):
     client.force_login(manager)
     url = f"/p/{project.slug}/labels/"
     client.post(
-        url,
+        f"{url}add/",
         {
-            "add_label": "1",
             "name": "good reasoning",
             "kind": "span",
             "colour": "#33aa33",
             "hotkey": "q",
         },
     )
-    client.post(url, {"add_dimension": "1", "name": "harmless", "scale": 5, "hotkey": ""})
+    client.post(f"{url}dimensions/add/", {"name": "harmless", "scale": 5, "hotkey": ""})
     page = client.get(url).content.decode()
     assert "good reasoning" in page and "harmless" in page
     label = TagLabel.objects.get(name="good reasoning")
-    client.post(url, {"delete_label": label.pk})
+    client.post(f"{url}{label.pk}/delete/")
     assert not TagLabel.objects.filter(pk=label.pk).exists()
+    dimension = project.rating_dimensions.get(name="harmless")
+    client.post(f"{url}dimensions/{dimension.pk}/delete/")
+    assert not project.rating_dimensions.exists()
     error = client.post(
-        url,
-        {"add_label": "1", "name": "x", "kind": "span", "colour": "#000000", "hotkey": "s"},
+        f"{url}add/",
+        {"name": "x", "kind": "span", "colour": "#000000", "hotkey": "s"},
         follow=True,
     )
     assert "taken by the ranking page" in error.content.decode()
@@ -118,11 +120,11 @@ def _field_error(html: str, field: str) -> str:
 def test_a_refused_label_keeps_what_was_typed_with_the_error_on_its_field(project, manager, client):
     # given: a manager who typed a name and a description and a key the ranking page uses
     client.force_login(manager)
-    typed = {"add_label": "1", "name": "made-up citation", "kind": "response",
+    typed = {"name": "made-up citation", "kind": "response",
              "colour": "#aa3355", "hotkey": "j", "description": "Cites a paper that <none> wrote"}  # fmt: skip
 
     # when they add the label
-    page = client.post(f"/p/{project.slug}/labels/", typed)
+    page = client.post(f"/p/{project.slug}/labels/add/", typed)
 
     # then: nothing is saved and the form comes back as typed, the error beside the hotkey
     assert page.status_code == 400 and not TagLabel.objects.exists()
@@ -140,8 +142,8 @@ def test_a_clashing_hotkey_or_name_is_put_on_that_field(project, manager, client
     # given: a label with a name and a hotkey
     tag_label_save(project=project, name="unsafe", hotkey="x")
     client.force_login(manager)
-    url = f"/p/{project.slug}/labels/"
-    base = {"add_label": "1", "kind": "span", "colour": "#000000"}
+    url = f"/p/{project.slug}/labels/add/"
+    base = {"kind": "span", "colour": "#000000"}
 
     # when a second label takes its hotkey, then its name
     by_key = client.post(url, {**base, "name": "risky", "hotkey": "X"}).content.decode()
