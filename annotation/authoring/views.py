@@ -30,6 +30,7 @@ from annotation.authoring.services.prompts import (
 from annotation.authoring.services.response_queue import write_claim, write_skip, write_submit
 from annotation.authoring.services.revisions import annotation_revise
 from annotation.quality.selectors.review import reviews_received
+from annotation.selectors import generation_waiting
 from annotation.services.claiming import GuidelinesNotAcknowledged
 from common.errors import ApplicationError, ConflictError, NotFoundError
 from common.numbers import plain_int
@@ -57,6 +58,10 @@ def _write_context(project, request, **extra) -> dict:
         "progress": prompt_write_progress(project=project, user=request.user),
         "client_token": uuid.uuid4().hex,
         "turns": [""],
+        # Model projects: written prompts still waiting, and why (no generator yet).
+        "generation_waiting": generation_waiting(project=project)
+        if project.response_source == ResponseSource.MODEL
+        else None,
         **extra,
     }
 

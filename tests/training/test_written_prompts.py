@@ -98,6 +98,9 @@ def test_without_a_generator_the_prompt_waits_in_words_until_one_is_saved(
     client.force_login(ranker)
     page = client.get(f"/p/{project.slug}/annotate/").content.decode()
     assert "1 written prompt waits for generated responses. No generator yet" in page
+    client.force_login(writer)
+    page = client.get(f"/p/{project.slug}/write/").content.decode()
+    assert "1 written prompt still waits for generated responses. No generator yet" in page
     client.force_login(project.memberships.get(role=Role.MANAGER).user)
     settings = client.get(f"/p/{project.slug}/settings/").content.decode()
     assert "data-no-generator" in settings and "no active generator" in settings

@@ -11,7 +11,7 @@ answers every prompt that waited.
 """
 
 from django.db import transaction
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, OuterRef, QuerySet
 
 from annotation.models import Item, Prompt, PromptStatus
 from projects.models import Project, ResponseSource
@@ -25,7 +25,7 @@ NO_GENERATOR = (
 )
 
 
-def written_prompts_waiting(project: Project):
+def written_prompts_waiting(project: Project) -> QuerySet[Prompt]:
     """The project's written prompts that wait for generated responses (no item yet)."""
     has_item = Item.objects.filter(prompt=OuterRef("pk"))
     return Prompt.objects.filter(
