@@ -24,7 +24,10 @@ def project_view(capability: Capability = Capability.VIEW):
                 raise Http404(exc.message) from exc
             except PermissionDeniedError as exc:
                 return render(request, "403.html", {"message": exc.message}, status=403)
-            return view(request, project, *args, **kwargs)
+            try:
+                return view(request, project, *args, **kwargs)
+            except NotFoundError as exc:  # a selector's "no such row in this project"
+                raise Http404(exc.message) from exc
 
         return wrapper
 

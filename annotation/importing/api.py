@@ -6,13 +6,12 @@ from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from annotation.importing.models import ImportJob
+from annotation.importing.selectors import import_job_get_for_manager
 from annotation.importing.serializers import ImportInputSerializer, ImportJobSerializer
 from annotation.importing.services import import_job_cancel, import_job_create
 from common.api.bodies import valid_data
 from common.api.schema import JOB_QUEUE_DOWN
-from common.errors import NotFoundError
-from projects.permissions import Capability, has_capability
+from projects.permissions import Capability
 from projects.selectors import project_get_for_user
 
 
@@ -34,24 +33,17 @@ class ImportCreateApi(APIView):
         return Response(ImportJobSerializer(job).data, status=status.HTTP_202_ACCEPTED)
 
 
-def _import_for_manager(request, import_id) -> ImportJob:
-    job = ImportJob.objects.select_related("project").filter(pk=import_id).first()
-    if job is None or not has_capability(request.user, job.project, Capability.VIEW):
-        raise NotFoundError(f"no import {import_id}")
-    project_get_for_user(slug=job.project.slug, user=request.user, capability=Capability.MANAGE)
-    return job
-
-
 class ImportDetailApi(APIView):
     @extend_schema(responses=ImportJobSerializer)
     def get(self, request, import_id):
-        return Response(ImportJobSerializer(_import_for_manager(request, import_id)).data)
+        job = import_job_get_for_manager(import_id=import_id, user=request.user)
+        return Response(ImportJobSerializer(job).data)
 
 
 class ImportCancelApi(APIView):
     @extend_schema(request=None, responses={202: ImportJobSerializer})
     def post(self, request, import_id):
-        job = _import_for_manager(request, import_id)
+        job = import_job_get_for_manager(import_id=import_id, user=request.user)
         import_job_cancel(job=job)
         job.refresh_from_db()
         return Response(ImportJobSerializer(job).data, status=status.HTTP_202_ACCEPTED)

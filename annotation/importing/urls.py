@@ -11,6 +11,7 @@ urlpatterns = [
         "p/<slug:slug>/imports/<int:import_id>/cancel/", views.import_cancel, name="import-cancel"
     ),
     path("p/<slug:slug>/batches/", views.batch_list, name="batch-list"),
+    path("p/<slug:slug>/batches/restrict/", views.batch_restrict_view, name="batch-restrict"),
 ]
 
 api_urlpatterns = [

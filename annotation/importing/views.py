@@ -1,14 +1,17 @@
 """The manager's import pages (upload, progress, errors) and batch pages."""
 
 from django.contrib import messages
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from annotation.importing.forms import BatchRestrictionForm, ImportForm
-from annotation.importing.models import ImportJob
-from annotation.importing.selectors import import_jobs_for_project
+from annotation.importing.selectors import (
+    batch_get,
+    batch_list_for_project,
+    import_job_get,
+    import_jobs_for_project,
+)
 from annotation.importing.services import import_job_cancel, import_job_create
-from annotation.models import Batch
 from annotation.services.batches import batch_restrict
 from common.errors import ApplicationError
 from common.jobs import job_waiting
@@ -41,7 +44,7 @@ def import_list(request, project):
 
 @project_view(Capability.MANAGE)
 def import_detail(request, project, import_id: int):
-    job = get_object_or_404(ImportJob, pk=import_id, project=project)
+    job = import_job_get(project=project, import_id=import_id)
     context = {
         "project": project,
         "job": job,
@@ -56,7 +59,7 @@ def import_detail(request, project, import_id: int):
 @require_POST
 @project_view(Capability.MANAGE)
 def import_cancel(request, project, import_id: int):
-    job = get_object_or_404(ImportJob, pk=import_id, project=project)
+    job = import_job_get(project=project, import_id=import_id)
     try:
         import_job_cancel(job=job)
     except ApplicationError as exc:
@@ -66,23 +69,25 @@ def import_cancel(request, project, import_id: int):
 
 @project_view(Capability.MANAGE)
 def batch_list(request, project):
-    batches = project.batches.prefetch_related("allowed_users", "allowed_groups").order_by(
-        "-created_at"
-    )
-    if request.method == "POST":
-        batch_id = plain_ids(request.POST.get("batch", ""))
-        batch = get_object_or_404(Batch, pk=batch_id[0] if batch_id else 0, project=project)
-        form = BatchRestrictionForm(request.POST)
-        if form.is_valid():
-            try:
-                batch_restrict(
-                    batch=batch,
-                    restricted=form.cleaned_data["restricted"],
-                    usernames=form.cleaned_data["usernames"],
-                    group_names=form.cleaned_data["groups"],
-                )
-                messages.success(request, f"Batch “{batch.name}” updated.")
-            except ApplicationError as exc:
-                messages.error(request, exc.message)
-        return redirect("batch-list", slug=project.slug)
-    return render(request, "annotation/batch_list.html", {"project": project, "batches": batches})
+    context = {"project": project, "batches": batch_list_for_project(project)}
+    return render(request, "annotation/batch_list.html", context)
+
+
+@require_POST
+@project_view(Capability.MANAGE)
+def batch_restrict_view(request, project):
+    ids = plain_ids(request.POST.get("batch", ""))
+    batch = batch_get(project=project, batch_id=ids[0] if ids else None)
+    form = BatchRestrictionForm(request.POST)
+    if form.is_valid():
+        try:
+            batch_restrict(
+                batch=batch,
+                restricted=form.cleaned_data["restricted"],
+                usernames=form.cleaned_data["usernames"],
+                group_names=form.cleaned_data["groups"],
+            )
+            messages.success(request, f"Batch “{batch.name}” updated.")
+        except ApplicationError as exc:
+            messages.error(request, exc.message)
+    return redirect("batch-list", slug=project.slug)

@@ -147,7 +147,7 @@ def test_odd_digits_and_words_in_ids_are_not_500s(project, annotator, client, ma
     assert client.post(f"/p/{project.slug}/annotate/next/", {"exclude": "²"}).status_code == 200
     assert client.get(f"/p/{project.slug}/annotate/next/").status_code == 405  # leasing is a POST
     client.force_login(manager)
-    assert client.post(f"/p/{project.slug}/batches/", {"batch": "abc"}).status_code == 404
+    assert client.post(f"/p/{project.slug}/batches/restrict/", {"batch": "abc"}).status_code == 404
 
 
 def test_nul_in_a_rationale_is_a_clear_400(project, annotator, client):

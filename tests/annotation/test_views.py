@@ -180,7 +180,8 @@ def test_manager_restricts_a_batch_from_the_page(project, client, manager):
     make_items(project, 2, batch=batch)
     client.force_login(manager)
     client.post(
-        f"/p/{project.slug}/batches/", {"batch": batch.pk, "restricted": "on", "usernames": "alice"}
+        f"/p/{project.slug}/batches/restrict/",
+        {"batch": batch.pk, "restricted": "on", "usernames": "alice"},
     )
     batch.refresh_from_db()
     assert batch.restricted and list(batch.allowed_users.values_list("username", flat=True)) == [
