@@ -14,6 +14,7 @@ from annotation.authoring.selectors import (
     annotation_detail_for_user,
     annotations_of_user,
     prompts_of_user,
+    write_assignment_check_for_user,
 )
 from annotation.authoring.serializers import (
     AnnotationDetailSerializer,
@@ -115,17 +116,6 @@ class WriteClaimApi(APIView):
         return Response(WriteAssignmentOutSerializer(assignment).data)
 
 
-def _write_project_check(request, assignment_id: int) -> None:
-    """Leaving the project ends access to its write leases (reported as missing)."""
-    from annotation.authoring.models import WriteAssignment
-    from common.errors import NotFoundError
-    from projects.permissions import has_capability
-
-    lease = WriteAssignment.objects.select_related("project").filter(pk=assignment_id).first()
-    if lease is None or not has_capability(request.user, lease.project, Capability.ANNOTATE):
-        raise NotFoundError(f"no write assignment {assignment_id} of yours")
-
-
 class WriteSubmitApi(APIView):
     @extend_schema(
         request=WriteSubmitInputSerializer,
@@ -133,7 +123,7 @@ class WriteSubmitApi(APIView):
     )
     def post(self, request, assignment_id):
         """Submit your response to the leased prompt (a retried token returns the first)."""
-        _write_project_check(request, assignment_id)
+        write_assignment_check_for_user(user=request.user, assignment_id=assignment_id)
         response, created = write_submit(
             assignment_id=assignment_id, user=request.user, **valid_data(
                 WriteSubmitInputSerializer, request
@@ -154,7 +144,7 @@ class WriteSkipApi(APIView):
     )
     def post(self, request, assignment_id):
         """Give the prompt back; it never returns to you."""
-        _write_project_check(request, assignment_id)
+        write_assignment_check_for_user(user=request.user, assignment_id=assignment_id)
         data = valid_data(SkipInputSerializer, request)
         assignment = write_skip(assignment_id=assignment_id, user=request.user, **data)
         return Response({"id": assignment.pk, "state": assignment.state})

@@ -9,11 +9,13 @@ from dataclasses import dataclass, field
 from django.db.models import Count, Q, QuerySet, TextField
 from django.db.models.functions import Cast
 
-from annotation.models import Annotation, AnnotationRevision, Prompt, Response
+from annotation.authoring.models import WriteAssignment
+from annotation.models import Annotation, AnnotationRevision, Assignment, Prompt, Response
 from annotation.selectors import LETTERS
 from common.errors import NotFoundError
 from projects.labels.models import TagLabel
 from projects.models import Project
+from projects.permissions import Capability, has_capability
 
 MAX_QUERY_CHARS = 200
 
@@ -133,3 +135,31 @@ def written_prompts_for_review(*, project: Project, flagged_only: bool = False) 
     if flagged_only:
         prompts = prompts.filter(Q(mostly_pasted=True) | Q(pasted_responses__gt=0))
     return prompts
+
+
+def write_assignment_check(*, project: Project, assignment_id: int | None) -> int:
+    """The id of a write lease of this project; NotFoundError otherwise. A lease held in a
+    project the user has since left stays out of reach, page and API alike."""
+    found = (
+        assignment_id is not None
+        and WriteAssignment.objects.filter(pk=assignment_id, project=project).exists()
+    )
+    if not found:
+        raise NotFoundError(f"no write assignment {assignment_id} of yours in this project")
+    return assignment_id
+
+
+def write_assignment_check_for_user(*, user, assignment_id: int) -> None:
+    """Leaving the project ends access to its write leases (reported as missing)."""
+    lease = WriteAssignment.objects.select_related("project").filter(pk=assignment_id).first()
+    if lease is None or not has_capability(user, lease.project, Capability.ANNOTATE):
+        raise NotFoundError(f"no write assignment {assignment_id} of yours")
+
+
+def rewrite_original_text(*, project: Project, user, assignment_id: int, response_id) -> str:
+    """The text of a response on the user's own leased item, for the rewrite diff;
+    NotFoundError for anything else."""
+    assignment = Assignment.objects.filter(pk=assignment_id, user=user, project=project).first()
+    if assignment is None or response_id not in assignment.display_order:
+        raise NotFoundError("no such response on your item")
+    return Response.objects.values_list("text", flat=True).get(pk=response_id)

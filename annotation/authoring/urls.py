@@ -21,6 +21,16 @@ urlpatterns = [
         views.response_write_page,
         name="response-write",
     ),
+    path(
+        "p/<slug:slug>/write-responses/submit/",
+        views.response_write_submit,
+        name="response-write-submit",
+    ),
+    path(
+        "p/<slug:slug>/write-responses/skip/",
+        views.response_write_skip,
+        name="response-write-skip",
+    ),
     path("p/<slug:slug>/prompts/", views.written_prompts, name="written-prompts"),
     path("p/<slug:slug>/history/", views.history, name="history"),
     path(

@@ -5,20 +5,22 @@ from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
+from annotation.authoring.diffing import diff_counts, word_diff
 from annotation.authoring.forms import (
     prompt_payload_from_post,
     response_payload_from_post,
     revision_payload_from_post,
 )
-from annotation.authoring.models import WriteAssignment
 from annotation.authoring.selectors import (
     annotation_detail_for_user,
     annotations_of_user,
+    rewrite_original_text,
+    write_assignment_check,
     written_prompts_for_review,
 )
 from annotation.authoring.services.prompts import (
@@ -84,20 +86,25 @@ def prompt_write_page(request, project):
     except GuidelinesNotAcknowledged:
         return _guidelines_first(project)
     except ApplicationError as exc:
-        context = _write_context(
-            project, request,
-            error=exc.message, duplicates=exc.extra.get("duplicates", []),
-            turns=request.POST.getlist("turn") or [""],
-            answers=request.POST.getlist("response"), category=payload["category"],
-            order=request.POST.get("order", ""), client_token=payload["client_token"],
-        )  # fmt: skip
-        status = 409 if isinstance(exc, ConflictError) else 400
-        return render(request, "annotation/prompt_write.html", context, status=status)
+        return _write_refused(request, project, exc, payload)
     prompt = written.prompt
     messages.success(request, f"Prompt {prompt.pk} saved: {prompt.get_status_display().lower()}.")
     # The token names the draft the page may now drop from the browser's storage (writing.js).
     saved = "?" + urlencode({"saved": payload["client_token"]}) if payload["client_token"] else ""
     return redirect(reverse("prompt-write", kwargs={"slug": project.slug}) + saved)
+
+
+def _write_refused(request, project, exc: ApplicationError, payload: dict):
+    """The writing page again with what was typed, the reason and any near duplicates."""
+    context = _write_context(
+        project, request,
+        error=exc.message, duplicates=exc.extra.get("duplicates", []),
+        turns=request.POST.getlist("turn") or [""],
+        answers=request.POST.getlist("response"), category=payload["category"],
+        order=request.POST.get("order", ""), client_token=payload["client_token"],
+    )  # fmt: skip
+    status = 409 if isinstance(exc, ConflictError) else 400
+    return render(request, "annotation/prompt_write.html", context, status=status)
 
 
 @require_POST
@@ -115,39 +122,60 @@ def prompt_duplicates(request, project):
     return render(request, "annotation/partials/duplicates.html", {"duplicates": matches})
 
 
+def _guidelines_first_for_responses(project):
+    return redirect(f"/p/{project.slug}/guidelines/?next=/p/{project.slug}/write-responses/")
+
+
 @project_view(Capability.ANNOTATE)
 def response_write_page(request, project):
     if project.response_source != ResponseSource.QUEUE:
         raise Http404("this project has no response-writing queue")
     try:
-        if request.method == "POST":
-            _response_write_post(request, project)
         lease = write_claim(user=request.user, project=project)
     except GuidelinesNotAcknowledged:
-        return redirect(f"/p/{project.slug}/guidelines/?next=/p/{project.slug}/write-responses/")
-    except (ApplicationError, NotFoundError) as exc:
+        return _guidelines_first_for_responses(project)
+    except ApplicationError as exc:
         messages.error(request, exc.message)
         return redirect("response-write", slug=project.slug)
     context = {"project": project, "lease": lease, "client_token": uuid.uuid4().hex}
     return render(request, "annotation/response_write.html", context)
 
 
-def _response_write_post(request, project) -> None:
-    raw_id = request.POST.get("assignment", "")
-    if plain_int(raw_id) is None:
-        raise ApplicationError("assignment: missing")
-    # This page's project only: a lease held in a project the user has since left stays
-    # out of reach, as through the API.
-    if not WriteAssignment.objects.filter(pk=int(raw_id), project=project).exists():
-        raise NotFoundError(f"no write assignment {raw_id} of yours in this project")
-    if "skip" in request.POST:
-        write_skip(assignment_id=int(raw_id), user=request.user)
+def _response_write_act(request, project, act) -> HttpResponse:
+    """Run ``act`` on the posted lease of this project, then back to the queue page."""
+    if project.response_source != ResponseSource.QUEUE:
+        raise Http404("this project has no response-writing queue")
+    try:
+        assignment_id = write_assignment_check(
+            project=project, assignment_id=plain_int(request.POST.get("assignment", ""))
+        )
+        act(assignment_id)
+    except GuidelinesNotAcknowledged:
+        return _guidelines_first_for_responses(project)
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+    return redirect("response-write", slug=project.slug)
+
+
+@require_POST
+@project_view(Capability.ANNOTATE)
+def response_write_submit(request, project):
+    def submit(assignment_id: int) -> None:
+        payload = response_payload_from_post(request.POST)
+        write_submit(assignment_id=assignment_id, user=request.user, **payload)
+        messages.success(request, "Response saved. Thank you!")
+
+    return _response_write_act(request, project, submit)
+
+
+@require_POST
+@project_view(Capability.ANNOTATE)
+def response_write_skip(request, project):
+    def skip(assignment_id: int) -> None:
+        write_skip(assignment_id=assignment_id, user=request.user)
         messages.info(request, "Skipped; that prompt will not come back to you.")
-        return
-    write_submit(
-        assignment_id=int(raw_id), user=request.user, **response_payload_from_post(request.POST)
-    )
-    messages.success(request, "Response saved. Thank you!")
+
+    return _response_write_act(request, project, skip)
 
 
 @project_view(Capability.ANNOTATE)
@@ -220,18 +248,12 @@ def written_prompts(request, project):
 @project_view(Capability.ANNOTATE)
 def rewrite_diff(request, project, assignment_id: int):
     """The diff between a response on the user's leased item and their rewrite (htmx)."""
-    from annotation.authoring.diffing import diff_counts, word_diff
-    from annotation.models import Assignment
-    from annotation.models import Response as ResponseRow
-
-    assignment = Assignment.objects.filter(
-        pk=assignment_id, user=request.user, project=project
-    ).first()
-    raw_id = request.POST.get("response", "")
-    response_id = plain_int(raw_id)
-    if assignment is None or response_id not in assignment.display_order:
-        raise Http404("no such response on your item")
-    original = ResponseRow.objects.values_list("text", flat=True).get(pk=response_id)
+    original = rewrite_original_text(
+        project=project,
+        user=request.user,
+        assignment_id=assignment_id,
+        response_id=plain_int(request.POST.get("response", "")),
+    )
     pieces = word_diff(original, request.POST.get("text", "").strip())
     context = {"pieces": pieces, "counts": diff_counts(pieces)}
     return render(request, "annotation/partials/rewrite_diff.html", context)

@@ -171,10 +171,10 @@ def test_the_response_queue_page(project):
     page = writer.get("/p/pages/write-responses/")
     assert b"<strong>recursion</strong>" in page.content
     lease = page.context["lease"]
-    response = writer.post("/p/pages/write-responses/", {
+    response = writer.post("/p/pages/write-responses/submit/", {
         "assignment": lease.pk, "text": "A function that calls itself on a smaller input.",
-        "writing": json.dumps({"text": {"typing_ms": 8000, "keystrokes": 48}}), "save": "",
-    })  # fmt: skip
+        "writing": json.dumps({"text": {"typing_ms": 8000, "keystrokes": 48}}),
+    }, follow=True)  # fmt: skip
     assert response.status_code == 200, [str(m) for m in response.wsgi_request._messages]
     assert b"No prompt waits for your response" in response.content
     assert Response.objects.get().author.username == "answerer"

@@ -113,7 +113,7 @@ def test_a_lease_is_submitted_only_through_its_own_projects_page(project, prompt
     client = Client()
     client.force_login(writer)
     page = client.post(
-        f"/p/{other.slug}/write-responses/",
+        f"/p/{other.slug}/write-responses/submit/",
         {"assignment": str(lease.pk), "text": "An answer."},
         follow=True,
     )
