@@ -50,6 +50,11 @@ def test_a_written_prompt_is_answered_by_the_projects_generator_and_becomes_an_i
     with django_capture_on_commit_callbacks() as sent:
         prompt = prompt_write(project=project, user=writer, messages=TURN).prompt
     job_id = written_prompts_generate(project.pk, [prompt.pk])
+    prompt.refresh_from_db()
+    assert (
+        prompt.status_reason
+        == f"Generation job {job_id} of the project's generators is answering it."
+    )
     job = generation_job_run(job_id=job_id)
 
     # then

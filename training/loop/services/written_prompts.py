@@ -19,6 +19,7 @@ from training.loop.models import GenerationJob
 from training.loop.services.generation_run import generation_job_create
 from training.loop.services.rounds import current_round, prompts_in_flight
 
+ANSWERING = "Generation job {job} of the project's generators is answering it."
 NO_GENERATOR = (
     "No generator yet: the project's generators answer written prompts, and an engineer "
     "adds one under Generators on the loop page."
@@ -60,9 +61,11 @@ def written_prompts_generate(
         if not generators:
             Prompt.objects.filter(pk__in=ids).update(status_reason=NO_GENERATOR)
             return None
-        Prompt.objects.filter(pk__in=ids).update(status_reason="")
         author = Prompt.objects.get(pk=ids[0]).author if len(ids) == 1 else None
-        return generation_job_create(
+        job = generation_job_create(
             project=project, user=author, prompt_ids=ids, generators=generators,
             item_round=current_round(project),
         )  # fmt: skip
+        # Until its item appears (which clears it) or the job records a failure for it.
+        Prompt.objects.filter(pk__in=ids).update(status_reason=ANSWERING.format(job=job.pk))
+        return job
