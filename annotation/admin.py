@@ -58,9 +58,9 @@ class ImportJobAdmin(admin.ModelAdmin):
         "id",
         "project",
         "original_name",
-        "status",
+        "state",
         "total_rows",
         "created_items",
         "error_count",
     ]
-    list_filter = ["status", "project"]
+    list_filter = ["state", "project"]

@@ -14,6 +14,6 @@ class AnnotationConfig(SubdomainModelsConfig):
         job_kind_register(
             JobKind(
                 task="annotation.import_run", model="annotation.ImportJob",
-                state_field="status", reason_field="message", queue="default", noun="import",
+                queue="default", noun="import", progress="import",
             )
         )  # fmt: skip

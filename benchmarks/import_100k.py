@@ -162,7 +162,7 @@ def import_jobs() -> list[dict]:
     """Each job as the service recorded it; started..finished is the service's own time."""
     from annotation.importing.models import ImportJob
 
-    fields = ["id", "status", "total_rows", "created_items", "existing_items", "message"]
+    fields = ["id", "state", "total_rows", "created_items", "existing_items", "message"]
     jobs = []
     for job in ImportJob.objects.order_by("id"):
         row = {name: getattr(job, name) for name in fields}

@@ -11,14 +11,14 @@ from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
 from rest_framework.test import APIClient
 
-from annotation.importing.models import ImportJob, ImportStatus
-from common.jobs import jobs_reap
+from annotation.importing.models import ImportJob
+from common.jobs import JobState, jobs_reap
 from common.worker_hooks import WorkerBeat
 from common.workers import task_hold
 from projects.models import Role
 from tests.factories import add_member, make_project
 from training.datasets.forms import SnapshotForm
-from training.datasets.models import DatasetSnapshot, SnapshotStatus
+from training.datasets.models import DatasetSnapshot
 from training.datasets.services.snapshots import snapshot_cancel
 from training.runs.models import TrainingRun
 
@@ -86,7 +86,7 @@ def test_a_dead_broker_fails_the_snapshot_and_answers_503(people, broker_down):
     assert response.status_code == 503, response.content
     assert "unreachable" in response.json()["message"]
     snapshot = DatasetSnapshot.objects.get(project=project)
-    assert snapshot.status == SnapshotStatus.FAILED
+    assert snapshot.state == JobState.FAILED
     assert "refused" in snapshot.error and snapshot.finished_at is not None
 
 
@@ -98,7 +98,7 @@ def test_a_dead_broker_fails_the_import_and_answers_503(people, broker_down):
     )
     assert response.status_code == 503, response.content
     job = ImportJob.objects.get(project=project)
-    assert job.status == ImportStatus.FAILED and "refused" in job.message
+    assert job.state == JobState.FAILED and "refused" in job.message
 
 
 @pytest.mark.django_db(transaction=True)
@@ -110,14 +110,14 @@ def test_the_snapshot_page_answers_503_with_the_reason_when_the_broker_is_down(
     page = client.post(f"/p/{project.slug}/snapshots/", _initial_data(SnapshotForm))
     assert page.status_code == 503, page.content[:2000]
     assert b"unreachable" in page.content
-    assert DatasetSnapshot.objects.get(project=project).status == SnapshotStatus.FAILED
+    assert DatasetSnapshot.objects.get(project=project).state == JobState.FAILED
 
 
 def test_an_import_status_answers_while_the_cache_is_down(people, settings):
     project, manager, _ = people
     job = ImportJob.objects.create(
         project=project, uploaded_by=manager, file_path="x.jsonl", original_name="x.jsonl",
-        file_format="jsonl", status=ImportStatus.RUNNING, celery_task_id=str(uuid.uuid4()),
+        file_format="jsonl", state=JobState.RUNNING, celery_task_id=str(uuid.uuid4()),
     )  # fmt: skip
     # given a cache (Redis) that refuses every connection
     settings.CACHES = {
@@ -186,7 +186,7 @@ def test_the_run_page_names_the_gpu_queue_nobody_consumes(people, client):
 def _running_snapshot(project, engineer) -> tuple[DatasetSnapshot, str]:
     snapshot = DatasetSnapshot.objects.create(
         project=project, number=1, options={}, created_by=engineer,
-        status=SnapshotStatus.RUNNING, celery_task_id=str(uuid.uuid4()),
+        state=JobState.RUNNING, celery_task_id=str(uuid.uuid4()),
     )  # fmt: skip
     folder = f"snapshots/.partial/{snapshot.pk}-{uuid.uuid4().hex}"
     default_storage.save(f"{folder}/pairwise.jsonl", ContentFile(b"half a file"))
@@ -203,7 +203,7 @@ def test_cancel_stops_at_once_a_snapshot_no_worker_runs(people, settings, tmp_pa
     # when it is cancelled while no worker holds its task (its worker was killed)
     cancelled = snapshot_cancel(snapshot=snapshot)
     # then it is cancelled at once, and its scratch folder is gone
-    assert cancelled.status == SnapshotStatus.CANCELLED and "stopped" in cancelled.error
+    assert cancelled.state == JobState.CANCELLED and "stopped" in cancelled.error
     assert not default_storage.exists(folder)
 
 
@@ -217,7 +217,7 @@ def test_cancel_of_a_snapshot_a_worker_holds_is_left_to_that_worker(people, sett
     task_hold(snapshot.celery_task_id, "default@alive")
     cancelled = snapshot_cancel(snapshot=snapshot)
     # the worker hears the request after its chunk; nothing is taken from under it
-    assert cancelled.status == SnapshotStatus.RUNNING
+    assert cancelled.state == JobState.RUNNING
     assert default_storage.exists(folder)
 
 
@@ -225,11 +225,11 @@ def test_the_reaper_waits_out_a_redelivery_then_fails_a_job_nobody_holds(people,
     settings.PREFLAB_JOB_LOST_SECONDS = 3600
     project, _, engineer = people
     held = DatasetSnapshot.objects.create(
-        project=project, number=1, options={}, status=SnapshotStatus.RUNNING,
+        project=project, number=1, options={}, state=JobState.RUNNING,
         celery_task_id=str(uuid.uuid4()),
     )  # fmt: skip
     lost = DatasetSnapshot.objects.create(
-        project=project, number=2, options={}, status=SnapshotStatus.RUNNING,
+        project=project, number=2, options={}, state=JobState.RUNNING,
         celery_task_id=str(uuid.uuid4()),
     )  # fmt: skip
     task_hold(held.celery_task_id, "default@alive")
@@ -240,21 +240,21 @@ def test_the_reaper_waits_out_a_redelivery_then_fails_a_job_nobody_holds(people,
     assert jobs_reap() == 1
     lost.refresh_from_db()
     held.refresh_from_db()
-    assert lost.status == SnapshotStatus.FAILED and "stopped" in lost.error
-    assert held.status == SnapshotStatus.RUNNING
+    assert lost.state == JobState.FAILED and "stopped" in lost.error
+    assert held.state == JobState.RUNNING
 
 
 def test_a_restarted_worker_fails_at_once_what_it_held_before(people, settings):
     settings.PREFLAB_JOB_LOST_SECONDS = 3600
     project, _, _ = people
     job = DatasetSnapshot.objects.create(
-        project=project, number=1, options={}, status=SnapshotStatus.RUNNING,
+        project=project, number=1, options={}, state=JobState.RUNNING,
         celery_task_id=str(uuid.uuid4()),
     )  # fmt: skip
     task_hold(job.celery_task_id, "default@box")  # the mark outlives the killed worker
     assert jobs_reap(restarted="default@box") == 1
     job.refresh_from_db()
-    assert job.status == SnapshotStatus.FAILED
+    assert job.state == JobState.FAILED
 
 
 def test_the_loop_page_shows_a_job_s_tokens_per_second_and_why_it_waits(people, client):
@@ -283,12 +283,12 @@ def test_a_cancel_with_the_cache_down_answers_503_and_changes_nothing(people, se
     if kind == "import":
         job = ImportJob.objects.create(
             project=project, uploaded_by=manager, file_path="x.jsonl", original_name="x.jsonl",
-            file_format="jsonl", status=ImportStatus.RUNNING, celery_task_id=str(uuid.uuid4()),
+            file_format="jsonl", state=JobState.RUNNING, celery_task_id=str(uuid.uuid4()),
         )  # fmt: skip
         url = f"/api/v1/imports/{job.pk}/cancel/"
     else:
         job = DatasetSnapshot.objects.create(
-            project=project, number=1, options={}, status=SnapshotStatus.RUNNING
+            project=project, number=1, options={}, state=JobState.RUNNING
         )
         url = f"/api/v1/snapshots/{job.pk}/cancel/"
     settings.CACHES = {
@@ -303,4 +303,4 @@ def test_a_cancel_with_the_cache_down_answers_503_and_changes_nothing(people, se
     assert response.status_code == 503, response.content
     assert "Redis" in response.json()["message"]
     job.refresh_from_db()
-    assert job.status == "running"
+    assert job.state == "running"

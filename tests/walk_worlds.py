@@ -19,6 +19,7 @@ from annotation.quality.services.refresh import project_quality_refresh
 from annotation.quality.services.review import annotation_review_accept, annotation_review_reject
 from annotation.services.claiming import assignment_claim
 from annotation.services.submission import annotation_submit
+from common.jobs import JobState
 from projects.labels.services import rating_dimension_save, tag_label_save
 from projects.models import Project, Role
 from projects.services import group_set_members, project_update
@@ -26,7 +27,7 @@ from tests.annotation.quality_helpers import annotate_all, by_id, first_shown_fi
 from tests.factories import UserFactory, add_member, make_items, make_project
 from training.datasets.models import DatasetSnapshot
 from training.datasets.services.snapshots import snapshot_create, snapshot_export
-from training.loop.models import GenerationJob, Generator, JobState, Round
+from training.loop.models import GenerationJob, Generator, Round
 from training.runs.models import ModelArtifact, RunMetric, TrainingRun
 
 
@@ -100,7 +101,7 @@ def _with_everything(slug: str) -> World:
     _writing_too(project, people)
     ImportJob.objects.create(
         project=project, uploaded_by=people["manager"], file_path="gone.jsonl",
-        original_name="gone.jsonl", file_format="jsonl", status="failed", message="gone",
+        original_name="gone.jsonl", file_format="jsonl", state="failed", error="gone",
     )  # fmt: skip
     # a row behind each of the admin's other pages
     Group.objects.create(name="staff")

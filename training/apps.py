@@ -13,19 +13,22 @@ class TrainingConfig(SubdomainModelsConfig):
         job_kind_register(
             JobKind(
                 task="training.export_snapshot", model="training.DatasetSnapshot",
-                state_field="status", reason_field="error", queue="default", noun="snapshot",
+                queue="default", noun="snapshot", progress="snapshot",
                 on_stop="training.datasets.services.snapshots.snapshot_scratch_clear",
             )
         )  # fmt: skip
         job_kind_register(
             JobKind(
                 task="training.run_execute", model="training.TrainingRun",
-                state_field="state", reason_field="error", queue="gpu", noun="run",
+                queue="gpu", noun="run",
+                heartbeat_setting="PREFLAB_RUN_HEARTBEAT_TIMEOUT",
+                heartbeat_reason="the worker running it stopped (no heartbeat for {seconds} s); "
+                "launch it again to resume from its last checkpoint",
             )
         )  # fmt: skip
         job_kind_register(
             JobKind(
                 task="training.generation_job_run", model="training.GenerationJob",
-                state_field="state", reason_field="error", queue="gpu", noun="generation job",
+                queue="gpu", noun="generation job", progress="generation",
             )
         )  # fmt: skip

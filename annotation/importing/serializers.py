@@ -3,7 +3,8 @@
 from rest_framework import serializers
 
 from annotation.importing.models import ImportJob
-from common.jobs import WAITING_HELP, job_waiting
+from common.jobs import WAITING_HELP, JobState, job_waiting
+from common.progress import progress_read
 
 
 class ImportInputSerializer(serializers.Serializer):
@@ -13,6 +14,9 @@ class ImportInputSerializer(serializers.Serializer):
 
 class ImportJobSerializer(serializers.ModelSerializer):
     project = serializers.CharField(source="project.slug")
+    # The API kept its names for the job's ``state``, and for the line beside it.
+    status = serializers.ChoiceField(source="state", choices=JobState.choices, required=False)
+    message = serializers.CharField(required=False, allow_blank=True)
     status_url = serializers.SerializerMethodField()
     progress = serializers.SerializerMethodField()
     waiting = serializers.SerializerMethodField(help_text=WAITING_HELP)
@@ -34,8 +38,6 @@ class ImportJobSerializer(serializers.ModelSerializer):
         return f"/api/v1/imports/{job.pk}/"
 
     def get_progress(self, job) -> dict | None:
-        from common.progress import progress_read
-
         progress = progress_read("import", job.pk)
         if progress is None:
             return None

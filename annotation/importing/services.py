@@ -20,7 +20,7 @@ from django.utils import timezone
 
 from annotation.dedup import exact_key
 from annotation.importing import ImportRow, RowError, detect_format, iter_import_rows
-from annotation.importing.models import ImportJob, ImportStatus
+from annotation.importing.models import ImportJob
 from annotation.models import (
     Batch,
     Item,
@@ -31,8 +31,8 @@ from annotation.models import (
     ResponseOrigin,
 )
 from common.bulk_rows import insert_rows, reserve_ids
-from common.errors import ApplicationError, ConflictError
-from common.jobs import job_cancel_unattended, job_enqueue
+from common.errors import ApplicationError
+from common.jobs import JobState, job_cancel, job_enqueue_on_commit
 from common.progress import Progress, cancel_requested, progress_report
 from projects.models import Project
 
@@ -85,29 +85,16 @@ def import_job_create(*, project: Project, user, upload, batch_name: str = "") -
             file_size=size,
             batch_name=batch_name.strip()[:200],
         )
-        transaction.on_commit(lambda: _enqueue(job.pk))
+        job_enqueue_on_commit(job)
     return job
 
 
-def _enqueue(job_id: int) -> None:
-    job_enqueue("annotation.import_run", job_id)
-
-
-def import_job_cancel(*, job: ImportJob) -> None:
-    if job.is_finished:
-        raise ConflictError(f"import {job.pk} already {job.status}")
-    from common.progress import cancel_request
-
-    cancel_request(PROGRESS_KIND, job.pk)
-    # A queued job that no worker has started yet is simply marked cancelled.
-    ImportJob.objects.filter(pk=job.pk, status=ImportStatus.QUEUED).update(
-        status=ImportStatus.CANCELLED,
-        finished_at=timezone.now(),
-        message="cancelled before it started",
+def import_job_cancel(*, job: ImportJob) -> ImportJob:
+    """Cancel the import (``common.jobs.job_cancel``); one whose worker is gone stops at
+    once, and its insert being one transaction, nothing was imported."""
+    return job_cancel(
+        job, unattended_reason="cancelled; its worker had stopped, nothing was imported"
     )
-    # A running one whose worker is gone has nobody to hear the request: stopped now (its
-    # insert was one transaction, so nothing was imported).
-    job_cancel_unattended(job, "cancelled; its worker had stopped, nothing was imported")
 
 
 def _rows(
@@ -255,10 +242,10 @@ def _refresh_planner_statistics() -> None:
             )
 
 
-def _finish(job: ImportJob, status: str, **fields) -> ImportJob:
+def _finish(job: ImportJob, state: str, **fields) -> ImportJob:
     """Record the outcome, unless another delivery of the same job already did."""
-    fields = {"status": status, "finished_at": timezone.now(), **fields}
-    if ImportJob.objects.filter(pk=job.pk, status=ImportStatus.RUNNING).update(**fields):
+    fields = {"state": state, "finished_at": timezone.now(), **fields}
+    if ImportJob.objects.filter(pk=job.pk, state=JobState.RUNNING).update(**fields):
         for key, value in fields.items():
             setattr(job, key, value)
         return job
@@ -271,29 +258,27 @@ def import_job_run(*, job_id: int) -> ImportJob:
         job = ImportJob.objects.select_for_update().select_related("project").get(pk=job_id)
         if job.is_finished:
             return job
-        job.status, job.started_at = ImportStatus.RUNNING, timezone.now()
-        job.save(update_fields=["status", "started_at"])
+        job.state, job.started_at = JobState.RUNNING, timezone.now()
+        job.save(update_fields=["state", "started_at"])
     project = job.project
     try:
         total, bad_rows, errors, error_count = _validate(job, project)
         if error_count:
             return _finish(
                 job,
-                ImportStatus.FAILED,
+                JobState.FAILED,
                 # Every row read, the bad ones too: "1 row" for a 3-line file misleads.
                 total_rows=total + bad_rows,
                 errors=errors,
                 error_count=error_count,
-                message=f"{error_count:,} error(s) in {job.original_name}; nothing was imported",
+                error=f"{error_count:,} error(s) in {job.original_name}; nothing was imported",
             )
         created, existing = _insert(job, project, total)
     except ImportCancelled:
-        return _finish(job, ImportStatus.CANCELLED, message="cancelled; nothing was imported")
+        return _finish(job, JobState.CANCELLED, error="cancelled; nothing was imported")
     except Exception as exc:
         logger.exception("import %s failed", job.pk)
-        return _finish(
-            job, ImportStatus.FAILED, message=f"import failed, nothing was imported: {exc}"
-        )
+        return _finish(job, JobState.FAILED, error=f"import failed, nothing was imported: {exc}")
     _refresh_planner_statistics()
     if created:
         from annotation.services.prompt_index import prompt_bands_backfill_later
@@ -305,11 +290,10 @@ def import_job_run(*, job_id: int) -> ImportJob:
     progress_report(PROGRESS_KIND, job.pk, Progress("done", total, total))
     return _finish(
         job,
-        ImportStatus.SUCCEEDED,
+        JobState.SUCCEEDED,
         total_rows=total,
         created_items=created,
         existing_items=existing,
-        message=f"imported {created:,} new item(s); {existing:,} already present",
     )
 
 

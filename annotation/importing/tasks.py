@@ -7,4 +7,4 @@ from annotation.importing.services import import_job_run
 
 @shared_task(acks_late=True, name="annotation.import_run")
 def import_run(job_id: int) -> str:
-    return import_job_run(job_id=job_id).status
+    return import_job_run(job_id=job_id).state

@@ -2,8 +2,8 @@
 
 import pytest
 
-from annotation.importing.models import ImportStatus
 from annotation.models import Item
+from common.jobs import JobState
 from tests.annotation.test_import_service import jsonl, row, run_import
 
 
@@ -13,7 +13,7 @@ def test_gold_rows_import_with_their_ranking_in_response_ids(project, manager):
 
     job = run_import(project, manager, content)
 
-    assert job.status == ImportStatus.SUCCEEDED
+    assert job.state == JobState.SUCCEEDED
     gold = Item.objects.get(is_gold=True)
     text = {r.pk: r.text for r in gold.responses.all()}
     as_texts = [sorted(text[rid] for rid in tier) for tier in gold.gold_ranking]
@@ -34,7 +34,7 @@ def test_gold_rows_import_with_their_ranking_in_response_ids(project, manager):
 )
 def test_a_bad_gold_ranking_imports_nothing_and_names_the_line(project, manager, gold, message):
     job = run_import(project, manager, jsonl(row(1), row(2, gold=gold)))
-    assert job.status == ImportStatus.FAILED
+    assert job.state == JobState.FAILED
     assert Item.objects.count() == 0
     (error,) = job.errors
     assert (error["line"], error["field"].split("[")[0]) == (2, "gold")

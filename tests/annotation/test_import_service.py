@@ -6,10 +6,11 @@ import time
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from annotation.importing.models import ImportJob, ImportStatus
+from annotation.importing.models import ImportJob
 from annotation.importing.services import import_job_create, import_job_run
 from annotation.models import Batch, Item, Prompt, Response
 from common.errors import ApplicationError
+from common.jobs import JobState
 from common.progress import cancel_request, progress_read
 
 TEN_MB = 10 * 1024 * 1024
@@ -37,7 +38,7 @@ def run_import(project, user, content: bytes, name: str = "items.jsonl", batch: 
 
 def test_valid_file_imports_every_row(project, manager):
     job = run_import(project, manager, jsonl(*(row(n) for n in range(5))))
-    assert job.status == ImportStatus.SUCCEEDED
+    assert job.state == JobState.SUCCEEDED
     assert (job.total_rows, job.created_items, job.existing_items) == (5, 5, 0)
     item = Item.objects.get(prompt__external_id="r3")
     assert [link.response.text for link in item.item_responses.select_related("response")] == [
@@ -59,7 +60,7 @@ def test_reimporting_the_same_ids_changes_nothing(project, manager):
 def test_one_bad_row_imports_nothing_and_names_every_error(project, manager):
     content = jsonl(row(1), row(2, k=3), row(3), {"id": "r4", "prompt": ""})
     job = run_import(project, manager, content)
-    assert job.status == ImportStatus.FAILED
+    assert job.state == JobState.FAILED
     assert Item.objects.count() == 0 and Prompt.objects.count() == 0
     lines = sorted((e["line"], e["field"]) for e in job.errors)
     assert (2, "responses") in lines
@@ -110,7 +111,7 @@ def test_malformed_jsonl_is_rejected_whole(project, manager, case, content, line
     # when
     job = run_import(project, manager, shifted)
     # then
-    assert job.status == ImportStatus.FAILED, case
+    assert job.state == JobState.FAILED, case
     assert Item.objects.count() == 0
     assert any(e["line"] == expected_line and e["field"].startswith(field) for e in job.errors), (
         job.errors
@@ -141,7 +142,7 @@ CSV_MALFORMED = [
 @pytest.mark.parametrize(("case", "text", "line"), CSV_MALFORMED, ids=[m[0] for m in CSV_MALFORMED])
 def test_malformed_csv_is_rejected_whole(project, manager, case, text, line):
     job = run_import(project, manager, text.encode(), name="items.csv")
-    assert job.status == ImportStatus.FAILED
+    assert job.state == JobState.FAILED
     assert Item.objects.count() == 0
     assert any(e["line"] == line for e in job.errors), job.errors
 
@@ -152,7 +153,7 @@ def test_csv_with_quoted_multiline_fields_imports(project, manager):
         'c1,"Say ""hi"", then\na newline",one,"two, with comma","three\nlines",four,gpt-x\n'
     )
     job = run_import(project, manager, text.encode(), name="items.csv")
-    assert job.status == ImportStatus.SUCCEEDED, job.errors
+    assert job.state == JobState.SUCCEEDED, job.errors
     prompt = Prompt.objects.get(external_id="c1")
     assert prompt.messages == [{"role": "user", "content": 'Say "hi", then\na newline'}]
     assert Response.objects.filter(prompt=prompt, model_name="gpt-x").get().text == "one"
@@ -170,7 +171,7 @@ def test_trl_pairs_import_as_k2_items_and_keep_the_known_preference(manager):
         }
     )
     job = run_import(pairwise, manager, content)
-    assert job.status == ImportStatus.SUCCEEDED, job.errors
+    assert job.state == JobState.SUCCEEDED, job.errors
     item = Item.objects.get(project=pairwise)
     assert [m["role"] for m in item.prompt.messages] == ["user", "assistant", "user"]
     assert item.metadata["source_preferred_position"] == 0
@@ -197,14 +198,14 @@ def test_cancelled_import_rolls_back(project, manager):
     )
     cancel_request("import", job.pk)
     job = import_job_run(job_id=job.pk)
-    assert job.status == ImportStatus.CANCELLED
+    assert job.state == JobState.CANCELLED
     assert Item.objects.count() == 0
 
 
 def test_a_finished_job_is_not_run_twice(project, manager):
     job = run_import(project, manager, jsonl(row(1)))
     again = import_job_run(job_id=job.pk)
-    assert again.status == ImportStatus.SUCCEEDED and Item.objects.count() == 1
+    assert again.state == JobState.SUCCEEDED and Item.objects.count() == 1
 
 
 @pytest.mark.django_db(transaction=True)
@@ -253,7 +254,7 @@ def test_cancel_is_noticed_while_validating_a_large_file(project, manager):
     cancel_request("import", job.pk)
     job = import_job_run(job_id=job.pk)
     progress = progress_read("import", job.pk)
-    assert job.status == ImportStatus.CANCELLED and Item.objects.count() == 0
+    assert job.state == JobState.CANCELLED and Item.objects.count() == 0
     assert (progress.phase, progress.unit, progress.total) == ("validating", "bytes", job.file_size)
     assert 0 < progress.done <= job.file_size
 
@@ -263,7 +264,7 @@ def test_a_very_long_file_name_imports_and_names_its_batch(project, manager):
     # with the date; PostgreSQL refused the batch, the file system the stored copy.
     name = "x" * 235 + ".jsonl"
     job = run_import(project, manager, jsonl(row(1)), name=name)
-    assert job.status == ImportStatus.SUCCEEDED, job.errors
+    assert job.state == JobState.SUCCEEDED, job.errors
     assert job.original_name == name
     batch = Item.objects.get(prompt__external_id="r1").batch.name
     assert len(batch) <= 200 and batch.startswith("x" * 100) and batch.endswith(")")
@@ -276,7 +277,7 @@ def test_a_failed_import_counts_every_row_read_the_bad_ones_too(client, project,
     # when it is imported
     job = run_import(project, manager, content, name="bad.jsonl")
     # then all three rows were read, two had errors, and the page says nothing was imported
-    assert (job.status, job.total_rows, job.error_count) == (ImportStatus.FAILED, 3, 2)
+    assert (job.state, job.total_rows, job.error_count) == (JobState.FAILED, 3, 2)
     client.force_login(manager)
     page = client.get(f"/p/{project.slug}/imports/{job.pk}/").content.decode()
     assert "3 rows read · nothing imported" in page

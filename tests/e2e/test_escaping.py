@@ -5,8 +5,8 @@ import json
 import pytest
 from playwright.sync_api import Page, expect
 
-from annotation.importing.models import ImportStatus
 from annotation.importing.services import import_job_create_from_path, import_job_run
+from common.jobs import JobState
 from projects.models import Role
 from projects.services import guideline_publish
 from tests.e2e.ranking_page import RankingPage
@@ -35,7 +35,7 @@ def import_items(project, tmp_path, count: int) -> None:
     path.write_text("".join(json.dumps(row) + "\n" for row in rows))
     job = import_job_create_from_path(project=project, user=None, path=str(path))
     job = import_job_run(job_id=job.pk)
-    assert job.status == ImportStatus.SUCCEEDED, job.message
+    assert job.state == JobState.SUCCEEDED, job.message
 
 
 def settle(page: Page) -> None:

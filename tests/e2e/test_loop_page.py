@@ -10,11 +10,12 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from annotation.models import Item, Prompt
+from common.jobs import JobState
 from projects.models import Role
 from tests.conftest import WORKER_SKIP_REASON, start_celery_worker, worker_can_share_database
 from tests.factories import add_member, make_items, make_project
 from tests.training import endpoint_fixtures
-from training.loop.models import GenerationJob, JobState
+from training.loop.models import GenerationJob
 from training.loop.services.generators import generator_save
 
 # The fixtures this module uses, by name.

@@ -15,12 +15,13 @@ from annotation.quality.selectors.review import next_review_item_id
 from annotation.quality.services.refresh import project_quality_refresh
 from annotation.services.claiming import assignment_claim
 from annotation.services.submission import annotation_submit
+from common.jobs import JobState
 from projects.labels.services import tag_label_save
 from projects.models import Project, Role
 from tests.annotation.quality_helpers import annotate_all, by_id, first_shown_first
 from tests.factories import PASSWORD, add_member, make_items, make_project
 from training.datasets.services.snapshots import snapshot_create, snapshot_export
-from training.runs.models import RunState, TrainingRun
+from training.runs.models import TrainingRun
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -67,7 +68,7 @@ def _world() -> dict[str, list[str]]:
             project=project,
             kind="reward",
             snapshot=snapshot,
-            state=RunState.RUNNING,
+            state=JobState.RUNNING,
             worker="embedded@vm",
             log_tail=LOG,
             step=3,

@@ -9,11 +9,12 @@ import pytest
 
 from annotation.models import Item, Prompt, PromptStatus, Response
 from common.errors import ApplicationError
+from common.jobs import JobState
 from common.progress import cancel_request, progress_read
 from projects.models import Role
 from tests.factories import add_member, make_project
 from tests.training.ml.policy_fixtures import warm_policy  # noqa: F401 - fixture
-from training.loop.models import GenerationJob, JobState
+from training.loop.models import GenerationJob
 from training.loop.services.generation_run import (
     generation_job_cancel,
     generation_job_create,

@@ -11,12 +11,13 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from rest_framework.test import APIClient
 
+from common.jobs import JobState, job_enqueue_on_commit
 from common.workers import training_unavailable_reason
 from tests.conftest import WORKER_SKIP_REASON, start_celery_worker, worker_can_share_database
 from tests.training.run_helpers import project_with_listwise_snapshot
-from training.datasets.models import DatasetSnapshot, SnapshotStatus
-from training.runs.models import RunState, TrainingRun
-from training.runs.services.runs import run_create, run_enqueue
+from training.datasets.models import DatasetSnapshot
+from training.runs.models import TrainingRun
+from training.runs.services.runs import run_create
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -62,15 +63,15 @@ def test_a_run_whose_launcher_cannot_import_torch_fails_with_the_reason(no_torch
     run, _ = run_create(project=project, user=engineer, kind="reward", snapshot=snapshot,
                         hyperparameters={"epochs": 1}, enqueue=False)  # fmt: skip
     # when it is queued (the task fails in the worker a moment later)
-    run_enqueue(run.pk)
+    job_enqueue_on_commit(run)
     # then the run fails within seconds, saying why and what fixes it
     failed = _until(
         lambda: TrainingRun.objects.get(pk=run.pk),
-        lambda r: r.state != RunState.QUEUED,
+        lambda r: r.state != JobState.QUEUED,
         30,
         "the run leaving the queue",
     )
-    assert failed.state == RunState.FAILED
+    assert failed.state == JobState.FAILED
     assert "ModuleNotFoundError" in failed.error and "torch" in failed.error
     assert "make ml" in failed.error
     assert failed.finished_at is not None
@@ -108,7 +109,7 @@ def test_a_starting_worker_fails_the_snapshot_its_killed_predecessor_left_runnin
     project, snapshot, engineer = project_with_listwise_snapshot(items=4)
     lost = DatasetSnapshot.objects.create(
         project=project, number=snapshot.number + 1, options=snapshot.options,
-        created_by=engineer, status=SnapshotStatus.RUNNING, celery_task_id=str(uuid.uuid4()),
+        created_by=engineer, state=JobState.RUNNING, celery_task_id=str(uuid.uuid4()),
     )  # fmt: skip
     scratch = f"snapshots/.partial/{lost.pk}-{uuid.uuid4().hex}/pairwise.jsonl"
     default_storage.save(scratch, ContentFile(b"half a file"))
@@ -120,7 +121,7 @@ def test_a_starting_worker_fails_the_snapshot_its_killed_predecessor_left_runnin
         # then the snapshot fails, saying why, and its scratch folder is gone
         reaped = _until(
             lambda: DatasetSnapshot.objects.get(pk=lost.pk),
-            lambda s: s.status != SnapshotStatus.RUNNING,
+            lambda s: s.state != JobState.RUNNING,
             30,
             "the lost snapshot being reaped",
         )
@@ -129,5 +130,5 @@ def test_a_starting_worker_fails_the_snapshot_its_killed_predecessor_left_runnin
     finally:
         worker.kill()
         worker.wait()
-    assert reaped.status == SnapshotStatus.FAILED
+    assert reaped.state == JobState.FAILED
     assert "worker" in reaped.error and "stopped" in reaped.error

@@ -3,9 +3,10 @@
 import pytest
 from django.utils import timezone
 
+from common.jobs import JobState
 from projects.models import Role
 from tests.factories import add_member, make_project
-from training.loop.models import GenerationJob, Generator, JobState, Round
+from training.loop.models import GenerationJob, Generator, Round
 
 
 @pytest.fixture

@@ -9,6 +9,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from annotation.models import Item
+from common.jobs import JobState
 from projects.models import Role
 from tests.conftest import start_celery_worker
 from tests.factories import add_member
@@ -18,8 +19,8 @@ from tests.training.test_run_worker import (  # noqa: F401 - fixtures
     trained_project,
     worker_log,
 )
-from training.loop.models import GenerationJob, JobState, ResponseScore
-from training.runs.models import ModelArtifact, RunState
+from training.loop.models import GenerationJob, ResponseScore
+from training.runs.models import ModelArtifact
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -54,16 +55,16 @@ def test_a_whole_round_from_rankings_to_claimable_round_two_items(
         reward_run = _wait(_run(engineer_client, {
             "project": project.slug, "kind": "reward", "snapshot": snapshot.pk,
             "hyperparameters": {"epochs": 1, "batch_size": 6, "max_length": 48},
-        }), lambda r: r.finished)  # fmt: skip
-        assert reward_run.state == RunState.SUCCEEDED, reward_run.error
+        }), lambda r: r.is_finished)  # fmt: skip
+        assert reward_run.state == JobState.SUCCEEDED, reward_run.error
         reward_model = ModelArtifact.objects.get(run=reward_run)
         policy_run = _wait(_run(engineer_client, {
             "project": project.slug, "kind": "ppo", "snapshot": snapshot.pk,
             "reward_model": reward_model.pk, "base_model": "tiny",
             "hyperparameters": {"steps": 2, "batch_size": 4, "mini_batch_size": 2,
                                 "max_new_tokens": 8},
-        }), lambda r: r.finished)  # fmt: skip
-        assert policy_run.state == RunState.SUCCEEDED, policy_run.error
+        }), lambda r: r.is_finished)  # fmt: skip
+        assert policy_run.state == JobState.SUCCEEDED, policy_run.error
         policy = ModelArtifact.objects.get(run=policy_run)
 
         # The manager attaches the reward model (assisted); the worker scores round 1.

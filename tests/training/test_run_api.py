@@ -9,8 +9,9 @@ import pytest
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from common.jobs import JobState, jobs_reap
 from tests.training.run_helpers import project_with_listwise_snapshot
-from training.runs.models import ModelArtifact, RunState, TrainingRun
+from training.runs.models import ModelArtifact, TrainingRun
 
 
 @pytest.fixture
@@ -69,12 +70,20 @@ def test_cancel_a_queued_run_then_launch_it_again(setup):
     assert relaunched.status_code == 202 and relaunched.json()["state"] == "queued"
 
 
-def test_a_run_whose_worker_stopped_beating_reads_as_failed(setup):
+def test_a_run_whose_worker_stopped_beating_is_failed_by_the_reaper_not_by_a_read(setup):
+    # given a running run whose launcher last beat ten minutes ago
     project, snapshot, client = setup
     run_id = _post(client, project, snapshot).json()["id"]
     TrainingRun.objects.filter(pk=run_id).update(
-        state=RunState.RUNNING, heartbeat_at=timezone.now() - timedelta(minutes=10)
+        state=JobState.RUNNING, heartbeat_at=timezone.now() - timedelta(minutes=10)
     )
+    # when only pages and the API read it, nothing changes: reads never write
+    assert client.get(f"/api/v1/training-runs/{run_id}/").json()["state"] == "running"
+    assert client.get(f"/api/v1/training-runs/?project={project.slug}").json()[0]["state"] == (
+        "running"
+    )
+    # then the workers' background reaper fails it, saying why
+    assert jobs_reap() == 1
     body = client.get(f"/api/v1/training-runs/{run_id}/").json()
     assert body["state"] == "failed" and "no heartbeat" in body["error"]
 

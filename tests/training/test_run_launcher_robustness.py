@@ -10,9 +10,10 @@ import yaml
 from django.conf import settings
 
 from common.errors import ConflictError
+from common.jobs import JobState
 from tests.factories import make_project
 from training.ml.metrics_log import MetricsLog, metrics_read
-from training.runs.models import ArtifactKind, ModelArtifact, RunMetric, RunState, TrainingRun
+from training.runs.models import ArtifactKind, ModelArtifact, RunMetric, TrainingRun
 from training.runs.services.execute import _finish, _mirror, _register, _start_over
 from training.runs.services.runs import run_relaunch
 
@@ -23,7 +24,7 @@ pytestmark = pytest.mark.django_db
 def run(tmp_path):
     project = make_project(slug="launcher")
     return TrainingRun.objects.create(
-        project=project, kind="sft", state=RunState.RUNNING, attempt=1, out_dir=str(tmp_path)
+        project=project, kind="sft", state=JobState.RUNNING, attempt=1, out_dir=str(tmp_path)
     )
 
 
@@ -47,9 +48,9 @@ def test_a_diverged_runs_nan_figures_are_stored_as_null(run, tmp_path):
 def test_a_launcher_that_lost_its_run_writes_no_verdict(run):
     stale = TrainingRun.objects.get(pk=run.pk)  # this launcher's view: attempt 1
     TrainingRun.objects.filter(pk=run.pk).update(attempt=2)  # reaped and launched again
-    _finish(stale, RunState.FAILED, "trainer exited with 1")
+    _finish(stale, JobState.FAILED, "trainer exited with 1")
     run.refresh_from_db()
-    assert run.state == RunState.RUNNING and run.error == ""  # the newer attempt's to say
+    assert run.state == JobState.RUNNING and run.error == ""  # the newer attempt's to say
 
 
 def test_a_relaunch_from_scratch_drops_the_earlier_attempts_curves(run, tmp_path):
@@ -90,10 +91,10 @@ def test_a_torn_metrics_line_is_cut_before_the_next_attempt_appends(tmp_path):
 
 
 def test_a_double_relaunch_queues_the_run_once(run):
-    TrainingRun.objects.filter(pk=run.pk).update(state=RunState.FAILED)
+    TrainingRun.objects.filter(pk=run.pk).update(state=JobState.FAILED)
     first = TrainingRun.objects.get(pk=run.pk)
     second = TrainingRun.objects.get(pk=run.pk)  # the same page, clicked twice
-    assert run_relaunch(run=first).state == RunState.QUEUED
+    assert run_relaunch(run=first).state == JobState.QUEUED
     with pytest.raises(ConflictError):
         run_relaunch(run=second)
 

@@ -4,9 +4,10 @@ choices and workers by human names, logs without terminal escape codes."""
 import pytest
 from django.test import Client
 
+from common.jobs import JobState
 from common.labels import option_rows, plain_log, run_log, worker_name
 from tests.training.run_helpers import project_with_listwise_snapshot
-from training.runs.models import RunMetric, RunState, TrainingRun
+from training.runs.models import RunMetric, TrainingRun
 
 
 @pytest.fixture
@@ -26,7 +27,7 @@ def test_the_run_page_shows_options_in_words_and_a_plain_log(setup):
     # given a run on the embedded worker whose trainer logged in colour with a progress bar
     project, snapshot, engineer = setup
     run = TrainingRun.objects.create(
-        project=project, kind="reward", snapshot=snapshot, state=RunState.RUNNING,
+        project=project, kind="reward", snapshot=snapshot, state=JobState.RUNNING,
         worker="embedded@vm", hyperparameters={"loss": "kwise", "lr": 2e-5, "strategy": "lora"},
         log_tail="\x1b[32mINFO\x1b[0m training\n 10%|#  | 1/10\r 50%|#####  | 5/10\nend <b>",
     )  # fmt: skip
@@ -100,7 +101,7 @@ def test_a_succeeded_runs_page_keeps_the_summary_and_head_report_out_of_its_log(
     # given a succeeded reward run whose log holds the load report and the JSON summary
     project, snapshot, engineer = setup
     run = TrainingRun.objects.create(
-        project=project, kind="reward", snapshot=snapshot, state=RunState.SUCCEEDED,
+        project=project, kind="reward", snapshot=snapshot, state=JobState.SUCCEEDED,
         log_tail="$ python -m training.ml.reward train\n" + LOAD_REPORT + "epoch 1 done\n"
         + SUMMARY_LINE,
         summary={"model": "/runs/1/model", "eval": {"pairwise_accuracy": 0.8, "n_pairs": 10}},
@@ -129,7 +130,7 @@ def test_every_run_chart_has_a_visible_title_and_named_axes(setup):
     # given a finished reward run with curves over steps and a held-out evaluation
     project, snapshot, engineer = setup
     run = TrainingRun.objects.create(
-        project=project, kind="reward", snapshot=snapshot, state=RunState.SUCCEEDED,
+        project=project, kind="reward", snapshot=snapshot, state=JobState.SUCCEEDED,
         summary={"eval": {"pairwise_accuracy": 0.8, "n_pairs": 10, "ece": 0.25,
                           "calibration": [{"predicted": 0.6, "observed": 0.8, "pairs": 5}],
                           "margin_histogram": [{"from": 0, "to": 0.5, "count": 8}]}},

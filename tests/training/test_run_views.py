@@ -3,10 +3,11 @@
 import pytest
 from django.test import Client
 
+from common.jobs import JobState
 from projects.models import Role
 from tests.factories import add_member
 from tests.training.run_helpers import project_with_listwise_snapshot
-from training.runs.models import RunMetric, RunState, TrainingRun
+from training.runs.models import RunMetric, TrainingRun
 
 
 @pytest.fixture
@@ -48,7 +49,7 @@ def test_engineers_launch_from_the_form_managers_only_look_annotators_are_refuse
 def test_the_live_partial_draws_the_curves_and_stops_polling_when_done(setup):
     project, snapshot, engineer = setup
     run = TrainingRun.objects.create(
-        project=project, kind="reward", snapshot=snapshot, state=RunState.RUNNING,
+        project=project, kind="reward", snapshot=snapshot, state=JobState.RUNNING,
         step=2, total_steps=4, eta_seconds=12,
     )  # fmt: skip
     for step, loss in [(1, 0.69), (2, 0.5)]:
@@ -61,7 +62,7 @@ def test_the_live_partial_draws_the_curves_and_stops_polling_when_done(setup):
     assert live.lstrip().startswith('<section id="run-live"') and 'hx-trigger="every 3s"' in live
     assert "Step 2 of 4" in live and "12 s left" in live
     assert live.count("<circle") >= 4  # loss and learning-rate points
-    run.state = RunState.SUCCEEDED
+    run.state = JobState.SUCCEEDED
     run.save()
     done = client.get(url, headers={"HX-Request": "true"}).content.decode()
     assert "hx-trigger" not in done
@@ -94,7 +95,7 @@ def test_a_ppo_run_page_plots_reward_against_kl_and_shows_escaped_samples(setup)
                                                 path="/rm")  # fmt: skip
     run = TrainingRun.objects.create(
         project=project, kind="ppo", snapshot=snapshot, reward_model=reward_model,
-        state=RunState.RUNNING, step=2, total_steps=4,
+        state=JobState.RUNNING, step=2, total_steps=4,
     )  # fmt: skip
     for step, reward, kl in [(1, -0.5, 0.0), (2, 1.5, 2.25)]:
         RunMetric.objects.create(run=run, step=step, values={
@@ -173,7 +174,7 @@ def test_the_evaluation_form_compares_with_the_policys_start_and_the_page_shows_
     assert response.status_code == 302 and run.kind == "eval"
     assert run.policy == policy and run.reference == "/sft"  # the policy's starting model
     assert run.hyperparameters["max_new_tokens"] == 32
-    run.state, run.summary = RunState.SUCCEEDED, {
+    run.state, run.summary = JobState.SUCCEEDED, {
         "prompts": 20, "demonstrations": 0,
         "eval": {"reward_mean": 1.5, "win_rate": 0.625, "win_rate_low": 0.4,
                  "win_rate_high": 0.8, "wins": 11, "ties": 3, "losses": 6, "rougeL": 0.25},

@@ -11,9 +11,10 @@ from pathlib import Path
 import pytest
 from rest_framework.test import APIClient
 
+from common.jobs import JobState
 from tests.conftest import WORKER_SKIP_REASON, start_celery_worker, worker_can_share_database
 from tests.training.run_helpers import project_with_listwise_snapshot
-from training.runs.models import ModelArtifact, RunMetric, RunState, TrainingRun
+from training.runs.models import ModelArtifact, RunMetric, TrainingRun
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -75,14 +76,14 @@ def test_a_run_launched_from_the_api_trains_and_registers_its_model(trained_proj
     worker = start_celery_worker(worker_log / "worker.log", queues="gpu")
     try:
         run_id = _launch(client, project, snapshot)
-        assert TrainingRun.objects.get(pk=run_id).state in (RunState.QUEUED, RunState.RUNNING)
-        running = _wait(run_id, lambda r: r.state != RunState.QUEUED)
-        assert running.state in (RunState.RUNNING, RunState.SUCCEEDED)
-        done = _wait(run_id, lambda r: r.finished)
+        assert TrainingRun.objects.get(pk=run_id).state in (JobState.QUEUED, JobState.RUNNING)
+        running = _wait(run_id, lambda r: r.state != JobState.QUEUED)
+        assert running.state in (JobState.RUNNING, JobState.SUCCEEDED)
+        done = _wait(run_id, lambda r: r.is_finished)
     finally:
         worker.terminate()
         worker.wait(timeout=15)
-    assert done.state == RunState.SUCCEEDED, f"{done.error}\n{done.log_tail[-3000:]}"
+    assert done.state == JobState.SUCCEEDED, f"{done.error}\n{done.log_tail[-3000:]}"
     losses = [m.values["loss"] for m in RunMetric.objects.filter(run=done) if "loss" in m.values]
     assert losses and done.step == done.total_steps > 0
     artifact = ModelArtifact.objects.get(run=done)
@@ -99,15 +100,15 @@ def test_cancel_stops_the_trainer_process_group(trained_project, worker_log):
     worker = start_celery_worker(worker_log / "worker.log", queues="gpu")
     try:
         run_id = _launch(client, project, snapshot, epochs=500)
-        running = _wait(run_id, lambda r: r.state == RunState.RUNNING and r.step >= 1)
+        running = _wait(run_id, lambda r: r.state == JobState.RUNNING and r.step >= 1)
         assert not _group_gone(running.pid)
         response = client.post(f"/api/v1/training-runs/{run_id}/cancel/")
         assert response.status_code == 200
-        done = _wait(run_id, lambda r: r.finished, 60)
+        done = _wait(run_id, lambda r: r.is_finished, 60)
     finally:
         worker.terminate()
         worker.wait(timeout=15)
-    assert done.state == RunState.CANCELLED
+    assert done.state == JobState.CANCELLED
     assert _group_gone(running.pid)
 
 
@@ -138,11 +139,11 @@ def test_a_killed_worker_fails_the_run_and_a_relaunch_resumes(
     worker = start_celery_worker(worker_log / "second.log", queues="gpu")
     try:
         assert client.post(f"/api/v1/training-runs/{run_id}/relaunch/").status_code == 202
-        done = _wait(run_id, lambda r: r.finished)
+        done = _wait(run_id, lambda r: r.is_finished)
     finally:
         worker.terminate()
         worker.wait(timeout=15)
-    assert done.state == RunState.SUCCEEDED, f"{done.error}\n{done.log_tail[-3000:]}"
+    assert done.state == JobState.SUCCEEDED, f"{done.error}\n{done.log_tail[-3000:]}"
     assert done.attempt == 2 and done.step == 8
     resumed = [m for m in RunMetric.objects.filter(run=done) if m.values.get("event") == "resumed"]
     assert resumed and resumed[0].step >= 2
@@ -173,8 +174,8 @@ def test_a_two_gpu_run_goes_through_accelerate_launch_and_cancel_stops_every_pro
     worker = start_celery_worker(worker_log / "worker.log", queues="gpu")
     try:
         done_id = _launch(client, project, snapshot, gpus=2, batch_size=3)
-        done = _wait(done_id, lambda r: r.finished, 240)
-        assert done.state == RunState.SUCCEEDED, f"{done.error}\n{done.log_tail[-3000:]}"
+        done = _wait(done_id, lambda r: r.is_finished, 240)
+        assert done.state == JobState.SUCCEEDED, f"{done.error}\n{done.log_tail[-3000:]}"
         start = RunMetric.objects.get(run=done, values__event="start").values
         assert start["processes"] == 2
         command = Path(done.out_dir, "log.txt").read_text().splitlines()[0]
@@ -182,15 +183,15 @@ def test_a_two_gpu_run_goes_through_accelerate_launch_and_cancel_stops_every_pro
         assert ModelArtifact.objects.filter(run=done).exists()
 
         run_id = _launch(client, project, snapshot, gpus=2, batch_size=3, epochs=500)
-        running = _wait(run_id, lambda r: r.state == RunState.RUNNING and r.step >= 1)
+        running = _wait(run_id, lambda r: r.state == JobState.RUNNING and r.step >= 1)
         trainers = _trainer_pids(running.out_dir)
         assert len(trainers) >= 3  # accelerate launch and its two training processes
         assert client.post(f"/api/v1/training-runs/{run_id}/cancel/").status_code == 200
-        cancelled = _wait(run_id, lambda r: r.finished, 60)
+        cancelled = _wait(run_id, lambda r: r.is_finished, 60)
     finally:
         worker.terminate()
         worker.wait(timeout=15)
-    assert cancelled.state == RunState.CANCELLED
+    assert cancelled.state == JobState.CANCELLED
     deadline = time.monotonic() + 10
     while _trainer_pids(running.out_dir) and time.monotonic() < deadline:
         time.sleep(0.1)
@@ -206,8 +207,8 @@ def test_a_ppo_run_answers_the_snapshots_prompts_against_a_registered_reward_mod
     project, snapshot, client = trained_project
     worker = start_celery_worker(worker_log / "worker.log", queues="gpu")
     try:
-        reward_run = _wait(_launch(client, project, snapshot), lambda r: r.finished)
-        assert reward_run.state == RunState.SUCCEEDED, reward_run.error
+        reward_run = _wait(_launch(client, project, snapshot), lambda r: r.is_finished)
+        assert reward_run.state == JobState.SUCCEEDED, reward_run.error
         reward_model = ModelArtifact.objects.get(run=reward_run)
         response = client.post(
             "/api/v1/training-runs/",
@@ -219,8 +220,8 @@ def test_a_ppo_run_answers_the_snapshots_prompts_against_a_registered_reward_mod
         )  # fmt: skip
         assert response.status_code == 202, response.json()
         assert response.json()["reward_model"] == reward_model.pk
-        done = _wait(response.json()["id"], lambda r: r.finished)
-        assert done.state == RunState.SUCCEEDED, f"{done.error}\n{done.log_tail[-3000:]}"
+        done = _wait(response.json()["id"], lambda r: r.is_finished)
+        assert done.state == JobState.SUCCEEDED, f"{done.error}\n{done.log_tail[-3000:]}"
         policy = ModelArtifact.objects.get(run=done)
         # Evaluated against itself, greedy: the same answers, every prompt a tie.
         response = client.post(
@@ -231,7 +232,7 @@ def test_a_ppo_run_answers_the_snapshots_prompts_against_a_registered_reward_mod
             format="json",
         )  # fmt: skip
         assert response.status_code == 202, response.json()
-        evaluation = _wait(response.json()["id"], lambda r: r.finished)
+        evaluation = _wait(response.json()["id"], lambda r: r.is_finished)
     finally:
         worker.terminate()
         worker.wait(timeout=15)
@@ -240,7 +241,7 @@ def test_a_ppo_run_answers_the_snapshots_prompts_against_a_registered_reward_mod
     assert RunMetric.objects.filter(run=done, values__event="samples").exists()
     assert policy.kind == "policy" and policy.metrics["reward_model"] == reward_model.pk
     assert Path(policy.path, "model.safetensors").exists()
-    assert evaluation.state == RunState.SUCCEEDED, f"{evaluation.error}\n{evaluation.log_tail}"
+    assert evaluation.state == JobState.SUCCEEDED, f"{evaluation.error}\n{evaluation.log_tail}"
     report = evaluation.summary["eval"]
     held_out = snapshot.files.get(format="listwise", split="test").rows
     assert evaluation.summary["prompts"] == held_out > 0  # the held-out split's prompts
@@ -266,11 +267,11 @@ def test_an_sft_run_trains_on_the_snapshots_demonstrations_and_registers_a_polic
             format="json",
         )  # fmt: skip
         assert response.status_code == 202, response.json()
-        done = _wait(response.json()["id"], lambda r: r.finished)
+        done = _wait(response.json()["id"], lambda r: r.is_finished)
     finally:
         worker.terminate()
         worker.wait(timeout=15)
-    assert done.state == RunState.SUCCEEDED, f"{done.error}\n{done.log_tail[-3000:]}"
+    assert done.state == JobState.SUCCEEDED, f"{done.error}\n{done.log_tail[-3000:]}"
     losses = [m.values["loss"] for m in RunMetric.objects.filter(run=done) if "loss" in m.values]
     assert len(losses) >= 4 and done.step == done.total_steps
     policy = ModelArtifact.objects.get(run=done)
@@ -291,11 +292,11 @@ def test_a_dpo_run_trains_a_policy_on_the_snapshots_rankings(trained_project, wo
             format="json",
         )  # fmt: skip
         assert response.status_code == 202, response.json()
-        done = _wait(response.json()["id"], lambda r: r.finished)
+        done = _wait(response.json()["id"], lambda r: r.is_finished)
     finally:
         worker.terminate()
         worker.wait(timeout=15)
-    assert done.state == RunState.SUCCEEDED, f"{done.error}\n{done.log_tail[-3000:]}"
+    assert done.state == JobState.SUCCEEDED, f"{done.error}\n{done.log_tail[-3000:]}"
     rows = [m.values for m in RunMetric.objects.filter(run=done) if "margin" in m.values]
     assert rows and all("accuracy" in r and "loss" in r for r in rows)
     policy = ModelArtifact.objects.get(run=done)
@@ -308,8 +309,8 @@ def test_a_grpo_run_trains_against_a_registered_reward_model(trained_project, wo
     project, snapshot, client = trained_project
     worker = start_celery_worker(worker_log / "worker.log", queues="gpu")
     try:
-        reward_run = _wait(_launch(client, project, snapshot), lambda r: r.finished)
-        assert reward_run.state == RunState.SUCCEEDED, reward_run.error
+        reward_run = _wait(_launch(client, project, snapshot), lambda r: r.is_finished)
+        assert reward_run.state == JobState.SUCCEEDED, reward_run.error
         reward_model = ModelArtifact.objects.get(run=reward_run)
         response = client.post(
             "/api/v1/training-runs/",
@@ -320,11 +321,11 @@ def test_a_grpo_run_trains_against_a_registered_reward_model(trained_project, wo
             format="json",
         )  # fmt: skip
         assert response.status_code == 202, response.json()
-        done = _wait(response.json()["id"], lambda r: r.finished)
+        done = _wait(response.json()["id"], lambda r: r.is_finished)
     finally:
         worker.terminate()
         worker.wait(timeout=15)
-    assert done.state == RunState.SUCCEEDED, f"{done.error}\n{done.log_tail[-3000:]}"
+    assert done.state == JobState.SUCCEEDED, f"{done.error}\n{done.log_tail[-3000:]}"
     steps = [m.values for m in RunMetric.objects.filter(run=done) if "reward_mean" in m.values]
     assert [s["step"] for s in steps] == [1, 2, 3] and all("kl" in s for s in steps)
     assert RunMetric.objects.filter(run=done, values__event="samples").exists()

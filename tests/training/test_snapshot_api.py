@@ -76,5 +76,5 @@ def test_cancelling_a_queued_snapshot_means_it_never_runs(ranked):
     created = client.post(f"/api/v1/projects/{project.slug}/snapshots/", {}, format="json").json()
     cancelled = client.post(f"/api/v1/snapshots/{created['id']}/cancel/").json()
     assert cancelled["status"] == "cancelled"
-    assert snapshot_export(snapshot_id=created["id"]).status == "cancelled"
+    assert snapshot_export(snapshot_id=created["id"]).state == "cancelled"
     assert client.post(f"/api/v1/snapshots/{created['id']}/cancel/").status_code == 409

@@ -67,4 +67,4 @@ def test_a_finished_snapshot_names_each_format_and_split_that_came_out_empty(ran
     warnings = html.split('id="snapshot-empty"', 1)[1].split("</ul>", 1)[0]
     assert "The span tags format has no rows: no annotation in it tagged a span" in warnings
     assert "The test split of pairwise (chosen / rejected) has no rows" in warnings
-    assert "Finished" in html
+    assert "Succeeded" in html

@@ -8,11 +8,12 @@ import pytest
 from django.core.files.storage import default_storage
 
 from annotation.models import Annotation, Assignment, AssignmentState
+from common.jobs import JobState
 from common.progress import Progress
 from projects.models import Role
 from tests.conftest import WORKER_SKIP_REASON, start_celery_worker, worker_can_share_database
 from tests.factories import add_member, make_items, make_project
-from training.datasets.models import DatasetSnapshot, SnapshotStatus
+from training.datasets.models import DatasetSnapshot
 from training.datasets.services.snapshots import (
     snapshot_create,
     snapshot_export,
@@ -57,7 +58,7 @@ def _wait(snapshot_id, until, seconds=60):
         if until(snapshot):
             return snapshot
         time.sleep(0.01)
-    pytest.fail(f"snapshot never got there: {snapshot.status} {snapshot.error}")
+    pytest.fail(f"snapshot never got there: {snapshot.state} {snapshot.error}")
 
 
 def _digests(snapshot):
@@ -77,7 +78,7 @@ def test_a_killed_export_publishes_nothing_and_the_retry_matches_a_clean_run(wor
     # a clean run in this process, for the bytes to compare with
     clean, _ = snapshot_create(project=project, user=engineer, options=options, enqueue=False)
     clean = snapshot_export(snapshot_id=clean.pk)
-    assert clean.status == SnapshotStatus.SUCCEEDED
+    assert clean.state == JobState.SUCCEEDED
     # given a worker exporting in small chunks (so it is caught half-way)
     slow = {"PREFLAB_EXPORT_CHUNK_ITEMS": "1"}
     worker = start_celery_worker(worker_log / "first.log", slow)
@@ -96,7 +97,7 @@ def test_a_killed_export_publishes_nothing_and_the_retry_matches_a_clean_run(wor
             worker.kill()
     # then nothing is published
     snapshot.refresh_from_db()
-    assert snapshot.status == SnapshotStatus.RUNNING, (worker_log / "first.log").read_text()[-2000:]
+    assert snapshot.state == JobState.RUNNING, (worker_log / "first.log").read_text()[-2000:]
     assert not snapshot.files.exists()
     published, _files = default_storage.listdir(f"snapshots/{project.slug}")
     assert str(snapshot.number) not in published
@@ -104,10 +105,10 @@ def test_a_killed_export_publishes_nothing_and_the_retry_matches_a_clean_run(wor
     worker = start_celery_worker(worker_log / "second.log")
     try:
         snapshot_task.delay(snapshot.pk)
-        done = _wait(snapshot.pk, lambda s: s.finished)
+        done = _wait(snapshot.pk, lambda s: s.is_finished)
     finally:
         worker.terminate()
         worker.wait(timeout=15)
-    assert done.status == SnapshotStatus.SUCCEEDED, done.error
+    assert done.state == JobState.SUCCEEDED, done.error
     assert _digests(done) == _digests(clean) and _digests(done)
     assert default_storage.exists(f"{snapshot_folder(done)}/manifest.json")

@@ -7,8 +7,8 @@ import datasets
 import pytest
 
 from annotation.models import Annotation
+from common.jobs import JobState
 from tests.training.conftest import export
-from training.datasets.models import SnapshotStatus
 
 BASE_COLUMNS = {"item_id", "round", "annotator", "weight", "prompt_pasted", "provenance"}
 COLUMNS = {
@@ -40,7 +40,7 @@ def test_every_format_loads_with_datasets_and_has_its_columns(ranked, snapshot_s
     snapshot = export(
         project, engineer, formats=["pairwise", "listwise", "sft"], splits={"train": 1.0}
     )
-    assert snapshot.status == SnapshotStatus.SUCCEEDED, snapshot.error
+    assert snapshot.state == JobState.SUCCEEDED, snapshot.error
     files = _files(snapshot, snapshot_storage)
     assert {"README.md", "manifest.json"} <= set(files)
     for fmt, columns in COLUMNS.items():
@@ -142,7 +142,7 @@ def open_file(snapshot, name):
 def test_filters_behave_as_documented(ranked, filters, expected_pairs):
     project, engineer = ranked
     snapshot = export(project, engineer, splits={"train": 1.0}, filters=filters)
-    assert snapshot.status == SnapshotStatus.SUCCEEDED, snapshot.error
+    assert snapshot.state == JobState.SUCCEEDED, snapshot.error
     assert sum(snapshot.manifest["counts"]["pairwise"].values()) == expected_pairs
 
 

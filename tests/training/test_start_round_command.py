@@ -13,9 +13,10 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from annotation.models import Item, Prompt
+from common.jobs import JobState
 from tests.factories import make_items, make_project
 from tests.training import endpoint_fixtures
-from training.loop.models import GenerationJob, JobState, Round
+from training.loop.models import GenerationJob, Round
 from training.loop.services.generators import generator_save
 
 # The fixtures this module uses, by name.
@@ -54,7 +55,7 @@ def test_a_round_generated_here_draws_its_bar_and_opens_whole_items(warm_policy)
     out, err = _call(project.slug, "--source", "new", "--prompts", "3", "--generator", "tiny")
     job = GenerationJob.objects.get(round__project=project)
     assert f"round 2 of cli-round: 3 prompts (generation job {job.pk})" in out
-    assert "Finished: 3/3 prompts" in out
+    assert "Succeeded: 3/3 prompts" in out
     assert "generating [" in err and "3/3 prompts (100%)" in err
     items = Item.objects.filter(project=project, round=2)
     assert items.count() == 3 and all(item.responses.count() == 2 for item in items)
@@ -67,7 +68,7 @@ def test_queue_leaves_the_job_to_the_workers(warm_policy):
     out, _ = _call(project.slug, "--prompts", "2", "--queue")
     job = GenerationJob.objects.get(round__project=project)
     assert job.state == JobState.QUEUED and len(job.prompt_ids) == 2
-    assert "round 2 of cli-round: 2 prompts" in out and "Finished" not in out
+    assert "round 2 of cli-round: 2 prompts" in out and "Succeeded" not in out
     assert not Item.objects.filter(project=project, round=2).exists()
 
 

@@ -3,18 +3,11 @@
 from django.conf import settings
 from django.db import models
 
+from common.job_models import BackgroundJob
 from projects.models import Project
 
 
-class SnapshotStatus(models.TextChoices):
-    QUEUED = "queued", "Queued"
-    RUNNING = "running", "Running"
-    SUCCEEDED = "succeeded", "Finished"
-    FAILED = "failed", "Failed"
-    CANCELLED = "cancelled", "Cancelled"
-
-
-class DatasetSnapshot(models.Model):
+class DatasetSnapshot(BackgroundJob):
     """One export of a project, immutable once finished: its files, manifest and card
     are published together under ``path`` and never rewritten; a new export is a new
     snapshot."""
@@ -27,20 +20,11 @@ class DatasetSnapshot(models.Model):
     )
     # ExportOptions.as_dict(): formats, file types, aggregation, splits, seed, filters...
     options = models.JSONField()
-    status = models.CharField(
-        max_length=16, choices=SnapshotStatus.choices, default=SnapshotStatus.QUEUED
-    )
     rows_done = models.BigIntegerField(default=0)  # items read, written at start and end
     rows_total = models.BigIntegerField(default=0)  # items to read
     manifest = models.JSONField(default=dict, blank=True)
     path = models.CharField(max_length=500, blank=True)  # folder in the default storage
-    error = models.TextField(blank=True)
-    cancel_requested = models.BooleanField(default=False)
-    celery_task_id = models.CharField(max_length=64, blank=True)
     client_token = models.CharField(max_length=64, null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [
@@ -53,14 +37,6 @@ class DatasetSnapshot(models.Model):
 
     def __str__(self) -> str:
         return f"{self.project.slug} snapshot {self.number}"
-
-    @property
-    def finished(self) -> bool:
-        return self.status in (
-            SnapshotStatus.SUCCEEDED,
-            SnapshotStatus.FAILED,
-            SnapshotStatus.CANCELLED,
-        )
 
 
 class SnapshotFile(models.Model):

@@ -4,7 +4,7 @@ place for the rules, with the field named in the error)."""
 from django.urls import reverse
 from rest_framework import serializers
 
-from common.jobs import WAITING_HELP, job_waiting
+from common.jobs import WAITING_HELP, JobState, job_waiting
 from training.datasets.models import DatasetSnapshot, SnapshotFile
 from training.datasets.services.snapshots import snapshot_progress
 
@@ -44,6 +44,8 @@ class SnapshotSerializer(serializers.ModelSerializer):
     created_by = serializers.SlugRelatedField(
         slug_field="username", read_only=True, allow_null=True
     )
+    # The API kept its name for the job's ``state``.
+    status = serializers.ChoiceField(source="state", choices=JobState.choices, required=False)
     progress = serializers.SerializerMethodField()
     files = serializers.SerializerMethodField()
     waiting = serializers.SerializerMethodField(help_text=WAITING_HELP)
@@ -74,10 +76,10 @@ class SnapshotSerializer(serializers.ModelSerializer):
         return {"items_done": progress.done, "items_total": progress.total, "fraction": fraction}
 
     def get_waiting(self, obj) -> str | None:
-        waiting = None if obj.finished else job_waiting(obj)
+        waiting = None if obj.is_finished else job_waiting(obj)
         return str(waiting) if waiting else None
 
     def get_files(self, obj) -> list[dict]:
-        if obj.status != "succeeded":
+        if obj.state != JobState.SUCCEEDED:
             return []
         return SnapshotFileSerializer(obj.files.all(), many=True, context=self.context).data

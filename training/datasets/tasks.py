@@ -7,4 +7,4 @@ from training.datasets.services.snapshots import snapshot_export as run
 
 @shared_task(acks_late=True, reject_on_worker_lost=True, name="training.export_snapshot")
 def snapshot_export(snapshot_id: int) -> str:
-    return run(snapshot_id=snapshot_id).status
+    return run(snapshot_id=snapshot_id).state

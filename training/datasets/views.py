@@ -54,9 +54,9 @@ def snapshot_detail(request, project, number: int):
         "project": project,
         "snapshot": snapshot,
         "progress": snapshot_progress(snapshot),
-        "files": snapshot.files.all() if snapshot.status == "succeeded" else [],
-        "empty_outputs": snapshot_empty_outputs(snapshot) if snapshot.status == "succeeded" else [],
-        "waiting": None if snapshot.finished else job_waiting(snapshot),
+        "files": snapshot.files.all() if snapshot.state == "succeeded" else [],
+        "empty_outputs": snapshot_empty_outputs(snapshot) if snapshot.state == "succeeded" else [],
+        "waiting": None if snapshot.is_finished else job_waiting(snapshot),
     }
     if request.htmx:
         return render(request, "training/snapshot_detail.html#snapshot-status", context)

@@ -12,6 +12,7 @@ from django.db import models
 from django.db.models import Q
 
 from annotation.models import Response
+from common.job_models import BackgroundJob
 from projects.models import Project
 
 ENV_NAME = re.compile(r"^[A-Z_][A-Z0-9_]*$")
@@ -98,14 +99,6 @@ class Generator(models.Model):
         }
 
 
-class JobState(models.TextChoices):
-    QUEUED = "queued", "Queued"
-    RUNNING = "running", "Running"
-    SUCCEEDED = "succeeded", "Finished"
-    FAILED = "failed", "Failed"
-    CANCELLED = "cancelled", "Cancelled"
-
-
 class Round(models.Model):
     """One turn of the loop: prompts answered by chosen models, opened as items of round N."""
 
@@ -153,7 +146,7 @@ class Round(models.Model):
         return f"{self.project.slug} round {self.number}"
 
 
-class GenerationJob(models.Model):
+class GenerationJob(BackgroundJob):
     """One batched generation: many prompts, each answered by the job's generators.
 
     A prompt's item appears only with all of its responses; a prompt that fails keeps its
@@ -167,7 +160,6 @@ class GenerationJob(models.Model):
     item_round = models.PositiveIntegerField(default=1)  # the round number items get
     generators = models.ManyToManyField(Generator, related_name="jobs")
     prompt_ids = models.JSONField(default=list)
-    state = models.CharField(max_length=16, choices=JobState.choices, default=JobState.QUEUED)
     prompts_done = models.PositiveIntegerField(default=0)
     # Tokens its local models sampled (an HTTP endpoint counts none here) and the rate of
     # the latest attempt, updated after each batch: how fast a round on a CPU moves.
@@ -175,18 +167,12 @@ class GenerationJob(models.Model):
     tokens_per_second = models.FloatField(null=True, blank=True)
     # {"<prompt id>": "reason"}; those prompts got no item.
     failures = models.JSONField(default=dict, blank=True)
-    error = models.TextField(blank=True)
-    cancel_requested = models.BooleanField(default=False)
-    celery_task_id = models.CharField(max_length=64, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
     )
-    created_at = models.DateTimeField(auto_now_add=True)
-    started_at = models.DateTimeField(null=True, blank=True)
     # Its runner's last sign of life (start, each chunk): a cancel stops a job silent for
     # PREFLAB_GENERATION_STALE_SECONDS at once, its runner being gone.
     heartbeat_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -197,10 +183,6 @@ class GenerationJob(models.Model):
     @property
     def prompts_total(self) -> int:
         return len(self.prompt_ids)
-
-    @property
-    def finished(self) -> bool:
-        return self.state in (JobState.SUCCEEDED, JobState.FAILED, JobState.CANCELLED)
 
 
 class ResponseScore(models.Model):

@@ -90,10 +90,10 @@ def round_stats(project: Project) -> list[RoundStats]:
         if entry is not None and (entry.job is None or job.pk > entry.job.pk):
             entry.job = job
             live = progress_read("generation", job.pk)
-            done = live.done if live and not job.finished else job.prompts_done
+            done = live.done if live and not job.is_finished else job.prompts_done
             entry.job_percent = int(100 * done / job.prompts_total) if job.prompts_total else 0
     for entry in stats.values():
-        if entry.job is not None and not entry.job.finished:
+        if entry.job is not None and not entry.job.is_finished:
             entry.job_waiting = generation_job_waiting(entry.job)
     return [stats[n] for n in sorted(stats, reverse=True)]
 

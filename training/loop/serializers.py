@@ -62,14 +62,14 @@ class GenerationJobSerializer(serializers.ModelSerializer):
     def get_waiting(self, job) -> str | None:
         from training.loop.services.generation_run import generation_job_waiting
 
-        waiting = None if job.finished else generation_job_waiting(job)
+        waiting = None if job.is_finished else generation_job_waiting(job)
         return str(waiting) if waiting else None
 
     def get_percent(self, job) -> int:
         from common.progress import progress_read
 
         live = progress_read("generation", job.pk)
-        done = live.done if live and not job.finished else job.prompts_done
+        done = live.done if live and not job.is_finished else job.prompts_done
         return int(100 * done / job.prompts_total) if job.prompts_total else 0
 
 

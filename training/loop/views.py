@@ -91,7 +91,7 @@ def _rounds_context(project) -> dict:
     return {
         "project": project,
         "rounds": rounds,
-        "generating": any(r.job and not r.job.finished for r in rounds),
+        "generating": any(r.job and not r.job.is_finished for r in rounds),
         **_round_charts(rounds),
     }
 

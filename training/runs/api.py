@@ -25,7 +25,7 @@ from training.runs.serializers import (
     ScoreResultSerializer,
     ScoreSerializer,
 )
-from training.runs.services.runs import run_cancel, run_create, run_relaunch, runs_reap
+from training.runs.services.runs import run_cancel, run_create, run_relaunch
 from training.runs.services.scoring import responses_score
 
 
@@ -33,8 +33,6 @@ def run_for_user(*, run_id: int, user, capability=Capability.EXPORT) -> Training
     """The run if the user may see (or, with ENGINEER, act on) it; 404 otherwise."""
     run = get_object_or_404(TrainingRun.objects.select_related("project"), pk=run_id)
     project_get_for_user(slug=run.project.slug, user=user, capability=capability)
-    runs_reap(project=run.project)
-    run.refresh_from_db()
     return run
 
 
@@ -47,7 +45,6 @@ class RunListApi(APIView):
         """A project's runs, newest first (``GET training-runs/{id}/`` has metrics and log)."""
         slug = request.query_params.get("project", "")
         project = project_get_for_user(slug=slug, user=request.user, capability=Capability.EXPORT)
-        runs_reap(project=project)
         runs = TrainingRun.objects.filter(project=project).select_related(
             "project", "artifact__project"
         )

@@ -5,8 +5,9 @@ judge and a reference."""
 
 from django import forms
 
+from common.jobs import JobState
 from common.labels import human
-from training.datasets.models import DatasetSnapshot, SnapshotStatus
+from training.datasets.models import DatasetSnapshot
 from training.runs.models import ArtifactKind, ModelArtifact
 from training.runs.services.options import CHOICES, run_defaults
 
@@ -14,7 +15,7 @@ from training.runs.services.options import CHOICES, run_defaults
 def _offer_finished_snapshots(field: forms.ModelChoiceField, project) -> None:
     """The project's finished snapshots, newest first and chosen."""
     field.queryset = DatasetSnapshot.objects.filter(
-        project=project, status=SnapshotStatus.SUCCEEDED
+        project=project, state=JobState.SUCCEEDED
     ).order_by("-number")
     field.label_from_instance = lambda s: f"#{s.number} {s.name}".strip()
     field.initial = field.queryset.first()

@@ -3,6 +3,7 @@
 from django.conf import settings
 from django.db import models
 
+from common.job_models import BackgroundJob
 from projects.models import Project
 from training.datasets.models import DatasetSnapshot
 
@@ -16,23 +17,13 @@ class RunKind(models.TextChoices):
     EVAL = "eval", "Policy evaluation"
 
 
-class RunState(models.TextChoices):
-    QUEUED = "queued", "Queued"
-    RUNNING = "running", "Running"
-    SUCCEEDED = "succeeded", "Succeeded"
-    FAILED = "failed", "Failed"
-    CANCELLED = "cancelled", "Cancelled"
-
-
-FINISHED_RUN_STATES = (RunState.SUCCEEDED, RunState.FAILED, RunState.CANCELLED)
-
-
-class TrainingRun(models.Model):
+class TrainingRun(BackgroundJob):
     """One training job: what it trains on and with, where it is, and what it made.
 
     A Celery task on the ``gpu`` queue launches the trainer as a subprocess and copies
     its metrics stream into ``RunMetric`` rows; ``heartbeat_at`` is how a run whose
-    worker died is told from one still working (``training.services.runs.runs_reap``).
+    worker died is told from one still working: the workers' reaper fails a run silent for
+    ``PREFLAB_RUN_HEARTBEAT_TIMEOUT`` (``common.jobs.jobs_reap``).
     """
 
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="training_runs")
@@ -57,20 +48,14 @@ class TrainingRun(models.Model):
         related_name="evaluations",
     )
     reference = models.CharField(max_length=500, blank=True)
-    state = models.CharField(max_length=16, choices=RunState.choices, default=RunState.QUEUED)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
     )
     client_token = models.CharField(max_length=64, null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
     heartbeat_at = models.DateTimeField(null=True, blank=True)
     worker = models.CharField(max_length=200, blank=True)  # the Celery worker's hostname
     pid = models.IntegerField(null=True, blank=True)  # the trainer process (its group)
     attempt = models.PositiveIntegerField(default=0)  # launches so far; >1 means resumed
-    celery_task_id = models.CharField(max_length=64, blank=True)
-    cancel_requested = models.BooleanField(default=False)
     step = models.PositiveIntegerField(default=0)
     total_steps = models.PositiveIntegerField(default=0)
     eta_seconds = models.FloatField(null=True, blank=True)
@@ -78,7 +63,6 @@ class TrainingRun(models.Model):
     metrics_offset = models.BigIntegerField(default=0)  # bytes of metrics.jsonl copied
     summary = models.JSONField(default=dict, blank=True)  # the trainer's summary.json
     log_tail = models.TextField(blank=True)
-    error = models.TextField(blank=True)
 
     class Meta:
         constraints = [
@@ -91,10 +75,6 @@ class TrainingRun(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} run {self.pk}"
-
-    @property
-    def finished(self) -> bool:
-        return self.state in FINISHED_RUN_STATES
 
 
 class RunMetric(models.Model):

@@ -70,7 +70,7 @@ class RunSummarySerializer(serializers.ModelSerializer):
         return run_progress(obj)
 
     def get_waiting(self, obj) -> str | None:
-        waiting = None if obj.finished else job_waiting(obj)
+        waiting = None if obj.is_finished else job_waiting(obj)
         return str(waiting) if waiting else None
 
     def get_artifact(self, obj) -> dict | None:

@@ -26,7 +26,6 @@ from training.runs.services.runs import (
     run_relaunch,
     run_reward_and_kl,
     run_series,
-    runs_reap,
 )
 
 # Per kind: (title, number format, metrics drawn together on one chart, y axis with unit).
@@ -184,7 +183,6 @@ def _edge(value) -> str:
 
 @project_view(Capability.EXPORT)
 def run_list(request, project):
-    runs_reap(project=project)
     may_launch = has_capability(request.user, project, Capability.ENGINEER)
     posted = request.POST if request.method == "POST" else None
     which = posted.get("form", "reward") if posted else None
@@ -238,7 +236,6 @@ def run_list(request, project):
 
 
 def _run(project, run_id) -> TrainingRun:
-    runs_reap(project=project)
     runs = TrainingRun.objects.select_related("snapshot", "policy", "reward_model")
     return get_object_or_404(runs, project=project, pk=run_id)
 
@@ -258,7 +255,7 @@ def run_detail(request, project, run_id: int):
         "samples": run_latest_samples(run),
         "artifact": ModelArtifact.objects.filter(run=run).first(),
         "may_launch": has_capability(request.user, project, Capability.ENGINEER),
-        "waiting": None if run.finished else job_waiting(run),
+        "waiting": None if run.is_finished else job_waiting(run),
     }
     if request.htmx:
         return render(request, "training/run_detail.html#run-live", context)

@@ -35,7 +35,7 @@ class Command(BaseCommand):
         watcher.join()
         for error in job.errors:
             self.stderr.write(f"{path}: line {error['line']}, {error['field']}: {error['message']}")
-        if job.status != "succeeded":
+        if job.state != "succeeded":
             raise CommandError(job.message)
         self.stdout.write(self.style.SUCCESS(job.message))
 

@@ -2,7 +2,7 @@
 
 A run writes every file into a private scratch folder next to the published ones and
 publishes them with one rename (or, on storage without folders, uploads them and then
-flips the status): until the snapshot says ``succeeded`` nobody sees a file of it, a
+flips the state): until the snapshot says ``succeeded`` nobody sees a file of it, a
 worker killed half-way leaves only scratch that the retry removes, and the retry writes
 the same bytes (rows in item order, splits from the seed, no timestamps in the data).
 """
@@ -21,11 +21,10 @@ from django.utils import timezone
 
 from annotation.models import Annotation
 from common.errors import ApplicationError, ConflictError, NotFoundError
-from common.jobs import job_cancel_unattended, job_enqueue
+from common.jobs import JobState, job_cancel, job_enqueue_on_commit
 from common.pass_lock import pass_lock
 from common.progress import (
     Progress,
-    cancel_request,
     cancel_requested,
     progress_read,
     progress_report,
@@ -37,7 +36,7 @@ from training.datasets.export.options import ExportOptions, options_check
 from training.datasets.export.rows import BUILDERS, RowContext
 from training.datasets.export.splits import split_of
 from training.datasets.export.writers import WRITERS, file_sha256, schema_of
-from training.datasets.models import DatasetSnapshot, SnapshotFile, SnapshotStatus
+from training.datasets.models import DatasetSnapshot, SnapshotFile
 from training.datasets.services.export_source import annotator_hasher, items_queryset, source_items
 
 PROGRESS_KIND = "snapshot"
@@ -98,7 +97,7 @@ def snapshot_create(
     else:
         raise ConflictError("could not number the snapshot; try again")
     if enqueue:
-        transaction.on_commit(lambda: _enqueue(snapshot.pk))
+        job_enqueue_on_commit(snapshot)
     return snapshot, True
 
 
@@ -118,33 +117,23 @@ def _formats_producible(project: Project, options: ExportOptions) -> None:
     )
 
 
-def _enqueue(snapshot_id: int) -> None:
-    job_enqueue("training.export_snapshot", snapshot_id)
-
-
 def snapshot_cancel(*, snapshot: DatasetSnapshot) -> DatasetSnapshot:
     """A queued snapshot is cancelled at once, a running one after the chunk it is on, or
     at once (its scratch folder removed) when no live worker runs it any more."""
-    if snapshot.finished:
-        raise ConflictError(f"the snapshot has already {snapshot.get_status_display().lower()}")
-    cancel_request(PROGRESS_KIND, snapshot.pk)
-    DatasetSnapshot.objects.filter(pk=snapshot.pk, status=SnapshotStatus.QUEUED).update(
-        status=SnapshotStatus.CANCELLED, finished_at=timezone.now(), error="cancelled"
+    return job_cancel(
+        snapshot, unattended_reason="cancelled; its worker had stopped, nothing was published"
     )
-    job_cancel_unattended(snapshot, "cancelled; its worker had stopped, nothing was published")
-    snapshot.refresh_from_db()
-    return snapshot
 
 
 def snapshot_progress(snapshot: DatasetSnapshot) -> Progress:
     """Items done of the total: live from the shared cache while the export runs (the row
     is written only at start and end), from the row once it has finished."""
-    live = None if snapshot.finished else progress_read(PROGRESS_KIND, snapshot.pk)
+    live = None if snapshot.is_finished else progress_read(PROGRESS_KIND, snapshot.pk)
     if live:
         return live
-    if snapshot.status == SnapshotStatus.SUCCEEDED:
+    if snapshot.state == JobState.SUCCEEDED:
         return Progress("done", snapshot.rows_total, snapshot.rows_total, "items")
-    return Progress(snapshot.status, snapshot.rows_done, snapshot.rows_total, "items")
+    return Progress(snapshot.state, snapshot.rows_done, snapshot.rows_total, "items")
 
 
 # --- the run -------------------------------------------------------------------------
@@ -296,12 +285,12 @@ def _publish(snapshot: DatasetSnapshot, scratch: Path) -> str:
     return target
 
 
-def _finish(snapshot: DatasetSnapshot, status: str, **fields) -> DatasetSnapshot:
+def _finish(snapshot: DatasetSnapshot, state: str, **fields) -> DatasetSnapshot:
     """Record the outcome, unless the snapshot finished meanwhile (cancelled or reaped
     while its worker was thought gone): the first verdict stays."""
-    fields.update(status=status, finished_at=timezone.now())
-    unfinished = (SnapshotStatus.QUEUED, SnapshotStatus.RUNNING)
-    DatasetSnapshot.objects.filter(pk=snapshot.pk, status__in=unfinished).update(**fields)
+    fields.update(state=state, finished_at=timezone.now())
+    unfinished = (JobState.QUEUED, JobState.RUNNING)
+    DatasetSnapshot.objects.filter(pk=snapshot.pk, state__in=unfinished).update(**fields)
     snapshot.refresh_from_db()
     return snapshot
 
@@ -312,18 +301,18 @@ def snapshot_export(*, snapshot_id: int, on_progress=None) -> DatasetSnapshot:
     called after each chunk (the CLI draws its bar with it)."""
     with pass_lock(f"snapshot:{snapshot_id}") as held:
         snapshot = DatasetSnapshot.objects.select_related("project").get(pk=snapshot_id)
-        if not held or snapshot.finished:  # another worker is on it, or it is done
+        if not held or snapshot.is_finished:  # another worker is on it, or it is done
             return snapshot
         return _run(snapshot, on_progress)
 
 
 def _run(snapshot: DatasetSnapshot, on_progress) -> DatasetSnapshot:
     if cancel_requested(PROGRESS_KIND, snapshot.pk):
-        return _finish(snapshot, SnapshotStatus.CANCELLED, error="cancelled")
+        return _finish(snapshot, JobState.CANCELLED, error="cancelled")
     options = options_check(snapshot.options)
     total = items_queryset(snapshot.project, options).count()
     DatasetSnapshot.objects.filter(pk=snapshot.pk).update(
-        status=SnapshotStatus.RUNNING, started_at=timezone.now(), rows_total=total, rows_done=0
+        state=JobState.RUNNING, started_at=timezone.now(), rows_total=total, rows_done=0
     )
     _scratch_clear(snapshot)
     scratch = _scratch_root() / f"{snapshot.pk}-{uuid.uuid4().hex}"
@@ -340,10 +329,10 @@ def _run(snapshot: DatasetSnapshot, on_progress) -> DatasetSnapshot:
         path = _publish(snapshot, scratch)
     except ExportCancelled:
         shutil.rmtree(scratch, ignore_errors=True)
-        return _finish(snapshot, SnapshotStatus.CANCELLED, error="cancelled; nothing was published")
+        return _finish(snapshot, JobState.CANCELLED, error="cancelled; nothing was published")
     except Exception as exc:
         shutil.rmtree(scratch, ignore_errors=True)
-        _finish(snapshot, SnapshotStatus.FAILED, error=f"{type(exc).__name__}: {exc}")
+        _finish(snapshot, JobState.FAILED, error=f"{type(exc).__name__}: {exc}")
         raise
     with transaction.atomic():
         SnapshotFile.objects.filter(snapshot=snapshot).delete()
@@ -351,7 +340,7 @@ def _run(snapshot: DatasetSnapshot, on_progress) -> DatasetSnapshot:
             SnapshotFile(snapshot=snapshot, **{k: f[k] for k in _FILE_FIELDS}) for f in listed
         )
         done = {"manifest": manifest, "path": path, "rows_done": total, "error": ""}
-        snapshot = _finish(snapshot, SnapshotStatus.SUCCEEDED, **done)
+        snapshot = _finish(snapshot, JobState.SUCCEEDED, **done)
     progress_report(PROGRESS_KIND, snapshot.pk, Progress("done", total, total, "items"))
     return snapshot
 
@@ -373,6 +362,6 @@ def _describe(path: Path, name: str, file_type: str) -> dict:
 
 def snapshot_file_open(snapshot: DatasetSnapshot, name: str):
     """An open binary file of a published snapshot (names come from its file list)."""
-    if snapshot.status != SnapshotStatus.SUCCEEDED or not snapshot.files.filter(name=name).exists():
+    if snapshot.state != JobState.SUCCEEDED or not snapshot.files.filter(name=name).exists():
         raise NotFoundError(f"snapshot {snapshot.number} has no file {name!r}")
     return default_storage.open(f"{snapshot.path}/{name}", "rb")

@@ -21,11 +21,11 @@ from django.utils import timezone
 
 from annotation.models import Item, Prompt, PromptStatus, Response, ResponseOrigin
 from annotation.services.items_build import item_create_for_prompt
-from common.errors import ApplicationError, ConflictError
-from common.jobs import Waiting, job_cancel_unattended, job_enqueue, job_waiting
-from common.progress import Progress, cancel_request, cancel_requested, progress_report
+from common.errors import ApplicationError
+from common.jobs import JobState, Waiting, job_cancel, job_enqueue_on_commit, job_waiting
+from common.progress import Progress, cancel_requested, progress_report
 from projects.models import Project
-from training.loop.models import GenerationJob, Generator, JobState, Round
+from training.loop.models import GenerationJob, Generator, Round
 from training.loop.services.generators import (
     GenerationError,
     GenerationStopped,
@@ -69,12 +69,8 @@ def generation_job_create(
         )  # fmt: skip
         job.generators.set(generators)
         if enqueue:
-            transaction.on_commit(lambda: _enqueue(job, generators))
+            job_enqueue_on_commit(job, queue=queue_for(generators))
     return job
-
-
-def _enqueue(job: GenerationJob, generators: list[Generator]) -> None:
-    job_enqueue("training.generation_job_run", job.pk, queue=queue_for(generators))
 
 
 def generation_job_waiting(job: GenerationJob) -> Waiting | None:
@@ -84,24 +80,17 @@ def generation_job_waiting(job: GenerationJob) -> Waiting | None:
 
 
 def generation_job_cancel(*, job: GenerationJob) -> GenerationJob:
-    """A queued job stops now; a running one after the chunk it is on, or now when its
-    runner has been silent for PREFLAB_GENERATION_STALE_SECONDS (it is gone)."""
-    if job.finished:
-        raise ConflictError(f"the job has already {job.get_state_display().lower()}")
-    cancel_request(PROGRESS_KIND, job.pk)
-    now = timezone.now()
-    GenerationJob.objects.filter(pk=job.pk, state=JobState.QUEUED).update(
-        state=JobState.CANCELLED, finished_at=now, cancel_requested=True
-    )
-    stale = now - timedelta(seconds=settings.PREFLAB_GENERATION_STALE_SECONDS)
+    """A queued job stops now; a running one after the chunk it is on, or now when no
+    live worker holds it (``common.jobs.job_cancel``) or its runner has been silent for
+    PREFLAB_GENERATION_STALE_SECONDS (a command's runner, no worker to ask: it is gone)."""
+    job_cancel(job)
+    stale = timezone.now() - timedelta(seconds=settings.PREFLAB_GENERATION_STALE_SECONDS)
     GenerationJob.objects.filter(
         pk=job.pk, state=JobState.RUNNING, heartbeat_at__lt=stale
     ).update(
-        state=JobState.CANCELLED, finished_at=now, cancel_requested=True,
+        state=JobState.CANCELLED, finished_at=timezone.now(),
         error="its runner had been silent since the last chunk; stopped",
     )  # fmt: skip
-    GenerationJob.objects.filter(pk=job.pk).update(cancel_requested=True)
-    job_cancel_unattended(job, "cancelled; its worker had stopped")
     job.refresh_from_db()
     return job
 
@@ -118,7 +107,7 @@ def generation_job_stopped(*, job_id: int, reason: str) -> None:
 def _claim(job_id: int) -> GenerationJob | None:
     with transaction.atomic():
         job = GenerationJob.objects.select_for_update().get(pk=job_id)
-        if job.finished:
+        if job.is_finished:
             return None
         job.state, job.started_at = JobState.RUNNING, job.started_at or timezone.now()
         job.heartbeat_at = timezone.now()

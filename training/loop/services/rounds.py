@@ -15,13 +15,14 @@ from django.db.models import Exists, Max, OuterRef
 from annotation import dedup
 from annotation.models import Item, Prompt, PromptStatus
 from common.errors import ApplicationError, ConflictError
+from common.jobs import JobState
 from common.tokens import client_token_checked
 from projects.models import Project
 from training.datasets.export.options import options_check
 from training.datasets.export.splits import split_of
-from training.datasets.models import DatasetSnapshot, SnapshotStatus
+from training.datasets.models import DatasetSnapshot
 from training.loop import acquisition_rules
-from training.loop.models import GenerationJob, Generator, JobState, Round
+from training.loop.models import GenerationJob, Generator, Round
 from training.loop.services.acquisition import item_scores
 from training.loop.services.generation_run import generation_job_create
 from training.runs.models import ArtifactKind
@@ -74,7 +75,7 @@ def _new_prompts(project: Project) -> list[int]:
 
 def _held_out_prompts(project: Project) -> list[int]:
     snapshot = (
-        DatasetSnapshot.objects.filter(project=project, status=SnapshotStatus.SUCCEEDED)
+        DatasetSnapshot.objects.filter(project=project, state=JobState.SUCCEEDED)
         .order_by("-number")
         .first()
     )

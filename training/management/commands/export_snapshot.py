@@ -92,8 +92,8 @@ class Command(BaseCommand):
 
         snapshot = snapshot_export(snapshot_id=snapshot.pk, on_progress=draw)
         sys.stderr.write("\n")
-        if snapshot.status != "succeeded":
-            raise CommandError(f"snapshot {snapshot.number} {snapshot.status}: {snapshot.error}")
+        if snapshot.state != "succeeded":
+            raise CommandError(f"snapshot {snapshot.number} {snapshot.state}: {snapshot.error}")
         self.stdout.write(f"snapshot {snapshot.number} of {project.slug}: {snapshot.path}/")
         for f in snapshot.files.all():
             self.stdout.write(f"  {f.name:<32} {f.rows:>10,} rows  {f.sha256[:16]}")

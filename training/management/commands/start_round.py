@@ -13,8 +13,9 @@ import sys
 from django.core.management.base import BaseCommand, CommandError
 
 from common.errors import ApplicationError
+from common.jobs import JobState
 from common.progress import cancel_request, progress_bar
-from training.loop.models import JobState, Round
+from training.loop.models import Round
 from training.loop.services.generation_run import (
     PROGRESS_KIND,
     generation_job_run,

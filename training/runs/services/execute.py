@@ -20,12 +20,14 @@ import subprocess
 import sys
 import time
 import uuid
+from datetime import timedelta
 from pathlib import Path
 
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from common.jobs import JobState
 from training.ml.checkpoints import checkpoint_latest
 from training.ml.metrics_log import metrics_read
 from training.runs.models import (
@@ -33,7 +35,6 @@ from training.runs.models import (
     ModelArtifact,
     RunKind,
     RunMetric,
-    RunState,
     TrainingRun,
 )
 from training.runs.services.options import (
@@ -63,23 +64,27 @@ def run_folder(run: TrainingRun) -> Path:
     return Path(settings.DATA_DIR) / "runs" / f"{run.pk}-{uuid.uuid4().hex[:8]}"
 
 
+def _heartbeat_limit() -> timedelta:
+    # The launcher beats every second; a run silent this long has lost its launcher, and
+    # the workers' reaper fails it (common.jobs, the run's kind in training/apps.py).
+    return timedelta(seconds=settings.PREFLAB_RUN_HEARTBEAT_TIMEOUT)
+
+
 def _claim(run_id: int, worker: str) -> TrainingRun | None:
     """Take the run if it is queued (or running under a launcher that stopped beating)."""
-    from training.runs.services.runs import _heartbeat_limit
-
     with transaction.atomic():
         run = TrainingRun.objects.select_for_update().filter(pk=run_id).first()
-        if run is None or run.finished:
+        if run is None or run.is_finished:
             return None
-        if run.state == RunState.RUNNING and run.heartbeat_at:
+        if run.state == JobState.RUNNING and run.heartbeat_at:
             if timezone.now() - run.heartbeat_at < _heartbeat_limit():
                 return None  # a live launcher has it (a redelivered task)
         if run.cancel_requested:
-            run.state, run.finished_at, run.error = RunState.CANCELLED, timezone.now(), "cancelled"
+            run.state, run.finished_at, run.error = JobState.CANCELLED, timezone.now(), "cancelled"
             run.save(update_fields=["state", "finished_at", "error"])
             return None
         now = timezone.now()
-        run.state, run.attempt, run.worker = RunState.RUNNING, run.attempt + 1, worker[:200]
+        run.state, run.attempt, run.worker = JobState.RUNNING, run.attempt + 1, worker[:200]
         run.started_at = run.started_at or now
         run.heartbeat_at = now
         run.out_dir = str(run_folder(run))
@@ -315,7 +320,7 @@ def run_execute(run_id: int, *, worker: str = "") -> TrainingRun | None:
         config_path.write_text(json.dumps(_config(run), indent=2), encoding="utf-8")
         command = trainer_command(run, out, config_path)
     except ValueError as exc:
-        return _finish(run, RunState.FAILED, str(exc))
+        return _finish(run, JobState.FAILED, str(exc))
     if "--resume" not in command and run.attempt > 1:
         _start_over(run, out)
     with open(out / "log.txt", "ab") as log:
@@ -336,14 +341,14 @@ def run_execute(run_id: int, *, worker: str = "") -> TrainingRun | None:
         # run on unwatched and the run must say why it stopped.
         if process.poll() is None:
             _stop(process)
-        _finish(run, RunState.FAILED, f"the launcher failed: {type(exc).__name__}: {exc}"[:2000])
+        _finish(run, JobState.FAILED, f"the launcher failed: {type(exc).__name__}: {exc}"[:2000])
         raise
 
 
 def _mine(run: TrainingRun):
     """The run's row while this launcher still owns it: running, in this attempt. A run
     reaped (its heartbeat stalled) and launched again belongs to the newer launcher."""
-    return TrainingRun.objects.filter(pk=run.pk, state=RunState.RUNNING, attempt=run.attempt)
+    return TrainingRun.objects.filter(pk=run.pk, state=JobState.RUNNING, attempt=run.attempt)
 
 
 def _follow(run: TrainingRun, out: Path, process: subprocess.Popen) -> TrainingRun | None:
@@ -368,9 +373,9 @@ def _follow(run: TrainingRun, out: Path, process: subprocess.Popen) -> TrainingR
     _mirror(run, out)
     TrainingRun.objects.filter(pk=run.pk).update(log_tail=_tail(out / "log.txt"))
     if cancelled:
-        return _finish(run, RunState.CANCELLED, "cancelled; its process group was stopped")
+        return _finish(run, JobState.CANCELLED, "cancelled; its process group was stopped")
     if code != 0:
         last = _tail(out / "log.txt").strip().splitlines()[-3:]
-        return _finish(run, RunState.FAILED, f"trainer exited with {code}: " + " | ".join(last))
+        return _finish(run, JobState.FAILED, f"trainer exited with {code}: " + " | ".join(last))
     _register(run, out)
-    return _finish(run, RunState.SUCCEEDED)
+    return _finish(run, JobState.SUCCEEDED)

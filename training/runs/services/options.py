@@ -8,7 +8,8 @@ training stack installed.
 
 from django.core.files.storage import default_storage
 
-from training.datasets.models import DatasetSnapshot, SnapshotStatus
+from common.jobs import JobState
+from training.datasets.models import DatasetSnapshot
 from training.ml.dpo import DEFAULTS as DPO_DEFAULTS
 from training.ml.dpo import LOSS_TYPES as DPO_LOSS_TYPES
 from training.ml.grpo import DEFAULTS as GRPO_DEFAULTS
@@ -226,7 +227,7 @@ def _file(snapshot: DatasetSnapshot, fmt: str, split: str) -> str | None:
 def reward_data(snapshot: DatasetSnapshot) -> dict:
     """The snapshot's listwise JSONL (pairwise when it has no listwise) by role: train
     data, and the validation split (or test) to evaluate on."""
-    if snapshot.status != SnapshotStatus.SUCCEEDED:
+    if snapshot.state != JobState.SUCCEEDED:
         raise ValueError(f"snapshot: snapshot {snapshot.number} has not finished")
     for fmt in ("listwise", "pairwise"):
         train = _file(snapshot, fmt, "train")
@@ -241,7 +242,7 @@ def reward_data(snapshot: DatasetSnapshot) -> dict:
 def prompt_data(snapshot: DatasetSnapshot) -> dict:
     """The prompts a policy run answers: the snapshot's train split of its sft file, or
     of its listwise or pairwise file (each row has a ``prompt``)."""
-    if snapshot.status != SnapshotStatus.SUCCEEDED:
+    if snapshot.state != JobState.SUCCEEDED:
         raise ValueError(f"snapshot: snapshot {snapshot.number} has not finished")
     for fmt in ("sft", "listwise", "pairwise"):
         train = _file(snapshot, fmt, "train")
@@ -253,7 +254,7 @@ def prompt_data(snapshot: DatasetSnapshot) -> dict:
 def demonstration_data(snapshot: DatasetSnapshot) -> dict:
     """An SFT run's files: the snapshot's sft train split, and its validation (or test)
     split for held-out perplexity."""
-    if snapshot.status != SnapshotStatus.SUCCEEDED:
+    if snapshot.state != JobState.SUCCEEDED:
         raise ValueError(f"snapshot: snapshot {snapshot.number} has not finished")
     train = _file(snapshot, "sft", "train")
     if not train:
@@ -267,7 +268,7 @@ def evaluation_data(snapshot: DatasetSnapshot) -> dict:
     (else test) of its sft, listwise or pairwise file, and the held-out sft split as
     written demonstrations. Training prompts are never used: a policy is judged on
     prompts it did not train on."""
-    if snapshot.status != SnapshotStatus.SUCCEEDED:
+    if snapshot.state != JobState.SUCCEEDED:
         raise ValueError(f"snapshot: snapshot {snapshot.number} has not finished")
     data = {}
     for split in ("validation", "test"):

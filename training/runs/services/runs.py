@@ -1,23 +1,20 @@
-"""Create, cancel, re-launch and reap training runs; read their metrics.
+"""Create, cancel and re-launch training runs; read their metrics.
 
 The work itself happens in ``run_launcher`` inside a Celery task on the ``gpu`` queue;
 everything here is quick and safe to call from a request.
 """
 
 import logging
-from datetime import timedelta
 
-from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.utils import timezone
 
 from common.errors import ApplicationError, ConflictError, ServiceUnavailableError
-from common.jobs import job_cancel_unattended, job_enqueue
+from common.jobs import JobState, job_cancel, job_enqueue_on_commit
 from common.tokens import client_token_checked
 from common.workers import training_unavailable_reason
 from projects.models import Project
 from training.datasets.models import DatasetSnapshot
-from training.runs.models import ArtifactKind, ModelArtifact, RunKind, RunState, TrainingRun
+from training.runs.models import ArtifactKind, ModelArtifact, RunKind, TrainingRun
 from training.runs.services.options import (
     demonstration_data,
     evaluation_data,
@@ -27,11 +24,6 @@ from training.runs.services.options import (
 )
 
 logger = logging.getLogger(__name__)
-
-
-def _heartbeat_limit() -> timedelta:
-    # The launcher beats every couple of seconds; a run silent this long has lost its worker.
-    return timedelta(seconds=int(getattr(settings, "PREFLAB_RUN_HEARTBEAT_TIMEOUT", 120)))
 
 
 def _invalid(exc: ValueError) -> ApplicationError:
@@ -117,7 +109,7 @@ def run_create(
             project=project, created_by=user, client_token=client_token
         ), False
     if enqueue:
-        transaction.on_commit(lambda: run_enqueue(run.pk))
+        job_enqueue_on_commit(run)
     return run, True
 
 
@@ -152,13 +144,6 @@ def _check_policy(project: Project, artifact: ModelArtifact | None) -> None:
         raise ValueError("policy: not a policy of this project")
 
 
-def run_enqueue(run_id: int) -> None:
-    """Hand the run to a GPU worker; a broker that refuses it fails the run with the
-    reason (and the request answers 503), so it can be launched again rather than stay
-    queued for ever."""
-    job_enqueue("training.run_execute", run_id, queue="gpu")
-
-
 def training_stack_check() -> None:
     """Refuse a launch no worker can train: the gpu workers said torch does not import
     there (the message names the command that installs it)."""
@@ -168,18 +153,10 @@ def training_stack_check() -> None:
 
 
 def run_cancel(*, run: TrainingRun) -> TrainingRun:
-    """Ask the launcher to stop the trainer (it kills the process group); a queued run
-    that no worker has taken yet, or one no live worker runs any more, is cancelled at
-    once."""
-    if run.finished:
-        raise ConflictError(f"the run has already {run.get_state_display().lower()}")
-    TrainingRun.objects.filter(pk=run.pk).update(cancel_requested=True)
-    TrainingRun.objects.filter(pk=run.pk, state=RunState.QUEUED).update(
-        state=RunState.CANCELLED, finished_at=timezone.now(), error="cancelled before it started"
-    )
-    job_cancel_unattended(run, "cancelled; its worker had stopped")
-    run.refresh_from_db()
-    return run
+    """Ask the launcher to stop the trainer (it reads ``cancel_requested`` and kills the
+    process group); a queued run that no worker has taken yet, or one no live worker runs
+    any more, is cancelled at once (``common.jobs.job_cancel``)."""
+    return job_cancel(run)
 
 
 def run_relaunch(*, run: TrainingRun) -> TrainingRun:
@@ -189,43 +166,25 @@ def run_relaunch(*, run: TrainingRun) -> TrainingRun:
     # One conditional UPDATE: a double click or a retried request finds the run queued
     # (or already claimed) and queues nothing more.
     relaunched = TrainingRun.objects.filter(
-        pk=run.pk, state__in=[RunState.FAILED, RunState.CANCELLED]
-    ).update(state=RunState.QUEUED, cancel_requested=False, error="", finished_at=None)
+        pk=run.pk, state__in=[JobState.FAILED, JobState.CANCELLED]
+    ).update(state=JobState.QUEUED, cancel_requested=False, error="", finished_at=None)
     if not relaunched:
         raise ConflictError("only a failed or cancelled run can be launched again")
-    transaction.on_commit(lambda: run_enqueue(run.pk))
     run.refresh_from_db()
+    job_enqueue_on_commit(run)
     return run
 
 
-def runs_reap(*, project: Project | None = None) -> int:
-    """Mark running runs whose launcher stopped beating as failed (their worker died);
-    returns how many. Called by the run pages and API before they read runs."""
-    cutoff = timezone.now() - _heartbeat_limit()
-    stale = TrainingRun.objects.filter(state=RunState.RUNNING, heartbeat_at__lt=cutoff)
-    if project is not None:
-        stale = stale.filter(project=project)
-    return stale.update(
-        state=RunState.FAILED,
-        finished_at=timezone.now(),
-        error=(
-            "the worker running it stopped (no heartbeat for "
-            f"{int(_heartbeat_limit().total_seconds())} s); launch it again to resume "
-            "from its last checkpoint"
-        ),
-    )
-
-
 def run_progress(run: TrainingRun) -> dict:
-    share = 1.0 if run.state == RunState.SUCCEEDED else 0.0
-    if run.total_steps and run.state != RunState.SUCCEEDED:
+    share = 1.0 if run.state == JobState.SUCCEEDED else 0.0
+    if run.total_steps and run.state != JobState.SUCCEEDED:
         share = min(run.step / run.total_steps, 1.0)
     return {
         "state": run.state,
         "step": run.step,
         "total_steps": run.total_steps,
         "share": share,
-        "eta_seconds": run.eta_seconds if run.state == RunState.RUNNING else None,
+        "eta_seconds": run.eta_seconds if run.state == JobState.RUNNING else None,
     }
 
 
