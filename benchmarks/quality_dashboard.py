@@ -667,7 +667,8 @@ def pages_measure(clients: dict, config: QualityConfig) -> dict:
 
 
 class RefreshTimer:
-    """Stands in for item_quality_refresh inside annotation_submit and measures each call:
+    """Stands in for item_quality_refresh inside a submit (quality's receiver of
+    annotation_submitted calls it in the submit's transaction) and measures each call:
     its seconds, the seconds spent executing SQL, and when asked its statements or a profile."""
 
     def __init__(self, original):
@@ -726,13 +727,13 @@ def submits_measure(seeded: dict, config: QualityConfig, after_burst) -> dict:
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    from annotation.services import submission
+    from annotation.quality import receivers
 
     rng = random.Random(config.seed + 1)
     rotation = seeded["users"][config.reviewers : config.reviewers + ROTATION]
     project, quality = seeded["project"], seeded["quality"]
-    timer = RefreshTimer(submission.item_quality_refresh)
-    submission.item_quality_refresh = timer
+    timer = RefreshTimer(receivers.item_quality_refresh)
+    receivers.item_quality_refresh = timer
     cycles, counted = [], []
     try:
         for n in range(config.submit_warmup + config.submits):
@@ -750,7 +751,7 @@ def submits_measure(seeded: dict, config: QualityConfig, after_burst) -> dict:
         for n in range(PROFILED_ITEMS * config.overlap):
             _cycle(project, rotation[n % len(rotation)], quality, rng)
     finally:
-        submission.item_quality_refresh = timer.original
+        receivers.item_quality_refresh = timer.original
     profile = profile_summary(timer.profiler, PROFILED_ITEMS * config.overlap)
     return {"cycles": cycles, "counted": counted, "profile": profile, "burst": burst}
 
@@ -1049,8 +1050,9 @@ def _measured_lines(r: dict) -> list[str]:
         f"`annotation_submit` (after {c.submit_warmup} untimed) on fresh items of the seeded "
         f"project, {ROTATION} annotators taking turns so every item gets its 1st, 2nd and 3rd "
         "judgement in a row. `item_quality_refresh` is timed inside each submit (its name in "
-        "`annotation.services.submission` wrapped by this script only); submit times include "
-        "the transaction's COMMIT.", "",
+        "`annotation.quality.receivers`, whose receiver of `annotation_submitted` calls it in "
+        "the submit's transaction, wrapped by this script only); submit times include the "
+        "transaction's COMMIT.", "",
         *_submit_lines(s), "",
         f"Side by side: the refresh is {s['refresh_share_p50']:.0%} of a submit (median of "
         f"per-submit ratios; {s['refresh_share_total']:.0%} of all submit time). Of the "
