@@ -19,10 +19,13 @@ import copy
 import sys
 from pathlib import Path
 
-from training.ml.trl_runs import trl_defaults, trl_options, trl_parser
+from training.ml.configs.base import config_defaults
+from training.ml.configs.dpo import LOSS_TYPES, DPORunConfig  # noqa: F401 - the web tier reads them here
+from training.ml.trl_runs import trl_options
 
-DEFAULTS = trl_defaults(beta=0.1, loss_type="sigmoid", lr=5e-7)
-LOSS_TYPES = ("sigmoid", "ipo", "hinge", "robust")
+# The trainer's own defaults (the web tier shows and checks them): every option but the
+# files of a run.
+DEFAULTS = config_defaults(DPORunConfig, without=("data", "eval_data", "out", "resume"))
 METRIC_NAMES = {
     "loss": "loss",
     "learning_rate": "lr",
@@ -38,17 +41,9 @@ METRIC_NAMES = {
 }
 
 
-def _own_options(a) -> None:
-    a("--data", action="append", help="pairwise, listwise or TRL-style JSONL (repeat)")
-    a("--eval-data", action="append", help="held-out preferences (repeat)")
-    a("--beta", type=float, help="strength of the pull towards the reference")
-    a("--loss-type", choices=LOSS_TYPES, help="DPO's sigmoid loss, or IPO, hinge, robust")
-
-
 def options_of(argv: list[str]) -> argparse.Namespace:
-    parser = trl_parser("python -m training.ml.dpo", __doc__, "optimise a policy on "
-                        "preference pairs", _own_options)  # fmt: skip
-    return trl_options(parser, DEFAULTS, argv)
+    return trl_options("python -m training.ml.dpo", __doc__, "optimise a policy on "
+                       "preference pairs", DPORunConfig, argv)  # fmt: skip
 
 
 def pairs_load(paths: list) -> list[dict]:

@@ -29,14 +29,13 @@ import sys
 import uuid
 from pathlib import Path
 
-from training.ml.trl_runs import trl_defaults, trl_parser
+from training.ml.configs.base import config_defaults
+from training.ml.configs.grpo import ESTIMATORS, GRPORunConfig  # noqa: F401 - the web tier reads them here
+from training.ml.trl_runs import trl_options
 
-ESTIMATORS = ("grpo", "rloo")
-DEFAULTS = trl_defaults(
-    reward_model=None, estimator="grpo", num_generations=4, max_new_tokens=64, temperature=1.0,
-    top_p=1.0, beta=0.04, batch_size=16, lr=1e-6, log_every=1, save_every=50, sample_every=10,
-    samples_shown=4,
-)  # fmt: skip
+# The trainer's own defaults (the web tier shows and checks them): every option but the
+# files of a run.
+DEFAULTS = config_defaults(GRPORunConfig, without=("prompts", "out", "resume"))
 METRIC_NAMES = {
     "loss": "loss",
     "learning_rate": "lr",
@@ -55,28 +54,9 @@ METRIC_NAMES = {
 }
 
 
-def _own_options(a) -> None:
-    a("--reward-model", help="a trained reward model folder (training.ml.reward's DIR/model)")
-    a("--prompts", action="append", help="prompts: JSONL rows with 'prompt', or .txt (repeat)")
-    a("--estimator", choices=ESTIMATORS, help="advantage against the group (grpo) or the others")
-    a("--num-generations", type=int, help="responses sampled per prompt (G, at least 2)")
-    a("--max-new-tokens", type=int, help="longest response")
-    a("--temperature", type=float, help="sampling temperature")
-    a("--top-p", type=float, help="nucleus sampling mass")
-    a("--beta", type=float, help="weight of the KL to the reference (0: no reference)")
-    a("--sample-every", type=int, help="steps between sample tables in the stream (0: none)")
-    a("--samples-shown", type=int, help="responses per sample table")
-
-
 def options_of(argv: list[str]) -> argparse.Namespace:
-    from training.ml.cli_options import options_merge
-
-    parser = trl_parser("python -m training.ml.grpo", __doc__, "optimise a policy against a "
-                        "reward model", _own_options)  # fmt: skip
-    args = parser.parse_args(argv)
-    extra = {"prompts": None, "out": None, "resume": False}
-    required = ("reward_model", "prompts", "out")
-    return options_merge(parser, args, DEFAULTS, extra=extra, required=required, lists=("prompts",))
+    return trl_options("python -m training.ml.grpo", __doc__, "optimise a policy against a "
+                       "reward model", GRPORunConfig, argv)  # fmt: skip
 
 
 def prompt_rows(prompts: list, chat: bool) -> list[dict]:
@@ -150,11 +130,7 @@ def _trainer_classes(estimator: str):
 
 
 def _check(o, prompts: list) -> None:
-    if o.num_generations < 2:
-        raise ValueError("--num-generations: at least 2 responses per prompt")
-    if o.batch_size % o.num_generations:
-        raise ValueError(f"--batch-size ({o.batch_size}) counts responses: it must be a "
-                         f"multiple of --num-generations ({o.num_generations})")  # fmt: skip
+    """Enough prompts for a step (the options themselves are GRPORunConfig's to check)."""
     if len(prompts) < o.batch_size // o.num_generations:
         raise ValueError(f"{len(prompts)} prompts: a step takes batch-size / num-generations "
                          f"= {o.batch_size // o.num_generations}")  # fmt: skip

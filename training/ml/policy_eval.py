@@ -33,63 +33,22 @@ import sys
 import time
 from pathlib import Path
 
-DEFAULTS = {
-    "reference": None,
-    "max_new_tokens": 64,
-    "temperature": 0.0,
-    "top_p": 1.0,
-    "batch_size": 16,
-    "max_prompts": 0,
-    "max_prompt_length": 256,
-    "chat_template": "auto",
-    "seed": 0,
-    "samples_shown": 8,
-    "bootstrap": 1000,
-}
+from training.ml.configs.base import config_defaults, config_options, config_parser
+from training.ml.configs.policy_eval import EvalRunConfig
+
+# The evaluation's own defaults (the web tier shows and checks them): every option but
+# the policy, the judge and the files of a run.
+DEFAULTS = config_defaults(
+    EvalRunConfig, without=("policy", "reward_model", "prompts", "demonstrations", "out")
+)
 FIGURES = ("reward_mean", "reward_std", "perplexity", "rouge1", "rouge2", "rougeL", "bleu",
            "response_length", "eos_rate")  # fmt: skip
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="python -m training.ml.policy_eval",
-        description=__doc__.split("\n\n")[0],
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog=__doc__.split("\n\n", 2)[2],
-    )
-    sub = parser.add_subparsers(dest="command", required=True)
-    a = sub.add_parser("evaluate", help="evaluate a policy on held-out prompts").add_argument
-    a("--policy", help="the policy: a folder, hub name or .gguf file")
-    a("--reference", help="the policy to compare with (e.g. the one training started from)")
-    a("--reward-model", help="a trained reward model folder (the judge)")
-    a("--prompts", action="append", help="held-out prompts: JSONL rows with 'prompt', or .txt")
-    a("--demonstrations", action="append", help="held-out sft or prompt/completion JSONL")
-    a("--out", help="output folder")
-    a("--config", help="YAML or JSON file of these options (command line wins)")
-    a("--max-new-tokens", type=int, help="longest answer")
-    a("--temperature", type=float, help="0: greedy; else sample at this temperature")
-    a("--top-p", type=float, help="nucleus sampling mass (when sampling)")
-    a("--batch-size", type=int, help="prompts answered per batch")
-    a("--max-prompts", type=int, help="evaluate on the first N prompts (0: all)")
-    a("--max-prompt-length", type=int, help="prompt tokens kept (the end)")
-    a("--chat-template", choices=["auto", "none"], help="auto: use the tokenizer's template")
-    a("--seed", type=int, help="seed of sampling and of the bootstrap")
-    a("--samples-shown", type=int, help="answers shown in the stream's sample table")
-    a("--bootstrap", type=int, help="resamples for the win rate's interval")
-    return parser
-
-
 def options_of(argv: list[str]) -> argparse.Namespace:
-    from training.ml.cli_options import options_merge
-
-    parser = _parser()
-    args = parser.parse_args(argv)
-    extra = {"policy": None, "reward_model": None, "prompts": None, "demonstrations": None,
-             "out": None}  # fmt: skip
-    o = options_merge(
-        parser, args, DEFAULTS, extra=extra, required=("policy", "reward_model", "out"),
-        lists=("prompts", "demonstrations"),
-    )  # fmt: skip
+    parser = config_parser("python -m training.ml.policy_eval", __doc__, {
+        "evaluate": ("evaluate a policy on held-out prompts", EvalRunConfig)})  # fmt: skip
+    o = config_options(EvalRunConfig, parser, parser.parse_args(argv))
     if not (o.prompts or o.demonstrations):
         parser.error("--prompts or --demonstrations is required (or in --config)")
     return o

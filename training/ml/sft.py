@@ -19,20 +19,18 @@ import math
 import sys
 from pathlib import Path
 
-from training.ml.trl_runs import trl_defaults, trl_options, trl_parser
+from training.ml.configs.base import config_defaults
+from training.ml.configs.sft import SFTRunConfig
+from training.ml.trl_runs import trl_options
 
-DEFAULTS = trl_defaults(epochs=3, lr=2e-5, warmup=0.03)
-
-
-def _own_options(a) -> None:
-    a("--data", action="append", help="sft or prompt/completion JSONL (repeat)")
-    a("--eval-data", action="append", help="held-out demonstrations (repeat)")
+# The trainer's own defaults (the web tier shows and checks them): every option but the
+# files of a run.
+DEFAULTS = config_defaults(SFTRunConfig, without=("data", "eval_data", "out", "resume"))
 
 
 def options_of(argv: list[str]) -> argparse.Namespace:
-    parser = trl_parser("python -m training.ml.sft", __doc__, "fine-tune a policy on "
-                        "demonstrations", _own_options)  # fmt: skip
-    return trl_options(parser, DEFAULTS, argv)
+    return trl_options("python -m training.ml.sft", __doc__, "fine-tune a policy on "
+                       "demonstrations", SFTRunConfig, argv)  # fmt: skip
 
 
 def demonstration_pairs(paths: list) -> list[tuple]:

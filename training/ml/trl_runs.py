@@ -19,55 +19,12 @@ import uuid
 from pathlib import Path
 
 
-def trl_defaults(**overrides) -> dict:
-    """The options both TRL-backed trainers take, with a trainer's own defaults."""
-    return {
-        "policy": "tiny", "epochs": 1, "batch_size": 8, "lr": 2e-5, "max_length": 512,
-        "warmup": 0.1, "weight_decay": 0.0, "seed": 0, "log_every": 5, "save_every": 200,
-        "max_steps": 0, "lora_r": 0, "lora_alpha": 32, "precision": "auto", **overrides,
-    }  # fmt: skip
+def trl_options(prog: str, doc: str, help_text: str, config: type, argv) -> argparse.Namespace:
+    """``prog train``'s options, its flags and ``--help`` derived from ``config``."""
+    from training.ml.configs.base import config_options, config_parser
 
-
-def trl_parser(prog: str, doc: str, help_text: str, add_own) -> argparse.ArgumentParser:
-    """``prog train`` with the shared options, and the trainer's own from ``add_own``
-    (called with ``add_argument``) between the data and the shared training options."""
-    parser = argparse.ArgumentParser(
-        prog=prog,
-        description=doc.split("\n\n")[0],
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog=doc.split("\n\n", 2)[2],
-    )
-    sub = parser.add_subparsers(dest="command", required=True)
-    a = sub.add_parser("train", help=help_text).add_argument
-    a("--policy", help="causal LM folder, hub name, .gguf file, or 'tiny'")
-    add_own(a)
-    a("--out", help="output folder")
-    a("--config", help="YAML or JSON file of these options (command line wins)")
-    a("--epochs", type=float, help="passes over the data")
-    a("--batch-size", type=int, help="examples per step")
-    a("--lr", type=float, help="peak learning rate")
-    a("--max-length", type=int, help="tokens of prompt and response together")
-    a("--warmup", type=float, help="share of steps warming the rate up")
-    a("--weight-decay", type=float, help="AdamW weight decay")
-    a("--seed", type=int, help="seed")
-    a("--log-every", type=int, help="steps between metrics lines")
-    a("--save-every", type=int, help="steps between checkpoints")
-    a("--max-steps", type=int, help="stop after this many steps (0: no limit)")
-    a("--lora-r", type=int, help="train a LoRA adapter of this rank (0: full fine-tuning)")
-    a("--lora-alpha", type=int, help="LoRA alpha")
-    a("--precision", choices=["auto", "fp32", "bf16"], help="auto: bf16 on GPUs that support it")
-    a("--resume", action="store_true", help="continue from the latest checkpoint")
-    return parser
-
-
-def trl_options(parser: argparse.ArgumentParser, defaults: dict, argv) -> argparse.Namespace:
-    from training.ml.cli_options import options_merge
-
-    args = parser.parse_args(argv)
-    extra = {"data": None, "eval_data": None, "out": None, "resume": False}
-    return options_merge(
-        parser, args, defaults, extra=extra, required=("data", "out"), lists=("data", "eval_data")
-    )
+    parser = config_parser(prog, doc, {"train": (help_text, config)})
+    return config_options(config, parser, parser.parse_args(argv))
 
 
 def policy_start(policy: str, texts: list[str], seed: int):
