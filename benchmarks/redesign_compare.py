@@ -1,7 +1,13 @@
 """The redesign of issue 20 measured side by side: the same benchmarks, before and after.
 
-    .venv/bin/python benchmarks/redesign_compare.py                  # the full run
-    .venv/bin/python benchmarks/redesign_compare.py --rounds 1 --profile-cycles 20 ...
+    .venv/bin/python benchmarks/redesign_compare.py             # the full run (about 15 minutes)
+    .venv/bin/python benchmarks/redesign_compare.py --rounds 5  # steadier (about 25 minutes)
+    .venv/bin/python benchmarks/redesign_compare.py --rounds 1 --profile-cycles 30 \
+        --profile-items 300 --loop-duration 8 --loop-warmup 4 --loop-items 300 \
+        --export-size 2000 --reward-examples 64 --reward-steps 4   # a smoke run (5 minutes)
+
+A round of the default sizes took 4.6 minutes at a load average of about 5 on the 2-core
+machine (2026-12-07); a busier machine stretches it.
 
 Checks out the code before the redesign (``--before``, 32dcf8c) and after it (``--after``,
 HEAD) as two git worktrees in a temporary folder, and runs each tree's own benchmark
