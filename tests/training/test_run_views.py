@@ -29,14 +29,15 @@ def test_engineers_launch_from_the_form_managers_only_look_annotators_are_refuse
     url = f"/p/{project.slug}/runs/"
     assert 'id="run-form"' in _client(engineer).get(url).content.decode()
     assert 'id="run-form"' not in _client(manager).get(url).content.decode()
-    assert _client(manager).post(url, {"snapshot": snapshot.pk}).status_code == 403
+    launch = f"/p/{project.slug}/runs/launch/reward/"
+    assert _client(manager).post(launch, {"snapshot": snapshot.pk}).status_code == 403
     assert _client(annotator).get(url).status_code == 403
     form = {
         "snapshot": snapshot.pk, "name": "<script>x</script>", "strategy": "lora",
         "pooling": "mean", "loss": "kwise", "epochs": "2", "batch_size": "8", "lr": "0.0001",
         "max_length": "128", "seed": "3", "gpus": "2",
     }  # fmt: skip
-    response = _client(engineer).post(url, form)
+    response = _client(engineer).post(launch, form)
     run = TrainingRun.objects.get()
     assert response.status_code == 302 and response["Location"].endswith(f"/runs/{run.pk}/")
     assert run.hyperparameters["strategy"] == "lora" and run.hyperparameters["epochs"] == 2
@@ -122,16 +123,17 @@ def test_the_policy_form_launches_ppo_with_a_reward_model_and_refuses_it_without
     url = f"/p/{project.slug}/runs/"
     client = _client(engineer)
     assert 'id="policy-run-form"' in client.get(url).content.decode()
-    base = {"form": "policy", "policy-kind": "ppo", "policy-snapshot": snapshot.pk,
+    base = {"policy-kind": "ppo", "policy-snapshot": snapshot.pk,
             "policy-steps": "5", "policy-kl_coef": "0.1", "policy-client_token": "x"}  # fmt: skip
-    refused = client.post(url, base)
+    launch = f"/p/{project.slug}/runs/launch/policy/"
+    refused = client.post(launch, base)
     assert refused.status_code == 200 and "a PPO run needs a registered reward model" in (
         refused.content.decode()
     )
     assert not TrainingRun.objects.exists()
     reward_model = ModelArtifact.objects.create(project=project, kind="reward", name="rm",
                                                 path="/rm")  # fmt: skip
-    response = client.post(url, {**base, "policy-reward_model": reward_model.pk})
+    response = client.post(launch, {**base, "policy-reward_model": reward_model.pk})
     run = TrainingRun.objects.get()
     assert response.status_code == 302 and run.kind == "ppo"
     assert run.reward_model == reward_model and run.base_model == ""
@@ -166,8 +168,8 @@ def test_the_evaluation_form_compares_with_the_policys_start_and_the_page_shows_
     policy = ModelArtifact.objects.create(project=project, kind="policy", name="ppo-1",
                                           path="/ppo", base_model="/sft")  # fmt: skip
     assert 'id="evaluation-form"' in client.get(url).content.decode()
-    response = client.post(url, {
-        "form": "evaluate", "evaluate-policy": policy.pk, "evaluate-snapshot": snapshot.pk,
+    response = client.post(f"/p/{project.slug}/runs/launch/evaluation/", {
+        "evaluate-policy": policy.pk, "evaluate-snapshot": snapshot.pk,
         "evaluate-reward_model": judge.pk, "evaluate-max_new_tokens": "32",
     })  # fmt: skip
     run = TrainingRun.objects.get()

@@ -3,19 +3,25 @@
 Engineers launch, cancel and re-launch runs; managers and engineers read them.
 """
 
-from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from common.api.bodies import valid_data
 from common.api.schema import JOB_QUEUE_DOWN
-from common.errors import ApplicationError
 from common.numbers import QUERY_INT_SCHEMA, query_int
 from projects.permissions import Capability
 from projects.selectors import project_get_for_user
-from training.datasets.models import DatasetSnapshot
-from training.runs.models import ModelArtifact, RunMetric, TrainingRun
+from training.runs.selectors import (
+    artifact_for_launch,
+    artifact_get_for_user,
+    models_for_project,
+    run_get_for_user,
+    run_metrics,
+    runs_for_project,
+    snapshot_for_launch,
+)
 from training.runs.serializers import (
     ArtifactSerializer,
     RunCreateSerializer,
@@ -29,13 +35,6 @@ from training.runs.services.runs import run_cancel, run_create, run_relaunch
 from training.runs.services.scoring import responses_score
 
 
-def run_for_user(*, run_id: int, user, capability=Capability.EXPORT) -> TrainingRun:
-    """The run if the user may see (or, with ENGINEER, act on) it; 404 otherwise."""
-    run = get_object_or_404(TrainingRun.objects.select_related("project"), pk=run_id)
-    project_get_for_user(slug=run.project.slug, user=user, capability=capability)
-    return run
-
-
 class RunListApi(APIView):
     @extend_schema(
         parameters=[OpenApiParameter("project", str, required=True)],
@@ -45,10 +44,7 @@ class RunListApi(APIView):
         """A project's runs, newest first (``GET training-runs/{id}/`` has metrics and log)."""
         slug = request.query_params.get("project", "")
         project = project_get_for_user(slug=slug, user=request.user, capability=Capability.EXPORT)
-        runs = TrainingRun.objects.filter(project=project).select_related(
-            "project", "artifact__project"
-        )
-        return Response(RunSummarySerializer(runs, many=True).data)
+        return Response(RunSummarySerializer(runs_for_project(project), many=True).data)
 
     @extend_schema(
         request=RunCreateSerializer,
@@ -62,19 +58,15 @@ class RunListApi(APIView):
     def post(self, request):
         """Queue a run on the ``gpu`` queue; a repeated ``client_token`` returns the
         earlier run (200) instead of training twice."""
-        body = RunCreateSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
-        data = body.validated_data
+        data = valid_data(RunCreateSerializer, request)
         project = project_get_for_user(
             slug=data["project"], user=request.user, capability=Capability.ENGINEER
         )
-        snapshot = DatasetSnapshot.objects.filter(pk=data["snapshot"], project=project).first()
-        if snapshot is None:
-            raise ApplicationError(
-                "snapshot: no such snapshot in this project", extra={"field": "snapshot"}
-            )
-        models = {name: _artifact(project, data, name) for name in
-                  ("reward_model", "policy", "reference_policy")}  # fmt: skip
+        snapshot = snapshot_for_launch(project=project, snapshot_id=data["snapshot"])
+        models = {
+            name: artifact_for_launch(project=project, field=name, artifact_id=data.get(name))
+            for name in ("reward_model", "policy", "reference_policy")
+        }
         run, created = run_create(
             project=project,
             user=request.user,
@@ -93,28 +85,18 @@ class RunListApi(APIView):
         return Response(RunSerializer(run).data, status=code)
 
 
-def _artifact(project, data: dict, field: str) -> ModelArtifact | None:
-    """The registered model named by ``field`` (an id), if given; it must be the project's."""
-    if data.get(field) is None:
-        return None
-    found = ModelArtifact.objects.filter(pk=data[field], project=project).first()
-    if found is None:
-        raise ApplicationError(f"{field}: no such model in this project", extra={"field": field})
-    return found
-
-
 class RunDetailApi(APIView):
     @extend_schema(responses=RunSerializer)
     def get(self, request, run_id):
         """State, progress with ETA, the newest metrics, log tail and the artifact."""
-        return Response(RunSerializer(run_for_user(run_id=run_id, user=request.user)).data)
+        return Response(RunSerializer(run_get_for_user(run_id=run_id, user=request.user)).data)
 
 
 class RunCancelApi(APIView):
     @extend_schema(request=None, responses=RunSerializer)
     def post(self, request, run_id):
         """Stop the run: its trainer's process group is killed."""
-        run = run_for_user(run_id=run_id, user=request.user, capability=Capability.ENGINEER)
+        run = run_get_for_user(run_id=run_id, user=request.user, capability=Capability.ENGINEER)
         return Response(RunSerializer(run_cancel(run=run)).data)
 
 
@@ -122,7 +104,7 @@ class RunRelaunchApi(APIView):
     @extend_schema(request=None, responses={202: RunSerializer, 503: JOB_QUEUE_DOWN})
     def post(self, request, run_id):
         """Queue a failed or cancelled run again; it resumes from its last checkpoint."""
-        run = run_for_user(run_id=run_id, user=request.user, capability=Capability.ENGINEER)
+        run = run_get_for_user(run_id=run_id, user=request.user, capability=Capability.ENGINEER)
         return Response(RunSerializer(run_relaunch(run=run)).data, status=status.HTTP_202_ACCEPTED)
 
 
@@ -135,12 +117,9 @@ class RunMetricsApi(APIView):
     )
     def get(self, request, run_id):
         """The run's metrics lines in order (poll with ``after`` for new ones)."""
-        run = run_for_user(run_id=run_id, user=request.user)
-        rows = RunMetric.objects.filter(run=run).order_by("id")
-        after = query_int(request, "after")
-        if after is not None:
-            rows = rows.filter(id__gt=after)
-        return Response(RunMetricSerializer(rows[:5000], many=True).data)
+        run = run_get_for_user(run_id=run_id, user=request.user)
+        rows = run_metrics(run, after=query_int(request, "after"))
+        return Response(RunMetricSerializer(rows, many=True).data)
 
 
 class ModelListApi(APIView):
@@ -152,7 +131,7 @@ class ModelListApi(APIView):
         """The project's registered models, newest first."""
         slug = request.query_params.get("project", "")
         project = project_get_for_user(slug=slug, user=request.user, capability=Capability.EXPORT)
-        return Response(ArtifactSerializer(project.models.all(), many=True).data)
+        return Response(ArtifactSerializer(models_for_project(project), many=True).data)
 
 
 class ModelScoreApi(APIView):
@@ -165,15 +144,9 @@ class ModelScoreApi(APIView):
     )
     def post(self, request, model_id):
         """Rewards of the responses to the prompt, one per response, in order."""
-        artifact = get_object_or_404(ModelArtifact.objects.select_related("project"), pk=model_id)
-        project_get_for_user(
-            slug=artifact.project.slug, user=request.user, capability=Capability.EXPORT
-        )
-        body = ScoreSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
+        artifact = artifact_get_for_user(model_id=model_id, user=request.user)
+        body = valid_data(ScoreSerializer, request)
         rewards = responses_score(
-            artifact=artifact,
-            prompt=body.validated_data["prompt"],
-            responses=body.validated_data["responses"],
+            artifact=artifact, prompt=body["prompt"], responses=body["responses"]
         )
         return Response({"model": artifact.pk, "rewards": rewards})

@@ -7,6 +7,13 @@ from training.runs import api, views
 urlpatterns = [
     path("p/<slug:slug>/runs/", views.run_list, name="run-list"),
     path("p/<slug:slug>/runs/compare/", views.run_compare, name="run-compare"),
+    path("p/<slug:slug>/runs/launch/reward/", views.run_launch_reward, name="run-launch-reward"),
+    path("p/<slug:slug>/runs/launch/policy/", views.run_launch_policy, name="run-launch-policy"),
+    path(
+        "p/<slug:slug>/runs/launch/evaluation/",
+        views.run_launch_evaluation,
+        name="run-launch-evaluation",
+    ),
     path("p/<slug:slug>/runs/<int:run_id>/", views.run_detail, name="run-detail"),
     path("p/<slug:slug>/runs/<int:run_id>/cancel/", views.run_cancel_view, name="run-cancel"),
     path(
