@@ -94,10 +94,10 @@ def project_detail(request, project):
     }
     if Capability.ANNOTATE in caps:
         context["progress"] = annotator_progress(user=request.user, project=project)
-    if Capability.EXPORT in caps and project.rounds.exists():
-        from training.loop.selectors import round_stats
+    if Capability.EXPORT in caps:
+        from training.loop.selectors import round_stats_if_any
 
-        context["rounds"] = round_stats(project)
+        context["rounds"] = round_stats_if_any(project)
     return render(request, "projects/project_detail.html", context)
 
 

@@ -182,8 +182,8 @@ def test_loop_page_offers_a_source_that_has_prompts_and_says_why_new_has_none(cl
     assert "Unsure prompts need a reward model" in page
     # and starting a round from new prompts says, in words, what to do
     page = client.post(
-        f"/p/{project.slug}/loop/",
-        {"form": "round", "prompt_source": "new", "prompts": 5},
+        f"/p/{project.slug}/loop/rounds/",
+        {"prompt_source": "new", "prompts": 5},
     ).content.decode()
     assert "No new prompts are left" in page
     assert "Import or write prompts, or pick another prompt source" in page

@@ -4,7 +4,6 @@ Engineers point generation at models (generators); managers and engineers start 
 and follow their generation.
 """
 
-from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.response import Response
@@ -14,8 +13,12 @@ from common.api.bodies import valid_data
 from common.api.schema import JOB_QUEUE_DOWN
 from projects.permissions import Capability
 from projects.selectors import project_get_for_user
-from training.loop.models import GenerationJob, Generator
-from training.loop.selectors import round_stats
+from training.loop.selectors import (
+    generation_job_get_for_user,
+    generator_get,
+    generators_for_project,
+    round_stats,
+)
 from training.loop.serializers import (
     GenerationJobSerializer,
     GeneratorInputSerializer,
@@ -33,7 +36,7 @@ class GeneratorListApi(APIView):
     @extend_schema(responses=GeneratorSerializer(many=True))
     def get(self, request, slug):
         project = project_get_for_user(slug=slug, user=request.user, capability=Capability.EXPORT)
-        return Response(GeneratorSerializer(project.generators.all(), many=True).data)
+        return Response(GeneratorSerializer(generators_for_project(project), many=True).data)
 
     @extend_schema(request=GeneratorInputSerializer, responses={201: GeneratorSerializer})
     def post(self, request, slug):
@@ -46,7 +49,7 @@ class GeneratorDetailApi(APIView):
     @extend_schema(request=GeneratorUpdateSerializer, responses=GeneratorSerializer)
     def patch(self, request, slug, generator_id):
         project = project_get_for_user(slug=slug, user=request.user, capability=Capability.ENGINEER)
-        generator = get_object_or_404(Generator, project=project, pk=generator_id)
+        generator = generator_get(project=project, generator_id=generator_id)
         data = valid_data(GeneratorUpdateSerializer, request, partial=True)
         generator = generator_save(project=project, generator=generator, **data)
         return Response(GeneratorSerializer(generator).data)
@@ -80,20 +83,16 @@ class RoundListApi(APIView):
         )
 
 
-def _job_for_user(job_id: int, user) -> GenerationJob:
-    job = get_object_or_404(GenerationJob.objects.select_related("project", "round"), pk=job_id)
-    project_get_for_user(slug=job.project.slug, user=user, capability=Capability.EXPORT)
-    return job
-
-
 class GenerationJobApi(APIView):
     @extend_schema(responses=GenerationJobSerializer)
     def get(self, request, job_id):
-        return Response(GenerationJobSerializer(_job_for_user(job_id, request.user)).data)
+        job = generation_job_get_for_user(job_id=job_id, user=request.user)
+        return Response(GenerationJobSerializer(job).data)
 
 
 class GenerationJobCancelApi(APIView):
     @extend_schema(request=None, responses=GenerationJobSerializer)
     def post(self, request, job_id):
-        job = generation_job_cancel(job=_job_for_user(job_id, request.user))
+        job = generation_job_get_for_user(job_id=job_id, user=request.user)
+        job = generation_job_cancel(job=job)
         return Response(GenerationJobSerializer(job).data)

@@ -19,10 +19,14 @@ from annotation.models import (
 from annotation.quality.metrics.rankings import score_agreement, tier_of
 from annotation.quality.models import ItemStats
 from annotation.selectors import item_complete
+from common.errors import NotFoundError
 from common.jobs import Waiting
 from common.progress import progress_read
 from projects.models import Project
-from training.loop.models import GenerationJob, ResponseScore, Round
+from projects.permissions import Capability
+from projects.selectors import project_get_for_user
+from training.loop.charts import round_charts
+from training.loop.models import GenerationJob, Generator, ResponseScore, Round
 from training.loop.services.generation_run import generation_job_waiting
 
 CACHE_SECONDS = 3600
@@ -215,3 +219,63 @@ def reward_scores(project, artifact_id: int | None = None) -> dict[int, float]:
             artifact_id=artifact_id, response__prompt__project=project
         ).values_list("response_id", "score")
     )
+
+
+def round_stats_if_any(project: Project) -> list[RoundStats] | None:
+    """The rounds' figures once the project has started a round (None before: the project
+    page then shows no rounds table)."""
+    if not Round.objects.filter(project=project).exists():
+        return None
+    return round_stats(project)
+
+
+def rounds_table(project: Project) -> dict:
+    """What the rounds table (``training/partials/rounds.html``) shows, charts included."""
+    rounds = round_stats(project)
+    return {
+        "rounds": rounds,
+        "generating": any(r.job and not r.job.is_finished for r in rounds),
+        **round_charts(rounds),
+    }
+
+
+def loop_page(project: Project) -> dict:
+    """The loop page beside its forms: generators with their job counts, how many responses
+    the project's reward model has scored, and the rounds table."""
+    scored = (
+        ResponseScore.objects.filter(artifact_id=project.reward_model_id).count()
+        if project.reward_model_id
+        else 0
+    )
+    return {
+        "generators": project.generators.select_related("policy").annotate(jobs_n=Count("jobs")),
+        "scored": scored,
+        **rounds_table(project),
+    }
+
+
+def generator_get(*, project: Project, generator_id: int) -> Generator:
+    generator = project.generators.filter(pk=generator_id).first()
+    if generator is None:
+        raise NotFoundError(f"no generator {generator_id} in this project")
+    return generator
+
+
+def generators_for_project(project: Project):
+    return project.generators.all()
+
+
+def generation_job_get(*, project: Project, job_id: int) -> GenerationJob:
+    job = GenerationJob.objects.filter(project=project, pk=job_id).first()
+    if job is None:
+        raise NotFoundError(f"no generation job {job_id} in this project")
+    return job
+
+
+def generation_job_get_for_user(*, job_id: int, user) -> GenerationJob:
+    """The job if the user may see its project's loop; 404 otherwise."""
+    job = GenerationJob.objects.select_related("project", "round").filter(pk=job_id).first()
+    if job is None:
+        raise NotFoundError(f"no generation job {job_id}")
+    project_get_for_user(slug=job.project.slug, user=user, capability=Capability.EXPORT)
+    return job

@@ -6,6 +6,9 @@ from training.loop import api, views
 
 urlpatterns = [
     path("p/<slug:slug>/loop/", views.loop, name="loop"),
+    path("p/<slug:slug>/loop/settings/", views.loop_settings_save, name="loop-settings"),
+    path("p/<slug:slug>/loop/generators/", views.generator_add, name="loop-generator-add"),
+    path("p/<slug:slug>/loop/rounds/", views.round_start_view, name="loop-round-start"),
     path(
         "p/<slug:slug>/loop/jobs/<int:job_id>/cancel/",
         views.generation_job_cancel_view,

@@ -6,141 +6,106 @@ settings, engineers add generators, both start rounds.
 """
 
 from django.contrib import messages
-from django.db.models import Count
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from common import charts
 from common.errors import ApplicationError
 from projects.decorators import project_view
 from projects.permissions import Capability, has_capability
 from projects.services import project_update
 from training.loop.forms import GeneratorForm, LoopSettingsForm, RoundStartForm
-from training.loop.models import GenerationJob, ResponseScore
-from training.loop.selectors import round_source_counts, round_stats
+from training.loop.selectors import (
+    generation_job_get,
+    loop_page,
+    round_source_counts,
+    rounds_table,
+)
 from training.loop.services.generation_run import generation_job_cancel
 from training.loop.services.generators import generator_save
 from training.loop.services.rounds import round_start
 
 
-def _post_settings(request, project, form) -> bool:
-    if not has_capability(request.user, project, Capability.MANAGE):
-        form.add_error(None, "managers change pre-ranking and acquisition")
-        return False
-    if form.is_valid():
-        try:
-            project_update(project=project, **form.changed_settings())
-        except ApplicationError as exc:
-            form.add_error(None, exc.message)
-            return False
-        return True
-    return False
-
-
-def _post_generator(request, project, form) -> bool:
-    if not has_capability(request.user, project, Capability.ENGINEER):
-        form.add_error(None, "engineers add generators")
-        return False
-    if form.is_valid():
-        try:
-            generator_save(project=project, **form.generator_fields())
-        except ApplicationError as exc:
-            form.add_error(None, exc.message)
-            return False
-        return True
-    return False
-
-
-def _post_round(request, project, form) -> bool:
-    if form.is_valid():
-        try:
-            round, _ = round_start(
-                project=project, user=request.user,
-                prompt_source=form.cleaned_data["prompt_source"],
-                prompts=form.cleaned_data["prompts"],
-                generator_ids=[g.pk for g in form.cleaned_data["generators"]],
-                client_token=request.POST.get("client_token") or None,
-            )  # fmt: skip
-        except ApplicationError as exc:
-            form.add_error(None, exc.message)
-            return False
-        messages.success(request, f"Round {round.number} started: generating its responses.")
-        return True
-    return False
-
-
-def _round_charts(rounds) -> dict:
-    labelled = [r for r in reversed(rounds) if r.rm_accuracy is not None]
-    arena = [r for r in reversed(rounds) if r.arena.win_rate is not None]
-    return {
-        "rm_chart": charts.line_chart(
-            [charts.Series("reward-model accuracy", [(r.number, r.rm_accuracy) for r in labelled])],
-            title="Reward-model accuracy on each round's fresh labels", y_min=0, y_max=1,
-        ) if labelled else None,
-        "arena_chart": charts.line_chart(
-            [charts.Series("win rate", [(r.number, r.arena.win_rate) for r in arena])],
-            title="Arena: the round's policy against its baseline (annotators' verdicts)",
-            y_min=0, y_max=1,
-        ) if arena else None,
-    }  # fmt: skip
-
-
-def _rounds_context(project) -> dict:
-    """What the rounds table (``training/partials/rounds.html``) shows."""
-    rounds = round_stats(project)
-    return {
-        "project": project,
-        "rounds": rounds,
-        "generating": any(r.job and not r.job.is_finished for r in rounds),
-        **_round_charts(rounds),
+def _loop_render(request, project, *, status: int = 200, **bound):
+    """The loop page; a refused form comes back bound, with its errors."""
+    # The rounds table polls every 2 s while a round generates: it shows no form to count for.
+    if request.htmx and request.GET.get("part") == "rounds":
+        context = {"project": project, **rounds_table(project)}
+        return render(request, "training/partials/rounds.html", context)
+    blank = {
+        "settings_form": lambda: LoopSettingsForm(instance=project),
+        "generator_form": lambda: GeneratorForm(project=project),
+        "round_form": lambda: RoundStartForm(
+            project=project, source_counts=round_source_counts(project)
+        ),
     }
+    context = {
+        "project": project,
+        **{key: bound.get(key) or make() for key, make in blank.items()},
+        **loop_page(project),
+        "may_manage": has_capability(request.user, project, Capability.MANAGE),
+        "may_engineer": has_capability(request.user, project, Capability.ENGINEER),
+    }
+    return render(request, "training/loop.html", context, status=status)
 
 
 @project_view(Capability.EXPORT)
 def loop(request, project):
-    posted = request.POST if request.method == "POST" else None
-    which = posted.get("form") if posted else None
-    settings_form = LoopSettingsForm(posted if which == "settings" else None, instance=project)
-    generator_form = GeneratorForm(posted if which == "generator" else None, project=project)
-    # The rounds table polls every 2 s while a round generates: it shows no form to count for.
-    partial = request.htmx and request.GET.get("part") == "rounds"
-    round_form = RoundStartForm(
-        posted if which == "round" else None,
-        project=project,
-        source_counts=None if partial else round_source_counts(project),
-    )
-    handler = {
-        "settings": (_post_settings, settings_form),
-        "generator": (_post_generator, generator_form),
-        "round": (_post_round, round_form),
-    }.get(which)
-    if handler and handler[0](request, project, handler[1]):
+    return _loop_render(request, project)
+
+
+def _saved(form, save) -> bool:
+    """Run ``save`` on a valid form; a refusal goes on the form, whole."""
+    if not form.is_valid():
+        return False
+    try:
+        save(form)
+    except ApplicationError as exc:
+        form.add_error(None, exc.message)
+        return False
+    return True
+
+
+@require_POST
+@project_view(Capability.MANAGE)
+def loop_settings_save(request, project):
+    form = LoopSettingsForm(request.POST, instance=project)
+    if _saved(form, lambda f: project_update(project=project, **f.changed_settings())):
         return redirect("loop", slug=project.slug)
-    scored = (
-        ResponseScore.objects.filter(artifact_id=project.reward_model_id).count()
-        if project.reward_model_id
-        else 0
-    )
-    context = {
-        "project": project,
-        "settings_form": settings_form,
-        "generator_form": generator_form,
-        "round_form": round_form,
-        "generators": project.generators.select_related("policy").annotate(jobs_n=Count("jobs")),
-        "scored": scored,
-        "may_manage": has_capability(request.user, project, Capability.MANAGE),
-        "may_engineer": has_capability(request.user, project, Capability.ENGINEER),
-        **_rounds_context(project),
-    }
-    if partial:
-        return render(request, "training/partials/rounds.html", context)
-    return render(request, "training/loop.html", context)
+    return _loop_render(request, project, settings_form=form)
+
+
+@require_POST
+@project_view(Capability.ENGINEER)
+def generator_add(request, project):
+    form = GeneratorForm(request.POST, project=project)
+    if _saved(form, lambda f: generator_save(project=project, **f.generator_fields())):
+        return redirect("loop", slug=project.slug)
+    return _loop_render(request, project, generator_form=form)
+
+
+@require_POST
+@project_view(Capability.EXPORT)
+def round_start_view(request, project):
+    form = RoundStartForm(request.POST, project=project, source_counts=round_source_counts(project))
+
+    def start(f) -> None:
+        round, _ = round_start(
+            project=project, user=request.user,
+            prompt_source=f.cleaned_data["prompt_source"], prompts=f.cleaned_data["prompts"],
+            generator_ids=[g.pk for g in f.cleaned_data["generators"]],
+            client_token=request.POST.get("client_token") or None,
+        )  # fmt: skip
+        messages.success(request, f"Round {round.number} started: generating its responses.")
+
+    if _saved(form, start):
+        return redirect("loop", slug=project.slug)
+    return _loop_render(request, project, round_form=form)
 
 
 @require_POST
 @project_view(Capability.EXPORT)
 def generation_job_cancel_view(request, project, job_id: int):
-    job = get_object_or_404(GenerationJob, project=project, pk=job_id)
+    job = generation_job_get(project=project, job_id=job_id)
     try:
         generation_job_cancel(job=job)
     except ApplicationError as exc:  # it finished meanwhile: the table shows how
@@ -148,5 +113,6 @@ def generation_job_cancel_view(request, project, job_id: int):
             messages.error(request, exc.message)
     if request.htmx:
         # The table as the cancel left it ("Cancelling…") at once, not at the next poll.
-        return render(request, "training/partials/rounds.html", _rounds_context(project))
+        context = {"project": project, **rounds_table(project)}
+        return render(request, "training/partials/rounds.html", context)
     return redirect("loop", slug=project.slug)
