@@ -3,16 +3,20 @@ broker fails the job it refused and answers 503; reads need no cache; a queue no
 consumes is named with the command that starts one; a running job nobody holds is
 cancelled at once (its scratch removed) and reaped, while one a worker holds is not."""
 
+import time
 import uuid
+from datetime import timedelta
 
 import pytest
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from annotation.importing.models import ImportJob
-from common.jobs import JobState, jobs_reap
+from common.errors import ConflictError
+from common.jobs import JobState, job_cancel, jobs_reap
 from common.worker_hooks import WorkerBeat
 from common.workers import task_hold
 from projects.models import Role
@@ -20,6 +24,7 @@ from tests.factories import add_member, make_project
 from training.datasets.forms import SnapshotForm
 from training.datasets.models import DatasetSnapshot
 from training.datasets.services.snapshots import snapshot_cancel
+from training.loop.models import GenerationJob
 from training.runs.models import TrainingRun
 
 DEAD_REDIS = "redis://127.0.0.1:1/0"  # nothing listens on port 1: connections are refused
@@ -304,3 +309,89 @@ def test_a_cancel_with_the_cache_down_answers_503_and_changes_nothing(people, se
     assert "Redis" in response.json()["message"]
     job.refresh_from_db()
     assert job.state == "running"
+
+
+# --- one cancel, one reaper (common.jobs.job_cancel, jobs_reap) ------------------------
+
+
+def _queued(kind: str, project, user):
+    """A queued job of each kind, as its service would have made it."""
+    if kind == "import":
+        return ImportJob.objects.create(
+            project=project, uploaded_by=user, file_path="x.jsonl", original_name="x.jsonl",
+            file_format="jsonl",
+        )  # fmt: skip
+    snapshot = DatasetSnapshot.objects.create(project=project, number=1, options={})
+    if kind == "snapshot":
+        return snapshot
+    if kind == "run":
+        return TrainingRun.objects.create(project=project, kind="reward", snapshot=snapshot)
+    return GenerationJob.objects.create(project=project, prompt_ids=[1])
+
+
+@pytest.mark.parametrize("kind", ["import", "snapshot", "run", "generation"])
+def test_every_kind_of_job_is_cancelled_by_the_same_rules(people, kind):
+    # given a queued job of any kind
+    project, manager, _ = people
+    job = _queued(kind, project, manager)
+    # when it is cancelled
+    cancelled = job_cancel(job)
+    # then it is cancelled at once, says so, and carries the request on its row
+    assert cancelled.state == JobState.CANCELLED and cancelled.is_finished
+    assert cancelled.error == "cancelled before it started" and cancelled.cancel_requested
+    assert cancelled.finished_at is not None
+    # and a second cancel is a conflict naming the job's word for itself
+    with pytest.raises(ConflictError, match="has already cancelled"):
+        job_cancel(cancelled)
+
+
+def _silent_run(project, *, seconds: int) -> TrainingRun:
+    snapshot = DatasetSnapshot.objects.create(project=project, number=1, options={})
+    return TrainingRun.objects.create(
+        project=project, kind="reward", snapshot=snapshot, state=JobState.RUNNING,
+        heartbeat_at=timezone.now() - timedelta(seconds=seconds),
+    )  # fmt: skip
+
+
+def test_the_reaper_fails_a_run_whose_launcher_stopped_beating_and_keeps_a_live_one(
+    people, settings
+):
+    # given a run silent longer than the heartbeat limit, and one that beat just now
+    settings.PREFLAB_RUN_HEARTBEAT_TIMEOUT = 120
+    project, _, _ = people
+    silent = _silent_run(project, seconds=600)
+    alive = TrainingRun.objects.create(
+        project=project, kind="reward", snapshot=silent.snapshot, state=JobState.RUNNING,
+        heartbeat_at=timezone.now(),
+    )  # fmt: skip
+    # when the reaper runs
+    assert jobs_reap() == 1
+    # then only the silent one failed, saying why and how to resume
+    silent.refresh_from_db()
+    alive.refresh_from_db()
+    assert silent.state == JobState.FAILED and "no heartbeat for 120 s" in silent.error
+    assert "launch it again" in silent.error and silent.finished_at is not None
+    assert alive.state == JobState.RUNNING
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_worker_s_beat_thread_reaps_a_lost_run_without_any_request(settings):
+    # given a run whose launcher stopped beating ten minutes ago, and nobody reading it
+    settings.PREFLAB_RUN_HEARTBEAT_TIMEOUT = 120
+    project = make_project(slug=f"reap-{uuid.uuid4().hex[:6]}", responses_per_item=2)
+    run = _silent_run(project, seconds=600)
+    # when a worker starts (its beat thread reaps at once, then every REAP_EVERY_S)
+    beat = WorkerBeat("default@reaper", ["default"])
+    beat.start()
+    try:
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            run.refresh_from_db()
+            if run.state != JobState.RUNNING:
+                break
+            time.sleep(0.1)
+    finally:
+        beat.stopped.set()
+        beat.join(10)
+    # then the run failed in the background, no page or API call involved
+    assert run.state == JobState.FAILED and "no heartbeat" in run.error

@@ -15,12 +15,13 @@ from pathlib import Path
 
 from django.core.files.base import File
 from django.core.files.storage import default_storage
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
 from annotation.models import Annotation
-from common.errors import ApplicationError, ConflictError, NotFoundError
+from common.errors import ApplicationError, NotFoundError
+from common.idempotency import create_once
 from common.jobs import JobState, job_cancel, job_enqueue_on_commit
 from common.pass_lock import pass_lock
 from common.progress import (
@@ -29,7 +30,6 @@ from common.progress import (
     progress_read,
     progress_report,
 )
-from common.tokens import client_token_checked
 from projects.models import Project, RankingMode
 from training.datasets.export.card import card_text
 from training.datasets.export.options import ExportOptions, options_check
@@ -58,47 +58,36 @@ def snapshot_create(
     """A queued snapshot (validated options), and whether it is new: the same client
     token returns the snapshot it made before instead of exporting twice. ``enqueue``
     sends it to a worker once committed (the CLI runs it itself instead)."""
-    client_token = client_token_checked(client_token)
     try:
         checked = options_check(options)
     except ValueError as exc:
         field = str(exc).split(":", 1)[0]
         raise ApplicationError(str(exc), extra={"field": field}) from exc
     _formats_producible(project, checked)
-    if client_token:
-        earlier = DatasetSnapshot.objects.filter(
-            project=project, created_by=user, client_token=client_token
-        ).first()
-        if earlier:
-            return earlier, False
-    for _attempt in range(3):
-        try:
-            with transaction.atomic():
-                number = (
-                    DatasetSnapshot.objects.filter(project=project).aggregate(n=Max("number"))["n"]
-                    or 0
-                ) + 1
-                snapshot = DatasetSnapshot.objects.create(
-                    project=project,
-                    number=number,
-                    name=name[:200],
-                    created_by=user,
-                    options=checked.as_dict(),
-                    client_token=client_token or None,
-                )
-            break
-        except IntegrityError:  # two snapshots took one number, or a token raced: retry
-            if client_token:
-                earlier = DatasetSnapshot.objects.filter(
-                    project=project, created_by=user, client_token=client_token
-                ).first()
-                if earlier:
-                    return earlier, False
-    else:
-        raise ConflictError("could not number the snapshot; try again")
-    if enqueue:
+
+    def create(token: str | None) -> DatasetSnapshot:
+        numbers = DatasetSnapshot.objects.filter(project=project).aggregate(n=Max("number"))
+        return DatasetSnapshot.objects.create(
+            project=project,
+            number=(numbers["n"] or 0) + 1,
+            name=name[:200],
+            created_by=user,
+            options=checked.as_dict(),
+            client_token=token,
+        )
+
+    # Three tries: two snapshots started at once may take one number.
+    snapshot, created = create_once(
+        DatasetSnapshot,
+        client_token=client_token,
+        owner={"project": project, "created_by": user},
+        create=create,
+        attempts=3,
+        busy="could not number the snapshot; try again",
+    )
+    if created and enqueue:
         job_enqueue_on_commit(snapshot)
-    return snapshot, True
+    return snapshot, created
 
 
 def _formats_producible(project: Project, options: ExportOptions) -> None:

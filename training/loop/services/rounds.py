@@ -9,14 +9,14 @@ Prompt sources:
   whose responses it separates least (smallest margin between two), most uncertain first.
 """
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.db.models import Exists, Max, OuterRef
 
 from annotation import dedup
 from annotation.models import Item, Prompt, PromptStatus
 from common.errors import ApplicationError, ConflictError
+from common.idempotency import create_once
 from common.jobs import JobState
-from common.tokens import client_token_checked
 from projects.models import Project
 from training.datasets.export.options import options_check
 from training.datasets.export.splits import split_of
@@ -184,28 +184,23 @@ def round_start(
 
     A retried request with the same ``client_token`` returns the round it made.
     """
-    client_token = client_token_checked(client_token)
-    if client_token:
-        existing = Round.objects.filter(
-            project=project, created_by=user, client_token=client_token
-        ).first()
-        if existing:
-            return existing, False
-    generators = _generators(project, generator_ids)
-    prompt_ids = round_prompts(project, prompt_source, prompts)
-    for _ in range(NUMBERING_ATTEMPTS):
-        try:
-            return _round_create(
-                project, user, prompt_source, prompt_ids, generators, client_token, enqueue
-            ), True
-        except IntegrityError:
-            # Two starts at once: the other took the number (or this token).
-            existing = Round.objects.filter(
-                project=project, created_by=user, client_token=client_token
-            ).first()
-            if client_token and existing:
-                return existing, False
-    raise ConflictError("another round was started at the same moment; start this one again")
+
+    def create(token: str | None) -> Round:
+        # Chosen only for a new token: a retry must not look for prompts again (its
+        # first try's job holds them) before it finds the round it made.
+        generators = _generators(project, generator_ids)
+        prompt_ids = round_prompts(project, prompt_source, prompts)
+        return _round_create(project, user, prompt_source, prompt_ids, generators, token, enqueue)
+
+    return create_once(
+        Round,
+        client_token=client_token,
+        owner={"project": project, "created_by": user},
+        create=create,
+        # Two starts at once: the other may take the number; choose it again.
+        attempts=NUMBERING_ATTEMPTS,
+        busy="another round was started at the same moment; start this one again",
+    )
 
 
 def _round_still_generating(project: Project) -> None:

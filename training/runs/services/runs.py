@@ -6,11 +6,9 @@ everything here is quick and safe to call from a request.
 
 import logging
 
-from django.db import IntegrityError, transaction
-
 from common.errors import ApplicationError, ConflictError, ServiceUnavailableError
+from common.idempotency import create_once
 from common.jobs import JobState, job_cancel, job_enqueue_on_commit
-from common.tokens import client_token_checked
 from common.workers import training_unavailable_reason
 from projects.models import Project
 from training.datasets.models import DatasetSnapshot
@@ -56,17 +54,63 @@ def run_create(
     the snapshot's held-out prompts with ``reward_model``, against ``reference`` (a
     policy path or hub name), else ``reference_policy`` (a registered policy), else the
     model the evaluated policy's training started from."""
-    client_token = client_token_checked(client_token)
-    if client_token:
-        earlier = TrainingRun.objects.filter(
-            project=project, created_by=user, client_token=client_token
-        ).first()
-        if earlier:
-            return earlier, False
-    if kind not in RunKind.values:
-        raise ApplicationError(f"kind: one of {', '.join(RunKind.values)}", extra={"field": "kind"})
-    if enqueue:
-        training_stack_check()
+
+    def create(token: str | None) -> TrainingRun:
+        # Checked only when the token is new: a retried launch returns its run even if
+        # the options or the workers have changed since.
+        if kind not in RunKind.values:
+            raise ApplicationError(
+                f"kind: one of {', '.join(RunKind.values)}", extra={"field": "kind"}
+            )
+        if enqueue:
+            training_stack_check()
+        checked, reward, ref = _launch_check(
+            project,
+            kind,
+            snapshot,
+            hyperparameters,
+            reward_model,
+            policy,
+            reference,
+            reference_policy,
+        )
+        return TrainingRun.objects.create(
+            project=project,
+            kind=kind,
+            name=name[:200],
+            base_model=base_model.strip()[:500],
+            snapshot=snapshot,
+            reward_model=reward,
+            policy=policy if kind == RunKind.EVAL else None,
+            reference=ref.strip()[:500] if kind == RunKind.EVAL else "",
+            hyperparameters=checked,
+            created_by=user,
+            client_token=token,
+        )
+
+    run, created = create_once(
+        TrainingRun,
+        client_token=client_token,
+        owner={"project": project, "created_by": user},
+        create=create,
+    )
+    if created and enqueue:
+        job_enqueue_on_commit(run)
+    return run, created
+
+
+def _launch_check(
+    project: Project,
+    kind: str,
+    snapshot: DatasetSnapshot | None,
+    hyperparameters: dict | None,
+    reward_model: ModelArtifact | None,
+    policy: ModelArtifact | None,
+    reference: str,
+    reference_policy: ModelArtifact | None,
+) -> tuple[dict, ModelArtifact | None, str]:
+    """The checked hyperparameters, the reward model the run keeps and its reference;
+    ApplicationError naming the field when the launch cannot train."""
     try:
         checked = hyperparameters_check(kind, hyperparameters or {})
         if snapshot is None:
@@ -89,28 +133,7 @@ def run_create(
             reward_model = None
     except ValueError as exc:
         raise _invalid(exc) from exc
-    try:
-        with transaction.atomic():
-            run = TrainingRun.objects.create(
-                project=project,
-                kind=kind,
-                name=name[:200],
-                base_model=base_model.strip()[:500],
-                snapshot=snapshot,
-                reward_model=reward_model,
-                policy=policy if kind == RunKind.EVAL else None,
-                reference=reference.strip()[:500] if kind == RunKind.EVAL else "",
-                hyperparameters=checked,
-                created_by=user,
-                client_token=client_token or None,
-            )
-    except IntegrityError:  # the same token raced in from a retried request
-        return TrainingRun.objects.get(
-            project=project, created_by=user, client_token=client_token
-        ), False
-    if enqueue:
-        job_enqueue_on_commit(run)
-    return run, True
+    return checked, reward_model, reference
 
 
 def _check_reward_model(project: Project, artifact: ModelArtifact | None, what: str) -> None:
