@@ -11,7 +11,8 @@ and share one lifecycle, kept here:
   waits ``queued`` for ever behind a dead broker.
 - ``job_cancel`` applies the rules every kind shares: a queued job is cancelled at once, a
   running one is asked to stop (the shared cache and ``cancel_requested``), and one no
-  live worker holds any more is cancelled at once, nobody being there to hear.
+  live worker holds any more is cancelled at once, nobody being there to hear. Its
+  runner asks ``job_cancel_heard`` at each safe point.
 - ``job_fail`` records a failure unless the job already finished. The workers'
   ``task_failure`` handler (``common.workers``) calls it with the exception, so a task that
   dies before its service could say why (an import error, a lost database) still fails
@@ -43,7 +44,7 @@ from django.utils import timezone
 from django.utils.module_loading import import_string
 
 from common.errors import ConflictError, ServiceUnavailableError
-from common.progress import cancel_request
+from common.progress import cancel_request, cancel_requested
 from common.workers import queue_busy, queue_consumed, tasks_held
 
 logger = logging.getLogger(__name__)
@@ -169,6 +170,16 @@ def job_cancel(job, *, unattended_reason: str = "cancelled; its worker had stopp
     job_cancel_unattended(job, unattended_reason)
     job.refresh_from_db()
     return job
+
+
+def job_cancel_heard(job) -> bool:
+    """Whether the job was asked to stop, for its runner at each safe point: the shared
+    cache says at once; the row says it too, should the cache have lost the key (evicted,
+    or flushed)."""
+    kind = job_kind_of(job)
+    if kind.progress and cancel_requested(kind.progress, job.pk):
+        return True
+    return kind.jobs.filter(pk=job.pk, cancel_requested=True).exists()
 
 
 def job_cancel_unattended(job, reason: str = "cancelled; no worker was running it") -> bool:

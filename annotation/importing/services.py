@@ -32,8 +32,8 @@ from annotation.models import (
 )
 from common.bulk_rows import insert_rows, reserve_ids
 from common.errors import ApplicationError
-from common.jobs import JobState, job_cancel, job_enqueue_on_commit
-from common.progress import Progress, cancel_requested, progress_report
+from common.jobs import JobState, job_cancel, job_cancel_heard, job_enqueue_on_commit
+from common.progress import Progress, progress_report
 from projects.models import Project
 
 logger = logging.getLogger(__name__)
@@ -135,7 +135,7 @@ def _validate(job: ImportJob, project: Project) -> tuple[int, int, list[dict], i
             progress_report(
                 PROGRESS_KIND, job.pk, Progress("validating", read, job.file_size, "bytes")
             )
-            if cancel_requested(PROGRESS_KIND, job.pk):
+            if job_cancel_heard(job):
                 raise ImportCancelled
     return rows, bad_rows, errors, error_count
 
@@ -221,7 +221,7 @@ def _insert(job: ImportJob, project: Project, total: int) -> tuple[int, int]:
             created += _insert_chunk(project, chunk, default_batch, batches)
             seen += len(chunk)
             progress_report(PROGRESS_KIND, job.pk, Progress("importing", seen, total))
-            if cancel_requested(PROGRESS_KIND, job.pk):
+            if job_cancel_heard(job):
                 raise ImportCancelled
     return created, seen - created
 

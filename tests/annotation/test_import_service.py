@@ -202,6 +202,21 @@ def test_cancelled_import_rolls_back(project, manager):
     assert Item.objects.count() == 0
 
 
+def test_a_cancel_on_the_row_stops_an_import_whose_cache_lost_the_request(project, manager):
+    # given an import asked to stop whose cache key is gone (evicted, or Redis flushed)
+    job = import_job_create(
+        project=project,
+        user=manager,
+        upload=SimpleUploadedFile("i.jsonl", jsonl(*(row(n) for n in range(3)))),
+    )
+    ImportJob.objects.filter(pk=job.pk).update(cancel_requested=True)
+    # when a worker runs it
+    job = import_job_run(job_id=job.pk)
+    # then it hears the request on its row and imports nothing
+    assert job.state == JobState.CANCELLED
+    assert Item.objects.count() == 0
+
+
 def test_a_finished_job_is_not_run_twice(project, manager):
     job = run_import(project, manager, jsonl(row(1)))
     again = import_job_run(job_id=job.pk)

@@ -22,11 +22,10 @@ from django.utils import timezone
 from annotation.models import Annotation
 from common.errors import ApplicationError, NotFoundError
 from common.idempotency import create_once
-from common.jobs import JobState, job_cancel, job_enqueue_on_commit
+from common.jobs import JobState, job_cancel, job_cancel_heard, job_enqueue_on_commit
 from common.pass_lock import pass_lock
 from common.progress import (
     Progress,
-    cancel_requested,
     progress_read,
     progress_report,
 )
@@ -227,7 +226,7 @@ def _export(
         progress_report(PROGRESS_KIND, snapshot.pk, progress)
         if on_progress:
             on_progress(progress)
-        if cancel_requested(PROGRESS_KIND, snapshot.pk):
+        if job_cancel_heard(snapshot):
             files.close()
             raise ExportCancelled
     written = files.close()
@@ -296,7 +295,7 @@ def snapshot_export(*, snapshot_id: int, on_progress=None) -> DatasetSnapshot:
 
 
 def _run(snapshot: DatasetSnapshot, on_progress) -> DatasetSnapshot:
-    if cancel_requested(PROGRESS_KIND, snapshot.pk):
+    if job_cancel_heard(snapshot):
         return _finish(snapshot, JobState.CANCELLED, error="cancelled")
     options = options_check(snapshot.options)
     total = items_queryset(snapshot.project, options).count()

@@ -22,8 +22,15 @@ from django.utils import timezone
 from annotation.models import Item, Prompt, PromptStatus, Response, ResponseOrigin
 from annotation.services.items_build import item_create_for_prompt
 from common.errors import ApplicationError
-from common.jobs import JobState, Waiting, job_cancel, job_enqueue_on_commit, job_waiting
-from common.progress import Progress, cancel_requested, progress_report
+from common.jobs import (
+    JobState,
+    Waiting,
+    job_cancel,
+    job_cancel_heard,
+    job_enqueue_on_commit,
+    job_waiting,
+)
+from common.progress import Progress, progress_report
 from projects.models import Project
 from training.loop.models import GenerationJob, Generator, Round
 from training.loop.services.generators import (
@@ -216,14 +223,6 @@ def _reason_on_waiting_prompts(failures: dict) -> None:
         )
 
 
-def _cancelled(job: GenerationJob) -> bool:
-    """The cache says at once; the row says it too, should the cache have lost the key
-    (evicted, or flushed)."""
-    if cancel_requested(PROGRESS_KIND, job.pk):
-        return True
-    return GenerationJob.objects.filter(pk=job.pk, cancel_requested=True).exists()
-
-
 def generation_job_run(
     *, job_id: int, on_progress: Callable[[Progress], None] | None = None
 ) -> GenerationJob:
@@ -243,7 +242,7 @@ def generation_job_run(
     cancelled = False
     try:
         for start in range(0, total, CHUNK):
-            if _cancelled(job):
+            if job_cancel_heard(job):
                 cancelled = True
                 break
             chunk_ids = job.prompt_ids[start : start + CHUNK]
