@@ -21,7 +21,16 @@ from pathlib import Path
 
 from training.ml.configs.base import config_defaults
 from training.ml.configs.dpo import LOSS_TYPES, DPORunConfig  # noqa: F401 - the web tier reads them here
-from training.ml.trl_runs import trl_options
+from training.ml.trl_runs import (
+    finish,
+    lora_config,
+    main_log,
+    policy_start,
+    resume_point,
+    stream_callback,
+    trainer_arguments,
+    trl_options,
+)
 
 # The trainer's own defaults (the web tier shows and checks them): every option but the
 # files of a run.
@@ -67,16 +76,6 @@ def train(o: argparse.Namespace) -> dict:
     import datasets
     import torch
     from trl import DPOConfig, DPOTrainer
-
-    from training.ml.trl_runs import (
-        finish,
-        lora_config,
-        main_log,
-        policy_start,
-        resume_point,
-        stream_callback,
-        trainer_arguments,
-    )
 
     out = Path(o.out)
     out.mkdir(parents=True, exist_ok=True)  # (every process: exist_ok)

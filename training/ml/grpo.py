@@ -31,7 +31,15 @@ from pathlib import Path
 
 from training.ml.configs.base import config_defaults
 from training.ml.configs.grpo import ESTIMATORS, GRPORunConfig  # noqa: F401 - the web tier reads them here
-from training.ml.trl_runs import trl_options
+from training.ml.trl_runs import (
+    finish,
+    lora_config,
+    main_log,
+    resume_point,
+    stream_callback,
+    trainer_arguments,
+    trl_options,
+)
 
 # The trainer's own defaults (the web tier shows and checks them): every option but the
 # files of a run.
@@ -136,20 +144,26 @@ def _check(o, prompts: list) -> None:
                          f"= {o.batch_size // o.num_generations}")  # fmt: skip
 
 
+def _trainer_config(Config, arguments: dict, o: argparse.Namespace):
+    """TRL's GRPOConfig or RLOOConfig of a run: the shared arguments and the sampling."""
+    return Config(
+        **arguments,
+        num_generations=o.num_generations,
+        max_completion_length=o.max_new_tokens,
+        temperature=o.temperature,
+        top_p=o.top_p,
+        beta=o.beta,
+        disable_dropout=True,  # dropout would make the reference and the sampler disagree
+        use_vllm=False,  # transformers' generate: no vLLM server or colocated engine
+    )
+
+
 def train(o: argparse.Namespace) -> dict:
     import datasets
     import torch
 
     from training.ml.prompt_data import prompt_text, prompts_load
     from training.ml.reward_score import RewardScorer
-    from training.ml.trl_runs import (
-        finish,
-        lora_config,
-        main_log,
-        resume_point,
-        stream_callback,
-        trainer_arguments,
-    )
 
     out = Path(o.out)
     prompts = prompts_load(o.prompts)
@@ -164,20 +178,10 @@ def train(o: argparse.Namespace) -> dict:
     arguments = trainer_arguments(o, out, len(rows) * o.num_generations, False)
     arguments.pop("max_length")  # no such option: TRL keeps prompts whole
     Config, Trainer = _trainer_classes(o.estimator)
-    config = Config(
-        **arguments,
-        num_generations=o.num_generations,
-        max_completion_length=o.max_new_tokens,
-        temperature=o.temperature,
-        top_p=o.top_p,
-        beta=o.beta,
-        disable_dropout=True,  # dropout would make the reference and the sampler disagree
-        use_vllm=False,  # transformers' generate: no vLLM server or colocated engine
-    )
     trainer = Trainer(
         model=model,
         reward_funcs=reward_function(scorer, log, o),
-        args=config,
+        args=_trainer_config(Config, arguments, o),
         train_dataset=datasets.Dataset.from_list(rows),
         processing_class=tokenizer,
         peft_config=lora_config(o),

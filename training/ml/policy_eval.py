@@ -224,11 +224,41 @@ def _figures_of(path: str, prompts, written, pairs, scorer, o, device, progress)
     return figures, answers, scores
 
 
+def _responses_write(out: Path, prompts: list, written: dict, results: dict) -> None:
+    """OUT/responses.jsonl: every prompt, its demonstrations, each policy's answer and
+    score; written whole, then renamed (never half a file)."""
+    from training.ml.prompt_data import prompt_text
+
+    partial = out / ".responses.jsonl.tmp"
+    with open(partial, "w", encoding="utf-8") as f:
+        for n, prompt in enumerate(prompts):
+            row = {"prompt": prompt_text(prompt), "demonstrations": written.get(_key(prompt), [])}
+            for name in results:
+                row[name], row[f"{name}_score"] = results[name][1][n]["text"], results[name][2][n]
+            f.write(json.dumps(row) + "\n")
+    partial.replace(out / "responses.jsonl")
+
+
+def _samples_of(prompts: list, results: dict, o: argparse.Namespace) -> list[dict]:
+    """The stream's sample table: the first prompts with the answers and scores."""
+    from training.ml.prompt_data import prompt_text
+
+    shown = []
+    for n, prompt in enumerate(prompts[: o.samples_shown]):
+        entry = {"prompt": prompt_text(prompt), "response": results["policy"][1][n]["text"],
+                 "score": results["policy"][2][n]}  # fmt: skip
+        if o.reference:
+            entry |= {"reference": results["reference"][1][n]["text"],
+                      "reference_score": results["reference"][2][n]}  # fmt: skip
+        shown.append(entry)
+    return shown
+
+
 def evaluate(o: argparse.Namespace) -> dict:
+    """Answer, score and compare (see the module's docstring); the summary."""
     import torch
 
     from training.ml.metrics_log import MetricsLog
-    from training.ml.prompt_data import prompt_text
     from training.ml.reward_score import RewardScorer
 
     out = Path(o.out)
@@ -259,23 +289,8 @@ def evaluate(o: argparse.Namespace) -> dict:
         summary["reference_eval"] = results["reference"][0]
         summary["eval"] |= win_rate(results["policy"][2], results["reference"][2], o.bootstrap,
                                     o.seed)  # fmt: skip
-    partial = out / ".responses.jsonl.tmp"  # renamed when whole: no half-written file
-    with open(partial, "w", encoding="utf-8") as f:
-        for n, prompt in enumerate(prompts):
-            row = {"prompt": prompt_text(prompt), "demonstrations": written.get(_key(prompt), [])}
-            for name in results:
-                row[name], row[f"{name}_score"] = results[name][1][n]["text"], results[name][2][n]
-            f.write(json.dumps(row) + "\n")
-    partial.replace(out / "responses.jsonl")
-    shown = []
-    for n, prompt in enumerate(prompts[: o.samples_shown]):
-        entry = {"prompt": prompt_text(prompt), "response": results["policy"][1][n]["text"],
-                 "score": results["policy"][2][n]}  # fmt: skip
-        if o.reference:
-            entry |= {"reference": results["reference"][1][n]["text"],
-                      "reference_score": results["reference"][2][n]}  # fmt: skip
-        shown.append(entry)
-    log.write(progress.done, event="samples", samples=shown)
+    _responses_write(out, prompts, written, results)
+    log.write(progress.done, event="samples", samples=_samples_of(prompts, results, o))
     (out / "summary.json").write_text(json.dumps(summary, indent=2), encoding="utf-8")
     log.write(progress.done, event="finished", **{k: summary["eval"].get(k) for k in FIGURES})
     log.close()

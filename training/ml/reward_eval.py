@@ -51,6 +51,21 @@ def _histogram(values: list[float], edges: list[float]) -> list[dict]:
     ]
 
 
+def _calibration(bins: list) -> list[dict]:
+    """Reliability table: per bin of predicted P(better wins), the pairs, the mean
+    prediction and the share observed (ties count half)."""
+    return [
+        {
+            "from": 0.5 + n / (2 * CALIBRATION_BINS),
+            "to": 0.5 + (n + 1) / (2 * CALIBRATION_BINS),
+            "pairs": count,
+            "predicted": p_sum / count if count else None,
+            "observed": hits / count if count else None,
+        }
+        for n, (count, p_sum, hits) in enumerate(bins)
+    ]
+
+
 def evaluation(examples: list[Encoded], scores: list[list[float]]) -> dict:
     """The figures of one evaluation, JSON-ready."""
     right = total = 0
@@ -82,16 +97,7 @@ def evaluation(examples: list[Encoded], scores: list[list[float]]) -> dict:
                         bins[k][2] += ok if diff != 0 else 0.5
     mean = sum(rewards) / len(rewards) if rewards else 0.0
     std = math.sqrt(sum((r - mean) ** 2 for r in rewards) / len(rewards)) if rewards else 0.0
-    calibration = [
-        {
-            "from": 0.5 + n / (2 * CALIBRATION_BINS),
-            "to": 0.5 + (n + 1) / (2 * CALIBRATION_BINS),
-            "pairs": count,
-            "predicted": p_sum / count if count else None,
-            "observed": hits / count if count else None,
-        }
-        for n, (count, p_sum, hits) in enumerate(bins)
-    ]
+    calibration = _calibration(bins)
     ece = sum(abs(c["predicted"] - c["observed"]) * c["pairs"] for c in calibration if c["pairs"])
     return {
         "pairwise_accuracy": right / total if total else None,
