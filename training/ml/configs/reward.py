@@ -73,10 +73,9 @@ class RewardRunConfig:
     lr: float = option(5e-5, "peak learning rate", unit="per step", min=0, exclusive_min=True)
     head_lr: float | None = option(
         None,
-        "learning rate of the head (default: --lr)",
+        "learning rate of the head (empty or 0: --lr)",
         unit="per step",
         min=0,
-        exclusive_min=True,
     )
     weight_decay: float = option(0.01, "AdamW weight decay", unit="per step, × lr", min=0)
     warmup: float = option(
