@@ -79,7 +79,7 @@ def _first(queryset):
 
 
 def _snapshot(project):
-    return DatasetSnapshot.objects.filter(project=project, status="succeeded").first() or (
+    return DatasetSnapshot.objects.filter(project=project, state="succeeded").first() or (
         DatasetSnapshot.objects.filter(project=project).first()
     )
 
