@@ -4,15 +4,15 @@ A checkpoint is ``OUT/checkpoints/step-<n>/`` with the trainable model's state
 (``model.safetensors``), the optimizer and scheduler (``optimizer.pt``), and
 ``state.json`` (step, epoch, batch within the epoch, RNG states). A process killed
 while writing leaves only a ``.tmp-`` folder, which the next save or resume ignores.
+
+torch is imported where a checkpoint is written or read: the run launcher finds the
+latest checkpoint on workers that may have no training stack (they fail the run saying so).
 """
 
 import json
 import shutil
 import uuid
 from pathlib import Path
-
-import torch
-from safetensors.torch import load_model, save_model
 
 KEEP = 2
 
@@ -30,6 +30,9 @@ def checkpoint_latest(out: Path) -> Path | None:
 
 
 def checkpoint_save(out: Path, model, optimizer, scheduler, state: dict) -> Path:
+    import torch
+    from safetensors.torch import save_model
+
     root = _root(out)
     root.mkdir(parents=True, exist_ok=True)
     tmp = root / f".tmp-{uuid.uuid4().hex}"
@@ -57,6 +60,9 @@ def checkpoint_save(out: Path, model, optimizer, scheduler, state: dict) -> Path
 
 
 def checkpoint_load(folder: Path, model, optimizer, scheduler) -> dict:
+    import torch
+    from safetensors.torch import load_model
+
     load_model(model, str(folder / "model.safetensors"))
     saved = torch.load(folder / "optimizer.pt", weights_only=False)
     optimizer.load_state_dict(saved["optimizer"])

@@ -30,6 +30,7 @@ from django.utils import timezone
 from common.jobs import JobState
 from training.ml.checkpoints import checkpoint_latest
 from training.ml.metrics_log import metrics_read
+from training.ml.stack import training_stack_check
 from training.runs.models import (
     ArtifactKind,
     ModelArtifact,
@@ -310,6 +311,7 @@ def _start_over(run: TrainingRun, out: Path) -> None:
 def run_execute(run_id: int, *, worker: str = "") -> TrainingRun | None:
     """Run the trainer of a queued run to its end (or cancel); returns the run, or None
     when there was nothing to do (finished, or another launcher has it)."""
+    training_stack_check()  # a worker without torch fails the run here, saying so
     run = _claim(run_id, worker)
     if run is None:
         return None
