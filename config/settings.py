@@ -236,8 +236,6 @@ PREFLAB_ACCELERATE_ZERO3_CONFIG = env_str(
 PREFLAB_ACCELERATE_FSDP_CONFIG = env_str(
     "PREFLAB_ACCELERATE_FSDP_CONFIG", str(_ACCELERATE / "fsdp.yaml")
 )
-# Score with reward models on the gpu queue even when this process could load them.
-PREFLAB_SCORE_ON_WORKER = env_bool("PREFLAB_SCORE_ON_WORKER", False)
 # Generators read their API key from a worker environment variable an engineer names;
 # only names with this prefix may be read, so no project can send SECRET_KEY,
 # DATABASE_URL or a cloud credential to an endpoint of its choosing.
