@@ -4,11 +4,11 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from annotation.authoring.services.rewrites import rewrites_store, rewrites_validate
 from annotation.models import Annotation, Assignment, AssignmentState, Item
 from annotation.services.claiming import assignment_lock_own, assignment_revive
 from annotation.services.judgements import judgement_validate, project_dimensions
 from annotation.services.review_sampling import review_selection
+from annotation.services.rewrites import rewrites_store, rewrites_validate
 from annotation.services.spans import tags_store, tags_validate
 from annotation.signals import annotation_submitted
 from common.errors import ApplicationError, ConflictError

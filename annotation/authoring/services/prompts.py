@@ -14,7 +14,6 @@ from django.db import transaction
 from django.utils import timezone
 
 from annotation import dedup
-from annotation.authoring.services.instrumentation import writing_stats_clean
 from annotation.models import (
     Annotation,
     AnnotationKind,
@@ -27,34 +26,21 @@ from annotation.models import (
     ResponseOrigin,
 )
 from annotation.services.claiming import work_allowed_check
+from annotation.services.instrumentation import writing_stats_clean
 from annotation.services.items_build import item_create_for_prompt
 from annotation.services.judgements import tiers_check
+from annotation.services.submission import MAX_TIME_SPENT_MS, guideline_read_by
+from annotation.services.texts import text_clean
 from common.errors import ApplicationError, ConflictError
 from common.queueing import task_send_on_commit
-from common.text_rules import unstorable_character
 from projects.models import Project, RankingMode, ResponseSource
 
 MAX_TURNS = 20
-MAX_TEXT_CHARS = 20_000
 ROLES = ("user", "assistant")
 
 
 def _invalid(field: str, message: str) -> ApplicationError:
     return ApplicationError(f"{field}: {message}", extra={"field": field})
-
-
-def text_clean(value, field: str) -> str:
-    """A non-empty text of at most MAX_TEXT_CHARS, stripped at the ends."""
-    if not isinstance(value, str):
-        raise _invalid(field, "must be text")
-    value = value.strip()
-    if not value:
-        raise _invalid(field, "must not be empty")
-    if bad := unstorable_character(value):
-        raise _invalid(field, f"must not contain {bad}")
-    if len(value) > MAX_TEXT_CHARS:
-        raise _invalid(field, f"at most {MAX_TEXT_CHARS:,} characters")
-    return value
 
 
 def messages_clean(raw) -> list[dict]:
@@ -303,7 +289,6 @@ def _written_response(entry, field: str) -> tuple[str, dict, bool]:
 
 
 def _writer_annotation(item, user, rows: list[Response], tiers, time_spent_ms: int) -> None:
-    from annotation.services.submission import MAX_TIME_SPENT_MS, guideline_read_by
 
     now = timezone.now()
     written_order = [response.pk for response in rows]

@@ -15,12 +15,12 @@ from django.db.models import F, OuterRef
 from django.utils import timezone
 
 from annotation.authoring.models import WriteAssignment
-from annotation.authoring.services.instrumentation import writing_stats_clean
-from annotation.authoring.services.prompts import text_clean
 from annotation.models import AssignmentState, Prompt, PromptStatus, Response, ResponseOrigin
 from annotation.services.claiming import work_allowed_check
 from annotation.services.index_probe import ProbeExists
+from annotation.services.instrumentation import writing_stats_clean
 from annotation.services.items_build import item_create_for_prompt
+from annotation.services.texts import text_clean
 from common.errors import ApplicationError, ConflictError, NotFoundError
 from common.tokens import client_token_checked
 from projects.models import Project, ResponseSource

@@ -8,7 +8,6 @@ labels, rationale, time, guideline) into AnnotationRevision. Nothing is lost.
 from django.db import transaction
 from django.utils import timezone
 
-from annotation.authoring.services.rewrites import rewrites_store, rewrites_validate
 from annotation.models import Annotation, AnnotationKind, AnnotationRevision, Item
 from annotation.services.judgements import (
     Judgement,
@@ -16,6 +15,7 @@ from annotation.services.judgements import (
     project_dimensions,
     tiers_check,
 )
+from annotation.services.rewrites import rewrites_store, rewrites_validate
 from annotation.services.spans import Tags, tags_store, tags_validate
 from annotation.services.submission import MAX_TIME_SPENT_MS, guideline_read_by
 from annotation.signals import annotation_revised

@@ -9,9 +9,9 @@ demonstration for supervised fine-tuning.
 from dataclasses import dataclass
 
 from annotation import dedup
-from annotation.authoring.services.instrumentation import writing_stats_clean
-from annotation.authoring.services.prompts import text_clean
 from annotation.models import Response, ResponseOrigin
+from annotation.services.instrumentation import writing_stats_clean
+from annotation.services.texts import text_clean
 from common.errors import ApplicationError
 
 MAX_REWRITES = 9
