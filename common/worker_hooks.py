@@ -11,6 +11,7 @@ import threading
 import time
 
 from celery import signals
+from celery.worker.state import active_requests
 from django.db import close_old_connections
 
 from common.jobs import job_fail, job_kind_for_task, jobs_reap
@@ -54,7 +55,6 @@ class WorkerBeat(threading.Thread):
             self.stopped.wait(BEAT_S)
 
     def beat(self) -> None:
-        from celery.worker.state import active_requests
 
         held = list(active_requests)
         queues_mark(self.queues, self.hostname, idle=not held, torch_ok=self.torch_ok)

@@ -11,6 +11,7 @@ from projects.models import (
     ResponseSource,
     Role,
 )
+from projects.permissions import role_of
 
 
 class ProjectSerializer(serializers.ModelSerializer):
@@ -30,7 +31,6 @@ class ProjectSerializer(serializers.ModelSerializer):
         read_only_fields = ["id", "created_at", "role"]
 
     def get_role(self, project) -> str | None:
-        from projects.permissions import role_of
 
         request = self.context.get("request")
         return role_of(request.user, project) if request else None

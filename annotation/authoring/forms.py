@@ -7,6 +7,7 @@ writing figures and the order of the writer's responses as hidden JSON fields.
 import copy
 import json
 
+from annotation.forms import judgement_payload_from_post
 from annotation.models import AnnotationKind
 from common.errors import ApplicationError
 from common.numbers import plain_int
@@ -82,7 +83,6 @@ def response_payload_from_post(post) -> dict:
 
 def revision_payload_from_post(post, annotation) -> dict:
     """The revise form: ranks / scores / choice per response, rationale; tags carried over."""
-    from annotation.forms import judgement_payload_from_post
 
     project = copy.copy(annotation.project)
     if annotation.kind == AnnotationKind.WRITER_ORDER:

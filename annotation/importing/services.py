@@ -14,8 +14,9 @@ from itertools import islice
 from pathlib import Path
 
 from django.conf import settings
+from django.core.files import File
 from django.core.files.storage import default_storage
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from annotation.dedup import exact_key
@@ -30,6 +31,8 @@ from annotation.models import (
     Response,
     ResponseOrigin,
 )
+from annotation.services.items_build import items_added
+from annotation.services.prompt_index import prompt_bands_backfill_later
 from common.bulk_rows import insert_rows, reserve_ids
 from common.errors import ApplicationError
 from common.jobs import JobState, job_cancel, job_cancel_heard, job_enqueue_on_commit
@@ -233,7 +236,6 @@ def _refresh_planner_statistics() -> None:
     annotator already did (benchmarks/results/findings.md); autovacuum would get there
     only later.
     """
-    from django.db import connection
 
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
@@ -281,10 +283,7 @@ def import_job_run(*, job_id: int) -> ImportJob:
         return _finish(job, JobState.FAILED, error=f"import failed, nothing was imported: {exc}")
     _refresh_planner_statistics()
     if created:
-        from annotation.services.prompt_index import prompt_bands_backfill_later
-
         prompt_bands_backfill_later(project)
-        from annotation.services.items_build import items_added
 
         items_added(project.pk)
     progress_report(PROGRESS_KIND, job.pk, Progress("done", total, total))
@@ -301,7 +300,6 @@ def import_job_create_from_path(
     *, project: Project, user, path: str, batch_name: str = ""
 ) -> ImportJob:
     """Register a local file (CLI, demo loader) as an import job without queueing it."""
-    from django.core.files import File
 
     source = Path(path)
     try:

@@ -7,6 +7,7 @@ same label twice is refused as a mistake.
 
 from dataclasses import dataclass
 
+from annotation.models import Response, ResponseLabel, SpanTag
 from common.errors import ApplicationError
 from common.text_rules import unstorable_character
 from projects.labels.models import LabelKind
@@ -138,7 +139,6 @@ def tags_validate(*, project, response_ids: list[int], payload: dict) -> Tags:
         if project.require_response_tags:
             _require_every_response_tagged(Tags([], []), response_ids)
         return Tags([], [])
-    from annotation.models import Response
 
     texts = dict(Response.objects.filter(pk__in=response_ids).values_list("id", "text"))
     labels = {
@@ -155,8 +155,6 @@ def tags_validate(*, project, response_ids: list[int], payload: dict) -> Tags:
 
 
 def tags_store(annotation, tags: Tags) -> None:
-    from annotation.models import ResponseLabel, SpanTag
-
     SpanTag.objects.bulk_create(
         SpanTag(
             annotation=annotation, response_id=s.response_id, label_id=s.label_id,

@@ -19,7 +19,7 @@ from annotation.models import (
 from annotation.quality.metrics.rankings import score_agreement, tier_of
 from annotation.quality.models import ItemStats
 from annotation.selectors import item_complete
-from common.errors import NotFoundError
+from common.errors import ApplicationError, NotFoundError
 from common.jobs import Waiting
 from common.progress import progress_read
 from projects.models import Project
@@ -28,6 +28,7 @@ from projects.selectors import project_get_for_user
 from training.loop.charts import round_charts
 from training.loop.models import GenerationJob, Generator, ResponseScore, Round
 from training.loop.services.generation_run import generation_job_waiting
+from training.loop.services.rounds import SOURCES
 
 CACHE_SECONDS = 3600
 
@@ -196,8 +197,6 @@ def _arena(arena: Arena, place: dict, policy_of: dict, policy: int, baseline: in
 
 def round_source_counts(project: Project) -> dict[str, int | str]:
     """Prompts each round source would offer now, or why it offers none (the loop page's form)."""
-    from common.errors import ApplicationError
-    from training.loop.services.rounds import SOURCES
 
     counts: dict[str, int | str] = {}
     for source, prompts_of in SOURCES.items():

@@ -3,7 +3,9 @@
 from rest_framework import serializers
 
 from common.jobs import WAITING_HELP
+from common.progress import progress_read
 from training.loop.models import GenerationJob, Generator, GeneratorKind, Round
+from training.loop.services.generation_run import generation_job_waiting
 
 
 class GeneratorSerializer(serializers.ModelSerializer):
@@ -60,13 +62,11 @@ class GenerationJobSerializer(serializers.ModelSerializer):
         ]  # fmt: skip
 
     def get_waiting(self, job) -> str | None:
-        from training.loop.services.generation_run import generation_job_waiting
 
         waiting = None if job.is_finished else generation_job_waiting(job)
         return str(waiting) if waiting else None
 
     def get_percent(self, job) -> int:
-        from common.progress import progress_read
 
         live = progress_read("generation", job.pk)
         done = live.done if live and not job.is_finished else job.prompts_done

@@ -40,6 +40,7 @@ from pathlib import Path
 import torch
 
 from training.ml.bundled_models import bundled_smollm2  # noqa: F401  (re-exported)
+from training.ml.generation_errors import GenerationFailed, GenerationStopped  # noqa: F401
 
 logger = logging.getLogger(__name__)
 
@@ -49,19 +50,6 @@ class GeneratedText:
     text: str  # the answer, special tokens and surrounding whitespace removed
     finish_reason: str  # "stop": the model ended it (EOS); "length": max_new_tokens reached
     tokens: int  # tokens generated, the EOS included
-
-
-class GenerationStopped(Exception):
-    """The caller's ``should_stop`` said stop (a cancelled job): the call's answers are
-    dropped, mid-batch included."""
-
-
-class GenerationFailed(ValueError):
-    """A prompt did not get k distinct non-empty answers within the attempts allowed."""
-
-    def __init__(self, message: str, prompt_index: int):
-        super().__init__(message)
-        self.prompt_index = prompt_index
 
 
 @dataclass

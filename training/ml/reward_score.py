@@ -1,11 +1,13 @@
-"""Score responses to a prompt with a trained reward model (no Django)."""
+"""Score responses to a prompt with a trained reward model (no Django).
+
+Importing this module loads no torch (the model code is imported when a scorer is
+made), so services of the web process may name ``RewardScorer``; only workers make one.
+"""
 
 from pathlib import Path
 
 from training.ml.encoding import encode
 from training.ml.preference_data import Ranked, _text
-from training.ml.reward_eval import scores_of
-from training.ml.reward_model import reward_model_load
 
 
 class RewardScorer:
@@ -14,6 +16,10 @@ class RewardScorer:
     def __init__(self, folder: str | Path, device: str | None = None):
         import torch
 
+        from training.ml.reward_eval import scores_of
+        from training.ml.reward_model import reward_model_load
+
+        self._scores_of = scores_of
         self.device = device or ("cuda" if torch.cuda.is_available() else "cpu")
         self.reward, self.tokenizer, self.max_length = reward_model_load(folder, self.device)
 
@@ -21,7 +27,7 @@ class RewardScorer:
         texts = [_text(r, f"responses[{n}]", completion=True) for n, r in enumerate(responses)]
         example = Ranked(_text(prompt, "prompt"), texts, [[n] for n in range(len(texts))])
         (encoded,) = encode([example], self.tokenizer, self.max_length)
-        (scores,) = scores_of(
+        (scores,) = self._scores_of(
             self.reward, [encoded], self.tokenizer.pad_token_id, batch_size, self.device
         )
         return scores
@@ -34,4 +40,4 @@ class RewardScorer:
         ]
         encoded = encode(examples, self.tokenizer, self.max_length)
         pad = self.tokenizer.pad_token_id
-        return [s[0] for s in scores_of(self.reward, encoded, pad, batch_size, self.device)]
+        return [s[0] for s in self._scores_of(self.reward, encoded, pad, batch_size, self.device)]

@@ -11,6 +11,7 @@ The caller holds the item's row lock, which also guards the item's stats row.
 
 from collections import Counter
 
+from django.db import transaction
 from django.db.models.functions import Length
 
 from annotation.models import AnnotationKind, Item, ItemResponse
@@ -154,7 +155,6 @@ def item_quality_refresh(*, item_id: int) -> ItemStats:
 
 def items_quality_refresh(*, item_ids: list[int]) -> int:
     """Refresh many items, each in its own short transaction with its row locked."""
-    from django.db import transaction
 
     for item_id in item_ids:
         with transaction.atomic():

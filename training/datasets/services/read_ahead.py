@@ -17,6 +17,7 @@ import threading
 from collections.abc import Callable, Iterator
 
 from django.db import connection
+from django.db import connection as own
 
 _POLL_S = 0.1
 
@@ -40,7 +41,6 @@ def read_ahead(make: Callable[[], Iterator], *, depth: int = 1) -> Iterator:
         return False
 
     def produce() -> None:
-        from django.db import connection as own
 
         try:
             for value in make():

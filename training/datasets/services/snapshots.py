@@ -13,6 +13,7 @@ import shutil
 import uuid
 from pathlib import Path
 
+from django.conf import settings
 from django.core.files.base import File
 from django.core.files.storage import default_storage
 from django.db import transaction
@@ -137,8 +138,6 @@ def _scratch_root() -> Path:
     try:
         root = Path(default_storage.path("snapshots/.partial"))
     except NotImplementedError:
-        from django.conf import settings
-
         root = Path(settings.DATA_DIR) / "tmp" / "snapshots"
     root.mkdir(parents=True, exist_ok=True)
     return root

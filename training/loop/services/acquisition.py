@@ -26,6 +26,7 @@ from annotation.models import (
 from common.debounce import run_soon
 from projects.models import AcquisitionRule, Project
 from training.loop import acquisition_rules as rules
+from training.loop.models import ResponseScore
 
 logger = logging.getLogger(__name__)
 
@@ -56,7 +57,6 @@ def item_scores(project: Project, items) -> dict[int, dict[int, float]]:
     ``items`` (a queryset) whose every response is scored."""
     if project.reward_model_id is None:
         return {}
-    from training.loop.models import ResponseScore
 
     scored = ResponseScore.objects.filter(
         artifact_id=project.reward_model_id,

@@ -20,8 +20,12 @@ from annotation.models import Prompt, PromptStatus
 from common.errors import ApplicationError, ConflictError
 from common.queueing import task_send_on_commit
 from projects.models import Project, ResponseSource
+from training.loop.generation.openai_client import GenerationRequestFailed, OpenAIChatClient
 from training.loop.models import Generator, GeneratorKind, env_name_validate
 from training.loop.services.rate_limit import SharedRateLimiter
+from training.ml.generation_errors import GenerationFailed
+from training.ml.generation_errors import GenerationStopped as Stopped
+from training.ml.local_generation import local_generator
 from training.runs.models import ArtifactKind, ModelArtifact
 
 GENERATOR_FIELDS = (
@@ -175,13 +179,11 @@ def _local_model_path(generator: Generator) -> str:
 
 
 def _local_generator(path: str):
-    from training.ml.generate import LocalGenerator
-
     marker = Path(path)
     key = (path, marker.stat().st_mtime_ns if marker.exists() else 0)
     with _lock:
         if key not in _loaded:
-            _loaded[key] = LocalGenerator(path)
+            _loaded[key] = local_generator(path)
             while len(_loaded) > LOADED_MAX:
                 _loaded.popitem(last=False)
         _loaded.move_to_end(key)
@@ -201,8 +203,6 @@ class LocalBackend:
         ``stop()`` asked between tokens (GenerationStopped when it says so)."""
         g = self.generator
         path = _local_model_path(g)
-        from training.ml.generate import GenerationFailed
-        from training.ml.generate import GenerationStopped as Stopped
 
         try:
             model = _local_generator(path)
@@ -251,7 +251,6 @@ class HttpBackend:
         self.generator = generator
 
     def _client(self):
-        from training.loop.generation.openai_client import OpenAIChatClient
 
         g = self.generator
         key = None
@@ -280,7 +279,6 @@ class HttpBackend:
     ):
         """``progress(prompts done, prompts in all, None)`` after each prompt (an endpoint
         counts no tokens here); ``stop()`` asked before each prompt."""
-        from training.loop.generation.openai_client import GenerationRequestFailed
 
         g = self.generator
         out = []

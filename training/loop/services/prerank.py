@@ -11,10 +11,13 @@ import logging
 from django.db.models import Exists, OuterRef
 
 from annotation.models import ItemResponse
+from annotation.quality.services.annotator_quality import quality_refresh_soon
 from common.debounce import run_soon
 from projects.models import AssistMode, Project
 from training.loop.models import ResponseScore
+from training.loop.services.acquisition import acquisition_refresh_soon
 from training.runs.models import ModelArtifact
+from training.runs.services.scoring import score_pairs_here
 
 logger = logging.getLogger(__name__)
 
@@ -53,7 +56,6 @@ def project_prerank(*, project_id: int) -> int:
     artifact = project.reward_model
     if artifact is None:
         return 0
-    from training.runs.services.scoring import score_pairs_here
 
     pairs = unscored_pairs(project, artifact)
     for start in range(0, len(pairs), CHUNK):
@@ -67,9 +69,6 @@ def project_prerank(*, project_id: int) -> int:
             ignore_conflicts=True,  # another pass scored some of them meanwhile
         )
     if pairs:
-        from annotation.quality.services.annotator_quality import quality_refresh_soon
-        from training.loop.services.acquisition import acquisition_refresh_soon
-
         acquisition_refresh_soon(project.pk)
         quality_refresh_soon(project.pk)  # the dashboard's agreement with the model
     logger.info("pre-ranked %d responses of project %s", len(pairs), project.slug)

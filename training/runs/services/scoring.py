@@ -12,6 +12,7 @@ from pathlib import Path
 
 from common.errors import ApplicationError
 from common.queueing import task_send
+from training.ml.reward_score import RewardScorer
 from training.runs.models import ArtifactKind, ModelArtifact
 
 LOADED_MAX = 2
@@ -27,7 +28,6 @@ class ScoringUnavailable(ApplicationError):
 
 
 def _scorer(path: str):
-    from training.ml.reward_score import RewardScorer
 
     key = (path, Path(path, "model.safetensors").stat().st_mtime_ns)
     with _lock:
