@@ -22,7 +22,7 @@ def test_launch_a_run_from_the_form_and_see_its_curve(page: Page, live_server, l
         form.get_by_label("Name").fill("first <b>run</b>")
         form.get_by_label("Epochs").fill("1")
         form.get_by_label("Batch size").fill("6")
-        form.get_by_label("Max length").fill("48")
+        form.get_by_label("Longest sequence (tokens)").fill("48")
         form.get_by_role("button", name="Launch").click()
         expect(page.locator("h1")).to_contain_text("first <b>run</b>")  # escaped, as text
         curve = page.locator("#run-curves svg").first

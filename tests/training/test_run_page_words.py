@@ -34,11 +34,17 @@ def test_the_run_page_shows_options_in_words_and_a_plain_log(setup):
     # when an engineer opens the run page
     page = _page(engineer, f"/p/{project.slug}/runs/{run.pk}/")
     # then the options are a table of labels and values in words, not a dict repr
+    # (each labelled from the reward config: its help as the tooltip, its unit shown)
     assert (
-        '<td title="loss">Ranking loss</td><td>Bradley–Terry over every pair of a ranking</td>'
-        in page
+        '<td title="loss: ranking loss">Ranking loss</td>'
+        "<td>Bradley–Terry over every pair of a ranking</td>" in page
     )
-    assert '<td title="strategy">What is trained</td><td>LoRA adapters</td>' in page
+    assert '<td title="strategy: what trains: everything, the top layers' in page
+    assert "What is trained</td><td>LoRA adapters</td>" in page
+    assert (
+        '<td title="lr: peak learning rate">Learning rate</td>'
+        '<td>2e-05 <span class="muted">per step</span></td>' in page
+    )
     assert "{&#x27;" not in page and "kwise" not in page
     # and the worker is named in words, the log has no escape codes and only the bar's last state
     assert "the built-in worker on vm" in page and ">embedded@vm<" not in page

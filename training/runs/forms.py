@@ -1,15 +1,24 @@
 """The launch forms of runs: what the page sends to ``run_create`` (which validates).
-The reward-model form starts from the trainer's defaults; the policy form (SFT, DPO, PPO,
-GRPO) leaves numbers empty for each trainer's own; the evaluation form picks a policy, a
-judge and a reference."""
+
+Every option a run of the form's kind may set is a field generated from the kind's
+config (``training.runs.kinds``): its label (``common.labels``), help and unit, bounds as
+the input's min/max/step and choices as a select. A field left empty takes the trainer's
+default; the reward-model and evaluation forms show it. The values are checked by
+``hyperparameters_check`` (the API's and the trainer's rules), each error on its field.
+The policy form (SFT, DPO, PPO, GRPO) leaves numbers empty: the defaults differ by kind.
+"""
 
 from django import forms
 
 from common.jobs import JobState
-from common.labels import human
+from common.labels import human, option_label
 from training.datasets.models import DatasetSnapshot
-from training.runs.models import ArtifactKind, ModelArtifact
-from training.runs.services.options import CHOICES, run_defaults
+from training.ml.configs import ConfigField
+from training.runs.kinds import RUN_KINDS
+from training.runs.models import ArtifactKind, ModelArtifact, RunKind
+from training.runs.services.options import hyperparameters_check
+
+POLICY_KINDS = (RunKind.SFT, RunKind.DPO, RunKind.PPO, RunKind.GRPO)
 
 
 def _offer_finished_snapshots(field: forms.ModelChoiceField, project) -> None:
@@ -21,38 +30,123 @@ def _offer_finished_snapshots(field: forms.ModelChoiceField, project) -> None:
     field.initial = field.queryset.first()
 
 
-TUNED_ON_THE_FORM = (
-    "strategy", "pooling", "loss", "epochs", "batch_size", "lr", "max_length", "seed", "gpus",
-)  # fmt: skip
+def option_help(f: ConfigField) -> str:
+    """The help under an option: what it is, its unit and bounds."""
+    return "; ".join(part for part in (f.help, f.unit, f.bounds()) if part)
 
 
-class RunForm(forms.Form):
+def option_form_field(f: ConfigField, *, initial: bool = True, low=None, high=None):
+    """A form field for option ``f``, never required (empty: the trainer's default).
+    ``low``/``high`` widen the bounds the input offers (one field for several kinds)."""
+    common = {"required": False, "label": option_label(f.name), "help_text": option_help(f)}
+    if initial:
+        common["initial"] = f.default
+    if f.choices is not None:
+        choices = [("", "default")] if not initial else []
+        return forms.ChoiceField(choices=choices + [(c, human(c)) for c in f.choices], **common)
+    if f.type is bool:
+        return forms.BooleanField(**common)
+    if f.type not in (int, float):
+        return forms.CharField(max_length=500, **common)
+    attrs = {"step": "1" if f.type is int else "any"}
+    low = f.min if low is None else low
+    high = f.max if high is None else high
+    if low is not None:
+        attrs["min"] = f"{low + (1 if f.type is int and f.exclusive_min else 0):g}"
+    if high is not None:
+        attrs["max"] = f"{high:g}"
+    field_class = forms.IntegerField if f.type is int else forms.FloatField
+    return field_class(widget=forms.NumberInput(attrs=attrs), **common)
+
+
+class OptionsForm(forms.Form):
+    """A launch form whose options come from run kinds' configs: ``MAIN`` lists those
+    laid out first, the rest go under "more options"."""
+
+    MAIN: tuple[str, ...] = ()
+    KINDS: tuple[str, ...] = ()
+    SHOW_DEFAULTS = True
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.options = option_fields(self.KINDS, initial=self.SHOW_DEFAULTS)
+        self.fields.update(self.options)
+
+    def main_fields(self):
+        return [self[name] for name in self.MAIN]
+
+    def more_fields(self):
+        return [self[name] for name in self.options if name not in self.MAIN]
+
+    def option_values(self, kind: str) -> dict:
+        """The options of ``kind`` the form was given a value for."""
+        values = {}
+        for name in RUN_KINDS[kind].option_names():
+            value = self.cleaned_data.get(name)
+            if value is None or value == "":
+                continue
+            if isinstance(value, float) and value.is_integer() and name == "epochs":
+                value = int(value)
+            values[name] = value
+        return values
+
+    def options_check(self, kind: str) -> None:
+        """The kind's rules on the values, the error on the field it names."""
+        try:
+            hyperparameters_check(kind, self.hyperparameters())
+        except ValueError as exc:
+            where, _, message = str(exc).partition(": ")
+            name = where.removeprefix("hyperparameters.")
+            self.add_error(name if name in self.fields else None, message)
+
+
+def option_fields(kinds: tuple[str, ...], *, initial: bool) -> dict:
+    """A field per option of ``kinds`` by name: one per name, with the widest bounds and,
+    when the kinds are several, each kind's help (they differ: a PPO batch counts
+    prompts, an SFT batch examples)."""
+    seen: dict[str, dict[str, ConfigField]] = {}
+    for kind in kinds:
+        for f in RUN_KINDS[kind].options():
+            seen.setdefault(f.name, {})[kind] = f
+    out = {}
+    for name, versions in seen.items():
+        lows = [v.min for v in versions.values()]
+        highs = [v.max for v in versions.values()]
+        field = option_form_field(
+            next(iter(versions.values())),
+            initial=initial,
+            low=None if None in lows else min(lows),
+            high=None if None in highs else max(highs),
+        )
+        if len(kinds) > 1:
+            by_help: dict[str, list[str]] = {}
+            for kind, f in versions.items():
+                by_help.setdefault(option_help(f), []).append(kind.upper())
+            field.help_text = " · ".join(f"{', '.join(k)}: {h}" for h, k in by_help.items())
+        out[name] = field
+    return out
+
+
+class RunForm(OptionsForm):
+    """A reward model: every option of the reward config, starting from its defaults."""
+
     snapshot = forms.ModelChoiceField(queryset=DatasetSnapshot.objects.none())
     name = forms.CharField(required=False, max_length=200)
     base_model = forms.CharField(
         required=False, max_length=500, help_text="a local path or hub name; empty: MiniLM"
     )
-    strategy = forms.ChoiceField(
-        choices=[(c, human(c)) for c in CHOICES["strategy"]], label="What is trained"
-    )
-    pooling = forms.ChoiceField(choices=[(c, human(c)) for c in CHOICES["pooling"]])
-    loss = forms.ChoiceField(choices=[(c, human(c)) for c in CHOICES["loss"]], label="Ranking loss")
-    epochs = forms.FloatField(min_value=0.01)
-    batch_size = forms.IntegerField(min_value=1, help_text="sequences (responses) per batch")
-    lr = forms.FloatField(min_value=0, label="Learning rate")
-    max_length = forms.IntegerField(min_value=16, max_value=8192)
-    seed = forms.IntegerField(min_value=0)
-    gpus = forms.IntegerField(
-        required=False, min_value=1, max_value=64, label="GPUs",
-        help_text="more than one: accelerate launch",
-    )  # fmt: skip
+    MAIN = ("strategy", "pooling", "loss", "epochs", "batch_size", "lr", "max_length", "seed",
+            "gpus")  # fmt: skip
+    KINDS = (RunKind.REWARD,)
 
     def __init__(self, *args, project, **kwargs):
         super().__init__(*args, **kwargs)
         _offer_finished_snapshots(self.fields["snapshot"], project)
-        defaults = run_defaults("reward")
-        for name in TUNED_ON_THE_FORM:
-            self.fields[name].initial = defaults[name]
+
+    def clean(self):
+        super().clean()
+        if not self.errors:
+            self.options_check(RunKind.REWARD)
 
     def run_arguments(self) -> dict:
         """What ``run_create`` takes from this form."""
@@ -61,16 +155,12 @@ class RunForm(forms.Form):
                 "name": data["name"], "hyperparameters": self.hyperparameters()}  # fmt: skip
 
     def hyperparameters(self) -> dict:
-        values = {name: self.cleaned_data[name] for name in TUNED_ON_THE_FORM}
-        values["gpus"] = values["gpus"] or 1
-        if float(values["epochs"]).is_integer():
-            values["epochs"] = int(values["epochs"])
-        return values
+        return self.option_values(RunKind.REWARD)
 
 
-class PolicyRunForm(forms.Form):
+class PolicyRunForm(OptionsForm):
     """An SFT, DPO, PPO or GRPO run: empty numbers mean the trainer's own default (they
-    differ by kind, so the form does not guess)."""
+    differ by kind, so the form does not guess); options of other kinds are ignored."""
 
     kind = forms.ChoiceField(
         choices=[("sft", "SFT on demonstrations"), ("dpo", "DPO on preferences"), ("ppo", "PPO"),
@@ -84,35 +174,9 @@ class PolicyRunForm(forms.Form):
     reward_model = forms.ModelChoiceField(
         queryset=ModelArtifact.objects.none(), required=False, help_text="PPO and GRPO"
     )
-    epochs = forms.FloatField(required=False, min_value=0.01, help_text="SFT, DPO, GRPO")
-    steps = forms.IntegerField(required=False, min_value=1, help_text="PPO")
-    num_generations = forms.IntegerField(
-        required=False, min_value=2, label="Responses per prompt", help_text="GRPO"
-    )
-    batch_size = forms.IntegerField(required=False, min_value=1)
-    lr = forms.FloatField(required=False, min_value=0, label="Learning rate")
-    kl_coef = forms.FloatField(required=False, min_value=0, label="KL coefficient", help_text="PPO")
-    beta = forms.FloatField(required=False, min_value=0, label="β", help_text="DPO")
-    max_new_tokens = forms.IntegerField(required=False, min_value=1, help_text="PPO, GRPO")
-    seed = forms.IntegerField(required=False, min_value=0)
-    gpus = forms.IntegerField(
-        required=False, min_value=1, max_value=64, label="GPUs",
-        help_text="more than one: accelerate launch",
-    )  # fmt: skip
-    distributed = forms.ChoiceField(
-        required=False,
-        choices=[("", "DDP (default)"), ("zero3", "DeepSpeed ZeRO-3"), ("fsdp", "FSDP")],
-        help_text="several GPUs: ZeRO-3 / FSDP shard SFT, DPO and GRPO",
-    )
-
-    LAUNCH = ("gpus", "distributed")
-    KIND_OPTIONS = {
-        "sft": ("epochs", "batch_size", "lr", "seed", *LAUNCH),
-        "dpo": ("epochs", "batch_size", "lr", "beta", "seed", *LAUNCH),
-        "ppo": ("steps", "batch_size", "lr", "kl_coef", "max_new_tokens", "seed", *LAUNCH),
-        "grpo": ("epochs", "batch_size", "lr", "beta", "num_generations", "max_new_tokens", "seed",
-                 *LAUNCH),
-    }  # fmt: skip
+    MAIN = ("epochs", "steps", "batch_size", "lr", "kl_coef", "beta", "num_generations",
+            "max_new_tokens", "seed", "gpus", "distributed")  # fmt: skip
+    KINDS, SHOW_DEFAULTS = POLICY_KINDS, False
 
     def __init__(self, *args, project, **kwargs):
         super().__init__(*args, prefix="policy", **kwargs)
@@ -121,6 +185,11 @@ class PolicyRunForm(forms.Form):
             project=project, kind=ArtifactKind.REWARD
         ).order_by("-created_at")
 
+    def clean(self):
+        super().clean()
+        if not self.errors:
+            self.options_check(self.cleaned_data["kind"])
+
     def run_arguments(self) -> dict:
         data = self.cleaned_data
         return {"kind": data["kind"], "snapshot": data["snapshot"], "base_model": data["policy"],
@@ -128,16 +197,10 @@ class PolicyRunForm(forms.Form):
                 "hyperparameters": self.hyperparameters()}  # fmt: skip
 
     def hyperparameters(self) -> dict:
-        kind = self.cleaned_data["kind"]
-        values = {}
-        for name in self.KIND_OPTIONS[kind]:
-            value = self.cleaned_data.get(name)
-            if value is not None and value != "":
-                values[name] = int(value) if name == "epochs" and value.is_integer() else value
-        return values
+        return self.option_values(self.cleaned_data["kind"])
 
 
-class EvaluationForm(forms.Form):
+class EvaluationForm(OptionsForm):
     """Evaluate a registered policy on a snapshot's held-out split, judged by a registered
     reward model, against a reference: another registered policy, a path or hub name, or
     (both empty) the model the policy's training started from."""
@@ -155,8 +218,8 @@ class EvaluationForm(forms.Form):
         required=False, max_length=500, label="or a path", help_text="folder or hub name"
     )
     name = forms.CharField(required=False, max_length=200)
-    max_new_tokens = forms.IntegerField(required=False, min_value=1, max_value=4096)
-    temperature = forms.FloatField(required=False, min_value=0, help_text="0: greedy")
+    MAIN = ("max_new_tokens", "temperature")
+    KINDS = (RunKind.EVAL,)
 
     def __init__(self, *args, project, **kwargs):
         super().__init__(*args, prefix="evaluate", **kwargs)
@@ -165,6 +228,11 @@ class EvaluationForm(forms.Form):
         self.fields["reference_policy"].queryset = models.filter(kind=ArtifactKind.POLICY)
         self.fields["reward_model"].queryset = models.filter(kind=ArtifactKind.REWARD)
         _offer_finished_snapshots(self.fields["snapshot"], project)
+
+    def clean(self):
+        super().clean()
+        if not self.errors:
+            self.options_check(RunKind.EVAL)
 
     def run_arguments(self) -> dict:
         """The reference: the path typed, else the chosen policy's, else the model the
@@ -176,8 +244,4 @@ class EvaluationForm(forms.Form):
                 "hyperparameters": self.hyperparameters()}  # fmt: skip
 
     def hyperparameters(self) -> dict:
-        return {
-            name: self.cleaned_data[name]
-            for name in ("max_new_tokens", "temperature")
-            if self.cleaned_data.get(name) is not None
-        }
+        return self.option_values(RunKind.EVAL)

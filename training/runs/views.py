@@ -12,14 +12,10 @@ from common.numbers import plain_int
 from projects.decorators import project_view
 from projects.permissions import Capability, has_capability
 from training.runs.forms import EvaluationForm, PolicyRunForm, RunForm
+from training.runs.kinds import run_settings
 from training.runs.selectors import run_compare_page, run_get, run_list_page, run_page
 from training.runs.services.runs import run_cancel, run_create, run_relaunch
 
-# The policy form's training fields the page lays out in one row.
-TRAINING_FIELDS = (
-    "epochs", "steps", "batch_size", "lr", "kl_coef", "beta", "num_generations",
-    "max_new_tokens", "seed", "gpus", "distributed",
-)  # fmt: skip
 LAUNCH_FORMS = {"form": RunForm, "policy_form": PolicyRunForm, "evaluation_form": EvaluationForm}
 
 
@@ -31,7 +27,6 @@ def _run_list_render(request, project, *, bound: dict | None = None, status: int
         **forms,
         **(bound or {}),
         **run_list_page(project),
-        "training_fields": TRAINING_FIELDS,
         "may_launch": has_capability(request.user, project, Capability.ENGINEER),
     }
     return render(request, "training/run_list.html", context, status=status)
@@ -87,6 +82,7 @@ def run_detail(request, project, run_id: int):
         "project": project,
         "run": run,
         **run_page(run),
+        "setting_rows": run_settings(run.kind, run.hyperparameters),
         "may_launch": has_capability(request.user, project, Capability.ENGINEER),
     }
     if request.htmx:
