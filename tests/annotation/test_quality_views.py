@@ -125,18 +125,14 @@ def test_review_correction_and_gold_from_the_page(annotated):
     _client(reviewer).post(
         f"/p/{project.slug}/review/items/{item.pk}/annotations/{theirs.pk}/correct/", ranks
     )
-    _client(project.created_by).post(
-        f"/p/{project.slug}/review/items/{item.pk}/gold/", ranks
-    )
+    _client(project.created_by).post(f"/p/{project.slug}/review/items/{item.pk}/gold/", ranks)
 
     assert Annotation.objects.get(item=item, user=reviewer).ranking == [[r] for r in ids]
     item.refresh_from_db()
     assert item.is_gold and item.gold_ranking == [[r] for r in ids]
     # a reviewer is not a manager: no gold for them
     assert (
-        _client(reviewer)
-        .post(f"/p/{project.slug}/review/items/{item.pk}/gold/unmark/")
-        .status_code
+        _client(reviewer).post(f"/p/{project.slug}/review/items/{item.pk}/gold/unmark/").status_code
         == 403
     )
 
