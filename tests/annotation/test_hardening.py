@@ -101,7 +101,7 @@ def test_response_ids_do_not_reveal_the_source_order(manager):
     job = import_job_create(
         project=pairs, user=manager, upload=SimpleUploadedFile("p.jsonl", rows.encode())
     )
-    assert import_job_run(job_id=job.pk).status == "succeeded"
+    assert import_job_run(job_id=job.pk).state == "succeeded"
     chosen_is_lowest = [
         min(item.item_responses.values_list("response_id", flat=True))
         == item.item_responses.get(position=0).response_id
@@ -169,7 +169,7 @@ def test_an_overflowing_number_in_metadata_is_reported_on_its_line(project, mana
         project=project, user=manager, upload=SimpleUploadedFile("n.jsonl", row.encode())
     )
     job = import_job_run(job_id=job.pk)
-    assert job.status == "failed"
+    assert job.state == "failed"
     assert job.errors[0]["line"] == 1 and "too large" in job.errors[0]["message"]
 
 
