@@ -6,6 +6,7 @@ from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from common.api.bodies import valid_data
 from common.api.schema import JOB_QUEUE_DOWN
 from projects.permissions import Capability
 from projects.selectors import project_get_for_user
@@ -35,15 +36,14 @@ class SnapshotListApi(APIView):
     def post(self, request, slug):
         """Queue an export; a repeated ``client_token`` returns the earlier snapshot (200)."""
         project = project_get_for_user(slug=slug, user=request.user, capability=Capability.EXPORT)
-        body = SnapshotCreateSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
+        body = valid_data(SnapshotCreateSerializer, request)
         options = {k: v for k, v in request.data.items() if k in OPTION_FIELDS}
         snapshot, created = snapshot_create(
             project=project,
             user=request.user,
             options=options,
-            name=body.validated_data.get("name", ""),
-            client_token=body.validated_data.get("client_token"),
+            name=body.get("name", ""),
+            client_token=body.get("client_token"),
         )
         out = SnapshotSerializer(snapshot, context={"request": request}).data
         return Response(out, status=status.HTTP_202_ACCEPTED if created else status.HTTP_200_OK)
