@@ -9,7 +9,13 @@ class AnnotationConfig(SubdomainModelsConfig):
     def ready(self) -> None:
         from annotation import receivers  # noqa: F401  (connects them)
         from annotation.quality import receivers as quality_receivers  # noqa: F401
+        from annotation.selectors import annotator_progress, project_counts
         from common.jobs import JobKind, job_kind_register
+        from projects.panels import panel_register
+        from projects.permissions import Capability
+
+        panel_register("counts", lambda *, user, project: project_counts(project))
+        panel_register("progress", annotator_progress, capability=Capability.ANNOTATE)
 
         job_kind_register(
             JobKind(

@@ -6,6 +6,7 @@ from django.utils.text import capfirst, slugify
 
 from common.errors import ApplicationError, ConflictError, NotFoundError
 from common.numbers import plain_int
+from projects.acquisition_mix import mix_weights
 from projects.models import (
     AcquisitionRule,
     AnnotatorGroup,
@@ -123,8 +124,6 @@ def project_validate(project: Project) -> None:
 
 
 def _mix_clean(value) -> dict:
-    from training.loop.acquisition_rules import acquisition_scores
-
     if not value:
         return {}
     if not isinstance(value, dict):
@@ -133,13 +132,11 @@ def _mix_clean(value) -> dict:
             extra={"field": "acquisition_mix"},
         )
     try:
-        weights = {str(name): float(weight) for name, weight in value.items()}
-        acquisition_scores("mix", [], mix=weights)
+        return mix_weights(value)
     except (TypeError, ValueError) as exc:
         raise ApplicationError(
             f"{_label('acquisition_mix')}: {exc}", extra={"field": "acquisition_mix"}
         ) from None
-    return weights
 
 
 def _reward_model_check(project: Project) -> None:

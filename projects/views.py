@@ -12,7 +12,6 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 
-from annotation.selectors import annotator_progress, project_counts
 from common.errors import ApplicationError
 from common.web.auth_throttle import PasswordTryThrottle
 from projects import services
@@ -24,6 +23,7 @@ from projects.forms import (
     ProjectCreateForm,
     ProjectSettingsForm,
 )
+from projects.panels import project_panels
 from projects.permissions import Capability, can_create_projects, capabilities_of, role_of
 from projects.rendering import render_markdown
 from projects.selectors import (
@@ -88,16 +88,10 @@ def project_detail(request, project):
         "project": project,
         "role": role_of(request.user, project),
         "caps": {cap.value for cap in caps},
-        "counts": project_counts(project),
         "guideline": guideline_current(project),
         "needs_ack": guideline_needs_ack(project=project, user=request.user),
+        **project_panels(user=request.user, project=project, caps=caps),
     }
-    if Capability.ANNOTATE in caps:
-        context["progress"] = annotator_progress(user=request.user, project=project)
-    if Capability.EXPORT in caps:
-        from training.loop.selectors import round_stats_if_any
-
-        context["rounds"] = round_stats_if_any(project)
     return render(request, "projects/project_detail.html", context)
 
 

@@ -7,8 +7,18 @@ class TrainingConfig(SubdomainModelsConfig):
     model_packages = ("datasets", "runs", "loop")
 
     def ready(self) -> None:
+        from annotation.model_scores import score_source_register
         from common.jobs import JobKind, job_kind_register
+        from projects.panels import panel_register
+        from projects.permissions import Capability
         from training.loop import receivers  # noqa: F401  (connects them)
+        from training.loop.selectors import reward_scores, round_stats_if_any
+
+        score_source_register(reward_scores)
+        panel_register(
+            "rounds", lambda *, user, project: round_stats_if_any(project),
+            capability=Capability.EXPORT,
+        )  # fmt: skip
 
         job_kind_register(
             JobKind(

@@ -32,7 +32,6 @@ urlpatterns = [
         name="response-write-skip",
     ),
     path("p/<slug:slug>/prompts/", views.written_prompts, name="written-prompts"),
-    path("p/<slug:slug>/history/", views.history, name="history"),
     path(
         "p/<slug:slug>/history/<int:annotation_id>/",
         views.history_detail,

@@ -1,4 +1,6 @@
-"""Pages for writing prompts and responses, the annotator's own history, and written prompts."""
+"""Pages for writing prompts and responses, revising one's own annotations, and written
+prompts. The history list lives with quality (``quality.views.history``): it shows the
+reviews of one's work beside it."""
 
 import uuid
 from urllib.parse import urlencode
@@ -18,7 +20,6 @@ from annotation.authoring.forms import (
 )
 from annotation.authoring.selectors import (
     annotation_detail_for_user,
-    annotations_of_user,
     rewrite_original_text,
     write_assignment_check,
     written_prompts_for_review,
@@ -31,7 +32,6 @@ from annotation.authoring.services.prompts import (
 )
 from annotation.authoring.services.response_queue import write_claim, write_skip, write_submit
 from annotation.authoring.services.revisions import annotation_revise
-from annotation.quality.selectors.review import reviews_received
 from annotation.selectors import generation_waiting
 from annotation.services.claiming import GuidelinesNotAcknowledged
 from common.errors import ApplicationError, ConflictError, NotFoundError
@@ -40,8 +40,6 @@ from projects.decorators import project_view
 from projects.models import ResponseSource
 from projects.permissions import Capability
 from projects.selectors import guideline_needs_ack
-
-HISTORY_PAGE_SIZE = 25
 
 
 def _guidelines_first(project):
@@ -176,20 +174,6 @@ def response_write_skip(request, project):
         messages.info(request, "Skipped; that prompt will not come back to you.")
 
     return _response_write_act(request, project, skip)
-
-
-@project_view(Capability.ANNOTATE)
-def history(request, project):
-    query = request.GET.get("q", "")
-    annotations = annotations_of_user(user=request.user, project=project, query=query)
-    page = Paginator(annotations, HISTORY_PAGE_SIZE).get_page(request.GET.get("page"))
-    context = {
-        "project": project,
-        "page": page,
-        "query": query,
-        "reviews": reviews_received(project=project, user=request.user, limit=10),
-    }
-    return render(request, "annotation/history_list.html", context)
 
 
 @project_view(Capability.ANNOTATE)

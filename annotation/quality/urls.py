@@ -43,6 +43,7 @@ urlpatterns = [
     ),
     path("p/<slug:slug>/guidelines/flag/", views.guideline_flag, name="guideline-flag"),
     path("p/<slug:slug>/quality/me/", views.quality_own, name="quality-own"),
+    path("p/<slug:slug>/history/", views.history, name="history"),
 ]
 
 api_urlpatterns = [

@@ -1,13 +1,16 @@
-"""Quality pages: the manager's dashboard (and its CSV), the review queue and review item."""
+"""Quality pages: the manager's dashboard (and its CSV), the review queue and review item,
+and an annotator's own record (figures, history and the reviews of their work)."""
 
 import csv
 from functools import wraps
 
 from django.contrib import messages
+from django.core.paginator import Paginator
 from django.http import Http404, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
+from annotation.authoring.selectors import annotations_of_user
 from annotation.quality.selectors.dashboard import SORT_KEYS, annotator_csv_rows
 from annotation.quality.selectors.dashboard_page import dashboard_page
 from annotation.quality.selectors.guideline_flags import guideline_flag_choices
@@ -16,6 +19,7 @@ from annotation.quality.selectors.review import (
     review_item,
     review_item_after_verdict,
     review_queue,
+    reviews_received,
 )
 from annotation.quality.services import gold, guideline_flags, review
 from annotation.quality.services.refresh import project_quality_refresh_request
@@ -23,6 +27,8 @@ from common.errors import ApplicationError, PermissionDeniedError
 from common.numbers import plain_int
 from projects.decorators import project_view
 from projects.permissions import Capability, has_capability
+
+HISTORY_PAGE_SIZE = 25
 
 COLUMNS = [
     ("username", "Annotator"), ("judgements", "Items"), ("gold_score", "Gold"),
@@ -266,3 +272,18 @@ def quality_own(request, project):
     """The annotator's own figures (gold left out) and the reviews of their work."""
     own = own_quality(project=project, user=request.user)
     return render(request, "annotation/quality_own.html", {"project": project, "own": own})
+
+
+@project_view(Capability.ANNOTATE)
+def history(request, project):
+    """The annotator's own annotations (searchable, paged) with the latest reviews of them."""
+    query = request.GET.get("q", "")
+    annotations = annotations_of_user(user=request.user, project=project, query=query)
+    page = Paginator(annotations, HISTORY_PAGE_SIZE).get_page(request.GET.get("page"))
+    context = {
+        "project": project,
+        "page": page,
+        "query": query,
+        "reviews": reviews_received(project=project, user=request.user, limit=10),
+    }
+    return render(request, "annotation/history_list.html", context)

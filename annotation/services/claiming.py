@@ -28,6 +28,7 @@ from django.utils import timezone
 from annotation.models import Assignment, AssignmentState, Batch, Item, ItemResponse
 from annotation.services.gold_queue import gold_candidate, gold_due
 from annotation.services.index_probe import ProbeExists
+from annotation.services.suggestions import suggested_order
 from common.errors import ApplicationError, ConflictError, NotFoundError
 from projects.models import Project
 from projects.permissions import Capability, has_capability, paused_reason
@@ -188,8 +189,6 @@ def _claim_locked(*, user, project: Project, exclude_ids: tuple[int, ...], now: 
             if item is None:
                 return None
             Item.objects.filter(pk=item.pk).update(open_slots=F("open_slots") - 1)
-        from training.loop.services.prerank import suggested_order
-
         return Assignment.objects.create(
             item_id=item.pk,
             user=user,

@@ -15,6 +15,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import combinations
 
+from projects.acquisition_mix import DEFAULT_MIX, mix_weights
+
 RANDOM = "random"
 UNCERTAINTY = "uncertainty"
 DISAGREEMENT = "disagreement"
@@ -122,12 +124,7 @@ def acquisition_scores(
         return {item.item_id: _uncertainty_score(item) for item in items}
     if rule == DISAGREEMENT:
         return {item.item_id: consensus_uncertainty(item.rankings) for item in items}
-    weights = dict(mix or {UNCERTAINTY: 0.5, DISAGREEMENT: 0.25, RANDOM: 0.25})
-    unknown = set(weights) - {RANDOM, UNCERTAINTY, DISAGREEMENT}
-    if unknown or any(weight < 0 for weight in weights.values()) or not sum(weights.values()):
-        raise ValueError(
-            "mix weights name random, uncertainty or disagreement, are >= 0 and not all 0"
-        )
+    weights = mix_weights(mix or DEFAULT_MIX)
     mixed = {item.item_id: 0.0 for item in items}
     for part, weight in weights.items():
         for item_id, rank in _ranks(acquisition_scores(part, items, seed=seed)).items():

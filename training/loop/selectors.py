@@ -3,6 +3,7 @@ model's accuracy on the round's fresh labels, and the arena (the round's policy 
 its baseline, as annotators judged them)."""
 
 from collections import defaultdict
+from collections.abc import Collection
 from dataclasses import dataclass, field
 
 from django.core.cache import cache
@@ -207,17 +208,20 @@ def round_source_counts(project: Project) -> dict[str, int | str]:
     return counts
 
 
-def reward_scores(project, artifact_id: int | None = None) -> dict[int, float]:
-    """Response id → score under a reward model (the project's own by default), for every
-    scored response of the project; empty when there is no model."""
+def reward_scores(
+    project, artifact_id: int | None = None, response_ids: Collection[int] | None = None
+) -> dict[int, float]:
+    """Response id → score under a reward model (the project's own by default), for the
+    given responses or every scored response of the project; empty when there is no model."""
     artifact_id = artifact_id or project.reward_model_id
     if not artifact_id:
         return {}
-    return dict(
-        ResponseScore.objects.filter(
-            artifact_id=artifact_id, response__prompt__project=project
-        ).values_list("response_id", "score")
-    )
+    scores = ResponseScore.objects.filter(artifact_id=artifact_id)
+    if response_ids is None:
+        scores = scores.filter(response__prompt__project=project)
+    else:
+        scores = scores.filter(response_id__in=response_ids)
+    return dict(scores.values_list("response_id", "score"))
 
 
 def round_stats_if_any(project: Project) -> list[RoundStats] | None:

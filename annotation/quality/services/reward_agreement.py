@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from django.utils import timezone
 
+from annotation.model_scores import response_scores
 from annotation.models import Annotation, AnnotationKind, AnnotationStatus
 from annotation.quality.metrics.rankings import score_agreement
 from annotation.quality.metrics.reliability import wilson_interval
@@ -62,9 +63,7 @@ def reward_agreement_series(project: Project) -> dict | None:
     """The dashboard's reward-model figures, or None when the project has no reward model."""
     if not project.reward_model_id:
         return None
-    from training.loop.selectors import reward_scores
-
-    scores = reward_scores(project)
+    scores = response_scores(project)
     judgements = (
         Annotation.objects.filter(
             project=project, kind=AnnotationKind.JUDGEMENT, status=AnnotationStatus.ACTIVE,

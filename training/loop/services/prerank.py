@@ -13,7 +13,7 @@ from django.db.models import Exists, OuterRef
 from annotation.models import ItemResponse
 from annotation.quality.services.annotator_quality import quality_refresh_soon
 from common.debounce import run_soon
-from projects.models import AssistMode, Project
+from projects.models import Project
 from training.loop.models import ResponseScore
 from training.loop.services.acquisition import acquisition_refresh_soon
 from training.runs.models import ModelArtifact
@@ -73,21 +73,3 @@ def project_prerank(*, project_id: int) -> int:
         quality_refresh_soon(project.pk)  # the dashboard's agreement with the model
     logger.info("pre-ranked %d responses of project %s", len(pairs), project.slug)
     return len(pairs)
-
-
-def suggested_order(*, project: Project, item_id: int) -> list[int] | None:
-    """The reward model's order of the item's responses (ids, best first) for an assisted
-    project, or None: blind projects, no reward model, or not every response scored yet."""
-    if project.assist_mode != AssistMode.ASSISTED or project.reward_model_id is None:
-        return None
-    response_ids = list(
-        ItemResponse.objects.filter(item_id=item_id).values_list("response_id", flat=True)
-    )
-    scores = dict(
-        ResponseScore.objects.filter(
-            artifact_id=project.reward_model_id, response_id__in=response_ids
-        ).values_list("response_id", "score")
-    )
-    if not response_ids or len(scores) < len(response_ids):
-        return None
-    return sorted(response_ids, key=lambda rid: (-scores[rid], rid))
