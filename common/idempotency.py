@@ -3,11 +3,13 @@ its first try made, never a second one.
 
 Every model that takes a token holds a unique constraint over its owner's fields and
 ``client_token`` (``snapshot_client_token``, ``run_client_token``,
-``round_client_token``). That constraint, not the first lookup, is what makes this safe:
-two requests with one token that both find nothing both insert, and on PostgreSQL the
-second waits on the unique index until the first commits, then fails with an
-IntegrityError. Its savepoint is rolled back and the row the first one committed is
-returned (each statement under READ COMMITTED sees what committed before it began).
+``round_client_token``), or over a column keeping the token in another form (a written
+prompt's ``external_id``: ``prompt_external_id_unique_in_project``). That constraint,
+not the first lookup, is what makes this safe: two requests with one token that both
+find nothing both insert, and on PostgreSQL the second waits on the unique index until
+the first commits, then fails with an IntegrityError. Its savepoint is rolled back and
+the row the first one committed is returned (each statement under READ COMMITTED sees
+what committed before it began).
 """
 
 from collections.abc import Callable
@@ -29,6 +31,7 @@ def create_once(
     create: Callable[[str | None], M],
     attempts: int = 1,
     busy: str = "another request made the same change at the same moment; try again",
+    stored_as: Callable[[str], dict] | None = None,
 ) -> tuple[M, bool]:
     """The row ``client_token`` made before under ``owner`` (created False), else the
     row ``create(token)`` makes now (created True).
@@ -43,9 +46,13 @@ def create_once(
         attempts: how often ``create`` may run when it hits another uniqueness (a
             number two requests took at once) rather than the token's.
         busy: the conflict's message when every attempt lost such a race.
+        stored_as: the fields that find the row a token made, where the model keeps it
+            in another form than its ``client_token`` column; ``{"client_token": token}``
+            by default.
     """
     token = client_token_checked(client_token)
-    if earlier := _made_by(model, token, owner):
+    lookup = stored_as or _as_sent
+    if earlier := _made_by(model, token, owner, lookup):
         return earlier, False
     for _attempt in range(attempts):
         try:
@@ -54,12 +61,18 @@ def create_once(
         except IntegrityError:
             # The same token raced in from a retried request, or another unique value
             # (a number) was taken at once: the first returns its row, the second retries.
-            if earlier := _made_by(model, token, owner):
+            if earlier := _made_by(model, token, owner, lookup):
                 return earlier, False
     raise ConflictError(busy)
 
 
-def _made_by(model: type[M], token: str | None, owner: dict) -> M | None:
+def _as_sent(token: str) -> dict:
+    return {"client_token": token}
+
+
+def _made_by(
+    model: type[M], token: str | None, owner: dict, lookup: Callable[[str], dict]
+) -> M | None:
     if not token:
         return None
-    return model._default_manager.filter(**owner, client_token=token).first()
+    return model._default_manager.filter(**owner, **lookup(token)).first()

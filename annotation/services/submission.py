@@ -1,17 +1,21 @@
 """Store an annotator's judgement on their leased item, exactly once."""
 
+from dataclasses import dataclass
+from datetime import datetime
+
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
 from annotation.models import Annotation, Assignment, AssignmentState, Item
 from annotation.services.claiming import assignment_lock_own, assignment_revive
-from annotation.services.judgements import judgement_validate, project_dimensions
+from annotation.services.judgements import Judgement, judgement_validate, project_dimensions
 from annotation.services.review_sampling import review_selection
-from annotation.services.rewrites import rewrites_store, rewrites_validate
-from annotation.services.spans import tags_store, tags_validate
+from annotation.services.rewrites import ValidRewrite, rewrites_store, rewrites_validate
+from annotation.services.spans import Tags, tags_store, tags_validate
 from annotation.signals import annotation_submitted
 from common.errors import ApplicationError, ConflictError
+from common.tokens import client_token_checked
 from projects.models import Guideline, GuidelineAck
 
 MAX_TIME_SPENT_MS = 24 * 3600 * 1000
@@ -60,12 +64,8 @@ def annotation_submit(
     A retried request with the same ``client_token`` returns the stored annotation
     (created=False) instead of storing a second one.
     """
-    if client_token and "\x00" in client_token:
-        raise ApplicationError("client_token: must not contain NUL characters")
-    if client_token is not None and (
-        not isinstance(client_token, str) or not 1 <= len(client_token) <= 64
-    ):
-        raise ApplicationError("client_token: 1 to 64 characters", extra={"field": "client_token"})
+    # Not create_once: the locked assignment, not the token's constraint, orders retries.
+    client_token = client_token_checked(client_token)
     # Lock first: concurrent retries of one submit queue here, then see each other's result.
     assignment = assignment_lock_own(assignment_id=assignment_id, user=user, project_id=project_id)
     if client_token:
@@ -75,6 +75,15 @@ def annotation_submit(
         if existing is not None:
             return existing, False
     now = timezone.now()
+    _reopen_or_refuse(assignment, now)
+    judged = _judged(assignment, payload)
+    annotation = _annotation_create(assignment, user, payload, judged, client_token)
+    _assignment_finish(assignment, user, now)
+    return annotation, True
+
+
+def _reopen_or_refuse(assignment: Assignment, now: datetime) -> None:
+    """A finished assignment takes no second judgement; an expired one is taken back."""
     if assignment.state == AssignmentState.SUBMITTED:
         raise ConflictError(
             "this item was already submitted", extra={"annotation_id": assignment.annotation.pk}
@@ -83,22 +92,40 @@ def annotation_submit(
         raise ConflictError("this item was skipped")
     if assignment.state == AssignmentState.EXPIRED:
         assignment_revive(assignment, now)
+
+
+@dataclass(frozen=True)
+class _Judged:
+    """The payload's parts, each checked against the assignment's item and project."""
+
+    judgement: Judgement
+    tags: Tags
+    rewrites: list[ValidRewrite]
+    unsure: bool
+
+
+def _judged(assignment: Assignment, payload: dict) -> _Judged:
     project = assignment.project
+    response_ids = list(assignment.display_order)
     judgement = judgement_validate(
         dimensions=project_dimensions(project),
         project=project,
-        response_ids=list(assignment.display_order),
+        response_ids=response_ids,
         payload=payload,
     )
-    tags = tags_validate(
-        project=project, response_ids=list(assignment.display_order), payload=payload
-    )
-    rewrites = rewrites_validate(
-        payload.get("rewrites"), response_ids=list(assignment.display_order)
-    )
+    tags = tags_validate(project=project, response_ids=response_ids, payload=payload)
+    rewrites = rewrites_validate(payload.get("rewrites"), response_ids=response_ids)
     unsure = payload.get("unsure", False)
     if not isinstance(unsure, bool):
         raise ApplicationError("unsure: must be true or false", extra={"field": "unsure"})
+    return _Judged(judgement, tags, rewrites, unsure)
+
+
+def _annotation_create(
+    assignment: Assignment, user, payload: dict, judged: _Judged, client_token: str | None
+) -> Annotation:
+    project = assignment.project
+    judgement = judged.judgement
     annotation = Annotation.objects.create(
         assignment=assignment,
         item_id=assignment.item_id,
@@ -114,19 +141,22 @@ def annotation_submit(
         time_spent_ms=_time_spent(assignment, payload.get("time_spent_ms")),
         guideline=guideline_read_by(user=user, project=project),
         display_order=assignment.display_order,
-        client_token=client_token or None,
-        unsure=unsure,
+        client_token=client_token,
+        unsure=judged.unsure,
         assisted=assignment.suggestion is not None,
-        **review_selection(project=project, unsure=unsure),
+        **review_selection(project=project, unsure=judged.unsure),
     )
-    tags_store(annotation, tags)
-    rewrites_store(annotation, rewrites)
+    tags_store(annotation, judged.tags)
+    rewrites_store(annotation, judged.rewrites)
+    return annotation
+
+
+def _assignment_finish(assignment: Assignment, user, now: datetime) -> None:
     assignment.state = AssignmentState.SUBMITTED
     assignment.finished_at = now
     assignment.save(update_fields=["state", "finished_at"])
     # The update takes the item's row lock, which orders concurrent stats refreshes.
     Item.objects.filter(pk=assignment.item_id).update(submitted_count=F("submitted_count") + 1)
     annotation_submitted.send(
-        sender=Annotation, project=project, item_id=assignment.item_id, user_id=user.pk
+        sender=Annotation, project=assignment.project, item_id=assignment.item_id, user_id=user.pk
     )
-    return annotation, True

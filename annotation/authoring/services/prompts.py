@@ -32,7 +32,9 @@ from annotation.services.judgements import tiers_check
 from annotation.services.submission import MAX_TIME_SPENT_MS, guideline_read_by
 from annotation.services.texts import text_clean
 from common.errors import ApplicationError, ConflictError
+from common.idempotency import create_once
 from common.queueing import task_send_on_commit
+from common.tokens import client_token_checked
 from projects.models import Project, RankingMode, ResponseSource
 
 MAX_TURNS = 20
@@ -151,12 +153,10 @@ def _category(project: Project, value) -> str:
     return value
 
 
-def _token_id(user, client_token: str | None) -> str | None:
+def _external_id(user, client_token: str | None) -> str | None:
     """A written prompt's external_id: a retried save finds the prompt it already made."""
     if not client_token:
         return None
-    if not isinstance(client_token, str) or not 1 <= len(client_token) <= 64:
-        raise _invalid("client_token", "1 to 64 characters")
     digest = hashlib.sha256(client_token.encode()).hexdigest()[:32]
     return f"written:{user.pk}:{digest}"
 
@@ -196,14 +196,40 @@ def prompt_write(
     if not project.prompt_writing:
         raise ConflictError("this project does not take written prompts")
     work_allowed_check(project=project, user=user)
-    external_id = _token_id(user, client_token)
+    client_token = client_token_checked(client_token)  # refused before the lock below
     # Serialise writes per project: two people saving the same text at the same moment
-    # must not both pass the duplicate check.
+    # must not both pass the duplicate check, and a retry looks its token up only after
+    # its first try committed (else that try's prompt would read as a repeat).
     Project.objects.select_for_update().filter(pk=project.pk).values_list("pk").first()
-    if external_id:
-        existing = Prompt.objects.filter(project=project, external_id=external_id).first()
-        if existing is not None:
-            return WrittenPrompt(existing, created=False)
+    prompt, created = create_once(
+        Prompt,
+        client_token=client_token,
+        owner={"project": project},
+        stored_as=lambda token: {"external_id": _external_id(user, token)},
+        create=lambda token: _prompt_create(
+            project=project, user=user, external_id=_external_id(user, token),
+            messages=messages, category=category, writing=writing, responses=responses,
+            ranking=ranking, allow_near_duplicate=allow_near_duplicate,
+            time_spent_ms=time_spent_ms,
+        ),
+    )  # fmt: skip
+    return WrittenPrompt(prompt, created=created)
+
+
+def _prompt_create(
+    *,
+    project: Project,
+    user,
+    external_id: str | None,
+    messages,
+    category,
+    writing,
+    responses,
+    ranking,
+    allow_near_duplicate: bool,
+    time_spent_ms: int,
+) -> Prompt:
+    """Check and store the prompt, then hand it to whoever writes its responses."""
     messages = messages_clean(messages)
     category = _category(project, category)
     texts = {f"messages[{index}]": turn["content"] for index, turn in enumerate(messages)}
@@ -235,7 +261,7 @@ def prompt_write(
         prompt.save(update_fields=["status", "open_write_slots"])
     else:
         _await_generation(prompt)
-    return WrittenPrompt(prompt, created=True)
+    return prompt
 
 
 def _await_generation(prompt: Prompt) -> None:

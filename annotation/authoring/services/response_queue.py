@@ -117,6 +117,7 @@ def write_submit(
     *, assignment_id: int, user, text, writing=None, client_token: str | None = None
 ) -> tuple[Response, bool]:
     """Store the user's response to their leased prompt; returns (response, created)."""
+    # Not create_once: the locked write assignment keeps the token and orders retries.
     client_token = client_token_checked(client_token)
     assignment = _lock_own(assignment_id, user)
     if assignment.state == AssignmentState.SUBMITTED:
