@@ -3,12 +3,14 @@ through the run-kind registry): every option appears in the trainer's ``--help``
 API's schema of a launch and in the launch form of its kind, with its help and bounds,
 and a value out of bounds is refused by the API naming the field, as the CLI refuses it."""
 
+import dataclasses
 import importlib
 
 import pytest
 from drf_spectacular.generators import SchemaGenerator
 from rest_framework.test import APIClient
 
+from common.errors import ApplicationError
 from common.labels import option_label
 from projects.models import Project
 from tests.training.ml.test_configs import TRAINERS, _argv
@@ -17,7 +19,9 @@ from training.ml.configs import ConfigError
 from training.runs import charts
 from training.runs.forms import EvaluationForm, PolicyRunForm, RunForm
 from training.runs.kinds import LAUNCH_OPTIONS, RUN_KINDS
-from training.runs.models import RunKind, TrainingRun
+from training.runs.models import ArtifactKind, ModelArtifact, RunKind, TrainingRun
+from training.runs.services import execute
+from training.runs.services.runs import run_create
 
 FORM_OF = {
     RunKind.REWARD: RunForm,
@@ -61,6 +65,57 @@ def test_every_kind_of_run_is_in_the_registry_with_its_trainer_and_charts():
         assert hasattr(module, "main") and spec.command in ("train", "evaluate")
         assert spec.charts is None or spec.charts in charts.CURVES, kind
         assert (spec.artifact is None) == (kind == RunKind.EVAL)
+
+
+@pytest.mark.parametrize("kind", RunKind.values)
+def test_every_kind_has_a_complete_registry_entry(kind):
+    # given a run of the kind with every model it could name
+    spec = RUN_KINDS[kind]
+    run = TrainingRun(kind=kind, base_model="", reference="",
+                      reward_model=ModelArtifact(path="/judge"),
+                      policy=ModelArtifact(path="/policy"))  # fmt: skip
+    # when the registry is asked what the services, the worker and the pages need
+    models = spec.models(run)
+    # then every answer is there and the answers agree with one another
+    assert spec.kind == kind and callable(spec.data) and spec.named.startswith(("a ", "an "))
+    assert spec.artifact is None or spec.artifact in ArtifactKind.values
+    assert spec.artifact in execute.REGISTER
+    assert spec.charts is None or spec.charts in charts.CURVES
+    assert spec.report in charts.REPORTS
+    assert ("reward_model" in models) == spec.needs_reward_model
+    assert ("reference" in models) == spec.takes_policy
+    assert ("policy" in models) == (spec.artifact != ArtifactKind.REWARD)
+    assert not spec.takes_policy or models["policy"] == "/policy"  # the registered one
+    assert not spec.takes_policy or spec.needs_reward_model  # an evaluation has a judge
+
+
+def test_the_launch_the_trainer_config_and_the_page_follow_the_registry(db, monkeypatch):
+    # given a reward-model kind that, in the registry, takes a reward model, names another
+    # model in its trainer's config and draws an evaluation's report and reward against KL
+    project, snapshot, engineer = project_with_listwise_snapshot(4)
+    judge = ModelArtifact.objects.create(project=project, kind=ArtifactKind.REWARD,
+                                         name="judge", path="/judge")  # fmt: skip
+    changed = dataclasses.replace(
+        RUN_KINDS[RunKind.REWARD], needs_reward_model=True, reward_against_kl=True,
+        report="win_rate", models=lambda run: {"reward_model": run.reward_model.path},
+    )  # fmt: skip
+    monkeypatch.setitem(RUN_KINDS, RunKind.REWARD, changed)
+
+    def launch(**models):
+        return run_create(project=project, user=engineer, kind="reward", snapshot=snapshot,
+                          enqueue=False, **models)[0]  # fmt: skip
+
+    # when a run of it is launched without a reward model, then the launch refuses it
+    with pytest.raises(ApplicationError, match="a reward-model run needs a registered reward"):
+        launch()
+    # when it is launched with one
+    run = launch(reward_model=judge)
+    # then the run keeps it, the trainer's config names it, the page draws as registered
+    assert run.reward_model == judge
+    assert execute._config(run)["reward_model"] == "/judge"
+    assert [title for title, _ in charts.run_curves(run)][1] == "Reward against √KL"
+    run.summary = {"eval": {"reward_mean": 0.5}, "reference_eval": {"reward_mean": 0.25}}
+    assert charts.evaluation_table(run) == [("Mean reward score", "0.500", "0.250")]
 
 
 @pytest.mark.parametrize("case", TRAINER_CASES, ids=_ids)

@@ -1,12 +1,18 @@
-"""The run pages' charts and tables, drawn from a run's stored metrics and summary."""
+"""The run pages' charts and tables, drawn from a run's stored metrics and summary; which
+ones a run gets is its kind's to say (``training.runs.kinds``)."""
+
+from collections.abc import Callable
+from dataclasses import dataclass
 
 from django.utils.safestring import SafeString
 
 from common import charts
+from training.runs.kinds import run_kind
 from training.runs.models import TrainingRun
 from training.runs.services.runs import run_reward_and_kl, run_series
 
-# Per kind: (title, number format, metrics drawn together on one chart, y axis with unit).
+# Per kind's ``charts`` key: (title, number format, metrics drawn together on one chart,
+# y axis with unit).
 CURVES = {
     "reward": (
         ("Training loss", "{:.3f}", ("loss", "eval_loss"), "loss (nats per pair)"),
@@ -55,7 +61,8 @@ STEPS = {"x_title": "training step", "x_format": "{:.0f}"}
 
 def run_curves(run: TrainingRun) -> list[tuple[str, SafeString]]:
     """(title, chart) per curve of the run's kind, over training steps."""
-    groups = CURVES.get(run.kind, CURVES["reward"])
+    spec = run_kind(run.kind)
+    groups = CURVES.get(spec.charts, CURVES["reward"])
     series = run_series(run, tuple(n for _, _, names, _ in groups for n in names))
     out = []
     for title, fmt, names, y_title in groups:
@@ -63,7 +70,7 @@ def run_curves(run: TrainingRun) -> list[tuple[str, SafeString]]:
         chart = charts.line_chart(lines or [charts.Series(names[0], [])], title=title,
                                   y_format=fmt, y_title=y_title, **STEPS)  # fmt: skip
         out.append((title, chart))
-    if run.kind == "ppo":
+    if spec.reward_against_kl:
         out.insert(1, _reward_against_kl(run))
     return out
 
@@ -80,8 +87,18 @@ def _reward_against_kl(run: TrainingRun) -> tuple[str, SafeString]:
 
 
 def evaluation_charts(run: TrainingRun) -> list[tuple[str, SafeString]]:
-    if run.kind == "eval":
-        return _policy_evaluation_charts(run)
+    """The charts of the run's summary, as its kind's report draws them."""
+    return REPORTS[run_kind(run.kind).report].charts(run)
+
+
+def evaluation_table(run: TrainingRun) -> list[tuple[str, str, str]]:
+    """The table of the run's summary, where its kind's report has one."""
+    table = REPORTS[run_kind(run.kind).report].table
+    return table(run) if table else []
+
+
+def _calibration_charts(run: TrainingRun) -> list[tuple[str, SafeString]]:
+    """A held-out report's calibration of pair predictions and its reward margins."""
     report = (run.summary or {}).get("eval") or {}
     if not report:
         return []
@@ -140,7 +157,7 @@ def _policy_evaluation_charts(run: TrainingRun) -> list[tuple[str, SafeString]]:
     ]  # fmt: skip
 
 
-def evaluation_table(run: TrainingRun) -> list[tuple[str, str, str]]:
+def _policy_evaluation_table(run: TrainingRun) -> list[tuple[str, str, str]]:
     """(figure, policy, reference) rows of an evaluation run's report, formatted."""
     summary = run.summary or {}
     ours, theirs = summary.get("eval") or {}, summary.get("reference_eval") or {}
@@ -157,6 +174,22 @@ def evaluation_table(run: TrainingRun) -> list[tuple[str, str, str]]:
 
 def _edge(value) -> str:
     return "" if value is None else f"{value:g}"
+
+
+@dataclass(frozen=True)
+class Report:
+    """How a kind's summary is drawn: its charts, and its table (None: it has none)."""
+
+    charts: Callable[[TrainingRun], list[tuple[str, SafeString]]]
+    table: Callable[[TrainingRun], list[tuple[str, str, str]]] | None = None
+
+
+# Per kind's ``report`` key: a trained model's held-out calibration, or an evaluation's
+# win rate against its reference with the figures side by side.
+REPORTS = {
+    "calibration": Report(_calibration_charts),
+    "win_rate": Report(_policy_evaluation_charts, _policy_evaluation_table),
+}
 
 
 COMPARED = (

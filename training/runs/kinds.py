@@ -1,7 +1,8 @@
 """What each kind of run is: its typed config (the one definition of its options, from
 which the trainer's command line, the API's checks, the launch forms and the run page's
-settings are derived), the trainer module and command it runs, the snapshot files it
-needs, the kind of model it registers and the charts its page draws.
+settings are derived), the trainer module and command it runs, the snapshot files and
+models it needs, the kind of model it registers and the charts its page draws. The
+launch, the worker and the pages look a run's kind up here instead of comparing kinds.
 
 Imports no torch: the configs in ``training.ml.configs`` are plain dataclasses.
 """
@@ -16,7 +17,7 @@ from common.labels import option_rows
 from training.datasets.models import DatasetSnapshot
 from training.ml.configs import TRAINER_CONFIGS, ConfigField, config_fields
 from training.ml.configs.base import option
-from training.runs.models import ArtifactKind, RunKind
+from training.runs.models import ArtifactKind, RunKind, TrainingRun
 
 
 def _file(snapshot: DatasetSnapshot, fmt: str, split: str) -> str | None:
@@ -89,20 +90,57 @@ def evaluation_data(snapshot: DatasetSnapshot) -> dict:
     )
 
 
+def _base_model(run: TrainingRun) -> dict:
+    """A reward model trains from the run's base model, else the trainer's default."""
+    return {"base_model": run.base_model} if run.base_model else {}
+
+
+def _policy(run: TrainingRun) -> dict:
+    """A policy trains from the run's base model, else the built-in tiny model."""
+    return {"policy": run.base_model or "tiny"}
+
+
+def _scored_policy(run: TrainingRun) -> dict:
+    """A policy trained against the run's reward model (PPO, GRPO)."""
+    return {"reward_model": run.reward_model.path, **_policy(run)}
+
+
+def _evaluated_policy(run: TrainingRun) -> dict:
+    """A registered policy judged by the run's reward model against its reference."""
+    return {"policy": run.policy.path, "reward_model": run.reward_model.path,
+            "reference": run.reference or None}  # fmt: skip
+
+
 @dataclass(frozen=True)
 class RunKindSpec:
-    """One kind of run. ``trainer``: the ``training.ml`` module (``python -m
-    training.ml.<trainer> <command>``); ``data``: the snapshot's files the run reads (a
-    ValueError naming ``snapshot`` when it has none); ``artifact``: what it registers
-    (None: an evaluation registers nothing); ``charts``: the key of its curves in
-    ``training.runs.charts.CURVES`` (None: drawn from its summary)."""
+    """One kind of run: everything the services, the worker and the pages decide by kind
+    is read from here, so a new kind is one new entry (plus its config and trainer)."""
 
     kind: str
+    # The ``training.ml`` module (``python -m training.ml.<trainer> <command>``).
     trainer: str
     command: str
+    # The snapshot's files the run reads; a ValueError naming ``snapshot`` when it has none
+    # (the launch calls it as its check, the worker for the trainer's config).
     data: Callable[[DatasetSnapshot], dict]
+    # The models the trainer's config names, from the run's fields.
+    models: Callable[[TrainingRun], dict]
+    # What it registers when it succeeds (None: an evaluation registers nothing; its
+    # figures go onto the evaluated policy).
     artifact: str | None
+    # Its curves: a key of ``training.runs.charts.CURVES`` (None: none of its own).
     charts: str | None
+    # Its summary's charts (and table): a key of ``training.runs.charts.REPORTS``.
+    report: str
+    # How messages name one run of the kind ("a PPO run").
+    named: str
+    # The launch needs a registered reward model of the project (to score or judge with).
+    needs_reward_model: bool = False
+    # The launch takes a registered policy to evaluate and the reference it is compared
+    # with; the run keeps both.
+    takes_policy: bool = False
+    # Its page draws reward against √KL (PPO logs KL per response).
+    reward_against_kl: bool = False
     # TRL-backed runs (transformers' Trainer) shard under DeepSpeed ZeRO-3 and FSDP;
     # PrefLab's own trainers (reward model, PPO) are data parallel (DDP) only.
     sharded: bool = False
@@ -128,16 +166,33 @@ class RunKindSpec:
 RUN_KINDS = {
     spec.kind: spec
     for spec in (
-        RunKindSpec(RunKind.REWARD, "reward", "train", reward_data, ArtifactKind.REWARD,
-                    "reward"),
-        RunKindSpec(RunKind.SFT, "sft", "train", demonstration_data, ArtifactKind.POLICY, "sft",
-                    sharded=True),
-        RunKindSpec(RunKind.DPO, "dpo", "train", reward_data, ArtifactKind.POLICY, "dpo",
-                    sharded=True),
-        RunKindSpec(RunKind.PPO, "ppo", "train", prompt_data, ArtifactKind.POLICY, "ppo"),
-        RunKindSpec(RunKind.GRPO, "grpo", "train", prompt_data, ArtifactKind.POLICY, "grpo",
-                    sharded=True),
-        RunKindSpec(RunKind.EVAL, "policy_eval", "evaluate", evaluation_data, None, None),
+        RunKindSpec(
+            RunKind.REWARD, "reward", "train", reward_data, _base_model, ArtifactKind.REWARD,
+            charts="reward", report="calibration", named="a reward-model run",
+        ),
+        RunKindSpec(
+            RunKind.SFT, "sft", "train", demonstration_data, _policy, ArtifactKind.POLICY,
+            charts="sft", report="calibration", named="an SFT run", sharded=True,
+        ),
+        RunKindSpec(
+            RunKind.DPO, "dpo", "train", reward_data, _policy, ArtifactKind.POLICY,
+            charts="dpo", report="calibration", named="a DPO run", sharded=True,
+        ),
+        RunKindSpec(
+            RunKind.PPO, "ppo", "train", prompt_data, _scored_policy, ArtifactKind.POLICY,
+            charts="ppo", report="calibration", named="a PPO run", needs_reward_model=True,
+            reward_against_kl=True,
+        ),
+        RunKindSpec(
+            RunKind.GRPO, "grpo", "train", prompt_data, _scored_policy, ArtifactKind.POLICY,
+            charts="grpo", report="calibration", named="a GRPO run", needs_reward_model=True,
+            sharded=True,
+        ),
+        RunKindSpec(
+            RunKind.EVAL, "policy_eval", "evaluate", evaluation_data, _evaluated_policy, None,
+            charts=None, report="win_rate", named="an evaluation run", needs_reward_model=True,
+            takes_policy=True,
+        ),
     )
 }  # fmt: skip
 

@@ -68,7 +68,7 @@ def run_page(run: TrainingRun) -> dict:
         # The trainer's final summary, left out of the log (common.labels.run_log), whole.
         "summary_json": json.dumps(run.summary, indent=2) if run.summary else "",
         "evaluation": evaluation_charts(run),
-        "evaluation_table": evaluation_table(run) if run.kind == "eval" else [],
+        "evaluation_table": evaluation_table(run),
         "samples": run_latest_samples(run),
         "artifact": ModelArtifact.objects.filter(run=run).first(),
         "waiting": None if run.is_finished else job_waiting(run),

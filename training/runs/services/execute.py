@@ -31,22 +31,9 @@ from common.jobs import JobState
 from training.ml.checkpoints import checkpoint_latest
 from training.ml.metrics_log import metrics_read
 from training.ml.stack import training_stack_check
-from training.runs.models import (
-    ArtifactKind,
-    ModelArtifact,
-    RunKind,
-    RunMetric,
-    TrainingRun,
-)
-from training.runs.services.options import (
-    COMMAND,
-    TRAINER_MODULE,
-    demonstration_data,
-    evaluation_data,
-    prompt_data,
-    reward_data,
-    trainer_options,
-)
+from training.runs.kinds import run_kind
+from training.runs.models import ArtifactKind, ModelArtifact, RunMetric, TrainingRun
+from training.runs.services.options import trainer_options
 
 POLL_S = 1.0
 TERM_GRACE_S = 10.0
@@ -96,25 +83,10 @@ def _claim(run_id: int, worker: str) -> TrainingRun | None:
 
 
 def _config(run: TrainingRun) -> dict:
-    """The trainer's config file: the run's options and where its data and models are."""
-    config = trainer_options(run.hyperparameters)
-    if run.kind == RunKind.EVAL:
-        config |= evaluation_data(run.snapshot)
-        config |= {"policy": run.policy.path, "reward_model": run.reward_model.path}
-        return config | {"reference": run.reference or None}
-    if run.kind in (RunKind.PPO, RunKind.GRPO):
-        config |= prompt_data(run.snapshot)
-        config["reward_model"] = run.reward_model.path
-        config["policy"] = run.base_model or "tiny"
-        return config
-    if run.kind == RunKind.SFT:
-        return config | demonstration_data(run.snapshot) | {"policy": run.base_model or "tiny"}
-    if run.kind == RunKind.DPO:
-        return config | reward_data(run.snapshot) | {"policy": run.base_model or "tiny"}
-    config |= reward_data(run.snapshot)
-    if run.base_model:
-        config["base_model"] = run.base_model
-    return config
+    """The trainer's config file: the run's options and where its data and models are
+    (as its kind says, ``training.runs.kinds``)."""
+    spec = run_kind(run.kind)
+    return trainer_options(run.hyperparameters) | spec.data(run.snapshot) | spec.models(run)
 
 
 def accelerate_config(distributed: str) -> str:
@@ -130,7 +102,8 @@ def trainer_command(run: TrainingRun, out: Path, config_path: Path) -> list[str]
     """One device: plain ``python -m <trainer>``. Several (the run's ``gpus`` option):
     ``accelerate launch --config_file <the config of its distributed option> --num_processes
     N -m <trainer>``, started with this interpreter so it is the same environment."""
-    module, verb = TRAINER_MODULE[run.kind], COMMAND.get(run.kind, "train")
+    spec = run_kind(run.kind)
+    module, verb = spec.module, spec.command
     gpus = int(run.hyperparameters.get("gpus") or 1)
     if gpus > 1:
         config = accelerate_config(run.hyperparameters.get("distributed") or "ddp")
@@ -215,13 +188,13 @@ def _stop(process: subprocess.Popen) -> None:
 
 
 def _register(run: TrainingRun, out: Path) -> None:
+    """Register what the run made, by the artifact its kind makes."""
     summary = _storable(json.loads((out / "summary.json").read_text(encoding="utf-8")))
-    if run.kind == RunKind.EVAL:
-        _record_evaluation(run, summary)
-        return
-    if run.kind in (RunKind.PPO, RunKind.SFT, RunKind.DPO, RunKind.GRPO):
-        _register_policy(run, out, summary)
-        return
+    REGISTER[run_kind(run.kind).artifact](run, out, summary)
+
+
+def _register_reward_model(run: TrainingRun, out: Path, summary: dict) -> None:
+    """A trained reward model, with its held-out pair accuracy, loss and calibration."""
     evaluation = summary.get("eval") or {}
     ModelArtifact.objects.update_or_create(
         run=run,
@@ -278,9 +251,10 @@ EVALUATION_FIGURES = (
 )  # fmt: skip
 
 
-def _record_evaluation(run: TrainingRun, summary: dict) -> None:
-    """The run keeps the whole report; the evaluated policy's registry entry gets the
-    headline figures of its newest evaluation (which run, against what)."""
+def _record_evaluation(run: TrainingRun, out: Path, summary: dict) -> None:
+    """The run keeps the whole report (``out`` holds no model); the evaluated policy's
+    registry entry gets the headline figures of its newest evaluation (which run, against
+    what)."""
     figures = summary.get("eval") or {}
     newest = {k: figures[k] for k in EVALUATION_FIGURES if figures.get(k) is not None}
     newest |= {"run": run.pk, "reference": run.reference, "judge": run.reward_model_id}
@@ -289,6 +263,14 @@ def _record_evaluation(run: TrainingRun, summary: dict) -> None:
         policy = ModelArtifact.objects.select_for_update().get(pk=run.policy_id)
         policy.metrics = {**policy.metrics, "evaluation": newest}
         policy.save(update_fields=["metrics"])
+
+
+# What a finished run registers, by the artifact its kind makes (None: an evaluation).
+REGISTER = {
+    ArtifactKind.REWARD: _register_reward_model,
+    ArtifactKind.POLICY: _register_policy,
+    None: _record_evaluation,
+}
 
 
 def _finish(run: TrainingRun, state: str, error: str = "") -> TrainingRun:

@@ -12,14 +12,9 @@ from common.jobs import JobState, job_cancel, job_enqueue_on_commit
 from common.workers import training_unavailable_reason
 from projects.models import Project
 from training.datasets.models import DatasetSnapshot
+from training.runs.kinds import RunKindSpec, run_kind
 from training.runs.models import ArtifactKind, ModelArtifact, RunKind, TrainingRun
-from training.runs.services.options import (
-    demonstration_data,
-    evaluation_data,
-    hyperparameters_check,
-    prompt_data,
-    reward_data,
-)
+from training.runs.services.options import hyperparameters_check
 
 logger = logging.getLogger(__name__)
 
@@ -62,11 +57,12 @@ def run_create(
             raise ApplicationError(
                 f"kind: one of {', '.join(RunKind.values)}", extra={"field": "kind"}
             )
+        spec = run_kind(kind)
         if enqueue:
             training_stack_check()
         checked, reward, ref = _launch_check(
             project,
-            kind,
+            spec,
             snapshot,
             hyperparameters,
             reward_model,
@@ -81,8 +77,8 @@ def run_create(
             base_model=base_model.strip()[:500],
             snapshot=snapshot,
             reward_model=reward,
-            policy=policy if kind == RunKind.EVAL else None,
-            reference=ref.strip()[:500] if kind == RunKind.EVAL else "",
+            policy=policy if spec.takes_policy else None,
+            reference=ref.strip()[:500] if spec.takes_policy else "",
             hyperparameters=checked,
             created_by=user,
             client_token=token,
@@ -101,7 +97,7 @@ def run_create(
 
 def _launch_check(
     project: Project,
-    kind: str,
+    spec: RunKindSpec,
     snapshot: DatasetSnapshot | None,
     hyperparameters: dict | None,
     reward_model: ModelArtifact | None,
@@ -109,28 +105,23 @@ def _launch_check(
     reference: str,
     reference_policy: ModelArtifact | None,
 ) -> tuple[dict, ModelArtifact | None, str]:
-    """The checked hyperparameters, the reward model the run keeps and its reference;
-    ApplicationError naming the field when the launch cannot train."""
+    """The checked hyperparameters, the reward model the run keeps and its reference, as
+    the run's kind says (``training.runs.kinds``); ApplicationError naming the field when
+    the launch cannot train."""
     try:
-        checked = hyperparameters_check(kind, hyperparameters or {})
+        checked = hyperparameters_check(spec.kind, hyperparameters or {})
         if snapshot is None:
             raise ValueError("snapshot: a run trains on a snapshot")
         if snapshot.project_id != project.pk:
             raise ValueError("snapshot: not a snapshot of this project")
-        if kind == RunKind.EVAL:
-            evaluation_data(snapshot)
-            _check_reward_model(project, reward_model, "an evaluation run")
+        spec.data(snapshot)  # the files it reads are there
+        if spec.needs_reward_model:
+            _check_reward_model(project, reward_model, spec.named)
+        else:
+            reward_model = None
+        if spec.takes_policy:
             _check_policy(project, policy)
             reference = _reference_of(project, reference, reference_policy, policy)
-        elif kind in (RunKind.PPO, RunKind.GRPO):
-            prompt_data(snapshot)
-            _check_reward_model(project, reward_model, f"a {kind.upper()} run")
-        elif kind == RunKind.SFT:
-            demonstration_data(snapshot)
-            reward_model = None
-        else:
-            reward_data(snapshot)
-            reward_model = None
     except ValueError as exc:
         raise _invalid(exc) from exc
     return checked, reward_model, reference
