@@ -17,6 +17,7 @@ def test_launch_a_run_from_the_form_and_see_its_curve(page: Page, live_server, l
     try:
         log_in(engineer.username)
         page.goto(f"{live_server.url}/p/{project.slug}/runs/")
+        page.locator("[data-launch-choice] [data-kind=reward]").click()
         form = page.locator("#run-form")
         form.get_by_label("Snapshot").select_option(str(snapshot.pk))
         form.get_by_label("Name").fill("first <b>run</b>")

@@ -27,8 +27,11 @@ def test_engineers_launch_from_the_form_managers_only_look_annotators_are_refuse
     manager = add_member(project, Role.MANAGER, "boss")
     annotator = add_member(project, Role.ANNOTATOR, "worker")
     url = f"/p/{project.slug}/runs/"
-    assert 'id="run-form"' in _client(engineer).get(url).content.decode()
-    assert 'id="run-form"' not in _client(manager).get(url).content.decode()
+    assert "data-launch-choice" in _client(engineer).get(url).content.decode()
+    assert "data-launch-choice" not in _client(manager).get(url).content.decode()
+    new = f"/p/{project.slug}/runs/new/reward/"
+    assert 'id="run-form"' in _client(engineer).get(new).content.decode()
+    assert _client(manager).get(new).status_code == 403
     launch = f"/p/{project.slug}/runs/launch/reward/"
     assert _client(manager).post(launch, {"snapshot": snapshot.pk}).status_code == 403
     assert _client(annotator).get(url).status_code == 403
@@ -120,9 +123,8 @@ def test_the_policy_form_launches_ppo_with_a_reward_model_and_refuses_it_without
     from training.runs.models import ModelArtifact
 
     project, snapshot, engineer = setup
-    url = f"/p/{project.slug}/runs/"
     client = _client(engineer)
-    assert 'id="policy-run-form"' in client.get(url).content.decode()
+    assert 'data-kind="ppo"' in client.get(f"/p/{project.slug}/runs/new/ppo/").content.decode()
     base = {"policy-kind": "ppo", "policy-snapshot": snapshot.pk,
             "policy-steps": "5", "policy-kl_coef": "0.1", "policy-client_token": "x"}  # fmt: skip
     launch = f"/p/{project.slug}/runs/launch/policy/"
@@ -162,12 +164,11 @@ def test_the_evaluation_form_compares_with_the_policys_start_and_the_page_shows_
     from training.runs.models import ModelArtifact
 
     project, snapshot, engineer = setup
-    url = f"/p/{project.slug}/runs/"
     client = _client(engineer)
     judge = ModelArtifact.objects.create(project=project, kind="reward", name="rm", path="/rm")
     policy = ModelArtifact.objects.create(project=project, kind="policy", name="ppo-1",
                                           path="/ppo", base_model="/sft")  # fmt: skip
-    assert 'id="evaluation-form"' in client.get(url).content.decode()
+    assert 'data-kind="eval"' in client.get(f"/p/{project.slug}/runs/new/eval/").content.decode()
     response = client.post(f"/p/{project.slug}/runs/launch/evaluation/", {
         "evaluate-policy": policy.pk, "evaluate-snapshot": snapshot.pk,
         "evaluate-reward_model": judge.pk, "evaluate-max_new_tokens": "32",

@@ -41,6 +41,12 @@ def option_form_field(f: ConfigField, *, initial: bool = True, low=None, high=No
     common = {"required": False, "label": option_label(f.name), "help_text": option_help(f)}
     if initial:
         common["initial"] = f.default
+    field = _option_input(f, common, initial=initial, low=low, high=high)
+    field.config_default = human(f.default)  # shown beside the input ("default: 16")
+    return field
+
+
+def _option_input(f: ConfigField, common: dict, *, initial: bool, low, high):
     if f.choices is not None:
         choices = [("", "default")] if not initial else []
         return forms.ChoiceField(choices=choices + [(c, human(c)) for c in f.choices], **common)
@@ -59,21 +65,57 @@ def option_form_field(f: ConfigField, *, initial: bool = True, low=None, high=No
     return field_class(widget=forms.NumberInput(attrs=attrs), **common)
 
 
+# The options a kind's launch page lays out under "Training"; the rest are "Advanced".
+PAGE_MAIN = ("strategy", "loss", "estimator", "epochs", "steps", "max_steps", "batch_size",
+             "lr", "max_length", "kl_coef", "beta", "num_generations", "max_new_tokens",
+             "temperature", "max_prompts", "seed")  # fmt: skip
+
+
 class OptionsForm(forms.Form):
     """A launch form whose options come from run kinds' configs: ``MAIN`` lists those
-    laid out first, the rest go under "more options"."""
+    laid out first, the rest go under "more options".
+
+    Given ``kind``, it is that kind's own launch page's form: only the kind's options,
+    each starting from the kind's default, no prefix, ``PAGE_MAIN`` laid out first."""
 
     MAIN: tuple[str, ...] = ()
     KINDS: tuple[str, ...] = ()
     SHOW_DEFAULTS = True
+    PREFIX: str | None = None
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, kind: str | None = None, **kwargs):
+        self.fixed_kind = kind
+        if kind is not None:
+            self.KINDS, self.SHOW_DEFAULTS = (kind,), True
+            self.MAIN = tuple(n for n in PAGE_MAIN if n in RUN_KINDS[kind].option_names())
+        kwargs.setdefault("prefix", None if kind else self.PREFIX)
         super().__init__(*args, **kwargs)
         self.options = option_fields(self.KINDS, initial=self.SHOW_DEFAULTS)
         self.fields.update(self.options)
+        if kind is not None:
+            self.fields.pop("kind", None)
+
+    def chosen_kind(self) -> str:
+        """The kind launched: the page's, else the one chosen in the form."""
+        return self.fixed_kind or self.cleaned_data.get("kind") or self.KINDS[0]
+
+    def data_fields(self):
+        """What the run trains on and from (snapshot, models, name): the first fieldset."""
+        return [self[name] for name in self.fields if name not in self.options]
 
     def main_fields(self):
         return [self[name] for name in self.MAIN]
+
+    def missing_choices(self) -> list[str]:
+        """The required choices with nothing to choose from (no finished snapshot, no
+        registered policy or reward model): what to make before a launch can succeed."""
+        return [
+            str(field.label or name.replace("_", " ").capitalize())
+            for name, field in self.fields.items()
+            if isinstance(field, forms.ModelChoiceField)
+            and field.required
+            and not field.queryset.exists()
+        ]
 
     def more_fields(self):
         return [self[name] for name in self.options if name not in self.MAIN]
@@ -176,28 +218,34 @@ class PolicyRunForm(OptionsForm):
     )
     MAIN = ("epochs", "steps", "batch_size", "lr", "kl_coef", "beta", "num_generations",
             "max_new_tokens", "seed", "gpus", "distributed")  # fmt: skip
-    KINDS, SHOW_DEFAULTS = POLICY_KINDS, False
+    KINDS, SHOW_DEFAULTS, PREFIX = POLICY_KINDS, False, "policy"
 
     def __init__(self, *args, project, **kwargs):
-        super().__init__(*args, prefix="policy", **kwargs)
+        super().__init__(*args, **kwargs)
         _offer_finished_snapshots(self.fields["snapshot"], project)
         self.fields["reward_model"].queryset = ModelArtifact.objects.filter(
             project=project, kind=ArtifactKind.REWARD
         ).order_by("-created_at")
+        if self.fixed_kind:  # one kind's page: a reward model only where it scores with one
+            if RUN_KINDS[self.fixed_kind].needs_reward_model:
+                self.fields["reward_model"].required = True
+                self.fields["reward_model"].help_text = "scores the policy's answers"
+            else:
+                del self.fields["reward_model"]
 
     def clean(self):
         super().clean()
         if not self.errors:
-            self.options_check(self.cleaned_data["kind"])
+            self.options_check(self.chosen_kind())
 
     def run_arguments(self) -> dict:
         data = self.cleaned_data
-        return {"kind": data["kind"], "snapshot": data["snapshot"], "base_model": data["policy"],
-                "reward_model": data["reward_model"], "name": data["name"],
-                "hyperparameters": self.hyperparameters()}  # fmt: skip
+        return {"kind": self.chosen_kind(), "snapshot": data["snapshot"],
+                "base_model": data["policy"], "reward_model": data.get("reward_model"),
+                "name": data["name"], "hyperparameters": self.hyperparameters()}  # fmt: skip
 
     def hyperparameters(self) -> dict:
-        return self.option_values(self.cleaned_data["kind"])
+        return self.option_values(self.chosen_kind())
 
 
 class EvaluationForm(OptionsForm):
@@ -219,10 +267,10 @@ class EvaluationForm(OptionsForm):
     )
     name = forms.CharField(required=False, max_length=200)
     MAIN = ("max_new_tokens", "temperature")
-    KINDS = (RunKind.EVAL,)
+    KINDS, PREFIX = (RunKind.EVAL,), "evaluate"
 
     def __init__(self, *args, project, **kwargs):
-        super().__init__(*args, prefix="evaluate", **kwargs)
+        super().__init__(*args, **kwargs)
         models = ModelArtifact.objects.filter(project=project).order_by("-created_at")
         self.fields["policy"].queryset = models.filter(kind=ArtifactKind.POLICY)
         self.fields["reference_policy"].queryset = models.filter(kind=ArtifactKind.POLICY)
@@ -245,3 +293,15 @@ class EvaluationForm(OptionsForm):
 
     def hyperparameters(self) -> dict:
         return self.option_values(RunKind.EVAL)
+
+
+# The form each kind's launch page shows (given its ``kind``: that kind's fields only).
+FORM_OF_KIND = {RunKind.REWARD: RunForm, RunKind.EVAL: EvaluationForm} | dict.fromkeys(
+    POLICY_KINDS, PolicyRunForm
+)
+
+
+def launch_form(kind: str, data=None, *, project, initial=None) -> OptionsForm:
+    """The launch form of one kind's page, bound to ``data`` when posted, else filled with
+    ``initial`` (a preset's values) over the kind's defaults."""
+    return FORM_OF_KIND[kind](data, kind=kind, project=project, initial=initial)

@@ -3,10 +3,17 @@
 from django.urls import path
 
 from training.runs import api, views
+from training.runs.kinds import RUN_KINDS
 
 urlpatterns = [
     path("p/<slug:slug>/runs/", views.run_list, name="run-list"),
     path("p/<slug:slug>/runs/compare/", views.run_compare, name="run-compare"),
+    # One launch page per kind in the registry, all named run-new:
+    # {% url 'run-new' slug=project.slug kind="ppo" %} picks the kind's.
+    *(
+        path(f"p/<slug:slug>/runs/new/{kind}/", views.run_new, {"kind": kind}, name="run-new")
+        for kind in RUN_KINDS
+    ),
     path("p/<slug:slug>/runs/launch/reward/", views.run_launch_reward, name="run-launch-reward"),
     path("p/<slug:slug>/runs/launch/policy/", views.run_launch_policy, name="run-launch-policy"),
     path(
