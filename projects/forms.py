@@ -1,9 +1,44 @@
+"""The manager's forms: a project's settings, members, groups, guidelines, tags and rubric.
+
+Each declares its ``fieldsets`` (common/web/fieldsets.py), which
+``templates/partials/form_fields.html`` renders; fieldsets that apply to one judgement mode
+or to prompt writing only carry ``show_when`` and hide while they do not apply.
+"""
+
 from django import forms
 
+from common.web.fieldsets import Fieldset, FieldsetsMixin
 from projects.models import Project, Role
 
+# The settings every mode shares, then one fieldset per mode with what only it uses.
+PROJECT_FIELDSETS = (
+    Fieldset("Basics", ("name", "slug", "description")),
+    Fieldset(
+        "Judgement",
+        ("ranking_mode", "responses_per_item", "overlap", "rationale", "require_response_tags"),
+        help="What annotators do with each item, and how many of them see it.",
+    ),
+    Fieldset("Ranking", ("ties_allowed",), show_when="ranking_mode=rank"),
+    Fieldset("Pairwise", ("pairwise_strength",), show_when="ranking_mode=pairwise"),
+    Fieldset("Rating", ("rating_scale",), show_when="ranking_mode=rate"),
+    Fieldset("Authoring", ("prompt_writing",)),
+    Fieldset(
+        "Written prompts",
+        ("prompt_categories", "prompt_target", "response_source"),
+        show_when="prompt_writing=on",
+        help="Where the prompts annotators write go, and who answers them.",
+    ),
+    Fieldset(
+        "Quality control",
+        ("gold_rate", "gold_threshold", "gold_min_answers", "gold_pause", "review_rate"),
+    ),
+    Fieldset("Work", ("lease_minutes",)),
+)
 
-class ProjectSettingsForm(forms.ModelForm):
+
+class ProjectSettingsForm(FieldsetsMixin, forms.ModelForm):
+    fieldsets = PROJECT_FIELDSETS
+
     class Meta:
         model = Project
         fields = [
@@ -15,6 +50,12 @@ class ProjectSettingsForm(forms.ModelForm):
         ]  # fmt: skip
         widgets = {"description": forms.Textarea(attrs={"rows": 3})}
         help_texts = {
+            "responses_per_item": "Responses compared per item (K), 2 to 9; 2 in pairwise mode.",
+            "overlap": "Annotators who judge each item, 1 to 10.",
+            "pairwise_strength": "Also ask how much better the chosen response is (1 to 3).",
+            "rating_scale": "Scores run from 1 to this number (2 to 10).",
+            "lease_minutes": "How long a claimed item stays reserved without a heartbeat.",
+            "prompt_writing": "Annotators write prompts, which then get responses.",
             "prompt_categories": "One per line.",
             "prompt_target": "Prompts each annotator is asked to write; 0 for no target.",
             "gold_rate": "Share of claims that serve a gold item, 0 to 0.5 (0.05 is typical).",
