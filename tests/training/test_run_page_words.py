@@ -41,9 +41,9 @@ def test_the_run_page_shows_options_in_words_and_a_plain_log(setup):
     )
     assert '<td title="strategy: what trains: everything, the top layers' in page
     assert "What is trained</td><td>LoRA adapters</td>" in page
-    assert (
-        '<td title="lr: peak learning rate">Learning rate</td>'
-        '<td>2e-05 <span class="muted">per step</span></td>' in page
+    assert (  # name, value, default, unit
+        '<tr class="changed"><td title="lr: peak learning rate">Learning rate</td>'
+        "<td>2e-05</td><td>5e-05</td><td>per step</td></tr>" in page
     )
     assert "{&#x27;" not in page and "kwise" not in page
     # and the worker is named in words, the log has no escape codes and only the bar's last state

@@ -7,17 +7,15 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from common.errors import ApplicationError, NotFoundError
-from common.jobs import job_waiting
 from projects.decorators import project_view
 from projects.permissions import Capability
 from training.datasets.forms import SnapshotForm
 from training.datasets.models import DatasetSnapshot
-from training.datasets.selectors import snapshot_empty_outputs, snapshots_of
+from training.datasets.selectors import snapshot_page, snapshots_of
 from training.datasets.services.snapshots import (
     snapshot_cancel,
     snapshot_create,
     snapshot_file_open,
-    snapshot_progress,
 )
 
 
@@ -50,14 +48,7 @@ def _snapshot(project, number) -> DatasetSnapshot:
 @project_view(Capability.EXPORT)
 def snapshot_detail(request, project, number: int):
     snapshot = _snapshot(project, number)
-    context = {
-        "project": project,
-        "snapshot": snapshot,
-        "progress": snapshot_progress(snapshot),
-        "files": snapshot.files.all() if snapshot.state == "succeeded" else [],
-        "empty_outputs": snapshot_empty_outputs(snapshot) if snapshot.state == "succeeded" else [],
-        "waiting": None if snapshot.is_finished else job_waiting(snapshot),
-    }
+    context = {"project": project, "snapshot": snapshot, **snapshot_page(snapshot)}
     if request.htmx:
         return render(request, "training/snapshot_detail.html#snapshot-status", context)
     return render(request, "training/snapshot_detail.html", context)

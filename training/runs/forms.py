@@ -227,9 +227,11 @@ class PolicyRunForm(OptionsForm):
             project=project, kind=ArtifactKind.REWARD
         ).order_by("-created_at")
         if self.fixed_kind:  # one kind's page: a reward model only where it scores with one
+            self.fields["policy"].label = "Starting policy"
             if RUN_KINDS[self.fixed_kind].needs_reward_model:
-                self.fields["reward_model"].required = True
-                self.fields["reward_model"].help_text = "scores the policy's answers"
+                field = self.fields["reward_model"]
+                field.required, field.help_text = True, "scores the policy's answers"
+                field.initial = field.queryset.first()  # the newest
             else:
                 del self.fields["reward_model"]
 
