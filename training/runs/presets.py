@@ -53,7 +53,7 @@ PRESETS = {
             "Quick CPU demo",
             "a few minutes on a laptop CPU: short sequences, few steps, one process",
             {
-                RunKind.REWARD: {"strategy": "top", "epochs": 1, "batch_size": 8,
+                RunKind.REWARD: {"strategy": "feature", "epochs": 1, "batch_size": 8,
                                  "max_length": 64, **_QUICK_TRAINING},
                 RunKind.SFT: {"epochs": 1, "batch_size": 4, "max_length": 128,
                               **_QUICK_TRAINING},
