@@ -13,18 +13,15 @@ class TrainingConfig(SubdomainModelsConfig):
         from projects.permissions import Capability
         from training.loop import receivers  # noqa: F401  (connects them)
         from training.loop.selectors import reward_scores, round_stats_if_any
-        from training.runs.selectors import runs_for_project
+        from training.runs.attention import runs_needing_attention
 
         score_source_register(reward_scores)
         panel_register(
             "rounds", lambda *, user, project: round_stats_if_any(project),
             capability=Capability.EXPORT,
         )  # fmt: skip
-        # The project page's "needs attention": the newest runs, failed or unfinished ones shown.
-        panel_register(
-            "recent_runs", lambda *, user, project: list(runs_for_project(project)[:5]),
-            capability=Capability.EXPORT,
-        )  # fmt: skip
+        # The project page's "needs attention": failed, waiting and stalled runs.
+        panel_register("runs_attention", runs_needing_attention, capability=Capability.EXPORT)
 
         job_kind_register(
             JobKind(
