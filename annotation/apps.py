@@ -9,6 +9,7 @@ class AnnotationConfig(SubdomainModelsConfig):
     def ready(self) -> None:
         from annotation import receivers  # noqa: F401  (connects them)
         from annotation.quality import receivers as quality_receivers  # noqa: F401
+        from annotation.quality.selectors.alerts import alerts_open
         from annotation.quality.selectors.review import review_queue_count
         from annotation.selectors import annotator_progress, project_counts
         from common.jobs import JobKind, job_kind_register
@@ -23,6 +24,7 @@ class AnnotationConfig(SubdomainModelsConfig):
             lambda *, user, project: review_queue_count(project=project, reviewer=user),
             capability=Capability.REVIEW,
         )
+        panel_register("alerts_open", alerts_open, capability=Capability.QUALITY)
 
         job_kind_register(
             JobKind(

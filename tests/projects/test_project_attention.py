@@ -5,6 +5,7 @@ import re
 
 import pytest
 
+from annotation.quality.models import AlertKind, QualityAlert
 from common.jobs import JobState
 from projects.models import Role
 from tests.annotation.quality_helpers import annotate_all, by_id
@@ -28,12 +29,15 @@ def test_a_manager_sees_reviews_waiting_and_failed_or_running_runs(client):
     TrainingRun.objects.create(project=project, kind="reward", state=JobState.SUCCEEDED)
     TrainingRun.objects.create(project=project, kind="reward", state=JobState.RUNNING,
                                step=3, total_steps=10)  # fmt: skip
+    QualityAlert.objects.create(project=project, user=project.created_by, kind=AlertKind.GOLD_LOW,
+                                message="gold score 0.40 below 0.70")  # fmt: skip
     client.force_login(project.created_by)
 
     # when the manager opens the project page
     attention = _attention(client.get("/p/att/").content.decode())
 
-    # then the review queue and the two runs are listed, the finished one is not
+    # then the review queue, the alert and the two runs are listed, the finished run is not
+    assert "gold score 0.40 below 0.70" in attention
     assert re.search(r"<strong>3</strong> items wait for your review", attention)
     assert attention.count("data-run-attention") == 2
     assert "CUDA out of memory" in attention and "step 3 of 10" in attention
