@@ -45,6 +45,11 @@ def reward_model(tmp_path_factory) -> Path:
 def warm_policy(tmp_path_factory) -> Path:
     """The tiny policy after a short language-model warm-up on text that mentions
     "good" now and then."""
+    return warm_policy_save(tmp_path_factory.mktemp("policy") / "warm")
+
+
+def warm_policy_save(folder: Path) -> Path:
+    """Warm the tiny policy up (60 steps of language modelling) and save it in ``folder``."""
     texts = [
         f"{p} It is {s}{' and good' if n == 0 else ''}."
         for p in policy_prompts()
@@ -62,6 +67,5 @@ def warm_policy(tmp_path_factory) -> Path:
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
-    folder = tmp_path_factory.mktemp("policy") / "warm"
     policy_save(model, tokenizer, folder)
     return folder

@@ -7,20 +7,36 @@ The expected figures are in ``pinned_metrics.json`` beside this file, recorded f
 trainers before their loops were rewritten: a rewrite that changes what is computed, in
 what order, or what is logged fails here. Timings are left out (they are measured, not
 computed). To record them again after a change *meant* to move them, run this file with
-``PREFLAB_PIN_RECORD=1`` and say why in the commit."""
+``PREFLAB_PIN_RECORD=1`` and say why in the commit.
+
+Every training here runs in a child process on portable numeric paths
+(``PORTABLE_NUMERICS``): float sums follow the CPU (AVX-512 or AVX2 kernels, MKL's code
+path for the CPU, the thread count each add in their own order), enough to move a mean
+near zero in its third digit from one machine to the next. With ATen's vectorized kernels
+off, MKL on its compatible path, oneDNN capped at SSE4.1 and one thread, the figures are
+the same on every x86-64 machine. Checked when the pins were recorded again: the trainers
+of da38f66 (before their loops were rewritten) give byte-identical figures under it."""
 
 import json
 import os
 import random
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from tests.training.ml.policy_fixtures import GOOD, SUBJECTS, policy_prompts
-from training.ml import ppo
-from training.ml import reward as reward_cli
 
 PINNED = Path(__file__).with_name("pinned_metrics.json")
+ROOT = Path(__file__).resolve().parents[3]
+PORTABLE_NUMERICS = {
+    "ATEN_CPU_CAPABILITY": "default",
+    "MKL_CBWR": "COMPATIBLE",
+    "ONEDNN_MAX_CPU_ISA": "SSE41",
+    "OMP_NUM_THREADS": "1",
+    "MKL_NUM_THREADS": "1",
+}
 RECORD = os.environ.get("PREFLAB_PIN_RECORD") == "1"
 # Measured, not computed: they differ from one run to the next.
 TIMINGS = {"time", "seqs_per_s", "eta_s", "generate_s", "score_s", "train_s", "samples_per_s"}
@@ -45,6 +61,37 @@ def _stream(out: Path) -> list[dict]:
 
 def _summary(out: Path) -> dict:
     return _placeless(json.loads((out / "summary.json").read_text()))
+
+
+def _in_child(code: str, *args: str) -> None:
+    """Run ``code`` in a fresh Python on the portable numeric paths (they are read when
+    torch loads, so they cannot be set in this process)."""
+    done = subprocess.run(
+        [sys.executable, "-c", code, *args], cwd=ROOT, capture_output=True, text=True,
+        env={**os.environ, **PORTABLE_NUMERICS},
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+
+
+def _train(trainer: str, args: list[str]) -> None:
+    """``training.ml.<trainer>``'s command line, in a child process."""
+    _in_child(
+        f"import sys; from training.ml import {trainer} as cli; sys.exit(cli.main(sys.argv[1:]))",
+        *args,
+    )
+
+
+@pytest.fixture(scope="module")
+def warm_policy(tmp_path_factory) -> Path:
+    """The policy fixtures' warm policy, warmed up on the portable numeric paths too."""
+    folder = tmp_path_factory.mktemp("policy") / "warm"
+    _in_child(
+        "import sys; from pathlib import Path; "
+        "from tests.training.ml.policy_fixtures import warm_policy_save; "
+        "warm_policy_save(Path(sys.argv[1]))",
+        str(folder),
+    )
+    return folder
 
 
 def _same(observed, recorded, where: str = "") -> None:
@@ -104,10 +151,10 @@ def reward_run(tmp_path_factory) -> Path:
     work = tmp_path_factory.mktemp("pinned-rm")
     train, held = _good_pairs(work / "train.jsonl", 0, 2), _good_pairs(work / "eval.jsonl", 1, 1)
     out = work / "out"
-    assert reward_cli.main(["train", "--data", str(train), "--eval-data", str(held),
+    _train("reward", ["train", "--data", str(train), "--eval-data", str(held),
                             "--out", str(out), "--epochs", "2", "--batch-size", "16",
                             "--max-length", "32", "--lr", "1e-4", "--log-every", "2",
-                            "--save-every", "4", "--warmup", "0.2"]) == 0  # fmt: skip
+                            "--save-every", "4", "--warmup", "0.2"])  # fmt: skip
     return out
 
 
@@ -125,12 +172,12 @@ def test_a_full_reward_run_logs_the_recorded_metrics(reward_run):
 def test_a_feature_reward_run_stopped_mid_epoch_logs_the_recorded_metrics(tmp_path):
     data = _ranked_lists(tmp_path / "lists.jsonl")
     out = tmp_path / "out"
-    assert reward_cli.main(["train", "--data", str(data), "--eval-data", str(data),
+    _train("reward", ["train", "--data", str(data), "--eval-data", str(data),
                             "--out", str(out), "--strategy", "feature", "--loss",
                             "plackett_luce", "--epochs", "3", "--batch-size", "12",
                             "--max-length", "32", "--lr", "1e-3", "--head-lr", "3e-3",
                             "--log-every", "3", "--max-steps", "7", "--save-every", "0",
-                            "--seed", "5"]) == 0  # fmt: skip
+                            "--seed", "5"])  # fmt: skip
     _check(
         "reward_feature_plackett_luce",
         {
@@ -159,11 +206,11 @@ def _prompts(tmp_path: Path) -> Path:
 )  # fmt: skip
 def test_a_ppo_run_logs_the_recorded_metrics(reward_run, warm_policy, tmp_path, name, options):
     out = tmp_path / "out"
-    assert ppo.main(["train", "--policy", str(warm_policy), "--reward-model",
+    _train("ppo", ["train", "--policy", str(warm_policy), "--reward-model",
                      str(reward_run / "model"), "--prompts", str(_prompts(tmp_path)),
                      "--out", str(out), "--batch-size", "8", "--mini-batch-size", "4",
                      "--lr", "3e-4", "--max-new-tokens", "8", "--temperature", "1.0",
-                     "--samples-shown", "2", *options]) == 0  # fmt: skip
+                     "--samples-shown", "2", *options])  # fmt: skip
     _check(
         name,
         {
