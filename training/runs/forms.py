@@ -278,6 +278,9 @@ class EvaluationForm(OptionsForm):
         self.fields["reference_policy"].queryset = models.filter(kind=ArtifactKind.POLICY)
         self.fields["reward_model"].queryset = models.filter(kind=ArtifactKind.REWARD)
         _offer_finished_snapshots(self.fields["snapshot"], project)
+        if self.fixed_kind:  # its own page: the newest policy and judge chosen
+            for name in ("policy", "reward_model"):
+                self.fields[name].initial = self.fields[name].queryset.first()
 
     def clean(self):
         super().clean()

@@ -167,6 +167,10 @@ def launch_page(project: Project, kind: str, preset: str | None) -> dict:
         "kind": kind,
         "kind_label": RunKind(kind).label,
         "run_noun": RUN_KINDS[kind].named.split(" ", 1)[1],  # "a PPO run": "PPO run"
+        # An evaluation trains nothing: it compares models and generates.
+        "legends": ("What to compare", "Generation")
+        if RUN_KINDS[kind].takes_policy
+        else ("Data and base model", "Training"),
         "kind_line": KIND_LINES.get(kind, ""),
         "presets": [{"key": p.key, "label": p.label, "help": p.help} for p in PRESETS.values()],
         "preset": preset if preset in PRESETS else "",
