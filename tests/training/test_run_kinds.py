@@ -113,7 +113,7 @@ def test_the_launch_the_trainer_config_and_the_page_follow_the_registry(db, monk
     # then the run keeps it, the trainer's config names it, the page draws as registered
     assert run.reward_model == judge
     assert execute._config(run)["reward_model"] == "/judge"
-    assert [title for title, _ in charts.run_curves(run)][1] == "Reward against √KL"
+    assert [chart.title for chart in charts.run_curves(run)][1] == "Reward against √KL"
     run.summary = {"eval": {"reward_mean": 0.5}, "reference_eval": {"reward_mean": 0.25}}
     assert charts.evaluation_table(run) == [("Mean reward score", "0.500", "0.250")]
 

@@ -148,16 +148,18 @@ def test_every_run_chart_has_a_visible_title_and_named_axes(setup):
     # when an engineer opens its page
     page = _page(engineer, f"/p/{project.slug}/runs/{run.pk}/")
     # then each chart is captioned with its title, and its axes are named with units
-    figures = page.split("<figure>")[1:]
+    figures = page.split('<figure class="chart"')[1:]
     assert len(figures) == 5
     for figure in figures:
-        assert figure.startswith("<figcaption>") and 'class="axis-titles"' in figure
+        assert "<figcaption>" in figure.split(">", 2)[1] + ">" and '"title": "' in figure
+        assert 'role="img" aria-label="' in figure and " by " in figure
     assert "<figcaption>Learning rate</figcaption>" in page
-    assert ">training step</text>" in page and ">loss (nats per pair)</text>" in page
-    assert ">reward margin (score units)</text>" in page and ">pairs</text>" in page
-    # and the steps are labelled along the x axis
-    curves = page.split('id="run-curves"', 1)[1].split("</div>", 1)[0]
-    assert ">10</text>" in curves and ">30</text>" in curves
+    assert '"title": "training step"' in page and '"title": "loss (nats per pair)"' in page
+    assert '"title": "reward margin (score units)"' in page and '"title": "pairs"' in page
+    # and the steps are the rows of the data table (the no-JS view)
+    curves = page.split('id="run-curves"', 1)[1].split('id="run-evaluation"', 1)[0]
+    assert '<th scope="col">training step</th>' in curves
+    assert '<th scope="row">10</th>' in curves and '<th scope="row">30</th>' in curves
 
 
 def test_compared_runs_charts_have_visible_titles_and_named_axes(setup):
@@ -171,7 +173,7 @@ def test_compared_runs_charts_have_visible_titles_and_named_axes(setup):
     # when an engineer compares them
     page = _page(engineer, f"/p/{project.slug}/runs/compare/?run={runs[0].pk}&run={runs[1].pk}")
     # then each chart is captioned and its axes are named with units
-    figures = page.split("<figure>")[1:]
+    figures = page.split('<figure class="chart"')[1:]
     assert len(figures) == 2
-    assert all(f.startswith("<figcaption>") and 'class="axis-titles"' in f for f in figures)
-    assert ">training step</text>" in page and ">share of pairs</text>" in page
+    assert all("<figcaption>" in f and '"title": "training step"' in f for f in figures)
+    assert '"title": "share of pairs"' in page

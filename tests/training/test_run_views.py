@@ -65,7 +65,8 @@ def test_the_live_partial_draws_the_curves_and_stops_polling_when_done(setup):
     live = client.get(url, headers={"HX-Request": "true"}).content.decode()
     assert live.lstrip().startswith('<section id="run-live"') and 'hx-trigger="every 3s"' in live
     assert "Step 2 of 4" in live and "12 s left" in live
-    assert live.count("<circle") >= 4  # loss and learning-rate points
+    assert live.count('<th scope="row">') >= 4  # loss and learning-rate steps, tabled
+    assert live.count('<figure class="chart"') == 3 and '"smooth": true' in live
     run.state = JobState.SUCCEEDED
     run.save()
     done = client.get(url, headers={"HX-Request": "true"}).content.decode()
@@ -88,7 +89,8 @@ def test_compare_shows_the_runs_and_the_options_that_differ(setup):
         and '<th title="lr">Learning rate</th>' in html
         and ">Epochs</th>" not in html
     )
-    assert html.count('class="series"') >= 4  # two runs on each of two charts
+    assert html.count('<figure class="chart" data-chart-group="compare"') == 2  # loss, accuracy
+    assert html.count('"name": "run ') == 4  # two runs on each of two charts
 
 
 def test_a_ppo_run_page_plots_reward_against_kl_and_shows_escaped_samples(setup):

@@ -4,8 +4,6 @@ ones a run gets is its kind's to say (``training.runs.kinds``)."""
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from django.utils.safestring import SafeString
-
 from common import charts
 from training.runs.kinds import run_kind
 from training.runs.models import TrainingRun
@@ -56,37 +54,41 @@ CURVES = {
         ("Seconds per step", "{:.2f}", ("generate_s", "train_s"), "seconds"),
     ),
 }  # fmt: skip
-STEPS = {"x_title": "training step", "x_format": "{:.0f}"}
+STEP = charts.Axis("training step", format="{:.0f}")
 
 
-def run_curves(run: TrainingRun) -> list[tuple[str, SafeString]]:
-    """(title, chart) per curve of the run's kind, over training steps."""
+def _y(y_title: str, fmt: str, **options) -> charts.Axis:
+    """A y axis from a title written "name (unit)"."""
+    name, _, unit = y_title.partition(" (")
+    return charts.Axis(name, unit.removesuffix(")"), format=fmt, **options)
+
+
+def run_curves(run: TrainingRun) -> list[charts.Chart]:
+    """A chart per curve of the run's kind, over training steps, smoothable."""
     spec = run_kind(run.kind)
     groups = CURVES.get(spec.charts, CURVES["reward"])
     series = run_series(run, tuple(n for _, _, names, _ in groups for n in names))
     out = []
     for title, fmt, names, y_title in groups:
         lines = [charts.Series(n.replace("_", " "), series[n]) for n in names if series[n]]
-        chart = charts.line_chart(lines or [charts.Series(names[0], [])], title=title,
-                                  y_format=fmt, y_title=y_title, **STEPS)  # fmt: skip
-        out.append((title, chart))
+        out.append(charts.Chart(title, STEP, _y(y_title, fmt),
+                                lines or [charts.Series(names[0].replace("_", " "), [])],
+                                smooth=True, group="run"))  # fmt: skip
     if spec.reward_against_kl:
         out.insert(1, _reward_against_kl(run))
     return out
 
 
-def _reward_against_kl(run: TrainingRun) -> tuple[str, SafeString]:
+def _reward_against_kl(run: TrainingRun) -> charts.Chart:
     """Reward against √KL, step by step: how much reward each unit of drift from the
     reference bought (the usual RLHF over-optimisation picture)."""
     points = [(max(kl, 0.0) ** 0.5, reward) for kl, reward in run_reward_and_kl(run)]
-    title = "Reward against √KL"
-    chart = charts.line_chart([charts.Series("reward", points)], title=title, y_format="{:.2f}",
-                              x_format="{:.2f}", x_title="√KL (√nats)",
-                              y_title="reward score")  # fmt: skip
-    return title, chart
+    return charts.Chart("Reward against √KL", charts.Axis("√KL", "√nats", format="{:.2f}"),
+                        _y("reward score", "{:.2f}"), [charts.Series("reward", points)],
+                        kind="scatter")  # fmt: skip
 
 
-def evaluation_charts(run: TrainingRun) -> list[tuple[str, SafeString]]:
+def evaluation_charts(run: TrainingRun) -> list[charts.Chart]:
     """The charts of the run's summary, as its kind's report draws them."""
     return REPORTS[run_kind(run.kind).report].charts(run)
 
@@ -97,29 +99,31 @@ def evaluation_table(run: TrainingRun) -> list[tuple[str, str, str]]:
     return table(run) if table else []
 
 
-def _calibration_charts(run: TrainingRun) -> list[tuple[str, SafeString]]:
+def _calibration_charts(run: TrainingRun) -> list[charts.Chart]:
     """A held-out report's calibration of pair predictions and its reward margins."""
     report = (run.summary or {}).get("eval") or {}
     if not report:
         return []
     bins = [b for b in report.get("calibration", []) if b["pairs"]]
-    diagonal = charts.Series("perfect", [(0.5, 0.5), (1.0, 1.0)], colour="#9ca3af")
+    diagonal = charts.Series("perfect", [(0.5, 0.5), (1.0, 1.0)], colour="#6b7280")
     observed = charts.Series("observed", [(b["predicted"], b["observed"]) for b in bins])
-    margins = [
-        (f"{_edge(b['from'])}…{_edge(b['to'])}", b["count"])
-        for b in report.get("margin_histogram", [])
-    ]
-    calibration = f"Calibration (ECE {report.get('ece') or 0:.3f})"
-    margin = "Reward margin of preferred minus other"
+    margins = report.get("margin_histogram", [])
+    labels = tuple(f"{_edge(b['from'])}…{_edge(b['to'])}" for b in margins)
     return [
-        (calibration, charts.line_chart(
-            [diagonal, observed], title=calibration, y_min=0, y_max=1, x_format="{:.1f}",
-            x_title="predicted chance the preferred wins", y_title="observed share",
-        )),
-        (margin, charts.histogram(
-            margins, title=margin, x_title="reward margin (score units)", y_title="pairs",
-        )),
-    ]  # fmt: skip
+        charts.Chart(
+            f"Calibration (ECE {report.get('ece') or 0:.3f})",
+            charts.Axis("predicted chance the preferred wins", format="{:.2f}"),
+            charts.Axis("observed share", min=0, max=1, format="{:.2f}"),
+            [diagonal, observed],
+        ),
+        charts.Chart(
+            "Reward margin of preferred minus other",
+            charts.Axis("reward margin", "score units", labels=labels),
+            charts.Axis("pairs", format="{:.0f}"),
+            [charts.Series("pairs", charts.counts(b["count"] for b in margins))],
+            kind="bar",
+        ),
+    ]
 
 
 EVALUATION_ROWS = (
@@ -135,25 +139,34 @@ EVALUATION_ROWS = (
 )
 
 
-def _policy_evaluation_charts(run: TrainingRun) -> list[tuple[str, SafeString]]:
+def _policy_evaluation_charts(run: TrainingRun) -> list[charts.Chart]:
     """The win rate against the reference with its interval, and wins / ties / losses."""
     report = (run.summary or {}).get("eval") or {}
     if report.get("win_rate") is None:
         return []
     counts = (report["wins"], report["ties"], report["losses"])
-    row = charts.IntervalRow("policy vs reference", report["win_rate"], report["win_rate_low"],
-                             report["win_rate_high"], note=f"n={sum(counts)}")  # fmt: skip
-    win_rate, outcomes = (
-        "Win rate judged by the reward model (95% interval)",
-        "Wins, ties and losses per prompt",
-    )
+    share = charts.Axis("win rate", "share of prompts", min=0, max=1, format="{:.0%}")
+    outcome = charts.Axis("outcome", labels=("answers",))
     return [
-        (win_rate, charts.interval_bars([row], title=win_rate)),
-        (outcomes, charts.stacked_bars(
-            [("answers", list(zip(("wins", "ties", "losses"), counts, strict=True)))],
-            title=outcomes,
-            colours={"wins": "#16a34a", "ties": "#9ca3af", "losses": "#dc2626"},
-        )),
+        charts.Chart(
+            "Win rate judged by the reward model (95% interval)",
+            charts.Axis("compared", labels=(f"policy vs reference (n={sum(counts)})",)),
+            share,
+            [charts.Series("win rate", [(0, report["win_rate"])],
+                           intervals=[(report["win_rate_low"], report["win_rate_high"])])],
+            kind="bar",
+            reference=charts.Reference(0.5, "a coin flip"),
+        ),
+        charts.Chart(
+            "Wins, ties and losses per prompt",
+            outcome,
+            charts.Axis("prompts", format="{:.0f}"),
+            [charts.Series(name, [(0, count)], colour=colour) for name, count, colour in zip(
+                ("wins", "ties", "losses"), counts, ("#15803d", "#6b7280", "#b91c1c"), strict=True
+            )],
+            kind="bar",
+            stacked=True,
+        ),
     ]  # fmt: skip
 
 
@@ -180,7 +193,7 @@ def _edge(value) -> str:
 class Report:
     """How a kind's summary is drawn: its charts, and its table (None: it has none)."""
 
-    charts: Callable[[TrainingRun], list[tuple[str, SafeString]]]
+    charts: Callable[[TrainingRun], list[charts.Chart]]
     table: Callable[[TrainingRun], list[tuple[str, str, str]]] | None = None
 
 
@@ -192,21 +205,24 @@ REPORTS = {
 }
 
 
-COMPARED = (
-    ("loss", "Training loss", "loss (nats per pair)"),
-    ("accuracy", "Training pair accuracy", "share of pairs"),
-    ("reward_mean", "Mean reward score (PPO)", "reward score"),
-    ("kl", "KL to the reference (PPO)", "KL (nats per response)"),
-)
-
-
-def compare_charts(runs: list[TrainingRun], per_run: dict) -> list[tuple[str, SafeString]]:
-    """One chart per metric with a line per run; PPO metrics only where a run has them."""
+def compare_charts(runs: list[TrainingRun], _fetched: dict | None = None) -> list[charts.Chart]:
+    """One chart per metric the runs share (two or more of them have it; the one run's when
+    alone), a series per run, the runs' smoothing slider shared. It reads every metric of
+    the runs' kinds itself; the caller's few fetched series (``_fetched``) are not enough."""
+    shown: dict[str, tuple[str, str, str]] = {}  # metric -> (title, format, y axis), kinds' order
+    for run in runs:
+        for title, fmt, names, y_title in CURVES.get(run_kind(run.kind).charts, CURVES["reward"]):
+            for name in names:
+                own = title if len(names) == 1 or name == names[0] else name.replace("_", " ")
+                shown.setdefault(name, (own[:1].upper() + own[1:], fmt, y_title))
+    per_run = {r.pk: run_series(r, tuple(shown)) for r in runs}
+    need = min(2, len(runs))
     return [
-        (title, charts.line_chart(
+        charts.Chart(
+            title, STEP, _y(y_title, fmt),
             [charts.Series(f"run {r.pk} {r.name}".strip(), per_run[r.pk][name]) for r in runs],
-            title=title, y_title=y_title, **STEPS,
-        ))
-        for name, title, y_title in COMPARED
-        if name in ("loss", "accuracy") or any(per_run[r.pk][name] for r in runs)
+            smooth=True, group="compare",
+        )
+        for name, (title, fmt, y_title) in shown.items()
+        if sum(1 for r in runs if per_run[r.pk][name]) >= need
     ]  # fmt: skip
