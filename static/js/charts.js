@@ -30,6 +30,13 @@
     return text.length > room ? text.slice(0, room - 1) + "…" : text;
   }
 
+  /* A category's tick: a note in brackets ("m1 (42 games)") goes on a second line. */
+  function tickLabel(label) {
+    const cut = label.indexOf(" (");
+    if (cut < 0) return clip(label, 18);
+    return clip(label.slice(0, cut), 18) + "\n" + clip(label.slice(cut + 1), 18);
+  }
+
   /* Exponential moving average with TensorBoard's debiasing; gaps stay gaps. */
   function ema(values, weight) {
     let last = 0;
@@ -61,7 +68,10 @@
 
   function xAxisSplits(spec) {
     const labels = spec.x.labels;
-    const room = Math.min(18, Math.max.apply(null, labels.map(function (l) { return l.length; }).concat([4])));
+    const widest = labels.map(function (l) {
+      return Math.max.apply(null, tickLabel(l).split("\n").map(function (line) { return line.length; }));
+    });
+    const room = Math.max.apply(null, widest.concat([4]));
     return function (u, axisIdx, min, max) {
       const first = Math.max(0, Math.ceil(min));
       const last = Math.min(labels.length - 1, Math.floor(max));
@@ -193,19 +203,28 @@
         return [min, max];
       },
     };
-    const xScale = { time: false };
-    if (categorical && bar) xScale.range = function (u, lo, hi) { return [lo - 0.5, hi + 0.5]; };
-    else if (categorical || spec.x.format.decimals === 0) xScale.range = function (u, lo, hi) {
-      return lo === hi ? [lo - 1, hi + 1] : [lo, hi];
+    /* uPlot pre-pads a single x value before asking, so the range is read from the data. */
+    const xScale = {
+      time: false,
+      range: function (u) {
+        const xs = u.data[0];
+        const lo = xs[0];
+        const hi = xs[xs.length - 1];
+        if (bar) return [lo - 0.5, hi + 0.5];
+        return lo === hi ? [lo - 1, hi + 1] : [lo, hi];
+      },
     };
     const xAxis = {
       label: spec.x.title, font: FONT, labelFont: LABEL_FONT, stroke: INK, labelSize: 22,
       grid: { stroke: GRID, width: 1 }, ticks: { stroke: GRID },
       values: function (u, splits) {
-        return splits.map(function (v) { return categorical ? clip(built.xText(v), 18) : built.xText(v); });
+        return splits.map(function (v) { return categorical ? tickLabel(built.xText(v)) : built.xText(v); });
       },
     };
-    if (categorical) Object.assign(xAxis, { splits: xAxisSplits(spec), grid: { show: false } });
+    if (categorical) {
+      const twoLines = spec.x.labels.some(function (l) { return tickLabel(l).indexOf("\n") >= 0; });
+      Object.assign(xAxis, { splits: xAxisSplits(spec), grid: { show: false }, size: twoLines ? 54 : 36 });
+    }
     else if (spec.x.format.style === "f" && spec.x.format.decimals === 0) xAxis.incrs = [1, 2, 5, 10, 20, 25, 50, 100, 200, 250, 500, 1e3, 2e3, 5e3, 1e4, 2e4, 5e4, 1e5, 2e5, 5e5, 1e6];
     const yAxis = {
       label: spec.y.title, font: FONT, labelFont: LABEL_FONT, stroke: INK, labelSize: 22, size: axisSize,

@@ -174,7 +174,7 @@ def test_the_partial_renders_a_figure_with_caption_json_an_accessible_plot_and_t
     html = rendered(chart)
 
     # then
-    assert '<figure class="chart" data-chart-group="run">' in html
+    assert '<figure class="chart" data-chart-kind="line" data-chart-group="run">' in html
     assert "<figcaption>Agreement</figcaption>" in html
     assert payload_in(html) == json.loads(json.dumps(chart.payload()))
     assert (

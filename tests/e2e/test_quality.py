@@ -27,11 +27,12 @@ pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 HOSTILE = "Which answer is kinder? <img src=x onerror=alert(1)>"
 COMMENT = "Ranked by id, not by what the answers say."
-CHART_MARKS = {  # chart kind -> the marks it draws for data (an empty chart has none)
-    "line": "g.series circle",
-    "histogram": "g.bars rect",
-    "stacked": "g.row rect",
-    "interval": "g.row rect.bar",
+CHARTS = {  # chart -> its kind and the header of its data table (the data it shows)
+    "Progress per round": ("bar", ["round", "complete", "in progress", "open"]),
+    "Annotations per day": ("line", ["day", "annotations"]),
+    "Item agreement by day": ("line", ["day", "pairwise agreement"]),
+    "Items by pairwise agreement": ("bar", ["pairwise agreement", "items"]),
+    "Win rate per model": ("bar", ["model", "win rate"]),
 }
 
 
@@ -99,12 +100,14 @@ def test_dashboard_draws_every_chart_sorts_annotators_and_links_to_review(
     # then the agreement figures are there and every kind of chart is drawn, with data
     expect(page.locator("[data-agreement]")).to_contain_text("pairwise agreement")
     expect(page.locator("[data-agreement]")).to_contain_text("Krippendorff")
-    expect(page.locator("svg.chart", has_text="No data yet")).to_have_count(0)
-    expect(page.locator("svg.chart.chart-line")).to_have_count(2)
-    for kind, marks in CHART_MARKS.items():
-        chart = page.locator(f"svg.chart.chart-{kind}").first
-        assert_drawn(chart)
-        expect(chart.locator(marks).first).to_be_attached()
+    expect(page.locator("figure.chart .chart-empty")).to_have_count(0)
+    expect(page.locator("figure.chart")).to_have_count(len(CHARTS))
+    for title, (kind, columns) in CHARTS.items():
+        chart = page.locator("figure.chart", has=page.locator("figcaption", has_text=title))
+        expect(chart).to_have_attribute("data-chart-kind", kind)
+        assert_drawn(chart.locator(".chart-plot canvas"))
+        expect(chart.locator("thead th")).to_have_text(columns)
+        expect(chart.locator("tbody tr").first).to_be_attached()
     csv_link = page.get_by_role("link", name="Annotator table (CSV)")
     expect(csv_link).to_have_attribute("href", "/p/dash/quality/annotators.csv")
     exported = page.request.get(live_server.url + csv_link.get_attribute("href")).text()

@@ -26,8 +26,8 @@ def test_launch_a_run_from_the_form_and_see_its_curve(page: Page, live_server, l
         form.get_by_label("Longest sequence (tokens)").fill("48")
         form.get_by_role("button", name="Launch").click()
         expect(page.locator("h1")).to_contain_text("first <b>run</b>")  # escaped, as text
-        curve = page.locator("#run-curves svg").first
-        expect(curve.locator("g.series circle").first).to_be_visible(timeout=120_000)
+        curve = page.locator("#run-curves figure.chart").first
+        expect(curve.locator(".chart-plot canvas")).to_be_visible(timeout=120_000)
         expect(page.locator("[data-state]").first).to_have_attribute(
             "data-state", "succeeded", timeout=120_000
         )

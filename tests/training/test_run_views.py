@@ -89,7 +89,7 @@ def test_compare_shows_the_runs_and_the_options_that_differ(setup):
         and '<th title="lr">Learning rate</th>' in html
         and ">Epochs</th>" not in html
     )
-    assert html.count('<figure class="chart" data-chart-group="compare"') == 2  # loss, accuracy
+    assert html.count('data-chart-kind="line" data-chart-group="compare"') == 2  # loss, accuracy
     assert html.count('"name": "run ') == 4  # two runs on each of two charts
 
 
