@@ -124,15 +124,17 @@ def test_dashboard_draws_every_chart_sorts_annotators_and_links_to_review(
 
     # when the manager sorts by annotator, then again the other way
     header = table.locator("thead").get_by_role("link", name="Annotator")
+    # aria-sort belongs on the header cell, not on its link
+    column = table.locator("thead th", has=page.get_by_role("link", name="Annotator"))
     header.click()
 
     # then the rows follow the names, A to Z, then Z to A
     expect(page).to_have_url(re.compile(r"\?sort=username&dir=asc#annotators$"))
-    expect(header).to_have_attribute("aria-sort", "ascending")
+    expect(column).to_have_attribute("aria-sort", "ascending")
     expect(names).to_have_text(["alice", "bob"])
     header.click()
     expect(page).to_have_url(re.compile(r"\?sort=username&dir=desc#annotators$"))
-    expect(header).to_have_attribute("aria-sort", "descending")
+    expect(column).to_have_attribute("aria-sort", "descending")
     expect(names).to_have_text(["bob", "alice"])
 
     # and the disagreement list shows the hostile prompt as text and links to review
