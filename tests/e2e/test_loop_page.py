@@ -54,7 +54,7 @@ def test_start_a_round_watch_its_progress_and_cancel_it(
         page.goto(f"{live_server.url}/p/{project.slug}/loop/")
         form = page.locator("#round-form")
         form.get_by_label("Prompt source").select_option("new")
-        form.get_by_label(re.compile(r"^Prompts:?$")).fill(str(PROMPTS))
+        form.get_by_label(re.compile(r"^Prompts:?( \*)?$")).fill(str(PROMPTS))
         form.get_by_label("served <tiny>").check()  # the name is shown as text, escaped
         form.get_by_role("button", name="Start round 2").click()
 

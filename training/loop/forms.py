@@ -129,14 +129,11 @@ class RoundStartForm(FieldsetsMixin, forms.Form):
     )
 
     prompt_source = forms.ChoiceField(choices=Round.PromptSource.choices)
-    # Its name is its label's word alone, without the label's decorative "required" mark:
-    # "Prompts", told apart from "Prompt source" (the loop page's browser test reads it so).
     prompts = forms.IntegerField(
         min_value=1,
         max_value=10_000,
         initial=50,
         help_text="1 to 10,000; default 50.",
-        widget=forms.NumberInput(attrs={"aria-label": "Prompts"}),
     )
     generators = forms.ModelMultipleChoiceField(
         queryset=Generator.objects.none(), widget=forms.CheckboxSelectMultiple, required=False,
