@@ -14,6 +14,7 @@
   const REFERENCE = "#5d6678";
   const SMOOTHING = 0.6; // TensorBoard's default
   const smoothing = {}; // group -> weight, kept across htmx swaps of the page
+  const zooms = {}; // group|title -> [min, max] of x a person zoomed to, kept across swaps
   const drawn = new Set(); // {figure, plot, redraw} of every chart on the page
 
   function formatter(format) {
@@ -203,13 +204,15 @@
         return [min, max];
       },
     };
-    /* uPlot pre-pads a single x value before asking, so the range is read from the data. */
+    /* A window inside the data is a zoom and is kept as asked. Otherwise the range is read
+       from the data (uPlot pre-pads a single x value before asking). */
     const xScale = {
       time: false,
-      range: function (u) {
+      range: function (u, min, max) {
         const xs = u.data[0];
         const lo = xs[0];
         const hi = xs[xs.length - 1];
+        if (min != null && max != null && (min > lo || max < hi)) return [min, max];
         if (bar) return [lo - 0.5, hi + 0.5];
         return lo === hi ? [lo - 1, hi + 1] : [lo, hi];
       },
@@ -267,6 +270,23 @@
     return { input: input, output: out };
   }
 
+  /* A zoom outlives the htmx swap that redraws a training run's charts every few seconds;
+     double-click (the full range again) forgets it. */
+  function rememberZoom(u, key) {
+    const xs = u.data[0];
+    if (!xs || !xs.length) return;
+    const min = u.scales.x.min;
+    const max = u.scales.x.max;
+    const figure = u.root.closest("figure");
+    if (min <= xs[0] && max >= xs[xs.length - 1]) {
+      delete zooms[key];
+      if (figure) delete figure.dataset.zoom;
+    } else {
+      zooms[key] = [min, max];
+      if (figure) figure.dataset.zoom = min.toFixed(3) + " " + max.toFixed(3); // what is shown
+    }
+  }
+
   function draw(figure) {
     if (figure.dataset.drawn) return;
     const json = figure.querySelector('script[type="application/json"]');
@@ -277,7 +297,15 @@
     const group = spec.group || "chart";
     if (smoothing[group] === undefined) smoothing[group] = SMOOTHING;
     let built = build(spec, spec.smooth ? smoothing[group] : 0);
-    const plot = new uPlot(options(spec, built, holder.clientWidth || 600), built.data, holder);
+    const key = group + "|" + (spec.title || "");
+    const zoomed = zooms[key]; // read first: drawing sets the full range, which forgets it
+    const opts = options(spec, built, holder.clientWidth || 600);
+    opts.hooks = opts.hooks || {};
+    opts.hooks.setScale = (opts.hooks.setScale || []).concat(function (u, scale) {
+      if (scale === "x") rememberZoom(u, key);
+    });
+    const plot = new uPlot(opts, built.data, holder);
+    if (zoomed) plot.setScale("x", { min: zoomed[0], max: zoomed[1] });
     const chart = { figure: figure, plot: plot, group: group };
     if (spec.smooth) {
       Object.assign(chart, slider(figure, group));

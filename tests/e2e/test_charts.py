@@ -77,6 +77,46 @@ def test_the_run_page_draws_its_curves_with_uplot_and_shows_values_on_hover(
     assert page_errors == []
 
 
+def test_a_zoom_outlives_the_swap_that_redraws_the_charts_and_a_double_click_forgets_it(
+    page: Page, live_server, log_in, page_errors
+):
+    # given the page of a reward run, its loss chart zoomed by dragging across it
+    project, run, engineer = finished_reward_run()
+    log_in(engineer.username)
+    page.goto(f"{live_server.url}/p/{project.slug}/runs/{run.pk}/")
+    loss = page.locator("#run-curves figure.chart").first
+    over = loss.locator(".u-over")
+    box = over.bounding_box()
+    page.mouse.move(box["x"] + box["width"] * 0.2, box["y"] + 30)
+    page.mouse.down()
+    page.mouse.move(box["x"] + box["width"] * 0.6, box["y"] + 30, steps=5)
+    page.mouse.up()
+    expect(loss).to_have_attribute("data-zoom", re.compile(r"^[\d.]+ [\d.]+$"))
+    zoom = loss.get_attribute("data-zoom")
+
+    # when the curves are swapped for the server's fresh copy, as a training run's page does
+    page.evaluate(
+        """async () => {
+            const html = await (await fetch(location.href)).text();
+            const fresh = new DOMParser().parseFromString(html, "text/html")
+                .querySelector("#run-curves");
+            const old = document.querySelector("#run-curves");
+            old.replaceWith(fresh);
+            fresh.dispatchEvent(new CustomEvent("htmx:load", { bubbles: true }));
+        }"""
+    )
+
+    # then the redrawn chart shows the same window
+    loss = page.locator("#run-curves figure.chart").first
+    expect(loss.locator(".chart-plot canvas")).to_have_count(1)
+    expect(loss).to_have_attribute("data-zoom", zoom)
+
+    # and a double-click shows the whole run again, and forgets the zoom
+    loss.locator(".u-over").dblclick()
+    expect(loss).not_to_have_attribute("data-zoom", re.compile(".*"))
+    assert page_errors == []
+
+
 def test_without_javascript_the_chart_data_is_a_table_or_a_summary(
     browser: Browser, live_server, page: Page, log_in
 ):
