@@ -12,13 +12,17 @@ from projects.labels import services as labels
 from projects.labels.selectors import labels_page
 from projects.permissions import Capability
 
+#: The rubric form shares field names with the label form; its own id prefix keeps each
+#: <label for> pointing at its own form's input on the one page.
+RUBRIC = "rubric_%s"
+
 
 def _page(request, project, *, status: int = 200, **forms):
     context = {
         "project": project,
         **labels_page(project),
         "label_form": forms.get("label_form") or TagLabelForm(),
-        "dimension_form": forms.get("dimension_form") or RatingDimensionForm(),
+        "dimension_form": forms.get("dimension_form") or RatingDimensionForm(auto_id=RUBRIC),
     }
     return render(request, "projects/labels.html", context, status=status)
 
@@ -69,7 +73,7 @@ def label_delete(request, project, label_id: int):
 @require_POST
 @project_view(Capability.MANAGE)
 def dimension_add(request, project):
-    form = RatingDimensionForm(request.POST)
+    form = RatingDimensionForm(request.POST, auto_id=RUBRIC)
     save = labels.rating_dimension_save
     return _add(request, project, form=form, save=save, key="dimension_form")
 

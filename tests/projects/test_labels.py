@@ -1,5 +1,6 @@
 """The project's tag set and rubric: services, API and the manager's page."""
 
+import re
 from html import unescape
 
 import pytest
@@ -156,3 +157,24 @@ def test_a_clashing_hotkey_or_name_is_put_on_that_field(project, manager, client
         by_name, "name"
     )
     assert TagLabel.objects.count() == 1
+
+
+def test_the_two_add_forms_have_their_own_ids_and_every_input_its_label(project, manager, client):
+    # given: the manager's page, with the label form and the rubric form (same field names)
+    client.force_login(manager)
+
+    # when it is shown, and when a refused rubric dimension brings it back
+    pages = [
+        client.get(f"/p/{project.slug}/labels/").content.decode(),
+        client.post(f"/p/{project.slug}/labels/dimensions/add/", {"scale": 5}).content.decode(),
+    ]
+
+    # then: no id appears twice and each input, select and textarea has a <label for> of its own
+    for html in pages:
+        ids = re.findall(r'\bid="([^"]+)"', html)
+        assert len(ids) == len(set(ids)), sorted(i for i in ids if ids.count(i) > 1)
+        label_for = set(re.findall(r'<label for="([^"]+)"', html))
+        controls = re.findall(
+            r'<(?:input|select|textarea)\b(?![^>]*type="hidden")[^>]*\bid="([^"]+)"', html
+        )
+        assert controls and set(controls) <= label_for
