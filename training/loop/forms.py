@@ -7,11 +7,24 @@ endpoint fields show only for its kind, the disagreement top-up only for the rul
 
 from django import forms
 
+from common.errors import ApplicationError
 from common.web.fieldsets import Fieldset, FieldsetsMixin
 from projects.models import Project
 from training.loop.models import Generator, Round
 from training.loop.services.acquisition import TOP_UP_RULES
 from training.runs.models import ArtifactKind, ModelArtifact
+
+
+def add_service_error(form: forms.Form, exc: ApplicationError) -> None:
+    """Show a service's refusal at the field it names ("base_url: an http(s) URL…" under
+    Base URL, without the API's field-name prefix); above the form if the form lacks it."""
+    field = exc.extra.get("field")
+    if field not in form.fields:
+        form.add_error(None, exc.message)
+        return
+    message = exc.message.removeprefix(f"{field}: ")
+    form.add_error(field, message[:1].upper() + message[1:])
+
 
 # The rules that top an item up with one more annotator: the only ones the cap applies to.
 _TOP_UP_RULES = ",".join(TOP_UP_RULES)
@@ -160,7 +173,13 @@ class RoundStartForm(FieldsetsMixin, forms.Form):
         ]
         if ready:
             self.initial.setdefault("prompt_source", ready[0])
-        field.help_text = " ".join(f"{why}." for why in counts.values() if isinstance(why, str))
+        # The reasons are written for any reader ("... on the loop page"); this hint sits on
+        # that page, above the Pre-ranking card.
+        field.help_text = " ".join(
+            f"{why.replace(' on the loop page', ' below')}."
+            for why in counts.values()
+            if isinstance(why, str)
+        )
 
 
 def _held(count) -> str:
