@@ -50,3 +50,12 @@ def test_a_model_project_without_an_active_generator_is_told_where_to_add_one(
     Generator.objects.create(project=project, name="new", kind="local", model_path="/n")
     page = client.get(f"/p/{project.slug}/settings/").content.decode()
     assert "data-no-generator" not in page and "and every written prompt" in page
+
+
+def test_the_settings_form_comes_first_and_the_generators_note_after_it(client, manager, project):
+    # given a manager on the settings page
+    client.force_login(manager)
+    # when it opens
+    page = client.get(f"/p/{project.slug}/settings/").content.decode()
+    # then the form (Basics first) is above the read-only note on the loop's generators
+    assert page.index("Save settings</button>") < page.index("data-generation-status")
