@@ -5,19 +5,25 @@ Each declares its ``fieldsets`` (common/web/fieldsets.py), which
 or to prompt writing only carry ``show_when`` and hide while they do not apply.
 """
 
+import copy
+
 from django import forms
 
+from common.errors import ApplicationError
 from common.web.fieldsets import Fieldset, FieldsetsMixin
-from projects.models import Project, Role
+from projects import services
+from projects.models import Project, RankingMode, Role
 
 # The settings every mode shares, then one fieldset per mode with what only it uses.
 PROJECT_FIELDSETS = (
     Fieldset("Basics", ("name", "slug", "description")),
     Fieldset(
         "Judgement",
-        ("ranking_mode", "responses_per_item", "overlap", "rationale", "require_response_tags"),
+        ("ranking_mode", "overlap", "rationale", "require_response_tags"),
         help="What annotators do with each item, and how many of them see it.",
     ),
+    # Pairwise always compares two responses, so K is asked only where it can vary.
+    Fieldset("Responses", ("responses_per_item",), show_when="ranking_mode=rank,rate"),
     Fieldset("Ranking", ("ties_allowed",), show_when="ranking_mode=rank"),
     Fieldset("Pairwise", ("pairwise_strength",), show_when="ranking_mode=pairwise"),
     Fieldset("Rating", ("rating_scale",), show_when="ranking_mode=rate"),
@@ -87,12 +93,47 @@ class ProjectSettingsForm(FieldsetsMixin, forms.ModelForm):
     # Left out by older clients and the create page: keep what the project has.
     OPTIONAL_NUMBERS = ("gold_rate", "gold_threshold", "gold_min_answers", "review_rate")
 
+    def clean_responses_per_item(self) -> int:
+        """Pairwise means two responses, whatever the (hidden) K control still holds."""
+        if self.cleaned_data.get("ranking_mode") == RankingMode.PAIRWISE:
+            return 2
+        return self.cleaned_data["responses_per_item"]
+
     def clean(self):
         cleaned = super().clean()
         for name in self.OPTIONAL_NUMBERS:
             if cleaned.get(name) is None:
                 cleaned[name] = getattr(self.instance, name)
+        self._add_setting_problems(cleaned)
         return cleaned
+
+    def _add_setting_problems(self, cleaned: dict) -> None:
+        """The service's range checks, each at its field. Run here, before Django checks the
+        model's constraints, they keep those (which name no field) off the top of the form."""
+        scratch = copy.copy(self.instance)
+        model_fields = {field.name for field in Project._meta.fields}
+        for name, value in cleaned.items():
+            if name in model_fields:
+                setattr(scratch, name, value)
+        for field, message in services.project_problems(scratch):
+            if field in self.fields and field not in self.errors:
+                self.add_error(field, message)
+
+    def changed_settings(self) -> dict:
+        """The settings to save: what was edited, and K when pairwise set it to 2 while the
+        hidden control still holds the old value (``changed_data`` compares raw input)."""
+        names = set(self.changed_data)
+        if self.cleaned_data.get("responses_per_item") != self.initial.get("responses_per_item"):
+            names.add("responses_per_item")
+        return {name: self.cleaned_data[name] for name in names if name in self.cleaned_data}
+
+    def add_service_error(self, exc: ApplicationError) -> None:
+        """Show a service's refusal at the field it names, or above the form when the form
+        has no such field (or hides it: pairwise has no K control to point at)."""
+        field = exc.extra.get("field")
+        if field == "responses_per_item" and self.data.get("ranking_mode") == RankingMode.PAIRWISE:
+            field = "ranking_mode"
+        self.add_error(field if field in self.fields else None, exc.message)
 
     def clean_prompt_categories(self) -> list[str]:
         return [

@@ -67,6 +67,17 @@ def _one_of(choices) -> str:
 
 def project_validate(project: Project) -> None:
     """Raise ApplicationError naming the first setting that is out of range."""
+    problems = project_problems(project)
+    if problems:
+        field, message = problems[0]
+        raise ApplicationError(message, extra={"field": field})
+    project.prompt_categories = categories_clean(project.prompt_categories)
+    project.acquisition_mix = _mix_clean(project.acquisition_mix)
+    _reward_model_check(project)
+
+
+def project_problems(project: Project) -> list[tuple[str, str]]:
+    """Every out-of-range setting as (field, message), so a form can show each at its field."""
     checks = [
         (project.name.strip() != "", "name", "must not be empty"),
         (project.ranking_mode in RankingMode.values, "ranking_mode", _one_of(RankingMode)),
@@ -115,12 +126,7 @@ def project_validate(project: Project) -> None:
             "must be at least the overlap (it caps the annotators an unsure item can reach)",
         ),
     ]  # fmt: skip
-    for ok, field, message in checks:
-        if not ok:
-            raise ApplicationError(f"{_label(field)} {message}", extra={"field": field})
-    project.prompt_categories = categories_clean(project.prompt_categories)
-    project.acquisition_mix = _mix_clean(project.acquisition_mix)
-    _reward_model_check(project)
+    return [(field, f"{_label(field)} {message}") for ok, field, message in checks if not ok]
 
 
 def _mix_clean(value) -> dict:

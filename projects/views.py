@@ -1,5 +1,6 @@
 """HTML pages for projects, members and guidelines. Each view: parse, one service, render."""
 
+import copy
 import math
 
 from django.contrib import messages
@@ -75,7 +76,7 @@ def project_create(request):
         try:
             project = services.project_create(creator=request.user, **form.cleaned_data)
         except ApplicationError as exc:
-            form.add_error(exc.extra.get("field"), exc.message)
+            form.add_service_error(exc)
         else:
             return redirect("project-detail", slug=project.slug)
     return render(request, "projects/project_create.html", {"form": form})
@@ -97,13 +98,13 @@ def project_detail(request, project):
 
 @project_view(Capability.MANAGE)
 def project_settings(request, project):
-    form = ProjectSettingsForm(request.POST or None, instance=project)
+    # The form gets its own copy: a refused save must not rename the page's header and nav.
+    form = ProjectSettingsForm(request.POST or None, instance=copy.copy(project))
     if request.method == "POST" and form.is_valid():
-        changed = {name: form.cleaned_data[name] for name in form.changed_data}
         try:
-            services.project_update(project=project, **changed)
+            services.project_update(project=project, **form.changed_settings())
         except ApplicationError as exc:
-            form.add_error(exc.extra.get("field"), exc.message)
+            form.add_service_error(exc)
         else:
             messages.success(request, "Settings saved.")
             return redirect("project-settings", slug=project.slug)

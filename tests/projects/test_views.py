@@ -34,9 +34,53 @@ def test_settings_page_saves_and_validates(as_manager, project):
     assert as_manager.post(f"/p/{project.slug}/settings/", base).status_code == 302
     project.refresh_from_db()
     assert (project.overlap, project.rationale) == (3, "required")
-    page = as_manager.post(f"/p/{project.slug}/settings/", {**base, "ranking_mode": "pairwise"})
+    page = as_manager.post(f"/p/{project.slug}/settings/", {**base, "overlap": 0})
     assert page.status_code == 200
-    assert "Responses per item must be 2 in pairwise mode" in page.content.decode()
+    assert "Overlap must be between 1 and 10" in page.content.decode()
+
+
+def test_switching_to_pairwise_on_the_page_takes_two_responses(as_manager, project):
+    # given a rank project with K = 4, whose hidden K control still posts 4
+    base = {
+        "name": project.name, "ranking_mode": "pairwise", "responses_per_item": 4,
+        "rating_scale": 5, "overlap": 1, "lease_minutes": 30, "rationale": "optional",
+    }  # fmt: skip
+    # when the manager picks pairwise and saves
+    response = as_manager.post(f"/p/{project.slug}/settings/", base)
+    # then pairwise is saved with its two responses
+    assert response.status_code == 302
+    project.refresh_from_db()
+    assert (project.ranking_mode, project.responses_per_item) == ("pairwise", 2)
+
+
+def test_settings_page_asks_k_only_for_the_modes_it_applies_to(as_manager, project):
+    page = as_manager.get(f"/p/{project.slug}/settings/").content.decode()
+    fieldset = page.split('data-show-when="ranking_mode=rank,rate"', 1)[1].split("</fieldset>")[0]
+    assert 'name="responses_per_item"' in fieldset
+
+
+def test_settings_errors_land_at_their_fields_and_the_header_keeps_the_saved_name(
+    as_manager, project
+):
+    # given a manager who renames the project but sets two values out of range
+    post = {
+        "name": "Renamed", "ranking_mode": "rank", "responses_per_item": 4, "ties_allowed": "on",
+        "rating_scale": 5, "overlap": 0, "lease_minutes": 30, "rationale": "optional",
+        "gold_rate": 0.9,
+    }  # fmt: skip
+    response = as_manager.post(f"/p/{project.slug}/settings/", post)
+    # then each message sits at its own field, none above the form
+    form = response.context["form"]
+    assert form.non_field_errors() == []
+    assert "Overlap must be between 1 and 10" in form.errors["overlap"][0]
+    assert "Gold rate must be between 0 and 0.5" in form.errors["gold_rate"][0]
+    page = response.content.decode()
+    assert 'class="errorlist nonfield"' not in page
+    assert 'id="id_overlap_error"' in page and 'id="id_gold_rate_error"' in page
+    # and the page's header and title keep the saved name, the field the typed one
+    assert response.context["project"].name == project.name
+    assert f"Settings · {project.name}" in page
+    assert 'value="Renamed"' in page
 
 
 def test_members_page_adds_changes_and_removes(as_manager, project):
