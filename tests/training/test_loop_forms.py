@@ -67,3 +67,21 @@ def test_a_refused_generator_says_why_at_its_field(client):
     before, after = page.split('data-field="api_key_env"')
     assert 'id="id_api_key_env_error"' in after.split('<div class="field')[0]
     assert "has-error" in before[before.rindex("<div") :]
+
+
+def test_a_bad_base_url_shows_at_the_base_url_field_without_its_raw_name(client):
+    # given an engineer adding an endpoint generator with a base URL that is not http(s)
+    project = make_project(slug="loop-url")
+    client.force_login(add_member(project, Role.ENGINEER, "eng"))
+    response = client.post(
+        f"/p/{project.slug}/loop/generators/",
+        {"name": "g", "kind": "openai", "base_url": "ftp://models.example.com/v1", "model_name": "m"},
+    )
+    # then the refusal sits at Base URL, worded for people, and not above the form
+    form = response.context["generator_form"]
+    assert form.non_field_errors() == []
+    assert form.errors["base_url"] == ["An http(s) URL such as http://vllm:8000/v1"]
+    page = response.content.decode()
+    block = page.split('data-field="base_url"')[1].split('<div class="field')[0]
+    assert 'id="id_base_url_error"' in block
+    assert "base_url:" not in page

@@ -13,7 +13,12 @@ from common.errors import ApplicationError
 from projects.decorators import project_view
 from projects.permissions import Capability, has_capability
 from projects.services import project_update
-from training.loop.forms import GeneratorForm, LoopSettingsForm, RoundStartForm
+from training.loop.forms import (
+    GeneratorForm,
+    LoopSettingsForm,
+    RoundStartForm,
+    add_service_error,
+)
 from training.loop.selectors import (
     generation_job_get,
     loop_page,
@@ -54,13 +59,13 @@ def loop(request, project):
 
 
 def _saved(form, save) -> bool:
-    """Run ``save`` on a valid form; a refusal goes on the form, whole."""
+    """Run ``save`` on a valid form; a refusal goes on the form, at the field it names."""
     if not form.is_valid():
         return False
     try:
         save(form)
     except ApplicationError as exc:
-        form.add_error(None, exc.message)
+        add_service_error(form, exc)
         return False
     return True
 
