@@ -50,15 +50,28 @@
     });
   }
 
+  /* The raw trace behind a smoothed line: its own colour, faint, so that on the compare
+     page each run's raw curve is still told apart by its colour. */
   function faint(hex) {
-    return hex + "4d"; // 30% opacity
+    return hex + "66"; // 40% opacity
   }
 
-  /* The y axis's width: room for its longest tick label (uPlot's axis auto-size recipe). */
+  const FEW_POINTS = 2;
+
+  /* A line through one point draws nothing, so a series of a few points (an evaluation
+     or two) is drawn with markers on it. */
+  function markers(values, colour) {
+    const count = values.filter(function (v) { return v != null && Number.isFinite(v); }).length;
+    return count > FEW_POINTS ? { show: false } : { show: true, size: 8, fill: colour, stroke: colour };
+  }
+
+  /* The y axis's width: room for its longest tick label (uPlot's axis auto-size recipe),
+     and a gap between those labels and the axis's title beside them. */
+  const TITLE_GAP = 8;
   function axisSize(u, values, axisIdx, cycle) {
     const axis = u.axes[axisIdx];
     if (cycle > 1) return axis._size;
-    let size = axis.ticks.size + axis.gap;
+    let size = axis.ticks.size + axis.gap + TITLE_GAP;
     const longest = (values || []).reduce(function (a, v) { return v.length > a.length ? v : a; }, "");
     if (longest) {
       u.ctx.font = axis.font[0];
@@ -120,14 +133,14 @@
       }
       if (spec.smooth) {
         data.push(values);
-        series.push({ label: s.name + " (raw)", stroke: faint(s.colour), width: 1, points: { show: false }, value: shown });
+        series.push({ label: s.name + " (raw)", stroke: faint(s.colour), width: 1.25, points: { show: false }, value: shown });
         data.push(ema(values, weight));
-        series.push({ label: s.name, stroke: s.colour, width: 2, points: { show: false },
+        series.push({ label: s.name, stroke: s.colour, width: 2, points: markers(values, s.colour),
           value: function (u, v) { return yText(v); } });
         return;
       }
       data.push(spec.stacked ? cumulative[k] : values);
-      const one = { label: s.name, stroke: s.colour, width: 2, value: shown };
+      const one = { label: s.name, stroke: s.colour, width: 2, value: shown, points: markers(values, s.colour) };
       if (bars) {
         Object.assign(one, { paths: bars, fill: s.colour + (spec.stacked ? "" : "cc"), width: 1, points: { show: false } });
       } else if (spec.kind === "scatter") {
@@ -260,7 +273,7 @@
     input.addEventListener("input", function () {
       smoothing[group] = Number(input.value);
       drawn.forEach(function (chart) {
-        if (chart.group !== group) return;
+        if (chart.group !== group || !chart.input) return; // a schedule has no slider
         chart.input.value = input.value;
         chart.output.textContent = smoothing[group].toFixed(2);
         chart.redraw();

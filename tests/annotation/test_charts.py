@@ -187,6 +187,17 @@ def test_the_partial_renders_a_figure_with_caption_json_an_accessible_plot_and_t
     assert "style=" not in html and "<script>" not in html  # the page's CSP allows neither
 
 
+def test_under_a_card_heading_the_caption_only_names_the_figure_for_screen_readers():
+    # given a chart in a card whose heading already says what it shows
+    chart = line(Series("loss", [(1, 0.9)]))
+
+    # when it is rendered with its caption hidden
+    html = render_to_string("partials/chart.html", {"chart": chart, "caption_hidden": True})
+
+    # then the caption is still there, as the figure's accessible name, but not shown
+    assert '<figcaption class="visually-hidden">Agreement</figcaption>' in html
+
+
 def test_text_from_data_is_escaped_in_every_part_of_the_rendered_chart():
     # given names typed by users in the title, the axis labels and the series
     chart = Chart(HOSTILE, Axis(HOSTILE, labels=(HOSTILE,)), Axis(HOSTILE, HOSTILE),

@@ -5,7 +5,7 @@ run's curves; and the data stays readable, as a table, with JavaScript off."""
 import re
 
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, Locator, Page, expect
 
 from common.jobs import JobState
 from tests.training.run_helpers import project_with_listwise_snapshot
@@ -14,6 +14,7 @@ from training.runs.models import RunMetric, TrainingRun
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 CURVES = ("Training loss", "Training pair accuracy", "Learning rate")
+SMOOTHABLE = CURVES[:2]
 
 
 def finished_reward_run():
@@ -66,11 +67,15 @@ def test_the_run_page_draws_its_curves_with_uplot_and_shows_values_on_hover(
         re.compile(r"^\d\.\d{3}$")
     )
 
-    # when the smoothing of one curve is set, then every curve of the run follows it
+    # when the smoothing of one curve is set, then every measured curve of the run follows it
+    # (the learning rate is a schedule the run sets: it is drawn as it is, with no slider)
     sliders = curves.locator(".chart-smooth input[type=range]")
-    expect(sliders).to_have_count(len(CURVES))
+    expect(sliders).to_have_count(len(SMOOTHABLE))
     sliders.first.fill("0.9")
-    expect(curves.locator(".chart-smooth output")).to_have_text(["0.90"] * len(CURVES))
+    expect(curves.locator(".chart-smooth output")).to_have_text(["0.90"] * len(SMOOTHABLE))
+    learning_rate = curves.filter(has=page.locator("figcaption", has_text="Learning rate"))
+    expect(learning_rate.locator(".chart-smooth")).to_have_count(0)
+    expect(learning_rate.locator(".u-legend .u-series", has_text="(raw)")).to_have_count(0)
 
     # and the data tables are folded away, one click from view, with no page error
     expect(page.locator("#run-curves details.chart-data[open]")).to_have_count(0)
@@ -145,3 +150,57 @@ def test_without_javascript_the_chart_data_is_a_table_or_a_summary(
         )
     finally:
         plain.close()
+
+
+def coloured_pixels(chart: Locator) -> int:
+    """How many pixels of a chart's canvas are strongly coloured: its series, not the grey
+    grid or the dark text."""
+    return chart.locator(".chart-plot canvas").evaluate(
+        """canvas => {
+            const data = canvas.getContext("2d").getImageData(0, 0, canvas.width, canvas.height).data;
+            let count = 0;
+            for (let i = 0; i < data.length; i += 4) {
+                const rgb = [data[i], data[i + 1], data[i + 2]];
+                if (data[i + 3] > 0 && Math.max(...rgb) - Math.min(...rgb) > 80) count += 1;
+            }
+            return count;
+        }"""
+    )
+
+
+def test_the_compare_page_marks_single_eval_points_and_colours_each_raw_trace_as_its_run(
+    page: Page, live_server, log_in, page_errors
+):
+    # given two finished reward runs, each with one evaluation at its last step
+    project, first, engineer = finished_reward_run()
+    second = TrainingRun.objects.create(project=project, kind="reward", snapshot=first.snapshot,
+                                        state=JobState.SUCCEEDED)  # fmt: skip
+    for step in range(1, 41):
+        RunMetric.objects.create(run=second, step=step, values={"loss": 0.9 - step / 80})
+    for run, eval_loss in ((first, 0.6), (second, 0.5)):
+        RunMetric.objects.create(run=run, step=40, values={"eval_loss": eval_loss})
+    log_in(engineer.username)
+
+    # when the engineer compares them
+    page.goto(f"{live_server.url}/p/{project.slug}/runs/compare/?run={first.pk}&run={second.pk}")
+
+    # then each run's single evaluation is drawn, as a point marker
+    charts = page.locator("figure.chart")
+    evaluation = charts.filter(has=page.locator("figcaption", has_text="Eval loss"))
+    expect(evaluation.locator(".chart-plot canvas")).to_have_count(1)
+    assert coloured_pixels(evaluation) > 40
+
+    # and each run's raw trace is a faint version of its own colour, not one shared grey
+    loss = charts.filter(has=page.locator("figcaption", has_text="Training loss"))
+    legend = loss.locator(".u-legend")
+    for run in (first, second):
+        name = f"run {run.pk} {run.name}".strip()
+        line, raw = (
+            legend.locator(".u-series").filter(has=page.get_by_text(label, exact=True))
+            .locator(".u-marker") for label in (name, f"{name} (raw)")
+        )  # fmt: skip
+        colour = line.evaluate("e => getComputedStyle(e).borderColor")
+        faint = raw.evaluate("e => getComputedStyle(e).borderColor")
+        own = "rgba(" + colour.removeprefix("rgb(").removesuffix(")")
+        assert faint.startswith(own), (colour, faint)
+    assert page_errors == []

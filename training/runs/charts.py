@@ -55,6 +55,14 @@ CURVES = {
     ),
 }  # fmt: skip
 STEP = charts.Axis("training step", format="{:.0f}")
+# Curves a run sets rather than measures (schedules): smoothing one would draw a value the run
+# never had (a 1e-4 peak as 0.88e-4), so they are drawn raw, without a slider.
+SCHEDULES = frozenset({"lr", "kl_coef", "beta"})
+
+
+def smoothable(names: tuple[str, ...]) -> bool:
+    """Whether a chart of these metrics is noisy enough to offer smoothing: not a schedule."""
+    return not SCHEDULES.issuperset(names)
 
 
 def _y(y_title: str, fmt: str, **options) -> charts.Axis:
@@ -64,7 +72,8 @@ def _y(y_title: str, fmt: str, **options) -> charts.Axis:
 
 
 def run_curves(run: TrainingRun) -> list[charts.Chart]:
-    """A chart per curve of the run's kind, over training steps, smoothable."""
+    """A chart per curve of the run's kind, over training steps, smoothable unless it is a
+    schedule (the learning rate)."""
     spec = run_kind(run.kind)
     groups = CURVES.get(spec.charts, CURVES["reward"])
     series = run_series(run, tuple(n for _, _, names, _ in groups for n in names))
@@ -73,7 +82,7 @@ def run_curves(run: TrainingRun) -> list[charts.Chart]:
         lines = [charts.Series(n.replace("_", " "), series[n]) for n in names if series[n]]
         out.append(charts.Chart(title, STEP, _y(y_title, fmt),
                                 lines or [charts.Series(names[0].replace("_", " "), [])],
-                                smooth=True, group="run"))  # fmt: skip
+                                smooth=smoothable(names), group="run"))  # fmt: skip
     if spec.reward_against_kl:
         out.insert(1, _reward_against_kl(run))
     return out
@@ -221,7 +230,7 @@ def compare_charts(runs: list[TrainingRun], _fetched: dict | None = None) -> lis
         charts.Chart(
             title, STEP, _y(y_title, fmt),
             [charts.Series(f"run {r.pk} {r.name}".strip(), per_run[r.pk][name]) for r in runs],
-            smooth=True, group="compare",
+            smooth=smoothable((name,)), group="compare",
         )
         for name, (title, fmt, y_title) in shown.items()
         if sum(1 for r in runs if per_run[r.pk][name]) >= need
