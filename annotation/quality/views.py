@@ -162,13 +162,18 @@ def _refused_form(post, view, annotation_id: int, exc: ApplicationError) -> dict
         return None
     ranks = {r.pk: plain_int(post.get(f"rank-{r.pk}", "")) for _, r in view.responses}
     unranked = [pk for pk, rank in ranks.items() if rank is None]
+    field = exc.extra.get("field", "")
+    # The API's messages start with the field's name ("comment: say what…"); the page shows
+    # the message at that field instead.
+    message = exc.message.removeprefix(f"{field}: ") if field else exc.message
     return {
         "annotation_id": annotation_id,
-        "message": exc.message,
+        "message": message[:1].upper() + message[1:],
+        "at": field if field in ("comment", "ranking") else "",
         "comment": post.get("comment", ""),
         "ranks": ranks,
         # autofocus scrolls the form into view at the field to fix (the page opens at its top)
-        "focus": unranked[0] if exc.extra.get("field") == "ranking" and unranked else "comment",
+        "focus": unranked[0] if field == "ranking" and unranked else "comment",
     }
 
 

@@ -222,3 +222,41 @@ def test_an_annotators_own_page_shows_their_figures_but_never_gold(db):
     # and the history page leads there
     history = _client(person).get(f"/p/{project.slug}/history/").content.decode()
     assert f"/p/{project.slug}/quality/me/" in history
+
+
+def test_a_reject_without_a_comment_says_so_at_the_comment_box(annotated):
+    # given: a reviewer on an item with an annotation to review
+    project, one, _, reviewer, _ = annotated
+    item = Item.objects.filter(project=project).first()
+    theirs = Annotation.objects.get(item=item, user=one)
+
+    # when they click Reject with an empty comment
+    response = _client(reviewer).post(
+        f"/p/{project.slug}/review/items/{item.pk}/annotations/{theirs.pk}/reject/",
+        {"comment": "", "then": "next"},
+    )
+
+    # then: nothing is stored; the message, in words without the field's raw name, sits at
+    # that annotation's comment box, which points at it and takes the focus
+    assert response.status_code == 400 and not Review.objects.exists()
+    page = response.content.decode()
+    form = page.split(f'data-annotation="{theirs.pk}"')[1].split("</form>")[0]
+    box = form.split('<div class="field has-error">')[1].split("</div>")[0]
+    assert f'id="review-comment-{theirs.pk}-error" role="alert" data-review-error>Say what is wrong' in box
+    assert f'aria-describedby="review-comment-{theirs.pk}-help review-comment-{theirs.pk}-error"' in box
+    assert 'aria-invalid="true"' in box and " autofocus" in box
+    assert "comment:" not in page and page.count("data-review-error") == 1
+
+
+def test_the_review_page_says_a_reject_needs_a_comment_and_has_no_primary_verdict(annotated):
+    # given: a reviewer on an item with two annotations to review
+    project, _, _, reviewer, _ = annotated
+    item = Item.objects.filter(project=project).first()
+
+    # when they open it
+    page = _client(reviewer).get(f"/p/{project.slug}/review/items/{item.pk}/").content.decode()
+
+    # then: each comment box says it is needed to reject, and no verdict button is primary
+    assert page.count("required to reject") == page.count('name="comment"') >= 2
+    verdicts = page.split("<h2>Annotations</h2>")[1].split("<h2>Gold</h2>")[0]
+    assert 'class="primary"' not in verdicts
