@@ -242,8 +242,14 @@ def test_a_reject_without_a_comment_says_so_at_the_comment_box(annotated):
     page = response.content.decode()
     form = page.split(f'data-annotation="{theirs.pk}"')[1].split("</form>")[0]
     box = form.split('<div class="field has-error">')[1].split("</div>")[0]
-    assert f'id="review-comment-{theirs.pk}-error" role="alert" data-review-error>Say what is wrong' in box
-    assert f'aria-describedby="review-comment-{theirs.pk}-help review-comment-{theirs.pk}-error"' in box
+    assert (
+        f'id="review-comment-{theirs.pk}-error" role="alert" data-review-error>Say what is wrong'
+        in box
+    )
+    assert (
+        f'aria-describedby="review-comment-{theirs.pk}-help review-comment-{theirs.pk}-error"'
+        in box
+    )
     assert 'aria-invalid="true"' in box and " autofocus" in box
     assert "comment:" not in page and page.count("data-review-error") == 1
 

@@ -75,7 +75,12 @@ def test_a_bad_base_url_shows_at_the_base_url_field_without_its_raw_name(client)
     client.force_login(add_member(project, Role.ENGINEER, "eng"))
     response = client.post(
         f"/p/{project.slug}/loop/generators/",
-        {"name": "g", "kind": "openai", "base_url": "ftp://models.example.com/v1", "model_name": "m"},
+        {
+            "name": "g",
+            "kind": "openai",
+            "base_url": "ftp://models.example.com/v1",
+            "model_name": "m",
+        },
     )
     # then the refusal sits at Base URL, worded for people, and not above the form
     form = response.context["generator_form"]
