@@ -31,8 +31,47 @@ def _offer_finished_snapshots(field: forms.ModelChoiceField, project) -> None:
 
 
 def option_help(f: ConfigField) -> str:
-    """The help under an option: what it is, its unit and bounds."""
-    return "; ".join(part for part in (f.help, f.unit, f.bounds()) if part)
+    """The help under an option, as sentences a person would write: what it is (its
+    reason when the help only repeats the label), its unit where the bounds do not
+    name it and the name does not already say it, and its bounds in words."""
+    what = f.help
+    if what.lower() == option_label(f.name).lower() and f.reason:
+        what = f.reason
+    count = _count_unit(f)
+    if f.unit and not count and f.unit.lower() not in what.lower():
+        what = f"{what}, {f.unit}"
+    return " ".join(_sentence(part) for part in (what, _bounds_words(f, count)) if part)
+
+
+def _sentence(text: str) -> str:
+    text = text.strip()
+    first = text[:1].upper() if text[:1].isascii() else text[:1]  # β stays β
+    return first + text[1:] + ("" if text.endswith((".", "?", "!")) else ".")
+
+
+def _count_unit(f: ConfigField) -> str:
+    """The unit when it is a plain plural noun that reads after a number (``sequences``,
+    ``GPUs``); else empty."""
+    plain = f.unit.isalpha() and f.unit.endswith("s") and f.type in (int, float)
+    return f.unit if plain else ""
+
+
+def _bounds_words(f: ConfigField, unit: str) -> str:
+    """``At least 1 sequence``, ``More than 0 epochs``, ``From 0 to 1`` (empty: none)."""
+
+    def amount(value: float) -> str:
+        noun = unit[:-1] if unit and value == 1 else unit
+        return f"{value:g} {noun}".strip()
+
+    if f.type not in (int, float) or (f.min is None and f.max is None):
+        return ""
+    if f.max is None:
+        return f"{'More than' if f.exclusive_min else 'At least'} {amount(f.min)}"
+    if f.min is None:
+        return f"At most {amount(f.max)}"
+    if f.exclusive_min:
+        return f"More than {f.min:g}, at most {amount(f.max)}"
+    return f"From {f.min:g} to {amount(f.max)}"
 
 
 def option_form_field(f: ConfigField, *, initial: bool = True, low=None, high=None):
@@ -89,6 +128,7 @@ class OptionsForm(forms.Form):
             self.KINDS, self.SHOW_DEFAULTS = (kind,), True
             self.MAIN = tuple(n for n in PAGE_MAIN if n in RUN_KINDS[kind].option_names())
         kwargs.setdefault("prefix", None if kind else self.PREFIX)
+        kwargs.setdefault("label_suffix", "")  # labels without a colon, as on the settings page
         super().__init__(*args, **kwargs)
         self.options = option_fields(self.KINDS, initial=self.SHOW_DEFAULTS)
         self.fields.update(self.options)

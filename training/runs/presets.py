@@ -53,8 +53,14 @@ PRESETS = {
             "Quick CPU demo",
             "a few minutes on a laptop CPU: short sequences, few steps, one process",
             {
-                RunKind.REWARD: {"strategy": "feature", "epochs": 1, "batch_size": 8,
-                                 "max_length": 64, **_QUICK_TRAINING},
+                # A head on frozen features, at a head's rate, for a few epochs: on the
+                # demo's 231 pairs held-out accuracy 0.67 (12 pairs), training accuracy
+                # 0.67 -> 0.80, in about 20 s on 2 CPU cores. The head alone at the
+                # backbone's 5e-5 for 20 steps learned nothing (0.33-0.5, flat loss).
+                RunKind.REWARD: {"strategy": "feature", "epochs": 5, "batch_size": 8,
+                                 "max_length": 64, "lr": 5e-5, "head_lr": 3e-3,
+                                 "warmup": 0.05, **_QUICK_TRAINING, "max_steps": 0,
+                                 "log_every": 5},
                 RunKind.SFT: {"epochs": 1, "batch_size": 4, "max_length": 128,
                               **_QUICK_TRAINING},
                 RunKind.DPO: {"epochs": 1, "batch_size": 4, "max_length": 128,
