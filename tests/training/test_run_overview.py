@@ -90,3 +90,29 @@ def test_the_options_table_has_each_options_default_and_unit():
     assert rows["lr"]["value"] == "2e-05" and rows["lr"]["default"] == "5e-05"
     assert rows["lr"]["unit"] == "per step" and rows["lr"]["changed"]
     assert rows["epochs"]["default"] == "2" and not rows["epochs"]["changed"]
+
+
+def test_the_options_table_follows_the_config_and_leaves_out_what_does_not_apply():
+    # given a head-only reward run on the CPU, its options stored out of order
+    run = _run(kind="reward", hyperparameters={
+        "lr": 1e-3, "gpus": 1, "loss": "kwise", "seed": 0, "epochs": 3, "lora_r": 16,
+        "lora_alpha": 32, "top_layers": 2, "distributed": "ddp", "strategy": "feature",
+    })  # fmt: skip
+    # when its options table is read
+    rows = run_options_table(run)
+    keys = [row["key"] for row in rows]
+    # then the rows go in the config's order, without LoRA, top layers or DDP
+    assert keys == ["strategy", "epochs", "lr", "seed", "loss", "gpus"]
+    # and a unit that repeats the name is left out
+    units = {row["key"]: row["unit"] for row in rows}
+    assert units["seed"] == "" and units["gpus"] == "" and units["epochs"] == ""
+    assert units["lr"] == "per step"
+    # a LoRA run on several GPUs keeps its LoRA shape and how the GPUs share the work
+    lora = _run(kind="reward", hyperparameters={"strategy": "lora", "lora_r": 8, "gpus": 2,
+                                                "distributed": "ddp", "top_layers": 2})  # fmt: skip
+    assert [row["key"] for row in run_options_table(lora)] == [
+        "strategy",
+        "lora_r",
+        "gpus",
+        "distributed",
+    ]

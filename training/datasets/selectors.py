@@ -6,9 +6,11 @@ from itertools import islice
 from django.shortcuts import get_object_or_404
 
 from common.jobs import JobState, job_waiting
-from common.labels import human, option_label
+from common.labels import human, option_label, option_rows
 from projects.permissions import Capability
 from projects.selectors import project_get_for_user
+from training.datasets.export.options import ExportOptions, Filters
+from training.datasets.export.splits import SPLIT_NAMES
 from training.datasets.models import DatasetSnapshot, SnapshotFile
 from training.datasets.services.snapshots import snapshot_file_open, snapshot_progress
 
@@ -81,7 +83,26 @@ def snapshot_page(snapshot: DatasetSnapshot) -> dict:
         "empty_outputs": snapshot_empty_outputs(snapshot) if done else [],
         "preview": snapshot_preview(snapshot, files) if done else None,
         "waiting": None if snapshot.is_finished else job_waiting(snapshot),
+        "option_rows": snapshot_option_rows(snapshot.options),
     }
+
+
+def _ordered(values: dict, order) -> dict:
+    """``values`` with the keys of ``order`` first, in that order, then the rest."""
+    rank = {key: i for i, key in enumerate(order)}
+    return dict(sorted(values.items(), key=lambda item: rank.get(item[0], len(rank))))
+
+
+def snapshot_option_rows(options: dict) -> list[tuple[str, str, str]]:
+    """The snapshot's options table in the order the export declares them (the stored
+    JSON sorts its keys by length): formats first, splits train, validation, test, the
+    filters last."""
+    options = dict(options or {})
+    if isinstance(options.get("splits"), dict):
+        options["splits"] = _ordered(options["splits"], SPLIT_NAMES)
+    if isinstance(options.get("filters"), dict):
+        options["filters"] = _ordered(options["filters"], Filters.__dataclass_fields__)
+    return option_rows(_ordered(options, ExportOptions.__dataclass_fields__))
 
 
 def snapshot_formats(files: list[SnapshotFile]) -> list[dict]:

@@ -302,16 +302,46 @@ def _train_rows(snapshot: DatasetSnapshot | None) -> list[tuple[str, int]]:
     return [(human(fmt), per.get("train", 0)) for fmt, per in counts.items() if per]
 
 
+# Options that only matter under some other option's value (the run page leaves the
+# others out): a reward model's top layers under ``layerwise``, its LoRA shape under
+# ``lora``; a policy's LoRA alpha with a LoRA rank; how GPUs share work with several.
+# Kinds without ``strategy`` (the policy kinds) always use ``lora_r`` (0: no LoRA).
+OPTION_APPLIES = {
+    "top_layers": lambda v: v.get("strategy", "layerwise") == "layerwise",
+    "lora_r": lambda v: v.get("strategy", "lora") == "lora",
+    "lora_alpha": lambda v: (
+        v["strategy"] == "lora" if "strategy" in v else (v.get("lora_r") or 0) > 0
+    ),
+    "distributed": lambda v: (v.get("gpus") or 1) > 1,
+}
+
+
+def option_applies(name: str, values: dict) -> bool:
+    """Whether option ``name`` does anything in a run with these (all) option values."""
+    rule = OPTION_APPLIES.get(name)
+    return rule is None or bool(rule(values))
+
+
 def run_options_table(run: TrainingRun) -> list[dict]:
-    """The run's options as rows (name, value, default, unit), each marked when it differs
-    from its kind's default."""
+    """The run's options as rows (name, value, default, unit) in the order its config
+    declares them, those that do not apply to it left out (``OPTION_APPLIES``), each
+    marked when it differs from its kind's default; no unit where it repeats the name."""
     spec = RUN_KINDS.get(run.kind)
     defaults = {f.name: f.default for f in spec.options()} if spec else {}
-    rows = run_settings(run.kind, run.hyperparameters)
+    values = {**defaults, **run.hyperparameters}
+    order = {name: i for i, name in enumerate(defaults)}
+    rows = [
+        row
+        for row in run_settings(run.kind, run.hyperparameters)
+        if option_applies(row["key"], values)
+    ]
+    rows.sort(key=lambda row: order.get(row["key"], len(order)))  # stable: the rest last
     for row in rows:
         default = defaults.get(row["key"], run.hyperparameters.get(row["key"]))
         row["default"] = human(default) if row["key"] in defaults else "—"
         row["changed"] = row["key"] in defaults and run.hyperparameters.get(row["key"]) != default
+        if row["unit"] and row["unit"].lower() in row["label"].lower():
+            row["unit"] = ""
     return rows
 
 
