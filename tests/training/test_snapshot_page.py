@@ -54,3 +54,31 @@ def test_a_snapshot_that_has_not_finished_has_no_preview(db):
     snapshot.state = "running"
     page = snapshot_page(snapshot)
     assert page["preview"] is None and page["files"] == [] and page["split_rows"] is None
+
+
+def test_the_options_table_goes_in_the_exports_order():
+    # given options as the database gives them back (JSON keys sorted by length)
+    from training.datasets.selectors import snapshot_option_rows
+
+    stored = {"seed": 0, "style": "conversational", "splits": {"test": 0.1, "train": 0.9},
+              "filters": {"review": "any", "rounds": []}, "formats": ["pairwise"]}  # fmt: skip
+    # when the table's rows are read
+    keys = [key for _, _, key in snapshot_option_rows(stored)]
+    # then they follow the export's declaration: formats, splits training before test
+    assert keys == ["formats", "splits.train", "splits.test", "seed", "style",
+                    "filters.rounds", "filters.review"]  # fmt: skip
+
+
+def test_the_export_form_is_on_the_design_system_with_one_export_button(db):
+    # given an engineer on the snapshots page
+    project, _, engineer = project_with_listwise_snapshot(4, formats=("pairwise",))
+    client = Client()
+    client.force_login(engineer)
+    html = client.get(f"/p/{project.slug}/snapshots/").content.decode()
+    # then the form is a design-system form with grouped fields and folded filters
+    assert 'class="form snapshot-form" novalidate' in html
+    assert "<legend>Splits</legend>" in html and "<summary>Filters</summary>" in html
+    # labels without colons, help at the fields, and one call to action
+    assert '<label for="id_seed">Random seed <span' in html and "Random seed:" not in html
+    assert 'id="id_test_helptext"' in html
+    assert ">New snapshot</a>" not in html
