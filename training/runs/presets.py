@@ -55,7 +55,7 @@ PRESETS = {
             {
                 # A head on frozen features, at a head's rate, for a few epochs: on the
                 # demo's 231 pairs held-out accuracy 0.67 (12 pairs), training accuracy
-                # 0.67 -> 0.80, in about 20 s on 2 CPU cores. The head alone at the
+                # 0.67 -> 0.80, in 12 s on 2 CPU cores. The head alone at the
                 # backbone's 5e-5 for 20 steps learned nothing (0.33-0.5, flat loss).
                 RunKind.REWARD: {"strategy": "feature", "epochs": 5, "batch_size": 8,
                                  "max_length": 64, "lr": 5e-5, "head_lr": 3e-3,
