@@ -90,3 +90,23 @@ def test_a_bad_base_url_shows_at_the_base_url_field_without_its_raw_name(client)
     block = page.split('data-field="base_url"')[1].split('<div class="field')[0]
     assert 'id="id_base_url_error"' in block
     assert "base_url:" not in page
+
+
+def test_a_refused_settings_save_leaves_the_page_showing_the_saved_project(client):
+    # given a project that serves items as imported, with three annotators per item
+    project = make_project(slug="loop-refused", overlap=3)
+    client.force_login(project.memberships.get(role=Role.MANAGER).user)
+
+    # when its manager asks for disagreement top-ups capped below the overlap
+    response = client.post(
+        f"/p/{project.slug}/loop/settings/",
+        {"acquisition_rule": "disagreement", "disagreement_threshold": "0.5",
+         "disagreement_cap": "1", "assist_mode": project.assist_mode},
+    )  # fmt: skip
+
+    # then the save is refused, and the page still shows the project as it is saved
+    assert response.context["settings_form"].errors
+    assert response.context["project"].acquisition_rule == project.acquisition_rule
+    project.refresh_from_db()
+    assert project.acquisition_rule != "disagreement"
+

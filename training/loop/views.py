@@ -5,6 +5,8 @@ Managers and engineers see it; managers change the pre-ranking and acquisition
 settings, engineers add generators, both start rounds.
 """
 
+import copy
+
 from django.contrib import messages
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
@@ -73,7 +75,8 @@ def _saved(form, save) -> bool:
 @require_POST
 @project_view(Capability.MANAGE)
 def loop_settings_save(request, project):
-    form = LoopSettingsForm(request.POST, instance=project)
+    # Its own copy: validating fills the instance, and the page shows the saved project.
+    form = LoopSettingsForm(request.POST, instance=copy.copy(project))
     if _saved(form, lambda f: project_update(project=project, **f.changed_settings())):
         return redirect("loop", slug=project.slug)
     return _loop_render(request, project, settings_form=form)
