@@ -109,4 +109,3 @@ def test_a_refused_settings_save_leaves_the_page_showing_the_saved_project(clien
     assert response.context["project"].acquisition_rule == project.acquisition_rule
     project.refresh_from_db()
     assert project.acquisition_rule != "disagreement"
-
