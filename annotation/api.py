@@ -5,18 +5,16 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from annotation.selectors import assignment_view
 from annotation.serializers import (
     AnnotationOutSerializer,
     AssignmentOutSerializer,
     SkipInputSerializer,
     SubmitInputSerializer,
 )
-from annotation.services.claiming import assignment_claim, assignment_heartbeat, assignment_skip
+from annotation.services.claim_flow import claim_next
+from annotation.services.claiming import assignment_heartbeat, assignment_skip
 from annotation.services.submission import annotation_submit
 from common.api.bodies import valid_data
-from projects.permissions import Capability
-from projects.selectors import project_get_for_user
 
 
 class ClaimApi(APIView):
@@ -28,11 +26,10 @@ class ClaimApi(APIView):
         },
     )
     def post(self, request, slug):
-        project = project_get_for_user(slug=slug, user=request.user, capability=Capability.ANNOTATE)
-        assignment = assignment_claim(user=request.user, project=project)
-        if assignment is None:
+        claimed = claim_next(slug=slug, user=request.user)
+        if claimed.view is None:
             return Response(status=status.HTTP_204_NO_CONTENT)
-        return Response(AssignmentOutSerializer(assignment_view(assignment)).data)
+        return Response(AssignmentOutSerializer(claimed.view).data)
 
 
 class SubmitApi(APIView):

@@ -245,7 +245,8 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # --- REST API ---------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        # The token's user from the cache, not a query per request (common/api/token_auth.py).
+        "common.api.token_auth.CachedTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -301,3 +302,8 @@ if PREFLAB_PROJECT_CREATORS not in {"superusers", "managers", "everyone"}:
 # Claiming: how many leases one annotator may hold at once (the current item plus
 # one prefetched so the next switch is instant).
 PREFLAB_MAX_LEASES_PER_USER = 2
+
+# API tokens: how long the user a token names is answered from the cache instead of a
+# query. Revoking a token or saving its user drops the entry at once; this bounds only
+# changes made by bulk updates that send no signal (common/api/token_auth.py).
+PREFLAB_TOKEN_CACHE_SECONDS = env_int("PREFLAB_TOKEN_CACHE_SECONDS", 300)

@@ -8,5 +8,7 @@ class ProjectsConfig(SubdomainModelsConfig):
 
     def ready(self) -> None:
         from common.api import strict_json
+        from common.api.token_auth import token_cache_connect
 
         strict_json.install()
+        token_cache_connect()

@@ -30,7 +30,7 @@ from annotation.services.gold_queue import gold_candidate, gold_due
 from annotation.services.index_probe import ProbeExists
 from annotation.services.suggestions import suggested_order
 from common.errors import ApplicationError, ConflictError, NotFoundError
-from projects.models import Project
+from projects.models import Membership, Project
 from projects.permissions import Capability, has_capability, paused_reason
 from projects.selectors import guideline_needs_ack
 
@@ -50,9 +50,13 @@ class AnnotatorPaused(ConflictError):
     code = "annotator_paused"
 
 
-def work_allowed_check(*, project: Project, user) -> None:
+def work_allowed_check(*, project: Project, user, needs_ack: bool | None = None) -> None:
     """Any work (claiming, writing) waits until the current guidelines are acknowledged,
-    and stops while quality control has the annotator paused."""
+    and stops while quality control has the annotator paused.
+
+    ``needs_ack``: whether the current guidelines still await the user's acknowledgement,
+    when the caller read it already (the claim's gate); None reads it here.
+    """
     if project.archived:
         raise ConflictError("this project is archived; it takes no more work")
     paused = paused_reason(user, project)
@@ -60,7 +64,9 @@ def work_allowed_check(*, project: Project, user) -> None:
         raise AnnotatorPaused(
             f"your work in this project is paused until a manager resumes it: {paused}"
         )
-    if guideline_needs_ack(project=project, user=user) is not None:
+    if needs_ack is None:
+        needs_ack = guideline_needs_ack(project=project, user=user) is not None
+    if needs_ack:
         raise GuidelinesNotAcknowledged(
             "acknowledge the current guidelines before starting work",
             extra={"guidelines_url": f"/p/{project.slug}/guidelines/"},
@@ -80,7 +86,7 @@ def _allowed_batches(*, user, project: Project):
     )
 
 
-def _reap_due(project: Project) -> bool:
+def reap_due(project: Project) -> bool:
     try:
         return cache.add(f"preflab:reap:{project.pk}", True, timeout=REAP_EVERY_SECONDS)
     except Exception:  # the cache is down: reap every time rather than fail the claim
@@ -148,22 +154,30 @@ def assignment_claim(
     """
     work_allowed_check(project=project, user=user)
     now = timezone.now()
-    if _reap_due(project):
+    if reap_due(project):
         assignments_reap_expired(project=project, now=now)
-    assignment = _claim_locked(user=user, project=project, exclude_ids=exclude_ids, now=now)
+    assignment = claim_locked(user=user, project=project, exclude_ids=exclude_ids, now=now)
     if assignment is None and assignments_reap_expired(project=project, now=now):
-        assignment = _claim_locked(user=user, project=project, exclude_ids=exclude_ids, now=now)
+        assignment = claim_locked(user=user, project=project, exclude_ids=exclude_ids, now=now)
     return assignment
 
 
-def _claim_locked(*, user, project: Project, exclude_ids: tuple[int, ...], now: datetime):
-    with transaction.atomic():
-        # One claim per user at a time: a double click or a second tab waits here
-        # instead of leasing a second item. NO KEY UPDATE, not UPDATE: a submit of the
-        # same user checks its foreign key to this row at commit (KEY SHARE) while we
-        # wait below for its assignment, and UPDATE would deadlock with it.
+def claims_serialise(*, user, project: Project) -> None:
+    """One claim per user and project at a time: a double click or a second tab waits
+    here instead of leasing a second item. The lock is the membership row's, which the
+    one-statement claim's gate takes too (``claim_flow``); a superuser who is no member
+    waits on their user row. NO KEY UPDATE, not UPDATE: a submit of the same user checks
+    its foreign key to the user row at commit (KEY SHARE) while a claim waits for its
+    assignment, and UPDATE would deadlock with it."""
+    membership = Membership.objects.select_for_update(no_key=True)
+    if membership.filter(user=user, project=project).values_list("pk").first() is None:
         user_rows = get_user_model().objects.select_for_update(no_key=True)
         user_rows.filter(pk=user.pk).values_list("pk").first()
+
+
+def claim_locked(*, user, project: Project, exclude_ids: tuple[int, ...], now: datetime):
+    with transaction.atomic():
+        claims_serialise(user=user, project=project)
         # Locked so that a submit or skip in flight finishes first and its lease is
         # read as it ends, never renewed and served again once submitted.
         held = list(

@@ -1,0 +1,128 @@
+"""A claim from the project's slug to what the annotator is shown, in as few statements as
+the database allows.
+
+On PostgreSQL, for a member, a claim is one transaction of two statements:
+
+1. the gate: the member's row, locked ``FOR NO KEY UPDATE`` (one claim per user at a
+   time), with the project, the role, the pause and whether the current guidelines are
+   acknowledged;
+2. the claim statement (``claim_statement.py``): renew or lease, and read the item.
+
+Everything else takes the general path (``claiming.assignment_claim``, then
+``assignment_view``), in the same transaction when the gate was passed: a claim that
+serves a gold item (a draw at the project's gold rate), an assisted project (the
+suggestion reads the reward model's scores), SQLite, and anyone the gate does not know
+(a superuser who is no member, a stranger: the general path answers 404 or 403).
+Expired leases go back to the pool every few seconds per project (``reap_due``) and at
+once when the pool looks empty, as on the general path.
+"""
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import Exists, OuterRef, Subquery
+from django.utils import timezone
+
+from annotation.selectors import LETTERS, AssignmentView, ShownResponse, assignment_view
+from annotation.services.claim_statement import Claimed, claim_run
+from annotation.services.claiming import (
+    assignment_claim,
+    assignments_reap_expired,
+    claim_locked,
+    reap_due,
+    work_allowed_check,
+)
+from annotation.services.gold_queue import gold_due
+from projects.models import AssistMode, Guideline, GuidelineAck, Membership, Project
+from projects.permissions import Capability, has_capability, remember_role
+from projects.selectors import project_get_for_user
+
+
+@dataclass(frozen=True)
+class ClaimOutcome:
+    project: Project
+    view: AssignmentView | None  # None: nothing left for this annotator
+
+
+def _gate_locked(*, slug: str, user) -> Membership | None:
+    """The user's membership of the project, locked, with its project and whether the
+    current guidelines await their acknowledgement (``needs_ack``); None: not a member."""
+    current = Guideline.objects.filter(project=OuterRef("project_id")).order_by("-version")
+    acked = GuidelineAck.objects.filter(guideline=OuterRef("pk"), user_id=user.pk)
+    unacked = current.annotate(unread=~Exists(acked)).values("unread")[:1]
+    return (
+        Membership.objects.select_for_update(no_key=True, of=("self",))
+        .select_related("project")
+        .filter(project__slug=slug, user_id=user.pk)
+        .annotate(needs_ack=Subquery(unacked))
+        .first()
+    )
+
+
+def _shown(claimed: Claimed) -> AssignmentView:
+    order = claimed.assignment.display_order
+    return AssignmentView(
+        assignment=claimed.assignment,
+        messages=claimed.messages,
+        responses=[
+            ShownResponse(id=rid, letter=LETTERS[index], text=claimed.texts[rid])
+            for index, rid in enumerate(order)
+        ],
+    )
+
+
+def _one_statement_fits(project: Project) -> bool:
+    """Whether this claim can be the claim statement: no gold draw, no suggestion."""
+    assisted = project.assist_mode == AssistMode.ASSISTED and project.reward_model_id is not None
+    return not assisted and not gold_due(project)
+
+
+def _claim_gated(*, slug: str, user, exclude_ids: tuple[int, ...]) -> ClaimOutcome | None:
+    """The claim behind the gate; None when the gate does not know the user."""
+    with transaction.atomic():
+        membership = _gate_locked(slug=slug, user=user)
+        if membership is None:
+            return None
+        project = membership.project
+        paused = (membership.paused_reason or "paused") if membership.paused_at else None
+        remember_role(user, project, membership.role, paused=paused)
+        if not has_capability(user, project, Capability.ANNOTATE):
+            return None  # the general path words the refusal
+        work_allowed_check(project=project, user=user, needs_ack=bool(membership.needs_ack))
+        now = timezone.now()
+        if reap_due(project):
+            assignments_reap_expired(project=project, now=now)
+        if _one_statement_fits(project):
+            claimed = claim_run(
+                user_id=user.pk,
+                project_id=project.pk,
+                now=now,
+                lease_end=now + timedelta(minutes=project.lease_minutes),
+                exclude_ids=exclude_ids,
+                max_leases=settings.PREFLAB_MAX_LEASES_PER_USER,
+            )
+            return ClaimOutcome(project, _shown(claimed) if claimed else None)
+        assignment = claim_locked(user=user, project=project, exclude_ids=exclude_ids, now=now)
+        return ClaimOutcome(project, assignment_view(assignment) if assignment else None)
+
+
+def claim_next(*, slug: str, user, exclude_ids: tuple[int, ...] = ()) -> ClaimOutcome:
+    """The user's live lease in the project, else a newly leased item, else nothing.
+
+    Raises what ``project_get_for_user`` and ``assignment_claim`` raise: 404 for
+    strangers, 403 without the annotate capability, 409 while paused or before the
+    current guidelines are acknowledged.
+    """
+    if connection.vendor == "postgresql":
+        outcome = _claim_gated(slug=slug, user=user, exclude_ids=exclude_ids)
+        if outcome is not None and outcome.view is None:
+            # An empty pool may be leases that ran out: return them and look once more.
+            if assignments_reap_expired(project=outcome.project):
+                outcome = _claim_gated(slug=slug, user=user, exclude_ids=exclude_ids)
+        if outcome is not None:
+            return outcome
+    project = project_get_for_user(slug=slug, user=user, capability=Capability.ANNOTATE)
+    assignment = assignment_claim(user=user, project=project, exclude_ids=exclude_ids)
+    return ClaimOutcome(project, assignment_view(assignment) if assignment else None)
