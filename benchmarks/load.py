@@ -6,6 +6,7 @@ import random
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 MAX_ERRORS_IN_A_ROW = 50  # an annotator stops here rather than hammer a broken server
@@ -99,10 +100,21 @@ class LevelRun:
 
 
 def level_run(
-    *, port: int, tokens: list[str], slug: str, duration: float, warmup: float, cycles: int
+    *,
+    port: int,
+    tokens: list[str],
+    slug: str,
+    duration: float,
+    warmup: float,
+    cycles: int,
+    annotator: Callable[..., Annotator] = Annotator,
 ) -> LevelRun:
-    """Run one annotator thread per token until the deadline (or for ``cycles`` cycles each)."""
-    annotators = [Annotator(port=port, token=token, slug=slug) for token in tokens]
+    """Run one annotator thread per token until the deadline (or for ``cycles`` cycles each).
+
+    ``annotator`` builds each one from (port=, token=, slug=): another server's loop (such as
+    benchmarks/label_studio.py's) subclasses Annotator and overrides ``cycle``.
+    """
+    annotators = [annotator(port=port, token=token, slug=slug) for token in tokens]
     gate = threading.Barrier(len(annotators) + 1)
     plan: dict[str, float] = {}
 
