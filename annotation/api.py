@@ -10,11 +10,13 @@ from annotation.serializers import (
     AssignmentOutSerializer,
     SkipInputSerializer,
     SubmitInputSerializer,
+    SubmitOutSerializer,
 )
 from annotation.services.claim_flow import claim_next
 from annotation.services.claiming import assignment_heartbeat, assignment_skip
 from annotation.services.submission import annotation_submit
 from common.api.bodies import valid_data
+from common.errors import ApplicationError
 
 
 class ClaimApi(APIView):
@@ -35,18 +37,33 @@ class ClaimApi(APIView):
 class SubmitApi(APIView):
     @extend_schema(
         request=SubmitInputSerializer,
-        responses={201: AnnotationOutSerializer, 200: AnnotationOutSerializer},
+        responses={201: SubmitOutSerializer, 200: SubmitOutSerializer},
     )
     def post(self, request, assignment_id):
         data = valid_data(SubmitInputSerializer, request)
         token = data.pop("client_token", None)
+        wants_next = data.pop("next", False)
         annotation, created = annotation_submit(
             assignment_id=assignment_id, user=request.user, payload=data, client_token=token
         )
-        return Response(
-            AnnotationOutSerializer(annotation).data,
-            status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
-        )
+        body = AnnotationOutSerializer(annotation).data
+        if wants_next:
+            body.update(_next_for(request.user, annotation))
+        return Response(body, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+
+
+def _next_for(user, annotation) -> dict:
+    """The ``next`` and ``next_refused`` fields: the claim that follows a stored submit.
+
+    A refusal (paused meanwhile, new guidelines) is reported beside the stored annotation,
+    never as the request's error: the submit itself succeeded.
+    """
+    try:
+        claimed = claim_next(project=annotation.project, user=user)
+    except ApplicationError as exc:
+        return {"next": None, "next_refused": {"code": exc.code, "message": exc.message}}
+    view = claimed.view
+    return {"next": AssignmentOutSerializer(view).data if view else None, "next_refused": None}
 
 
 class SkipApi(APIView):

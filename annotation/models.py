@@ -149,6 +149,9 @@ class Item(models.Model):
     # lowering the overlap below the live leases leaves a debt that skips pay back.
     open_slots = models.SmallIntegerField()
     submitted_count = models.PositiveSmallIntegerField(default=0)
+    # Set by the submit that changed the item's judgements, cleared by quality control's
+    # worker once the item's figures are recomputed: the submit never waits for them.
+    stats_stale = models.BooleanField(default=False, db_default=False)
     # Gold items carry a known ranking (tiers of response ids); they sit outside the
     # overlap pool (open_slots 0) and are served at the project's gold rate instead.
     is_gold = models.BooleanField(default=False)
@@ -166,6 +169,7 @@ class Item(models.Model):
                 condition=Q(open_slots__gt=0),
                 name="item_claimable",
             ),
+            models.Index("project", "id", condition=Q(stats_stale=True), name="item_stats_stale"),
         ]
 
     def __str__(self) -> str:

@@ -57,6 +57,14 @@ class SubmitInputSerializer(serializers.Serializer):
     rationale = serializers.CharField(required=False, allow_blank=True, trim_whitespace=False)
     time_spent_ms = serializers.IntegerField(required=False, min_value=0)
     client_token = serializers.CharField(required=False, max_length=64)
+    next = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text=(
+            "also claim your next item and return it as `next` in the same answer: one "
+            "request per annotation"
+        ),
+    )
 
 
 class SpanOutSerializer(serializers.Serializer):
@@ -89,3 +97,32 @@ class AnnotationOutSerializer(serializers.ModelSerializer):
 
 class SkipInputSerializer(serializers.Serializer):
     reason = serializers.CharField(required=False, allow_blank=True, max_length=200)
+
+
+class NextRefusedSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    message = serializers.CharField()
+
+
+class SubmitOutSerializer(AnnotationOutSerializer):
+    """The stored annotation; with ``next: true`` in the request, the next item too."""
+
+    next = AssignmentOutSerializer(
+        required=False,
+        allow_null=True,
+        help_text=(
+            "only when the request asked `next: true`: your next item, as the claim "
+            "answers it, or null when nothing is left for you"
+        ),
+    )
+    next_refused = NextRefusedSerializer(
+        required=False,
+        allow_null=True,
+        help_text=(
+            "only with `next: true`: why no next item was claimed although the annotation "
+            "is stored (paused by quality control, new guidelines to acknowledge)"
+        ),
+    )
+
+    class Meta(AnnotationOutSerializer.Meta):
+        fields = [*AnnotationOutSerializer.Meta.fields, "next", "next_refused"]

@@ -8,13 +8,12 @@ from django.views.decorators.http import require_POST
 from annotation.forms import judgement_payload_from_post
 from annotation.selectors import (
     annotator_progress,
-    assignment_view,
     generation_waiting,
     queue_empty_reason,
 )
+from annotation.services.claim_flow import claim_next
 from annotation.services.claiming import (
     GuidelinesNotAcknowledged,
-    assignment_claim,
     assignment_heartbeat,
     assignment_skip,
 )
@@ -34,8 +33,7 @@ def _wants_fragment(request) -> bool:
 
 
 def _claim_view(request, project, exclude: tuple[int, ...] = ()):
-    assignment = assignment_claim(user=request.user, project=project, exclude_ids=exclude)
-    return assignment_view(assignment) if assignment else None
+    return claim_next(user=request.user, project=project, exclude_ids=exclude).view
 
 
 def _item_context(project, view, request) -> dict:

@@ -6,8 +6,8 @@ Connected in ``AnnotationConfig.ready()``; they run in the sender's transaction.
 from django.dispatch import receiver
 
 from annotation.quality.services.annotator_quality import quality_refresh_soon
-from annotation.quality.services.gold import gold_score_check
 from annotation.quality.services.item_quality import item_quality_refresh
+from annotation.quality.services.stale_items import stale_items_refresh_soon
 from annotation.signals import annotation_revised, annotation_submitted
 from projects.signals import project_settings_changed
 
@@ -20,11 +20,9 @@ def settings_changed(sender, project, before: dict, **_) -> None:
 
 @receiver(annotation_submitted, dispatch_uid="annotation.quality.submitted")
 def submitted(sender, project, item_id: int, user_id: int, **_) -> None:
-    """The item's figures now, the annotator's gold score if it was gold, the project's
-    figures in the background."""
-    stats = item_quality_refresh(item_id=item_id)
-    if stats.basis.get("gold"):
-        gold_score_check(project=project, user_id=user_id)
+    """The item's figures (and the gold check) a second later, the project's figures in
+    the background: the submit marked the item stale and waits for neither."""
+    stale_items_refresh_soon(project.pk)
     quality_refresh_soon(project.pk)
 
 

@@ -5,6 +5,7 @@ from celery import shared_task
 from annotation.quality.services.annotator_quality import REFRESH_SECONDS
 from annotation.quality.services.item_quality import items_quality_refresh as refresh_items
 from annotation.quality.services.refresh import project_quality_refresh
+from annotation.quality.services.stale_items import stale_items_refresh as refresh_stale
 
 
 @shared_task(acks_late=True, name="annotation.quality_refresh")
@@ -20,3 +21,8 @@ def quality_refresh(project_id: int) -> dict:
 @shared_task(acks_late=True, name="annotation.items_quality_refresh")
 def items_quality_refresh(item_ids: list[int]) -> int:
     return refresh_items(item_ids=item_ids)
+
+
+@shared_task(acks_late=True, name="annotation.stale_items_refresh")
+def stale_items_refresh(project_id: int) -> int:
+    return refresh_stale(project_id=project_id)

@@ -46,7 +46,7 @@ class ClaimOutcome:
     view: AssignmentView | None  # None: nothing left for this annotator
 
 
-def _gate_locked(*, slug: str, user) -> Membership | None:
+def _gate_locked(*, where: dict, user) -> Membership | None:
     """The user's membership of the project, locked, with its project and whether the
     current guidelines await their acknowledgement (``needs_ack``); None: not a member."""
     current = Guideline.objects.filter(project=OuterRef("project_id")).order_by("-version")
@@ -55,7 +55,7 @@ def _gate_locked(*, slug: str, user) -> Membership | None:
     return (
         Membership.objects.select_for_update(no_key=True, of=("self",))
         .select_related("project")
-        .filter(project__slug=slug, user_id=user.pk)
+        .filter(**where, user_id=user.pk)
         .annotate(needs_ack=Subquery(unacked))
         .first()
     )
@@ -79,10 +79,10 @@ def _one_statement_fits(project: Project) -> bool:
     return not assisted and not gold_due(project)
 
 
-def _claim_gated(*, slug: str, user, exclude_ids: tuple[int, ...]) -> ClaimOutcome | None:
+def _claim_gated(*, where: dict, user, exclude_ids: tuple[int, ...]) -> ClaimOutcome | None:
     """The claim behind the gate; None when the gate does not know the user."""
     with transaction.atomic():
-        membership = _gate_locked(slug=slug, user=user)
+        membership = _gate_locked(where=where, user=user)
         if membership is None:
             return None
         project = membership.project
@@ -108,21 +108,30 @@ def _claim_gated(*, slug: str, user, exclude_ids: tuple[int, ...]) -> ClaimOutco
         return ClaimOutcome(project, assignment_view(assignment) if assignment else None)
 
 
-def claim_next(*, slug: str, user, exclude_ids: tuple[int, ...] = ()) -> ClaimOutcome:
-    """The user's live lease in the project, else a newly leased item, else nothing.
+def claim_next(
+    *,
+    user,
+    slug: str | None = None,
+    project: Project | None = None,
+    exclude_ids: tuple[int, ...] = (),
+) -> ClaimOutcome:
+    """The user's live lease in the project (by ``slug``, or the ``project`` a caller
+    already checked), else a newly leased item, else nothing.
 
     Raises what ``project_get_for_user`` and ``assignment_claim`` raise: 404 for
     strangers, 403 without the annotate capability, 409 while paused or before the
     current guidelines are acknowledged.
     """
+    where = {"project_id": project.pk} if project is not None else {"project__slug": slug}
     if connection.vendor == "postgresql":
-        outcome = _claim_gated(slug=slug, user=user, exclude_ids=exclude_ids)
+        outcome = _claim_gated(where=where, user=user, exclude_ids=exclude_ids)
         if outcome is not None and outcome.view is None:
             # An empty pool may be leases that ran out: return them and look once more.
             if assignments_reap_expired(project=outcome.project):
-                outcome = _claim_gated(slug=slug, user=user, exclude_ids=exclude_ids)
+                outcome = _claim_gated(where=where, user=user, exclude_ids=exclude_ids)
         if outcome is not None:
             return outcome
-    project = project_get_for_user(slug=slug, user=user, capability=Capability.ANNOTATE)
+    if project is None:
+        project = project_get_for_user(slug=slug, user=user, capability=Capability.ANNOTATE)
     assignment = assignment_claim(user=user, project=project, exclude_ids=exclude_ids)
     return ClaimOutcome(project, assignment_view(assignment) if assignment else None)

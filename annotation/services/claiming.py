@@ -22,16 +22,17 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
 from django.db import transaction
-from django.db.models import F, OuterRef, Q
+from django.db.models import BigIntegerField, Exists, F, OuterRef, Q, Subquery, Value
 from django.utils import timezone
 
-from annotation.models import Assignment, AssignmentState, Batch, Item, ItemResponse
+from annotation.models import Annotation, Assignment, AssignmentState, Batch, Item, ItemResponse
 from annotation.services.gold_queue import gold_candidate, gold_due
 from annotation.services.index_probe import ProbeExists
 from annotation.services.suggestions import suggested_order
 from common.errors import ApplicationError, ConflictError, NotFoundError
-from projects.models import Membership, Project
-from projects.permissions import Capability, has_capability, paused_reason
+from projects.labels.models import RatingDimension
+from projects.models import Guideline, GuidelineAck, Membership, Project
+from projects.permissions import Capability, has_capability, paused_reason, remember_role
 from projects.selectors import guideline_needs_ack
 
 logger = logging.getLogger(__name__)
@@ -215,18 +216,71 @@ def claim_locked(*, user, project: Project, exclude_ids: tuple[int, ...], now: d
         )
 
 
-def assignment_lock_own(*, assignment_id: int, user, project_id: int | None = None) -> Assignment:
+def assignment_lock_own(
+    *, assignment_id: int, user, project_id: int | None = None, **reads
+) -> Assignment:
     """Lock the user's assignment; only while they may still annotate in its project.
 
     Someone else's assignment, one in another project than ``project_id``, or one
     whose project the user has left is reported as missing, not forbidden: no leak.
+    The user's role comes in the same statement, and so do ``reads`` (expressions
+    annotated on the assignment, such as what a submit needs).
     """
-    assignments = Assignment.objects.select_for_update(of=("self",)).select_related("project")
+    member = Membership.objects.filter(project=OuterRef("project_id"), user_id=user.pk)
+    assignments = (
+        Assignment.objects.select_for_update(of=("self",))
+        .select_related("project")
+        .annotate(
+            viewer_role=Subquery(member.values("role")[:1]),
+            viewer_paused_at=Subquery(member.values("paused_at")[:1]),
+            viewer_paused_reason=Subquery(member.values("paused_reason")[:1]),
+            **reads,
+        )
+    )
     if project_id is not None:
         assignments = assignments.filter(project_id=project_id)
     assignment = assignments.filter(pk=assignment_id, user=user).first()
+    if assignment is not None:
+        paused = assignment.viewer_paused_at and (assignment.viewer_paused_reason or "paused")
+        remember_role(user, assignment.project, assignment.viewer_role, paused=paused or None)
     if assignment is None or not has_capability(user, assignment.project, Capability.ANNOTATE):
         raise NotFoundError(f"no assignment {assignment_id} for you")
+    return assignment
+
+
+def assignment_lock_for_submit(
+    *, assignment_id: int, user, client_token: str | None, project_id: int | None = None
+) -> Assignment:
+    """``assignment_lock_own`` for a submit, which reads in the same statement what it needs
+    besides: the annotation a retry stored under ``client_token`` (``token_annotation_id``),
+    the newest guideline version the user acknowledged (``guideline_read``) and whether
+    the project has a rubric (``has_rubric``)."""
+    acks = GuidelineAck.objects.filter(
+        user_id=user.pk, guideline__project=OuterRef("project_id")
+    ).order_by("-guideline__version")
+    stored = Annotation.objects.filter(user_id=user.pk, client_token=client_token)
+    assignment = assignment_lock_own(
+        assignment_id=assignment_id,
+        user=user,
+        project_id=project_id,
+        read_guideline_id=Subquery(acks.values("guideline_id")[:1]),
+        read_guideline_version=Subquery(acks.values("guideline__version")[:1]),
+        has_rubric=Exists(RatingDimension.objects.filter(project=OuterRef("project_id"))),
+        token_annotation_id=(
+            Subquery(stored.values("id")[:1])
+            if client_token
+            else Value(None, output_field=BigIntegerField())
+        ),
+    )
+    assignment.guideline_read = (
+        Guideline(
+            pk=assignment.read_guideline_id,
+            project_id=assignment.project_id,
+            version=assignment.read_guideline_version,
+        )
+        if assignment.read_guideline_id
+        else None
+    )
     return assignment
 
 

@@ -155,14 +155,28 @@ def tags_validate(*, project, response_ids: list[int], payload: dict) -> Tags:
 
 
 def tags_store(annotation, tags: Tags) -> None:
-    SpanTag.objects.bulk_create(
+    """Store the tags; the annotation keeps them as if prefetched, so showing it back reads
+    nothing more."""
+    spans = SpanTag.objects.bulk_create(
         SpanTag(
             annotation=annotation, response_id=s.response_id, label_id=s.label_id,
             start=s.start, end=s.end, note=s.note,
         )
         for s in tags.spans
     )  # fmt: skip
-    ResponseLabel.objects.bulk_create(
+    labels = ResponseLabel.objects.bulk_create(
         ResponseLabel(annotation=annotation, response_id=response_id, label_id=label_id)
         for response_id, label_id in tags.response_labels
     )
+    spans.sort(key=lambda span: (span.response_id, span.start, span.end, span.pk))
+    annotation._prefetched_objects_cache = {
+        "spans": _as_fetched(annotation.spans.all(), spans),
+        "response_labels": _as_fetched(annotation.response_labels.all(), labels),
+    }
+
+
+def _as_fetched(queryset, rows: list):
+    """The queryset as ``prefetch_related`` leaves it: its rows known, no query to run."""
+    queryset._result_cache = rows
+    queryset._prefetch_done = True
+    return queryset

@@ -3,12 +3,12 @@
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
 from annotation.models import Annotation, Assignment, AssignmentState, Item
-from annotation.services.claiming import assignment_lock_own, assignment_revive
+from annotation.services.claiming import assignment_lock_for_submit, assignment_revive
 from annotation.services.judgements import Judgement, judgement_validate, project_dimensions
 from annotation.services.review_sampling import review_selection
 from annotation.services.rewrites import ValidRewrite, rewrites_store, rewrites_validate
@@ -19,6 +19,16 @@ from common.tokens import client_token_checked
 from projects.models import Guideline, GuidelineAck
 
 MAX_TIME_SPENT_MS = 24 * 3600 * 1000
+
+# The assignment finished and its item counted in one statement (PostgreSQL).
+FINISH_SQL = """
+WITH finished AS (
+    UPDATE annotation_assignment SET state = 'submitted', finished_at = %(now)s
+    WHERE id = %(assignment)s RETURNING item_id
+)
+UPDATE annotation_item SET submitted_count = submitted_count + 1, stats_stale = true
+WHERE id = (SELECT item_id FROM finished)
+"""
 
 
 def guideline_read_by(*, user, project) -> Guideline | None:
@@ -67,8 +77,15 @@ def annotation_submit(
     # Not create_once: the locked assignment, not the token's constraint, orders retries.
     client_token = client_token_checked(client_token)
     # Lock first: concurrent retries of one submit queue here, then see each other's result.
-    assignment = assignment_lock_own(assignment_id=assignment_id, user=user, project_id=project_id)
-    if client_token:
+    assignment = assignment_lock_for_submit(
+        assignment_id=assignment_id, user=user, client_token=client_token, project_id=project_id
+    )
+    if client_token and (
+        assignment.token_annotation_id is not None
+        # A retry that waited for the lock read the token with the snapshot it had before:
+        # the assignment, read after the wait, says whether to look again.
+        or assignment.state == AssignmentState.SUBMITTED
+    ):
         existing = _existing_for_token(
             user=user, client_token=client_token, assignment_id=assignment_id
         )
@@ -108,7 +125,7 @@ def _judged(assignment: Assignment, payload: dict) -> _Judged:
     project = assignment.project
     response_ids = list(assignment.display_order)
     judgement = judgement_validate(
-        dimensions=project_dimensions(project),
+        dimensions=project_dimensions(project) if assignment.has_rubric else [],
         project=project,
         response_ids=response_ids,
         payload=payload,
@@ -139,7 +156,7 @@ def _annotation_create(
         none_acceptable=judgement.none_acceptable,
         rationale=judgement.rationale,
         time_spent_ms=_time_spent(assignment, payload.get("time_spent_ms")),
-        guideline=guideline_read_by(user=user, project=project),
+        guideline=assignment.guideline_read,
         display_order=assignment.display_order,
         client_token=client_token,
         unsure=judged.unsure,
@@ -154,9 +171,16 @@ def _annotation_create(
 def _assignment_finish(assignment: Assignment, user, now: datetime) -> None:
     assignment.state = AssignmentState.SUBMITTED
     assignment.finished_at = now
-    assignment.save(update_fields=["state", "finished_at"])
-    # The update takes the item's row lock, which orders concurrent stats refreshes.
-    Item.objects.filter(pk=assignment.item_id).update(submitted_count=F("submitted_count") + 1)
+    # The item is counted and marked for quality's worker, under its row lock, which
+    # orders this submit with that worker's pass over the item.
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(FINISH_SQL, {"assignment": assignment.pk, "now": now})
+    else:
+        assignment.save(update_fields=["state", "finished_at"])
+        Item.objects.filter(pk=assignment.item_id).update(
+            submitted_count=F("submitted_count") + 1, stats_stale=True
+        )
     annotation_submitted.send(
         sender=Annotation, project=assignment.project, item_id=assignment.item_id, user_id=user.pk
     )

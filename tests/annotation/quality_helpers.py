@@ -2,12 +2,19 @@
 
 import random
 
+from annotation.quality.services.stale_items import stale_items_refresh
 from annotation.services.claiming import assignment_claim
 from annotation.services.submission import annotation_submit
 
 
+def quality_worker_pass(project) -> int:
+    """What quality's worker does a second after submits: recompute the items they changed."""
+    return stale_items_refresh(project_id=project.pk)
+
+
 def annotate_all(project, user, rank, *, payload_extra=None, limit=10_000) -> list:
-    """Claim and submit until nothing is left; ``rank(display_order)`` gives the tiers."""
+    """Claim and submit until nothing is left; ``rank(display_order)`` gives the tiers.
+    Then quality's worker pass, as a second later in production."""
     annotations = []
     for _ in range(limit):
         lease = assignment_claim(user=user, project=project)
@@ -16,6 +23,7 @@ def annotate_all(project, user, rank, *, payload_extra=None, limit=10_000) -> li
         payload = {"ranking": rank(list(lease.display_order)), **(payload_extra or {})}
         annotation, _ = annotation_submit(assignment_id=lease.pk, user=user, payload=payload)
         annotations.append(annotation)
+    quality_worker_pass(project)
     return annotations
 
 

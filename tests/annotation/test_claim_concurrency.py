@@ -17,6 +17,8 @@ from django.db import connection
 from django.db.models import Count
 
 from annotation.models import Annotation, Assignment, AssignmentState, Item
+from annotation.quality.services.stale_items import stale_items_refresh
+from annotation.services.claim_flow import claim_next
 from annotation.services.claiming import assignment_claim
 from annotation.services.submission import annotation_submit
 from tests.factories import add_member, make_items, make_project
@@ -30,11 +32,21 @@ def shareable_database() -> bool:
     return connection.vendor == "sqlite" and not connection.is_in_memory_db()
 
 
+def _claim(user, project, one_statement: bool):
+    """A claim by the one-statement path (PostgreSQL; SQLite falls back) or the ORM path."""
+    if one_statement:
+        view = claim_next(user=user, project=project).view
+        return view.assignment if view else None
+    return assignment_claim(user=user, project=project)
+
+
 def _annotate_until_empty(user, project, results: list, errors: list, barrier) -> None:
     try:
         barrier.wait()
+        # Half the annotators claim by each path, so the two run against each other.
+        one_statement = user.pk % 2 == 0
         while True:
-            assignment = assignment_claim(user=user, project=project)
+            assignment = _claim(user, project, one_statement)
             if assignment is None:
                 return
             token = f"{user.pk}-{assignment.pk}"
@@ -49,6 +61,18 @@ def _annotate_until_empty(user, project, results: list, errors: list, barrier) -
             results.append((user.pk, assignment.item_id, created, again))
     except Exception as exc:  # surfaced by the assertion below, with its thread's story
         errors.append(repr(exc))
+    finally:
+        connection.close()
+
+
+def _quality_worker(project_id: int, done: threading.Event, errors: list) -> None:
+    """Quality's worker pass, run over and over while the submits land, then once more."""
+    try:
+        while not done.wait(0.05):
+            stale_items_refresh(project_id=project_id)
+        stale_items_refresh(project_id=project_id)
+    except Exception as exc:
+        errors.append(f"quality pass: {exc!r}")
     finally:
         connection.close()
 
@@ -71,10 +95,15 @@ def test_concurrent_annotators_never_break_overlap():
         threading.Thread(target=_annotate_until_empty, args=(p, project, results, errors, barrier))
         for p in people
     ]
+    done = threading.Event()
+    quality = threading.Thread(target=_quality_worker, args=(project.pk, done, errors))
+    quality.start()
     for worker in workers:
         worker.start()
     for worker in workers:
         worker.join(timeout=600)
+    done.set()
+    quality.join(timeout=600)
     # then
     assert errors == []
     assert all(created and not again for _, _, created, again in results)
@@ -87,8 +116,10 @@ def test_concurrent_annotators_never_break_overlap():
     assert not Item.objects.filter(project=project).exclude(open_slots=0).exists()
     assert not Item.objects.filter(project=project).exclude(submitted_count=overlap).exists()
     assert not Assignment.objects.filter(project=project, state=AssignmentState.ACTIVE).exists()
-    # and the quality sums that every submit moves were moved exactly once each, with no
-    # deadlock between submits sharing annotators (errors above would hold it)
+    # and the quality sums that every submit moves were moved exactly once each, by the
+    # worker's passes running beside the submits, with no deadlock between them (errors
+    # above would hold it) and no item left stale
+    assert not Item.objects.filter(project=project, stats_stale=True).exists()
     from annotation.quality.models import AnnotatorPairStats, AnnotatorStats, ItemStats
     from annotation.quality.selectors.figures import project_agreement
     from annotation.quality.services.fold import quality_deltas_fold

@@ -15,7 +15,7 @@ from annotation.services.submission import annotation_submit
 from common.errors import ApplicationError
 from projects.models import Membership, Role
 from projects.services import project_update
-from tests.annotation.quality_helpers import annotate_all, by_id
+from tests.annotation.quality_helpers import annotate_all, by_id, quality_worker_pass
 from tests.factories import add_member, make_items, make_project
 
 
@@ -51,6 +51,7 @@ def _claim_and_submit(project, person, count):
             assignment_id=lease.pk, user=person, payload={"ranking": by_id(lease.display_order)}
         )
         leases.append(lease)
+    quality_worker_pass(project)
     return leases
 
 
@@ -123,9 +124,11 @@ def test_low_gold_score_alerts_and_pauses_until_a_manager_resumes(db):
     _mark_gold(project, items[:20])
     careless = add_member(project, Role.ANNOTATOR, "careless")
 
-    # when the annotator ranks every gold item backwards
+    # when the annotator ranks every gold item backwards, one item at a time with quality's
+    # worker pass after each (the pause lands with the pass, a second after the submit)
     with pytest.raises(AnnotatorPaused):
-        annotate_all(project, careless, lambda d: [[r] for r in sorted(d, reverse=True)])
+        for _ in range(40):
+            annotate_all(project, careless, lambda d: [[r] for r in sorted(d, reverse=True)], limit=1)
 
     # then there is one open alert, the annotator is paused, and the score is stored
     quality_deltas_fold(project_id=project.pk)
@@ -183,6 +186,7 @@ def test_an_annotators_own_figures_never_reveal_gold(db):
     annotation_submit(
         assignment_id=lease.pk, user=person, payload={"ranking": by_id(lease.display_order)}
     )
+    quality_worker_pass(project)
     client = APIClient()
     client.force_authenticate(person)
 

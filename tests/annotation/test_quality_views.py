@@ -15,7 +15,12 @@ from annotation.quality.services.refresh import project_quality_refresh
 from annotation.services.claiming import assignment_claim
 from annotation.services.submission import annotation_submit
 from projects.models import Role
-from tests.annotation.quality_helpers import annotate_all, by_id, first_shown_first
+from tests.annotation.quality_helpers import (
+    annotate_all,
+    by_id,
+    first_shown_first,
+    quality_worker_pass,
+)
 from tests.factories import add_member, make_items, make_project
 
 
@@ -207,6 +212,7 @@ def test_an_annotators_own_page_shows_their_figures_but_never_gold(db):
     annotation_submit(
         assignment_id=lease.pk, user=person, payload={"ranking": by_id(lease.display_order)}
     )
+    quality_worker_pass(project)
 
     # when they read their own figures, through the selector the page and API share
     own = own_quality(project=project, user=person)

@@ -24,7 +24,7 @@ def settings_changed(sender, project, before: dict, **_) -> None:
 
 @receiver(annotation_submitted, dispatch_uid="training.loop.submitted")
 def submitted(sender, project, **_) -> None:
-    acquisition_refresh_soon(project.pk)
+    acquisition_refresh_soon(project.pk, rule=project.acquisition_rule)
 
 
 @receiver(items_added, dispatch_uid="training.loop.items_added")

@@ -1,6 +1,7 @@
 """Keep quality aggregates current as an item's judgements change.
 
-Called inside the transaction that changed them (submit, revise, review). The item's
+A submit marks its item stale and a worker recomputes it (``stale_items_refresh``), so the
+submit never waits; a revision or a review recomputes inside its own transaction. The item's
 row is recomputed from its counted judgements (a handful: K ≤ 9 responses, a few
 annotators), and the difference between the item's new and stored contributions to the
 project, annotator and annotator-pair sums is appended to a log that ``quality_fold``

@@ -5,6 +5,7 @@ from annotation.quality.models import AnnotatorStats
 from annotation.quality.services.annotator_quality import annotator_stats_refresh
 from annotation.quality.services.fold import quality_deltas_fold
 from annotation.quality.services.item_quality import items_quality_refresh
+from annotation.quality.services.stale_items import stale_items_refresh
 from annotation.quality.services.summary import quality_summary_refresh
 from common.pass_lock import pass_lock
 from common.queueing import task_send
@@ -36,6 +37,7 @@ def _refresh(project_id: int) -> dict:
     project = Project.objects.filter(pk=project_id).first()
     if project is None:  # deleted while the refresh waited in the queue
         return {"annotators": 0, "reweighted_items": 0}
+    stale_items_refresh(project_id=project.pk)  # any a lost message left behind
     quality_deltas_fold(project_id=project.pk)
     before = dict(AnnotatorStats.objects.filter(project=project).values_list("user_id", "weight"))
     annotators = annotator_stats_refresh(project=project)

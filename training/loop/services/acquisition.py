@@ -34,9 +34,15 @@ DEBOUNCE_SECONDS = 5
 TOP_UP_RULES = (AcquisitionRule.DISAGREEMENT, AcquisitionRule.MIX)
 
 
-def acquisition_refresh_soon(project_id: int) -> None:
-    """Ask for a priority pass after this transaction commits (debounced, never inline)."""
-    rule = Project.objects.filter(pk=project_id).values_list("acquisition_rule", flat=True).first()
+def acquisition_refresh_soon(project_id: int, *, rule: str | None = None) -> None:
+    """Ask for a priority pass after this transaction commits (debounced, never inline).
+
+    ``rule``: the project's acquisition rule when the caller holds the project already.
+    """
+    if rule is None:
+        rule = (
+            Project.objects.filter(pk=project_id).values_list("acquisition_rule", flat=True).first()
+        )
     if rule and rule != AcquisitionRule.MANUAL:
         run_soon("acquisition", DEBOUNCE_SECONDS, "annotation.acquisition_refresh", project_id)
 
