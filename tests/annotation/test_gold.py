@@ -128,7 +128,9 @@ def test_low_gold_score_alerts_and_pauses_until_a_manager_resumes(db):
     # worker pass after each (the pause lands with the pass, a second after the submit)
     with pytest.raises(AnnotatorPaused):
         for _ in range(40):
-            annotate_all(project, careless, lambda d: [[r] for r in sorted(d, reverse=True)], limit=1)
+            annotate_all(
+                project, careless, lambda d: [[r] for r in sorted(d, reverse=True)], limit=1
+            )
 
     # then there is one open alert, the annotator is paused, and the score is stored
     quality_deltas_fold(project_id=project.pk)
