@@ -23,7 +23,8 @@ if str(ROOT) not in sys.path:
 from benchmarks.annotate_report import TARGET_LEVEL, report_json, report_markdown  # noqa: E402
 from benchmarks.app import app_env, django_boot, gunicorn_start, gunicorn_stop, manage  # noqa: E402
 from benchmarks.cpu import cpu_snapshot, cpu_used  # noqa: E402
-from benchmarks.load import floor_run, level_run  # noqa: E402
+from benchmarks.label_studio import label_studio_available, label_studio_levels  # noqa: E402
+from benchmarks.load import Annotator, NextAnnotator, floor_run, level_run  # noqa: E402
 from benchmarks.machine import machine_facts  # noqa: E402
 from benchmarks.pg import (  # noqa: E402
     PgServer,
@@ -62,6 +63,11 @@ class LoopConfig:
     out: Path = ROOT / "benchmarks" / "results" / "annotate_loop.md"
     json: Path | None = None  # default: next to --out with .json
     keep_databases: bool = False
+    # "next": one request per annotation (submit with "next": true); "pair": claim, then
+    # submit. Each mode runs every level, in this order.
+    modes: list[str] = field(default_factory=lambda: ["next", "pair"])
+    label_studio: bool = True  # measure Label Studio 1.23.2 in the same sitting, after
+    label_studio_venv: Path = Path("/tmp/ls-venv")
 
 
 def _levels(text: str) -> list[int]:
@@ -120,6 +126,19 @@ def parse_args(argv: list[str] | None = None) -> LoopConfig:
     a("--out", type=Path, default=d.out, help="Markdown results file")
     a("--json", type=Path, default=None, help="raw numbers as JSON (default: --out with .json)")
     a("--keep-databases", action="store_true", help="leave the databases for inspection")
+    a(
+        "--modes",
+        type=lambda text: [m for m in text.split(",") if m],
+        default=d.modes,
+        help="next (one request per annotation), pair (claim + submit), comma separated",
+    )
+    a(
+        "--no-label-studio",
+        dest="label_studio",
+        action="store_false",
+        help="leave out Label Studio's levels (see benchmarks/label_studio.py)",
+    )
+    a("--label-studio-venv", type=Path, default=d.label_studio_venv, help="its venv")
     args = p.parse_args(argv)
     config = LoopConfig(**{f.name: getattr(args, f.name) for f in dataclasses.fields(LoopConfig)})
     config.json = config.json or config.out.with_suffix(".json")
@@ -151,7 +170,12 @@ def run_pgbench(config: LoopConfig, server: PgServer):
     return result
 
 
-def run_level(config: LoopConfig, n: int, tokens: dict[str, str], texts, gunicorn) -> dict:
+ANNOTATORS = {"next": NextAnnotator, "pair": Annotator}
+
+
+def run_level(
+    config: LoopConfig, n: int, tokens: dict[str, str], texts, gunicorn, mode: str
+) -> dict:
     """Seed a fresh project, drive it with ``n`` annotators, check the database after."""
     from benchmarks.checks import level_check
     from benchmarks.seed import project_seed, statistics_refresh
@@ -159,7 +183,7 @@ def run_level(config: LoopConfig, n: int, tokens: dict[str, str], texts, gunicor
     usernames = sorted(tokens)[:n]
     started = time.perf_counter()
     project = project_seed(
-        slug=f"bench-n{n}",
+        slug=f"bench-{mode}-n{n}",
         usernames=usernames,
         items=config.items,
         k=config.k,
@@ -169,7 +193,7 @@ def run_level(config: LoopConfig, n: int, tokens: dict[str, str], texts, gunicor
     statistics_refresh()
     seed_s = time.perf_counter() - started
     load = " ".join(f"{value:.2f}" for value in os.getloadavg())
-    say(f"level {n}: seeded {config.items} items in {seed_s:.1f} s; load average {load}")
+    say(f"{mode} {n}: seeded {config.items} items in {seed_s:.1f} s; load average {load}")
     before = cpu_snapshot(gunicorn.process.pid)
     run = level_run(
         port=gunicorn.port,
@@ -178,18 +202,26 @@ def run_level(config: LoopConfig, n: int, tokens: dict[str, str], texts, gunicor
         duration=config.duration,
         warmup=config.warmup,
         cycles=config.calls,
+        annotator=ANNOTATORS[mode],
     )
     cpu = cpu_used(before, cpu_snapshot(gunicorn.process.pid))
     summary = level_summary(run)
     checks = level_check(project_id=project.pk, successful_submits=summary.submits_total)
     say(
-        f"level {n}: {summary.annotations_per_s:.1f} annotations/s, claim p95 "
+        f"{mode} {n}: {summary.annotations_per_s:.1f} annotations/s, claim p95 "
         f"{summary.claim.p95_ms:.1f} ms, submit p95 {summary.submit.p95_ms:.1f} ms, "
         f"{summary.errors} errors, checks {'pass' if checks.passed else 'FAIL'}"
     )
     if gunicorn.process.poll() is not None:
         raise RuntimeError(f"gunicorn died during level {n}:\n{gunicorn.log_tail()}")
-    return {"summary": summary, "checks": checks, "cpu": cpu, "seed_s": seed_s, "load": load}
+    return {
+        "mode": mode,
+        "summary": summary,
+        "checks": checks,
+        "cpu": cpu,
+        "seed_s": seed_s,
+        "load": load,
+    }
 
 
 def run_floor(config: LoopConfig, gunicorn):
@@ -203,7 +235,7 @@ def run_floor(config: LoopConfig, gunicorn):
 def run_levels(config: LoopConfig, env: dict[str, str], data_dir: str) -> tuple:
     from benchmarks.seed import annotators_create
 
-    tokens = annotators_create(max(config.annotators))
+    tokens = annotators_create(max(config.annotators) * len(config.modes))
     texts = TextMaker(config.seed)
     say(
         f"gunicorn: {config.gunicorn_workers} workers x {config.threads} threads "
@@ -218,9 +250,39 @@ def run_levels(config: LoopConfig, env: dict[str, str], data_dir: str) -> tuple:
     )
     try:
         floor = run_floor(config, gunicorn)
-        return floor, [run_level(config, n, tokens, texts, gunicorn) for n in config.annotators]
+        levels = {}
+        for index, mode in enumerate(config.modes):
+            # Each mode its own annotators: none starts with a lease left by the other mode.
+            names = sorted(tokens)[index * max(config.annotators) :]
+            mine = {name: tokens[name] for name in names[: max(config.annotators)]}
+            levels[mode] = [
+                run_level(config, n, mine, texts, gunicorn, mode) for n in config.annotators
+            ]
+        return floor, levels
     finally:
         gunicorn_stop(gunicorn)
+
+
+def run_label_studio(config: LoopConfig) -> list[dict] | None:
+    """Label Studio's levels right after PrefLab's, on the same PostgreSQL (or None)."""
+    if not config.label_studio:
+        return None
+    reason = label_studio_available(config.label_studio_venv)
+    if reason:
+        say(f"Label Studio left out: {reason}")
+        return None
+    return label_studio_levels(
+        levels=config.annotators,
+        duration=config.duration,
+        warmup=config.warmup,
+        cycles=config.calls,
+        k=config.k,
+        seed=config.seed,
+        venv=config.label_studio_venv,
+        postgres=config.postgres,
+        processes=config.gunicorn_workers,
+        say=say,
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -240,19 +302,28 @@ def main(argv: list[str] | None = None) -> int:
             say(f"migrating {config.database}")
             manage("migrate", "--noinput", env=env)
             django_boot(env)
-            floor, levels = run_levels(config, env, data_dir)
+            floor, by_mode = run_levels(config, env, data_dir)
         finally:
             from django.db import connections
 
             connections.close_all()
             if not config.keep_databases:
                 database_drop(server, config.database)
+    ls_levels = run_label_studio(config)
     results = dict(
-        date=date, command=command, config=config, machine=facts, pgbench=pgbench, floor=floor
+        date=date,
+        command=command,
+        config=config,
+        machine=facts,
+        pgbench=pgbench,
+        floor=floor,
+        by_mode=by_mode,
+        ls_levels=ls_levels,
     )
+    levels = [level for mode_levels in by_mode.values() for level in mode_levels]
     config.out.parent.mkdir(parents=True, exist_ok=True)
-    config.out.write_text(report_markdown(levels=levels, **results))
-    config.json.write_text(json.dumps(report_json(levels=levels, **results), indent=2) + "\n")
+    config.out.write_text(report_markdown(**results))
+    config.json.write_text(json.dumps(report_json(**results), indent=2) + "\n")
     say(f"wrote {config.out} and {config.json}")
     return 0 if all(level["checks"].passed for level in levels) else 1
 

@@ -87,6 +87,41 @@ class Annotator:
         return True
 
 
+class NextAnnotator(Annotator):
+    """One request per annotation: the submit asks for the next item (``"next": true``) and
+    its answer carries it; a claim is sent only to get the first item. Calls are recorded
+    as "claim" (that first one) and "submit" (each submit-and-next)."""
+
+    claimed: dict | None = None
+
+    def cycle(self) -> bool:
+        if self.claimed is None:
+            status, data = self._post("claim", f"/api/v1/projects/{self.slug}/claim/", None)
+            if status == 204:
+                self.ran_dry = True
+                return False
+            if status != 200:
+                self._note_error("claim", status, data)
+                time.sleep(0.05)
+                return self._errors_in_a_row < MAX_ERRORS_IN_A_ROW
+            self.claimed = json.loads(data)
+        ids = [response["id"] for response in self.claimed["item"]["responses"]]
+        self.rng.shuffle(ids)
+        body = {"ranking": [[rid] for rid in ids], "client_token": uuid.uuid4().hex, "next": True}
+        path = f"/api/v1/assignments/{self.claimed['id']}/submit/"
+        status, data = self._post("submit", path, body)
+        if status != 201:
+            self._note_error("submit", status, data)
+            self.claimed = None  # claim again: the live lease comes back if it is still ours
+            return self._errors_in_a_row < MAX_ERRORS_IN_A_ROW
+        self._errors_in_a_row = 0
+        self.claimed = json.loads(data).get("next")
+        if self.claimed is None:
+            self.ran_dry = True
+            return False
+        return True
+
+
 @dataclass
 class LevelRun:
     annotators: list[Annotator]
