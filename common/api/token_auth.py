@@ -39,10 +39,16 @@ def _user_cache_key(user_id: int) -> str:
     return f"preflab:token-of:{user_id}"
 
 
+def _cached_fields() -> list[str]:
+    """The cached fields in the model's own field order, the order ``from_db`` reads."""
+    return [
+        f.attname for f in get_user_model()._meta.concrete_fields if f.attname in CACHED_USER_FIELDS
+    ]
+
+
 def _cached_user(values: list):
     """A user instance from cached values; the other fields are deferred (loaded if read)."""
-    user_model = get_user_model()
-    return user_model.from_db("default", list(CACHED_USER_FIELDS), list(values))
+    return get_user_model().from_db("default", _cached_fields(), list(values))
 
 
 class CachedTokenAuthentication(TokenAuthentication):
@@ -58,7 +64,7 @@ class CachedTokenAuthentication(TokenAuthentication):
         if values is not None:
             return _cached_user(values), None
         user, token = super().authenticate_credentials(key)
-        remembered = [getattr(user, name) for name in CACHED_USER_FIELDS]
+        remembered = [getattr(user, name) for name in _cached_fields()]
         try:
             cache.set_many(
                 {cache_key: remembered, _user_cache_key(user.pk): cache_key},
