@@ -3,9 +3,9 @@ the database allows.
 
 On PostgreSQL, for a member, a claim is one transaction of two statements:
 
-1. the gate: the member's row, locked ``FOR NO KEY UPDATE`` (one claim per user at a
-   time), with the project, the role, the pause and whether the current guidelines are
-   acknowledged;
+1. the gate (``GATE_SQL``): the member's row, locked ``FOR NO KEY UPDATE`` (one claim per
+   user at a time), with the project, the role, the pause and whether the current
+   guidelines are acknowledged;
 2. the claim statement (``claim_statement.py``): renew or lease, and read the item.
 
 Everything else takes the general path (``claiming.assignment_claim``, then
@@ -22,7 +22,6 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Exists, OuterRef, Subquery
 from django.utils import timezone
 
 from annotation.selectors import LETTERS, AssignmentView, ShownResponse, assignment_view
@@ -35,7 +34,8 @@ from annotation.services.claiming import (
     work_allowed_check,
 )
 from annotation.services.gold_queue import gold_due
-from projects.models import AssistMode, Guideline, GuidelineAck, Membership, Project
+from common.model_rows import model_columns, model_from_row, model_width
+from projects.models import AssistMode, Project
 from projects.permissions import Capability, has_capability, remember_role
 from projects.selectors import project_get_for_user
 
@@ -46,18 +46,50 @@ class ClaimOutcome:
     view: AssignmentView | None  # None: nothing left for this annotator
 
 
-def _gate_locked(*, where: dict, user) -> Membership | None:
-    """The user's membership of the project, locked, with its project and whether the
-    current guidelines await their acknowledgement (``needs_ack``); None: not a member."""
-    current = Guideline.objects.filter(project=OuterRef("project_id")).order_by("-version")
-    acked = GuidelineAck.objects.filter(guideline=OuterRef("pk"), user_id=user.pk)
-    unacked = current.annotate(unread=~Exists(acked)).values("unread")[:1]
-    return (
-        Membership.objects.select_for_update(no_key=True, of=("self",))
-        .select_related("project")
-        .filter(**where, user_id=user.pk)
-        .annotate(needs_ack=Subquery(unacked))
-        .first()
+@dataclass(frozen=True)
+class _Gate:
+    """The user's membership of the project as the gate reads it."""
+
+    project: Project
+    role: str
+    paused: str | None  # why quality control paused them, or None
+    needs_ack: bool  # the current guidelines await their acknowledgement
+
+
+def _gate_sql(key: str) -> str:
+    # Written by hand, not with the ORM: compiling the ORM's version of this one query
+    # cost more CPU than the rest of the claim (common/model_rows.py).
+    return f"""
+SELECT {model_columns(Project, "p")}, m.role, m.paused_at, m.paused_reason,
+       (SELECT NOT EXISTS (
+                SELECT 1 FROM projects_guidelineack a
+                 WHERE a.guideline_id = g.id AND a.user_id = %(user)s)
+          FROM projects_guideline g WHERE g.project_id = m.project_id
+         ORDER BY g.version DESC LIMIT 1)
+FROM projects_membership m JOIN projects_project p ON p.id = m.project_id
+WHERE {key} = %(key)s AND m.user_id = %(user)s
+FOR NO KEY UPDATE OF m
+"""
+
+
+GATE_SQL = {"slug": _gate_sql("p.slug"), "project_id": _gate_sql("m.project_id")}
+
+
+def _gate_locked(*, key: str, value, user) -> _Gate | None:
+    """The user's membership of the project (by ``slug`` or ``project_id``), locked;
+    None: not a member."""
+    with connection.cursor() as cursor:
+        cursor.execute(GATE_SQL[key], {"key": value, "user": user.pk})
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    width = model_width(Project)
+    role, paused_at, paused_reason, needs_ack = row[width:]
+    return _Gate(
+        project=model_from_row(Project, row[:width]),
+        role=role,
+        paused=(paused_reason or "paused") if paused_at else None,
+        needs_ack=bool(needs_ack),
     )
 
 
@@ -79,18 +111,17 @@ def _one_statement_fits(project: Project) -> bool:
     return not assisted and not gold_due(project)
 
 
-def _claim_gated(*, where: dict, user, exclude_ids: tuple[int, ...]) -> ClaimOutcome | None:
+def _claim_gated(*, key: str, value, user, exclude_ids: tuple[int, ...]) -> ClaimOutcome | None:
     """The claim behind the gate; None when the gate does not know the user."""
     with transaction.atomic():
-        membership = _gate_locked(where=where, user=user)
-        if membership is None:
+        gate = _gate_locked(key=key, value=value, user=user)
+        if gate is None:
             return None
-        project = membership.project
-        paused = (membership.paused_reason or "paused") if membership.paused_at else None
-        remember_role(user, project, membership.role, paused=paused)
+        project = gate.project
+        remember_role(user, project, gate.role, paused=gate.paused)
         if not has_capability(user, project, Capability.ANNOTATE):
             return None  # the general path words the refusal
-        work_allowed_check(project=project, user=user, needs_ack=bool(membership.needs_ack))
+        work_allowed_check(project=project, user=user, needs_ack=gate.needs_ack)
         now = timezone.now()
         if reap_due(project):
             assignments_reap_expired(project=project, now=now)
@@ -122,13 +153,13 @@ def claim_next(
     strangers, 403 without the annotate capability, 409 while paused or before the
     current guidelines are acknowledged.
     """
-    where = {"project_id": project.pk} if project is not None else {"project__slug": slug}
+    key, value = ("project_id", project.pk) if project is not None else ("slug", slug)
     if connection.vendor == "postgresql":
-        outcome = _claim_gated(where=where, user=user, exclude_ids=exclude_ids)
+        outcome = _claim_gated(key=key, value=value, user=user, exclude_ids=exclude_ids)
         if outcome is not None and outcome.view is None:
             # An empty pool may be leases that ran out: return them and look once more.
             if assignments_reap_expired(project=outcome.project):
-                outcome = _claim_gated(where=where, user=user, exclude_ids=exclude_ids)
+                outcome = _claim_gated(key=key, value=value, user=user, exclude_ids=exclude_ids)
         if outcome is not None:
             return outcome
     if project is None:
