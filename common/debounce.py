@@ -6,6 +6,7 @@ countdown and takes a cache key for the interval, so later asks in it add nothin
 """
 
 import logging
+import time
 
 from django.core.cache import cache
 from django.db import transaction
@@ -14,16 +15,26 @@ from common.queueing import task_send
 
 logger = logging.getLogger(__name__)
 
+# This process's own successful asks: key -> when the cache key it took expires. An ask
+# before then would find the key taken, so it is dropped here without a round trip to the
+# cache (every submit asks for three passes; nearly all of them are such repeats).
+_taken_until: dict[str, float] = {}
+
 
 def run_soon(key: str, seconds: int, task_name: str, project_id: int) -> None:
     """Queue the task named ``task_name`` (``"annotation.quality_refresh"``) for the project
     after this transaction commits, at most once per ``seconds``. A broker or cache outage
     is logged, never raised: it must not fail the write that asked."""
 
+    cache_key = f"preflab:{key}:{project_id}"
+
     def enqueue() -> None:
+        if _taken_until.get(cache_key, 0.0) > time.monotonic():
+            return
         try:
-            if not cache.add(f"preflab:{key}:{project_id}", 1, seconds):
+            if not cache.add(cache_key, 1, seconds):
                 return
+            _taken_until[cache_key] = time.monotonic() + seconds
             task_send(task_name, project_id, countdown=seconds)
         except Exception:
             logger.warning("could not queue %s for project %s", key, project_id, exc_info=True)
