@@ -8,6 +8,8 @@ savepoint and its release, two statements either way. PostgreSQL only: SQLite ta
 general path, which is allowed more.
 """
 
+import json
+import re
 import uuid
 
 import pytest
@@ -24,6 +26,9 @@ SUBMIT_AND_NEXT_MAX = 9
 HEARTBEAT_MAX = 4
 # A retry reads back the stored annotation and its tags instead of writing one.
 RETRIED_SUBMIT_MAX = 7
+# The page's submit: its session and user (a login, not a token), the project, the submit,
+# the claim, and the fragment's progress line, tag sets and rubric.
+PAGE_SUBMIT_MAX = 17
 
 pytestmark = pytest.mark.skipif(
     connection.vendor != "postgresql", reason="the budgets are PostgreSQL's"
@@ -108,3 +113,25 @@ def test_a_heartbeat_is_at_most_four_statements(loop, django_assert_max_num_quer
     with django_assert_max_num_queries(HEARTBEAT_MAX):
         answer = client.post(f"/api/v1/assignments/{claimed['id']}/heartbeat/")
     assert answer.status_code == 200
+
+
+def test_the_ranking_pages_submit_and_next_fragment(db, client, django_assert_max_num_queries):
+    """The page's one request per annotation: the judgement stored and the fragment of the
+    item after the prefetched one, with the progress line (session login, as in a browser)."""
+    project = make_project(slug="pagebudget", responses_per_item=4, overlap=3, review_rate=0.0)
+    make_items(project, 20)
+    client.force_login(add_member(project, username="pageperson"))
+    html = client.get(f"/p/{project.slug}/annotate/").content.decode()
+    current, upcoming = re.findall(r'data-assignment="(\d+)"', html)
+    ids = [int(x) for x in re.findall(r'data-response="(\d+)"', html)][:4]
+    with django_assert_max_num_queries(PAGE_SUBMIT_MAX):
+        answer = client.post(
+            f"/p/{project.slug}/annotate/{current}/submit/",
+            {"payload": json.dumps({"ranking": [[i] for i in ids]}), "shown": upcoming},
+            headers={"X-Preflab-Fetch": "1"},
+        )
+    assert answer.status_code == 200
+    assert re.findall(r'data-assignment="(\d+)"', answer.content.decode())[0] not in {
+        current,
+        upcoming,
+    }
