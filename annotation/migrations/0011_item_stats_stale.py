@@ -7,7 +7,6 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('annotation', '0010_importjob_success_line'),
-        ('projects', '0007_remove_project_generation_backend'),
     ]
 
     operations = [

@@ -27,6 +27,7 @@ from annotation.quality.serializers import (
     ReviewOutSerializer,
 )
 from annotation.quality.services import gold, guideline_flags, review
+from annotation.quality.services.stale_items import stale_item_refresh_now
 from common.api.bodies import valid_data
 from common.errors import ApplicationError, NotFoundError
 from projects.models import Project
@@ -99,6 +100,7 @@ class ItemConsensusApi(APIView):
     def get(self, request, slug, item_id):
         """An item's agreement, consensus ranking and per-pair confidence."""
         project = _project_for_review_or_quality(slug, request.user)
+        stale_item_refresh_now(item_id=item_id)  # a submit a moment ago counts already
         stats = item_stats_of(item_id)
         if stats is None or stats.project_id != project.pk:
             raise NotFoundError(f"no figures for item {item_id} in this project")

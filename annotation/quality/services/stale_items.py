@@ -42,6 +42,16 @@ def stale_items_refresh(*, project_id: int) -> int:
             return done
 
 
+def stale_item_refresh_now(*, item_id: int) -> None:
+    """Bring one item's figures up to date before they are shown (a page or the API reading
+    an item a submit changed a moment ago, before the worker's pass)."""
+    project_id = (
+        Item.objects.filter(pk=item_id, stats_stale=True).values_list("project_id", flat=True)
+    ).first()
+    if project_id is not None:
+        _item_refresh(project_id, item_id)
+
+
 @transaction.atomic
 def _item_refresh(project_id: int, item_id: int) -> int:
     locked = Item.objects.select_for_update().filter(pk=item_id, stats_stale=True)

@@ -21,6 +21,7 @@ from django.db.models import Max
 from django.utils import timezone
 
 from annotation.models import Annotation
+from annotation.quality.services.stale_items import stale_items_refresh
 from common.errors import ApplicationError, NotFoundError
 from common.idempotency import create_once
 from common.jobs import JobState, job_cancel, job_cancel_heard, job_enqueue_on_commit
@@ -297,6 +298,8 @@ def _run(snapshot: DatasetSnapshot, on_progress) -> DatasetSnapshot:
     if job_cancel_heard(snapshot):
         return _finish(snapshot, JobState.CANCELLED, error="cancelled")
     options = options_check(snapshot.options)
+    # Agreement filters and consensus read the items' figures: none may lag a submit.
+    stale_items_refresh(project_id=snapshot.project_id)
     total = items_queryset(snapshot.project, options).count()
     DatasetSnapshot.objects.filter(pk=snapshot.pk).update(
         state=JobState.RUNNING, started_at=timezone.now(), rows_total=total, rows_done=0
