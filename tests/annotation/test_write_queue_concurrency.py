@@ -1,6 +1,7 @@
 """Many writers answering at once: every prompt gets exactly K responses from K people."""
 
 import threading
+import time
 from collections import Counter
 
 import pytest
@@ -13,10 +14,28 @@ from tests.annotation.test_claim_concurrency import shareable_database
 from tests.factories import add_member, make_project
 
 
+def _open_to(user, project) -> bool:
+    """Whether a prompt still needs a response this writer may give (not theirs, not had)."""
+    return (
+        Prompt.objects.filter(project=project, open_write_slots__gt=0)
+        .exclude(author=user)
+        .exclude(write_assignments__user=user)
+        .exists()
+    )
+
+
 def _write_until_empty(user, project, errors: list, barrier) -> None:
     try:
         barrier.wait()
-        while (lease := write_claim(user=user, project=project)) is not None:
+        while True:
+            lease = write_claim(user=user, project=project)
+            if lease is None:
+                # Nothing free this instant can mean every open prompt is locked by another
+                # writer's claim (SKIP LOCKED): stop only when none is left for this writer.
+                if not _open_to(user, project):
+                    return
+                time.sleep(0.01)
+                continue
             write_submit(
                 assignment_id=lease.pk, user=user, text=f"{user.username} on {lease.prompt_id}"
             )
