@@ -6,7 +6,7 @@ Written by hand because the ORM cannot say it: the renewal, the candidate locked
 ``WITH``, and compiling the six ORM queries they replace cost more CPU than PostgreSQL
 spends running this one (``benchmarks/request_profile.py``). It must mean exactly what
 ``claiming.claim_locked`` means for a claim that serves no gold item and no suggestion;
-``tests/annotation/test_claim_statement.py`` runs both over the same cases.
+``tests/annotation/test_claim_concurrency.py`` runs both side by side under load.
 
 The caller holds the user's membership row locked (``FOR NO KEY UPDATE``), so this
 statement's snapshot, taken after that lock, sees every lease the user's other requests
