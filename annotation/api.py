@@ -6,11 +6,12 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from annotation.serializers import (
-    AnnotationOutSerializer,
     AssignmentOutSerializer,
     SkipInputSerializer,
     SubmitInputSerializer,
     SubmitOutSerializer,
+    annotation_out,
+    assignment_out,
 )
 from annotation.services.claim_flow import claim_next
 from annotation.services.claiming import assignment_heartbeat, assignment_skip
@@ -31,7 +32,7 @@ class ClaimApi(APIView):
         claimed = claim_next(slug=slug, user=request.user)
         if claimed.view is None:
             return Response(status=status.HTTP_204_NO_CONTENT)
-        return Response(AssignmentOutSerializer(claimed.view).data)
+        return Response(assignment_out(claimed.view))
 
 
 class SubmitApi(APIView):
@@ -46,7 +47,7 @@ class SubmitApi(APIView):
         annotation, created = annotation_submit(
             assignment_id=assignment_id, user=request.user, payload=data, client_token=token
         )
-        body = AnnotationOutSerializer(annotation).data
+        body = annotation_out(annotation)
         if wants_next:
             body.update(_next_for(request.user, annotation))
         return Response(body, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
@@ -63,7 +64,7 @@ def _next_for(user, annotation) -> dict:
     except ApplicationError as exc:
         return {"next": None, "next_refused": {"code": exc.code, "message": exc.message}}
     view = claimed.view
-    return {"next": AssignmentOutSerializer(view).data if view else None, "next_refused": None}
+    return {"next": assignment_out(view) if view else None, "next_refused": None}
 
 
 class SkipApi(APIView):
