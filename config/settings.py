@@ -174,9 +174,7 @@ LOGOUT_REDIRECT_URL = "login"
 # never in process memory, so any web node can answer.
 REDIS_URL = env_str("REDIS_URL", "")
 if REDIS_URL:
-    CACHES = {
-        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
-    }
+    CACHES = {"default": {"BACKEND": "common.redis_cache.RedisCache", "LOCATION": REDIS_URL}}
 else:
     CACHES = {
         "default": {
@@ -307,3 +305,8 @@ PREFLAB_MAX_LEASES_PER_USER = 2
 # query. Revoking a token or saving its user drops the entry at once; this bounds only
 # changes made by bulk updates that send no signal (common/api/token_auth.py).
 PREFLAB_TOKEN_CACHE_SECONDS = env_int("PREFLAB_TOKEN_CACHE_SECONDS", 300)
+
+# The annotate loop's hand-written statements are prepared on PostgreSQL once per
+# connection (common/db_prepared.py). Turn off behind a pooler in transaction mode that
+# cannot carry prepared statements (PgBouncer before 1.21).
+PREFLAB_DB_PREPARED = env_bool("PREFLAB_DB_PREPARED", True)

@@ -28,7 +28,10 @@ def _fresh_cache():
     """Job progress and cancel flags live in the cache; ids repeat across tests."""
     from django.core.cache import cache
 
+    from common.debounce import forget_taken
+
     cache.clear()
+    forget_taken()
     yield
 
 

@@ -127,7 +127,7 @@ def test_an_import_status_answers_while_the_cache_is_down(people, settings):
     # given a cache (Redis) that refuses every connection
     settings.CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "common.redis_cache.RedisCache",
             "LOCATION": DEAD_REDIS,
         }
     }
@@ -297,7 +297,7 @@ def test_a_cancel_with_the_cache_down_answers_503_and_changes_nothing(people, se
         )
         url = f"/api/v1/snapshots/{job.pk}/cancel/"
     settings.CACHES = {
-        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "default": {"BACKEND": "common.redis_cache.RedisCache",
                     "LOCATION": DEAD_REDIS}
     }  # fmt: skip
 

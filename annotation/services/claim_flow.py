@@ -34,6 +34,7 @@ from annotation.services.claiming import (
     work_allowed_check,
 )
 from annotation.services.gold_queue import gold_due
+from common.db_prepared import prepared_cursor
 from common.model_rows import model_columns, model_from_row, model_width
 from projects.models import AssistMode, Project
 from projects.permissions import Capability, has_capability, remember_role
@@ -78,7 +79,7 @@ GATE_SQL = {"slug": _gate_sql("p.slug"), "project_id": _gate_sql("m.project_id")
 def _gate_locked(*, key: str, value, user) -> _Gate | None:
     """The user's membership of the project (by ``slug`` or ``project_id``), locked;
     None: not a member."""
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(GATE_SQL[key], {"key": value, "user": user.pk})
         row = cursor.fetchone()
     if row is None:

@@ -17,9 +17,8 @@ import json
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db import connection
-
 from annotation.models import Assignment
+from common.db_prepared import prepared_cursor
 
 # Named parameters: user, project, now, lease_end, exclude (bigint[]), max_leases.
 CLAIM_SQL = """
@@ -120,7 +119,7 @@ def claim_run(
         "exclude": list(exclude_ids),
         "max_leases": max_leases,
     }
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(CLAIM_SQL, params)
         row = cursor.fetchone()
     if row is None:

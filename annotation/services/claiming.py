@@ -30,6 +30,8 @@ from annotation.models import Annotation, Assignment, AssignmentState, Batch, It
 from annotation.services.gold_queue import gold_candidate, gold_due
 from annotation.services.index_probe import ProbeExists
 from annotation.services.suggestions import suggested_order
+from common.db_prepared import prepared_cursor
+from common.debounce import remember_taken, taken_here
 from common.errors import ApplicationError, ConflictError, NotFoundError
 from common.model_rows import model_columns, model_from_row, model_width
 from projects.labels.models import RatingDimension
@@ -90,10 +92,18 @@ def _allowed_batches(*, user, project: Project):
 
 
 def reap_due(project: Project) -> bool:
+    """Whether this claim should return the project's expired leases first: once per
+    interval across every process, taken through a cache key. Each process asks the cache
+    at most once per interval per project (whoever took the key reaps in that interval),
+    instead of once per claim."""
+    cache_key = f"preflab:reap:{project.pk}"
+    if taken_here(cache_key):
+        return False
+    remember_taken(cache_key, REAP_EVERY_SECONDS)
     try:
-        return cache.add(f"preflab:reap:{project.pk}", True, timeout=REAP_EVERY_SECONDS)
-    except Exception:  # the cache is down: reap every time rather than fail the claim
-        logger.warning("cache unavailable; reaping on every claim", exc_info=True)
+        return cache.add(cache_key, True, timeout=REAP_EVERY_SECONDS)
+    except Exception:  # the cache is down: reap once per interval here rather than fail
+        logger.warning("cache unavailable; this process reaps on its own", exc_info=True)
         return True
 
 
@@ -286,7 +296,7 @@ def _submit_lock_raw(*, assignment_id: int, user, client_token, project_id) -> A
         "token": client_token or None,
         "project": project_id,
     }
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(_submit_lock_sql(), params)
         row = cursor.fetchone()
     if row is None:

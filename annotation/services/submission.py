@@ -14,6 +14,7 @@ from annotation.services.review_sampling import review_selection
 from annotation.services.rewrites import ValidRewrite, rewrites_store, rewrites_validate
 from annotation.services.spans import Tags, tags_store, tags_validate
 from annotation.signals import annotation_submitted
+from common.db_prepared import prepared_cursor
 from common.errors import ApplicationError, ConflictError
 from common.tokens import client_token_checked
 from projects.models import Guideline, GuidelineAck
@@ -174,7 +175,7 @@ def _assignment_finish(assignment: Assignment, user, now: datetime) -> None:
     # The item is counted and marked for quality's worker, under its row lock, which
     # orders this submit with that worker's pass over the item.
     if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
+        with prepared_cursor() as cursor:
             cursor.execute(FINISH_SQL, {"assignment": assignment.pk, "now": now})
     else:
         assignment.save(update_fields=["state", "finished_at"])

@@ -90,7 +90,7 @@ def test_with_the_cache_down_logins_still_work_unlimited(victim, settings):
     # given a cache that cannot be reached (nothing listens on that port)
     settings.CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "common.redis_cache.RedisCache",
             "LOCATION": "redis://127.0.0.1:1/0",
         }
     }

@@ -82,7 +82,7 @@ def redis_cache(settings):
     except redis.ConnectionError:
         pytest.skip(f"no Redis at {REDIS_URL}: start redis-server (.ci/run starts it)")
     settings.CACHES = {
-        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+        "default": {"BACKEND": "common.redis_cache.RedisCache", "LOCATION": REDIS_URL}
     }
     return REDIS_URL
 
