@@ -16,6 +16,7 @@ from annotation.services.spans import Tags, tags_store, tags_validate
 from annotation.signals import annotation_submitted
 from common.db_prepared import prepared_cursor
 from common.errors import ApplicationError, ConflictError
+from common.model_rows import model_insert
 from common.tokens import client_token_checked
 from projects.models import Guideline, GuidelineAck
 
@@ -144,7 +145,7 @@ def _annotation_create(
 ) -> Annotation:
     project = assignment.project
     judgement = judged.judgement
-    annotation = Annotation.objects.create(
+    annotation = Annotation(
         assignment=assignment,
         item_id=assignment.item_id,
         user=user,
@@ -164,6 +165,7 @@ def _annotation_create(
         assisted=assignment.suggestion is not None,
         **review_selection(project=project, unsure=judged.unsure),
     )
+    model_insert(annotation)
     tags_store(annotation, judged.tags)
     rewrites_store(annotation, judged.rewrites)
     return annotation
