@@ -36,6 +36,14 @@ class AssignmentView:
     suggestion: list[str] | None = None
 
 
+def responses_lettered(display_order: list[int], texts: dict[int, str]) -> list[ShownResponse]:
+    """The responses in the annotator's own order, lettered A, B, C..."""
+    return [
+        ShownResponse(id=rid, letter=LETTERS[index], text=texts[rid])
+        for index, rid in enumerate(display_order)
+    ]
+
+
 def assignment_view(assignment: Assignment) -> AssignmentView:
     """The item as this annotator sees it: the prompt and responses in their own order.
 
@@ -49,10 +57,7 @@ def assignment_view(assignment: Assignment) -> AssignmentView:
     )
     texts = {rid: text for rid, text, _ in rows}
     messages = rows[0][2] if rows else []
-    shown = [
-        ShownResponse(id=rid, letter=LETTERS[index], text=texts[rid])
-        for index, rid in enumerate(assignment.display_order)
-    ]
+    shown = responses_lettered(assignment.display_order, texts)
     letters = {response.id: response.letter for response in shown}
     suggestion = (
         [letters[rid] for rid in assignment.suggestion if rid in letters]

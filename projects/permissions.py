@@ -73,6 +73,12 @@ def _paused_cache(user) -> dict:
     return user._preflab_paused
 
 
+def pause_wording(paused_at, reason: str) -> str | None:
+    """What a membership's pause columns say: None when not paused, else the reason
+    quality control recorded (or just "paused")."""
+    return (reason or "paused") if paused_at else None
+
+
 def paused_reason(user, project: Project) -> str | None:
     """Why quality control paused the member's work here, or None when they may work.
 
@@ -86,10 +92,10 @@ def paused_reason(user, project: Project) -> str | None:
         return paused[project.pk]
     row = (
         Membership.objects.filter(user=user, project=project, paused_at__isnull=False)
-        .values_list("paused_reason", flat=True)
+        .values_list("paused_at", "paused_reason")
         .first()
     )
-    return None if row is None else (row or "paused")
+    return None if row is None else pause_wording(*row)
 
 
 def remember_role(user, project: Project, role: str | None, *, paused: str | None = None) -> None:

@@ -9,6 +9,7 @@ from projects.permissions import (
     capabilities_of,
     has_capability,
     not_allowed_message,
+    pause_wording,
     remember_role,
     role_of,
 )
@@ -42,7 +43,7 @@ def project_get_for_user(*, slug: str, user, capability: Capability = Capability
         )
     project = projects.first()
     if project is not None and user.is_authenticated:
-        paused = (project.viewer_paused_reason or "paused") if project.viewer_paused_at else None
+        paused = pause_wording(project.viewer_paused_at, project.viewer_paused_reason)
         remember_role(user, project, project.viewer_role, paused=paused)
     if project is None or not has_capability(user, project, Capability.VIEW):
         raise NotFoundError(f"no project '{slug}'")

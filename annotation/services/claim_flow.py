@@ -18,18 +18,18 @@ once when the pool looks empty, as on the general path.
 """
 
 from dataclasses import dataclass
-from datetime import timedelta
 
 from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
-from annotation.selectors import LETTERS, AssignmentView, ShownResponse, assignment_view
+from annotation.selectors import AssignmentView, assignment_view, responses_lettered
 from annotation.services.claim_statement import Claimed, claim_run
 from annotation.services.claiming import (
     assignment_claim,
     assignments_reap_expired,
     claim_locked,
+    lease_end,
     reap_due,
     work_allowed_check,
 )
@@ -37,7 +37,7 @@ from annotation.services.gold_queue import gold_due
 from common.db_prepared import prepared_cursor
 from common.model_rows import model_columns, model_from_row, model_width
 from projects.models import AssistMode, Project
-from projects.permissions import Capability, has_capability, remember_role
+from projects.permissions import Capability, has_capability, pause_wording, remember_role
 from projects.selectors import project_get_for_user
 
 
@@ -89,20 +89,16 @@ def _gate_locked(*, key: str, value, user) -> _Gate | None:
     return _Gate(
         project=model_from_row(Project, row[:width]),
         role=role,
-        paused=(paused_reason or "paused") if paused_at else None,
+        paused=pause_wording(paused_at, paused_reason),
         needs_ack=bool(needs_ack),
     )
 
 
 def _shown(claimed: Claimed) -> AssignmentView:
-    order = claimed.assignment.display_order
     return AssignmentView(
         assignment=claimed.assignment,
         messages=claimed.messages,
-        responses=[
-            ShownResponse(id=rid, letter=LETTERS[index], text=claimed.texts[rid])
-            for index, rid in enumerate(order)
-        ],
+        responses=responses_lettered(claimed.assignment.display_order, claimed.texts),
     )
 
 
@@ -131,7 +127,7 @@ def _claim_gated(*, key: str, value, user, exclude_ids: tuple[int, ...]) -> Clai
                 user_id=user.pk,
                 project_id=project.pk,
                 now=now,
-                lease_end=now + timedelta(minutes=project.lease_minutes),
+                lease_end=lease_end(project, now),
                 exclude_ids=exclude_ids,
                 max_leases=settings.PREFLAB_MAX_LEASES_PER_USER,
             )

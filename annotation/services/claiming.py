@@ -36,7 +36,13 @@ from common.errors import ApplicationError, ConflictError, NotFoundError
 from common.model_rows import model_columns, model_from_row, model_width
 from projects.labels.models import RatingDimension
 from projects.models import Guideline, GuidelineAck, Membership, Project
-from projects.permissions import Capability, has_capability, paused_reason, remember_role
+from projects.permissions import (
+    Capability,
+    has_capability,
+    pause_wording,
+    paused_reason,
+    remember_role,
+)
 from projects.selectors import guideline_needs_ack
 
 logger = logging.getLogger(__name__)
@@ -78,7 +84,8 @@ def work_allowed_check(*, project: Project, user, needs_ack: bool | None = None)
         )
 
 
-def _lease_end(project: Project, now: datetime) -> datetime:
+def lease_end(project: Project, now: datetime) -> datetime:
+    """When a lease taken or renewed now ends."""
     return now + timedelta(minutes=project.lease_minutes)
 
 
@@ -202,7 +209,7 @@ def claim_locked(*, user, project: Project, exclude_ids: tuple[int, ...], now: d
         )
         live = next((a for a in held if a.pk not in exclude_ids), None)
         if live is not None:
-            live.lease_expires_at = _lease_end(project, now)
+            live.lease_expires_at = lease_end(project, now)
             live.save(update_fields=["lease_expires_at"])
             return live
         if len(held) >= settings.PREFLAB_MAX_LEASES_PER_USER:
@@ -221,7 +228,7 @@ def claim_locked(*, user, project: Project, exclude_ids: tuple[int, ...], now: d
             user=user,
             project=project,
             claimed_at=now,
-            lease_expires_at=_lease_end(project, now),
+            lease_expires_at=lease_end(project, now),
             display_order=_shuffled_response_ids(item.pk),
             # Fixed at claim time: the annotation records what this annotator was shown.
             suggestion=suggested_order(project=project, item_id=item.pk),
@@ -259,8 +266,8 @@ def assignment_lock_own(
 def _member_check(user, assignment: Assignment | None, assignment_id: int) -> None:
     """Remember the role read with the assignment; refuse unless they may annotate."""
     if assignment is not None:
-        paused = assignment.viewer_paused_at and (assignment.viewer_paused_reason or "paused")
-        remember_role(user, assignment.project, assignment.viewer_role, paused=paused or None)
+        paused = pause_wording(assignment.viewer_paused_at, assignment.viewer_paused_reason)
+        remember_role(user, assignment.project, assignment.viewer_role, paused=paused)
     if assignment is None or not has_capability(user, assignment.project, Capability.ANNOTATE):
         raise NotFoundError(f"no assignment {assignment_id} for you")
 
@@ -383,7 +390,7 @@ def assignment_revive(assignment: Assignment, now: datetime) -> None:
         raise ConflictError("your lease on this item expired and it went to someone else")
     assignment.state = AssignmentState.ACTIVE
     assignment.finished_at = None
-    assignment.lease_expires_at = _lease_end(assignment.project, now)
+    assignment.lease_expires_at = lease_end(assignment.project, now)
     assignment.save(update_fields=["state", "finished_at", "lease_expires_at"])
 
 
@@ -397,7 +404,7 @@ def assignment_heartbeat(*, assignment_id: int, user, project_id: int | None = N
     elif assignment.state != AssignmentState.ACTIVE:
         raise ConflictError(f"this assignment is already {assignment.state}")
     else:
-        assignment.lease_expires_at = _lease_end(assignment.project, now)
+        assignment.lease_expires_at = lease_end(assignment.project, now)
         assignment.save(update_fields=["lease_expires_at"])
     return assignment
 
