@@ -16,7 +16,7 @@ from annotation.serializers import (
 from annotation.services.claim_flow import claim_next
 from annotation.services.claiming import assignment_heartbeat, assignment_skip
 from annotation.services.submission import annotation_submit
-from common.api.bodies import valid_data
+from common.api.bodies import valid_data, valid_flat_data
 from common.errors import ApplicationError
 
 
@@ -41,7 +41,7 @@ class SubmitApi(APIView):
         responses={201: SubmitOutSerializer, 200: SubmitOutSerializer},
     )
     def post(self, request, assignment_id):
-        data = valid_data(SubmitInputSerializer, request)
+        data = valid_flat_data(SubmitInputSerializer, request)
         token = data.pop("client_token", None)
         wants_next = data.pop("next", False)
         annotation, created = annotation_submit(
