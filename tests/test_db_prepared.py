@@ -6,12 +6,20 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from annotation.services.claim_flow import claim_next
+from common.db_prepared import prepared_cursor
 from tests.conftest import is_postgres
 from tests.factories import make_items
 
-pytestmark = pytest.mark.skipif(
+postgres_only = pytest.mark.skipif(
     not is_postgres(), reason="prepared statements are PostgreSQL's; SQLite runs plain SQL"
 )
+
+
+@pytest.mark.django_db
+def test_the_cursor_runs_parameters_on_any_backend():
+    with prepared_cursor() as cursor:
+        cursor.execute("SELECT %s + 1, %s", [41, "é"])
+        assert tuple(cursor.fetchone()) == (42, "é")
 
 
 def _prepared_claims() -> int:
@@ -23,6 +31,7 @@ def _prepared_claims() -> int:
         return cursor.fetchone()[0]
 
 
+@postgres_only
 def test_the_claim_statement_is_prepared_once_and_still_counted(project, annotator):
     make_items(project, 3)
     assert _prepared_claims() == 0
@@ -39,6 +48,7 @@ def test_the_claim_statement_is_prepared_once_and_still_counted(project, annotat
     assert _prepared_claims() == 1
 
 
+@postgres_only
 def test_turned_off_nothing_is_prepared(project, annotator, settings):
     settings.PREFLAB_DB_PREPARED = False
     make_items(project, 2)
