@@ -6,9 +6,14 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+
+from benchmarks.pg import PgServer, database_drop, database_recreate
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -47,6 +52,28 @@ def django_boot(env: dict[str, str]) -> None:
     import django
 
     django.setup()
+
+
+@contextmanager
+def django_on_fresh_database(
+    server: PgServer, database: str, *, redis_url: str, **env_overrides: str
+) -> Iterator[dict[str, str]]:
+    """Django set up in this process on a database made afresh and migrated, with a
+    throwaway data folder; yields the environment, and drops the database afterwards.
+    ``env_overrides`` replace entries of ``app_env``'s environment."""
+    with tempfile.TemporaryDirectory(prefix=f"preflab-{database}-") as data_dir:
+        env = app_env(database_url=server.url(database), data_dir=data_dir, redis_url=redis_url)
+        env.update(env_overrides)
+        database_recreate(server, database)
+        try:
+            manage("migrate", "--noinput", env=env)
+            django_boot(env)
+            yield env
+        finally:
+            from django.db import connections
+
+            connections.close_all()
+            database_drop(server, database)
 
 
 def free_port() -> int:

@@ -12,7 +12,6 @@ import argparse
 import os
 import shlex
 import sys
-import tempfile
 import time
 import uuid
 from datetime import UTC, datetime
@@ -22,9 +21,9 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))  # run as a script: make `benchmarks` and the apps importable
 
-from benchmarks.app import app_env, django_boot, manage  # noqa: E402
+from benchmarks.app import django_on_fresh_database  # noqa: E402
 from benchmarks.machine import machine_facts, machine_markdown  # noqa: E402
-from benchmarks.pg import PgServer, database_drop, database_recreate, server_version  # noqa: E402
+from benchmarks.pg import PgServer, server_version  # noqa: E402
 from benchmarks.texts import TextMaker  # noqa: E402
 
 TICK_MS = 1000 / os.sysconf("SC_CLK_TCK")
@@ -184,21 +183,13 @@ def main(argv: list[str] | None = None) -> int:
     command = shlex.join([os.path.relpath(sys.executable, ROOT), *sys.argv])
     server = PgServer.from_url(args.postgres)
     facts = machine_facts(postgres_version=server_version(server))
-    with tempfile.TemporaryDirectory(prefix="preflab-prepared-") as data_dir:
-        env = app_env(
-            database_url=server.url(args.database), data_dir=data_dir, redis_url=args.redis_url
-        )
-        env["DATABASE_CONN_MAX_AGE"] = "36000"  # one connection for the whole run
-        database_recreate(server, args.database)
-        try:
-            manage("migrate", "--noinput", env=env)
-            django_boot(env)
-            result = measure(args)
-        finally:
-            from django.db import connections
-
-            connections.close_all()
-            database_drop(server, args.database)
+    with django_on_fresh_database(
+        server,
+        args.database,
+        redis_url=args.redis_url,
+        DATABASE_CONN_MAX_AGE="36000",  # one connection for the whole run
+    ):
+        result = measure(args)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(report(args, command, facts, result))
     print(f"wrote {args.out}", file=sys.stderr)

@@ -11,7 +11,6 @@ import os
 import pstats
 import shlex
 import sys
-import tempfile
 import time
 import uuid
 from datetime import UTC, datetime
@@ -21,8 +20,8 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))  # run as a script: make `benchmarks` and the apps importable
 
-from benchmarks.app import app_env, django_boot, manage  # noqa: E402
-from benchmarks.pg import PgServer, database_drop, database_recreate  # noqa: E402
+from benchmarks.app import django_on_fresh_database  # noqa: E402
+from benchmarks.pg import PgServer  # noqa: E402
 from benchmarks.stats import percentile  # noqa: E402
 from benchmarks.texts import TextMaker  # noqa: E402
 
@@ -235,20 +234,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     command = shlex.join([os.path.relpath(sys.executable, ROOT), *sys.argv])
     server = PgServer.from_url(args.postgres)
-    with tempfile.TemporaryDirectory(prefix="preflab-profile-") as data_dir:
-        env = app_env(
-            database_url=server.url(args.database), data_dir=data_dir, redis_url=args.redis_url
-        )
-        database_recreate(server, args.database)
-        try:
-            manage("migrate", "--noinput", env=env)
-            django_boot(env)
-            result = measure(args)
-        finally:
-            from django.db import connections
-
-            connections.close_all()
-            database_drop(server, args.database)
+    with django_on_fresh_database(server, args.database, redis_url=args.redis_url):
+        result = measure(args)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(report(args, command, result))
     print(f"wrote {args.out}", file=sys.stderr)
